@@ -1,0 +1,99 @@
+"""Bench results: one Measurement per figure, rendered as a table and as JSON."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(slots=True)
+class Measurement:
+    workload: str
+    subject: str            # "pkttables", or the baseline's name ("scapy", "dpkt", "nft", ...)
+    metric: str             # e.g. "parse", "read pcap"
+    value: float
+    unit: str               # "ns/pkt", "pkt/s", "s", "bytes/elem"
+    n: int = 0              # how many items the figure was measured over
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Ratio:
+    workload: str
+    metric: str
+    subject: str
+    baseline: str
+    ratio: float            # > 1 means pkttables is better (faster / smaller)
+    aim: float | None = None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.aim is None else self.ratio >= self.aim
+
+
+@dataclass(slots=True)
+class Report:
+    measurements: list[Measurement] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def add(self, m: Measurement) -> Measurement:
+        self.measurements.append(m)
+        return m
+
+    def ratio(self, ours: Measurement, base: Measurement, *, aim: float | None = None) -> Ratio:
+        """Ratio of a baseline to ours, oriented so that > 1 means pkttables wins."""
+        if ours.unit != base.unit:
+            raise ValueError(f"cannot compare {ours.unit} with {base.unit}")
+        lower_is_better = ours.unit.startswith(("ns", "s", "bytes", "us", "ms"))
+        r = (base.value / ours.value) if lower_is_better else (ours.value / base.value)
+        rr = Ratio(ours.workload, ours.metric, ours.subject, base.subject, r, aim)
+        self.ratios.append(rr)
+        return rr
+
+    def to_json(self) -> dict:
+        return {
+            "version": 1,
+            "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                        "processor": platform.processor() or platform.machine()},
+            "started": self.started,
+            "measurements": [asdict(m) for m in self.measurements],
+            "ratios": [asdict(r) | {"met": r.met} for r in self.ratios],
+        }
+
+    def write_json(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.to_json(), f, indent=2)
+            f.write("\n")
+
+    def render(self, console=None) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        t = Table(title="pkt bench: measurements")
+        for col in ("workload", "subject", "metric", "value", "unit", "n", "note"):
+            t.add_column(col, justify="right" if col in ("value", "n") else "left")
+        for m in self.measurements:
+            t.add_row(m.workload, m.subject, m.metric, _fmt(m.value), m.unit, f"{m.n:,}" if m.n else "", m.note)
+        console.print(t)
+        if self.ratios:
+            r = Table(title="same-run ratios (>1: pkttables better)")
+            for col in ("workload", "metric", "vs", "ratio", "aim", "met"):
+                r.add_column(col)
+            for x in self.ratios:
+                met = "" if x.met is None else ("yes" if x.met else "NO")
+                r.add_row(x.workload, x.metric, x.baseline, f"{x.ratio:.1f}x",
+                          "" if x.aim is None else f">= {x.aim:g}x", met)
+            console.print(r)
+
+
+def _fmt(v: float) -> str:
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.4g}"

@@ -1,0 +1,106 @@
+"""The `pkt` command.
+
+`pkt` will mirror `nft` (`pkt -f FILE`, `pkt list ruleset`, ...).  Tool verbs that nft
+does not have are dispatched first:
+
+    pkt decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture, route each packet
+    pkt route [--host HOST] DST [--from SRC] [--iif NAME]     the host's routing decision
+    pkt bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks with same-run ratios
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pkttables import __version__
+from pkttables.errors import PktError
+
+VERBS: dict[str, Callable[[list[str]], int]] = {}
+
+
+def verb(name: str):
+    def register(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+        VERBS[name] = fn
+        return fn
+    return register
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 1 (like nft), not 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+@verb("decode")
+def _decode(argv: list[str]) -> int:
+    from pkttables.cli.decode import decode_main
+
+    p = _Parser(prog="pkt decode", description="Dissect a capture and show each packet's "
+                "headers, offsets and the host's routing decision for it.")
+    p.add_argument("capture", help="pcap or pcapng file")
+    p.add_argument("--host", help="host description (TOML, contracts/host.toml.md); default: one interface eth0")
+    p.add_argument("--iif", help="ingress interface for a pcap file (pcapng names its interfaces)")
+    p.add_argument("--json", action="store_true", help="one JSON object per packet instead of text")
+    p.add_argument("--count", "-c", type=int, default=None, help="stop after this many packets")
+    return decode_main(p.parse_args(argv))
+
+
+@verb("route")
+def _route(argv: list[str]) -> int:
+    from pkttables.cli.decode import route_main
+
+    p = _Parser(prog="pkt route", description="Show the host's routing decision for a destination, like `ip route get`.")
+    p.add_argument("dst", help="destination address")
+    p.add_argument("--host", help="host description (TOML); default: one interface eth0")
+    p.add_argument("--from", dest="src", help="source address (with --iif: an incoming packet)")
+    p.add_argument("--iif", help="incoming interface (route an arriving packet instead of a local one)")
+    p.add_argument("--oif", help="output interface for a locally generated packet")
+    return route_main(p.parse_args(argv))
+
+
+@verb("bench")
+def _bench(argv: list[str]) -> int:
+    from pkttables.bench.__main__ import main as bench_main
+
+    return bench_main(argv)
+
+
+def _usage() -> str:
+    return (
+        f"pkttables {__version__}\n"
+        "usage: pkt VERB [options]\n\n"
+        "verbs:\n"
+        "  decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture and route each packet\n"
+        "  route DST [--host HOST] [--from SRC] [--iif NAME]     the host's routing decision\n"
+        "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_usage())
+        return 0
+    if args[0] in ("-v", "--version", "-V"):
+        print(f"pkttables v{__version__}")
+        return 0
+    handler = VERBS.get(args[0])
+    if handler is None:
+        sys.stderr.write(f"pkt: unknown command '{args[0]}'\n" + _usage())
+        return 1
+    try:
+        return handler(args[1:])
+    except PktError as exc:
+        sys.stderr.write(exc.render() + "\n")
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
