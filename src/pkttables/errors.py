@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CMDLINE",
     "Location",
     "Diagnostic",
     "PktError",
@@ -31,6 +32,9 @@ __all__ = [
     "CaptureError",
     "HarnessError",
 ]
+
+
+CMDLINE = "<cmdline>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,9 @@ class Diagnostic:
         loc = self.location
         if loc is None:
             return f"{self.severity}: {self.message}"
-        out = f"{loc}: {self.severity}: {self.message}"
+        # nft names no place for command-line input, only the line and its carets.
+        prefix = "" if loc.file == CMDLINE else f"{loc}: "
+        out = f"{prefix}{self.severity}: {self.message}"
         if loc.line_text is not None:
             out += "\n" + loc.line_text
             if loc.first_col:
