@@ -1,0 +1,331 @@
+"""Tokenizer for the nftables language, reproducing nft 1.0.6's flex scanner.
+
+Theory of operation
+-------------------
+nft's scanner (``src/scanner.l``) is a flex scanner: at each position every pattern is
+tried and the *longest* match wins; on a tie the pattern listed first wins (keywords
+before addresses, before times, numbers, quoted strings, ``*`` strings and plain
+strings).  Python's ``re`` takes the *first* alternative that matches instead, so the
+master regex below only has fast alternatives whose match is provably the longest one
+(a plain word not followed by ``:``, ``*`` or ``\\``; a run of digits not followed by a
+character that could extend an address, time or hex number; an operator), and hands
+everything else to :func:`_slow_token`, which tries each candidate pattern and keeps the
+longest, as flex does.
+
+Examples (text -> token kind):
+``echo-request`` WORD, ``eth0.100`` WORD, ``10.0.0.1`` WORD (nft: STRING), ``fe80::1`` WORD,
+``1h2m`` WORD (a time string), ``0x10`` NUM, ``010`` NUM 8 (octal, as strtoull base 8),
+``08`` WORD (invalid octal falls back to a string in nft), ``eth*`` ASTRING,
+``"x y"`` QSTRING, ``[::1]`` WORD ``::1`` (RFC 2732 brackets stripped), ``and`` ``&``.
+
+Columns follow flex's ``update_pos``: each token advances the column by its length;
+a newline, a backslash-newline continuation and a whole-line comment reset it to 1 on
+the next line.  A comment line (``^[ \\t]*#...\\n``) swallows its newline, so it never
+ends a command, exactly as in nft.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pkttables.errors import Location
+
+__all__ = ["Token", "tokenize", "token_name", "KEYWORDS", "WORD", "NUM", "QSTRING", "ASTRING", "NEWLINE", "EOF", "JUNK"]
+
+WORD = "string"
+NUM = "number"
+QSTRING = "quoted string"
+ASTRING = "string with a trailing asterisk"
+NEWLINE = "newline"
+EOF = "end of file"
+JUNK = "junk"
+CRLF = "crlf"
+
+
+class Token:
+    """One token.  ``kind`` is WORD/NUM/... or the operator text (``==``, ``{``...);
+    ``text`` is the source text (``value`` for NUM is the int, for QSTRING the unquoted
+    text, for an ``[ip6]`` word the address without brackets)."""
+
+    __slots__ = ("kind", "text", "value", "loc")
+
+    def __init__(self, kind: str, text: str, value, loc: Location):
+        self.kind = kind
+        self.text = text
+        self.value = value
+        self.loc = loc
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.text!r})"
+
+
+# Words that nft's scanner returns as keyword tokens in its initial state (no start
+# condition).  A keyword is not a ``string``: it cannot name a table or chain, and a
+# syntax error names it by its text ("unexpected accept").  Keywords that nft only
+# recognises inside a start condition (``saddr`` after ``ip``...) are plain strings here.
+KEYWORDS = frozenset(
+    """
+include define redefine undefine describe hook device devices table chain rule set element
+map flowtable handle ruleset socket tproxy accept drop continue jump goto return inet netdev
+add replace update create insert delete get list reset flush rename import export monitor
+destroy position index comment constant interval dynamic auto-merge timeout gc-interval
+elements expires policy size flow offload meter counter last log queue limit quota hour day
+reject snat dnat masquerade redirect random th bridge ether type typeof vlan arp ip ecn
+icmp igmp ip6 icmpv6 ah esp comp udp udplite tcp dccp sctp gre rt rt0 rt2 srh hbh frag dst mh
+meta mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace rtclassid ibriport
+obriport ibrname obrname pkttype cpu iifgroup oifgroup cgroup ct numgen jhash symhash dup fwd
+fib osf synproxy notrack all exists missing exthdr ipsec secmark xt vxlan geneve gretap
+""".split()
+)
+# Keywords that are operators: nft's scanner maps them to the operator tokens.
+OPWORDS = {
+    "eq": "==", "ne": "!=", "le": "<=", "lt": "<", "ge": ">=", "gt": ">",
+    "lshift": "<<", "rshift": ">>", "xor": "^", "and": "&", "or": "|", "not": "!",
+}
+# How bison names each token in "unexpected X" (alias text without quotes, or 'c').
+_NAMES = {
+    ",": "comma", ":": "colon", ";": "semicolon", "{": "'{'", "}": "'}'", "[": "'['",
+    "]": "'['", "(": "'('", ")": "')'", "|": "'|'", "$": "'$'", "=": "'='",
+}
+_NAMES["]"] = "']'"
+
+
+def token_name(tok: Token) -> str:
+    """The name bison prints for ``tok`` in a syntax error."""
+    k = tok.kind
+    if k is WORD:
+        return tok.text if tok.text in KEYWORDS else WORD
+    if k in (NUM, QSTRING, ASTRING, NEWLINE, EOF, JUNK):
+        return k
+    if k == CRLF:
+        return "crlf"
+    return _NAMES.get(k, k)
+
+
+_HEX4 = r"[0-9a-fA-F]{1,4}"
+_IP4 = r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
+_RX_IP4 = re.compile(_IP4)
+_RX_MAC = re.compile(r"(?:[0-9a-fA-F]{1,2}:){5}[0-9a-fA-F]{1,2}")
+_RX_IP6ISH = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*(?:" + _IP4 + r")?")
+_RX_ADDRRUN = re.compile(r"[0-9a-fA-F:.]+")
+_RX_STRING = re.compile(r"[A-Za-z_.][A-Za-z0-9/\-_.]*")
+_RX_ASTER = re.compile(r"(?:[A-Za-z_.][A-Za-z0-9/\-_.]*)?(?:\\\*(?:[A-Za-z_.][A-Za-z0-9/\-_.]*)?|\*)")
+_RX_TIME = re.compile(r"(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?(?:[0-9]+ms)?")
+_RX_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
+_RX_DEC = re.compile(r"[0-9]+")
+_RX_CLASSID = re.compile(r"[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}(?=[ \t\n:\-},])")
+_RX_RFC2732 = re.compile(r"\[([0-9a-fA-F:.]+)\]")
+
+
+def _is_ip6(s: str) -> bool:
+    # nft's ip6addr patterns accept exactly the RFC 4291 text forms (with an embedded
+    # IPv4 tail); ipaddress implements the same forms.  No zone ids, no brackets.
+    if "::" not in s and s.count(":") < 7 and not (s.count(":") == 6 and "." in s):
+        return False
+    if "%" in s or "/" in s:
+        return False
+    try:
+        ipaddress.IPv6Address(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _addr_len(text: str, pos: int) -> int:
+    """Length of the longest MAC, IPv4 or IPv6 address at ``pos`` (flex {addrstring})."""
+    m = _RX_ADDRRUN.match(text, pos)
+    if not m:
+        return 0
+    run = m.group()
+    best = 0
+    m4 = _RX_IP4.match(run)
+    if m4:
+        best = m4.end()
+    mm = _RX_MAC.match(run)
+    if mm and mm.end() > best:
+        best = mm.end()
+    if ":" in run:
+        # Longest prefix that is an IPv6 address (runs are short: at most ~45 chars).
+        end = len(run)
+        while end > best:
+            if run[end - 1] != "." and _is_ip6(run[:end]):
+                best = end
+                break
+            end -= 1
+    return best
+
+
+def _slow_token(text: str, pos: int):
+    """Longest match among the patterns that can start at ``pos`` (flex semantics).
+
+    Returns (kind, length, value) or None when nothing matches (JUNK)."""
+    cands = []  # (length, -priority, kind, value)
+    n = _addr_len(text, pos)
+    if n:
+        cands.append((n, -1, WORD, None))
+    m = _RX_RFC2732.match(text, pos)
+    if m and _is_ip6(m.group(1)):
+        cands.append((m.end() - pos, -2, WORD, m.group(1)))
+    m = _RX_TIME.match(text, pos)
+    if m and m.end() > pos:
+        cands.append((m.end() - pos, -3, WORD, None))
+    m = _RX_HEX.match(text, pos)
+    if m:
+        s = m.group()
+        v = int(s, 16)
+        cands.append((len(s), -4, NUM, v) if v < 1 << 64 else (len(s), -4, WORD, None))
+    m = _RX_DEC.match(text, pos)
+    if m:
+        cands.append((len(m.group()), -5) + _decnum(m.group()))
+    m = _RX_CLASSID.match(text, pos)
+    if m:
+        # flex counts the trailing context when it picks the longest match.
+        cands.append((m.end() - pos + 1, -6, WORD, m.end() - pos))
+    m = _RX_ASTER.match(text, pos)
+    if m:
+        cands.append((m.end() - pos, -8, ASTRING, None))
+    m = _RX_STRING.match(text, pos)
+    if m:
+        cands.append((m.end() - pos, -9, WORD, None))
+    if not cands:
+        return None
+    length, prio, kind, value = max(cands)
+    if prio == -6:
+        length = value
+        value = None
+    return kind, length, value
+
+
+def _decnum(s: str):
+    # flex {decstring}: strtoull with base 8 when it starts with 0; a bad octal digit or
+    # an overflow makes it a string.
+    try:
+        v = int(s, 8) if s[0] == "0" and len(s) > 1 else int(s)
+    except ValueError:
+        return (WORD, None)
+    if v >= 1 << 64:
+        return (WORD, None)
+    return (NUM, v)
+
+
+_MASTER = re.compile(
+    r"""
+    (?P<ws>[ \t]+)
+  | (?P<nl>\n)
+  | (?P<cont>\\\n)
+  | (?P<cmt>\#[^\n]*)
+  | (?P<q>"[^"]*")
+  | (?P<w>[A-Za-z_.][A-Za-z0-9/\-_.]*)(?![:*\\A-Za-z0-9])
+  | (?P<n>[0-9]+)(?![0-9A-Za-z:.*\\])
+  | (?P<op>==|!=|<=|>=|<<|>>|:(?!:)|\[(?![0-9a-fA-F:])|[<>,;{}()\]^&|!/\-*@$=+])
+  | (?P<crlf>\r\n)
+    """,
+    re.VERBOSE,
+)
+_COMMENT_LINE = re.compile(r"[ \t]*#[^\n]*\n")
+
+
+def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> list[Token]:
+    """Split ``text`` into tokens; always ends with one EOF token.
+
+    Never raises: characters nft's scanner does not know become JUNK tokens, which the
+    parser reports as ``unexpected junk`` the way nft does."""
+    toks: list[Token] = []
+    append = toks.append
+    pos = 0
+    end = len(text)
+    line = first_line
+    col = 1
+    line_start = 0
+    nlpos = text.find("\n")
+    line_text = text[:nlpos] if nlpos >= 0 else text
+    master = _MASTER.match
+    at_bol = True
+    while pos < end:
+        if at_bol:
+            # flex ^[ \t]*#.*\n : a comment line swallows its newline.
+            m = _COMMENT_LINE.match(text, pos)
+            if m:
+                pos = m.end()
+                line += 1
+                col = 1
+                line_start = pos
+                nlpos = text.find("\n", pos)
+                line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
+                continue
+            at_bol = False
+        m = master(text, pos)
+        if m is not None:
+            g = m.lastgroup
+            s = m.group()
+            n = len(s)
+            if g == "ws" or g == "cmt":
+                pos += n
+                col += n
+                continue
+            if g == "w":
+                if s == ".":
+                    tok = Token(".", s, None, Location(filename, line, col, col, line_text))
+                else:
+                    k = OPWORDS.get(s)
+                    if k is not None:
+                        tok = Token(k, s, None, Location(filename, line, col, col + n - 1, line_text))
+                    elif s == "vmap":
+                        tok = Token("vmap", s, None, Location(filename, line, col, col + n - 1, line_text))
+                    else:
+                        tok = Token(WORD, s, s, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "n":
+                kind, v = _decnum(s)
+                tok = Token(kind, s, v if kind is NUM else s, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "op":
+                tok = Token(s, s, None, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "q":
+                tok = Token(QSTRING, s, s[1:-1], Location(filename, line, col, col + n - 1, line_text))
+            elif g == "nl" or g == "cont" or g == "crlf":
+                if g == "nl":
+                    append(Token(NEWLINE, s, None, Location(filename, line, col, col, line_text)))
+                elif g == "crlf":
+                    append(Token(CRLF, s, None, Location(filename, line, col, col + 1, line_text)))
+                pos += n
+                line += 1
+                col = 1
+                line_start = pos
+                nlpos = text.find("\n", pos)
+                line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
+                at_bol = True
+                continue
+            else:  # pragma: no cover - every group is handled above
+                raise AssertionError(g)
+            append(tok)
+            pos += n
+            col += n
+            continue
+        r = _slow_token(text, pos)
+        if r is None:
+            ch = text[pos]
+            append(Token(JUNK, ch, None, Location(filename, line, col, col, line_text)))
+            pos += 1
+            col += 1
+            continue
+        kind, n, value = r
+        s = text[pos : pos + n]
+        if kind is WORD:
+            k = OPWORDS.get(s)
+            if k is not None:
+                tok = Token(k, s, None, Location(filename, line, col, col + n - 1, line_text))
+            else:
+                tok = Token(WORD, s, value if value is not None else s, Location(filename, line, col, col + n - 1, line_text))
+        else:
+            tok = Token(kind, s, value if value is not None else s, Location(filename, line, col, col + n - 1, line_text))
+        append(tok)
+        pos += n
+        col += n
+    # nft's <<EOF>> rule: update_pos(1) -- one column past the end.  After a final
+    # newline nft prints the last line's text under the next line's number.
+    eof_text = line_text
+    if pos == line_start and line > first_line and not line_text:
+        prev = text.rfind("\n", 0, max(0, line_start - 1))
+        eof_text = text[prev + 1 : line_start - 1]
+    append(Token(EOF, "", None, Location(filename, line, col, col, eof_text)))
+    return toks
