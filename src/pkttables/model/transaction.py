@@ -1,0 +1,292 @@
+"""Transactions: copy on first write -> apply -> validate -> commit (a new generation).
+
+The kernel applies a netlink batch atomically: either every command of ``nft -f`` takes
+effect or none does.  Here a Transaction starts from a committed :class:`Ruleset`, copies
+a table the first time a command writes to it and a chain the first time its rules change
+(so a 100k-rule batch costs O(n), not O(n^2)), and ``commit()`` returns the new
+generation.  Nothing of the base generation is ever modified; abort = drop the object.
+
+Errors are :class:`ModelError` with the errno the kernel returns (ENOENT, EEXIST, EBUSY,
+EINVAL, ...); the command layer turns them into nft's diagnostics with locations.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import errno
+from collections.abc import Callable
+
+from pkttables.model.objects import (Chain, Element, Flowtable, Hook, Rule, Set, StatefulObject,
+                                     Table)
+from pkttables.model.ruleset import FAMILIES, ModelError, Ruleset
+
+
+class Transaction:
+    def __init__(self, base: Ruleset):
+        self.base = base
+        self.tables: dict[tuple[str, str], Table] = dict(base.tables)
+        self.next_table_handle = base.next_table_handle
+        self._own_tables: set[int] = set()      # id() of tables copied by this transaction
+        self._own_chains: set[int] = set()
+        self._own_sets: set[int] = set()
+        self.validators: list[Callable[[Transaction], None]] = []
+        self._committed = False
+
+    # -- copy on first write ------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._committed:
+            raise RuntimeError("transaction already committed")
+
+    def _table(self, family: str, name: str) -> Table:
+        t = self.tables.get((family, name))
+        if t is None:
+            raise ModelError(errno.ENOENT, f"table {family} {name}")
+        return t
+
+    def _wtable(self, family: str, name: str) -> Table:
+        self._check_open()
+        t = self._table(family, name)
+        if id(t) not in self._own_tables:
+            t = copy.copy(t)
+            t.chains, t.sets = dict(t.chains), dict(t.sets)
+            t.objects, t.flowtables = dict(t.objects), dict(t.flowtables)
+            self.tables[(family, name)] = t
+            self._own_tables.add(id(t))
+        return t
+
+    def _wchain(self, t: Table, name: str) -> Chain:
+        c = t.chains.get(name)
+        if c is None:
+            raise ModelError(errno.ENOENT, f"chain {t.family} {t.name} {name}")
+        if id(c) not in self._own_chains:
+            c = copy.copy(c)
+            c.rules = list(c.rules)
+            t.chains[name] = c
+            self._own_chains.add(id(c))
+        return c
+
+    def _wset(self, t: Table, name: str) -> Set:
+        s = t.sets.get(name)
+        if s is None:
+            raise ModelError(errno.ENOENT, f"set {t.family} {t.name} {name}")
+        if id(s) not in self._own_sets:
+            s = copy.copy(s)
+            s.elements = list(s.elements)
+            t.sets[name] = s
+            self._own_sets.add(id(s))
+        return s
+
+    # -- tables -------------------------------------------------------------------------
+
+    def add_table(self, family: str, name: str, *, flags: frozenset[str] | None = None,
+                  comment: str | None = None, create: bool = False) -> Table:
+        if family not in FAMILIES:
+            raise ModelError(errno.EAFNOSUPPORT, f"family {family}")
+        if (family, name) in self.tables:
+            if create:
+                raise ModelError(errno.EEXIST, f"table {family} {name}")
+            t = self._wtable(family, name)
+            if flags is not None:
+                t.flags = flags
+            if comment is not None:
+                t.comment = comment
+            return t
+        t = Table(family, name, self.next_table_handle, flags or frozenset(), comment)
+        self.next_table_handle += 1
+        self.tables[(family, name)] = t
+        self._own_tables.add(id(t))
+        return t
+
+    def delete_table(self, family: str, name: str, *, destroy: bool = False) -> None:
+        if (family, name) not in self.tables:
+            if destroy:
+                return
+            raise ModelError(errno.ENOENT, f"table {family} {name}")
+        del self.tables[(family, name)]
+
+    def flush_table(self, family: str, name: str) -> None:
+        t = self._wtable(family, name)
+        for cname in t.chains:
+            self._wchain(t, cname).rules.clear()
+        for sname, s in t.sets.items():
+            if "anonymous" not in s.flags:
+                self._wset(t, sname).elements.clear()
+
+    def flush_ruleset(self, family: str | None = None) -> None:
+        for key in [k for k in self.tables if family is None or k[0] == family]:
+            del self.tables[key]
+
+    # -- chains -------------------------------------------------------------------------
+
+    def add_chain(self, family: str, table: str, name: str, *, hook: Hook | None = None,
+                  comment: str | None = None, create: bool = False) -> Chain:
+        t = self._wtable(family, table)
+        c = t.chains.get(name)
+        if c is not None:
+            if create:
+                raise ModelError(errno.EEXIST, f"chain {family} {table} {name}")
+            c = self._wchain(t, name)
+            if hook is not None:
+                if c.hook is None or (c.hook.type, c.hook.hook) != (hook.type, hook.hook):
+                    raise ModelError(errno.EOPNOTSUPP, f"chain {family} {table} {name}")
+                if hook.policy is not None:
+                    # Hook objects are shared with the base generation: replace, never mutate.
+                    c.hook = dataclasses.replace(c.hook, policy=hook.policy)
+            if comment is not None:
+                c.comment = comment
+            return c
+        c = Chain(name, t.alloc_handle(), hook, [], comment)
+        t.chains[name] = c
+        self._own_chains.add(id(c))
+        return c
+
+    def delete_chain(self, family: str, table: str, name: str | None = None, *,
+                     handle: int | None = None, destroy: bool = False) -> None:
+        t = self._wtable(family, table)
+        if name is None:
+            name = next((n for n, c in t.chains.items() if c.handle == handle), None)
+        c = t.chains.get(name) if name is not None else None
+        if c is None:
+            if destroy:
+                return
+            raise ModelError(errno.ENOENT, f"chain {family} {table} {name or handle}")
+        if c.rules:
+            raise ModelError(errno.EBUSY, f"chain {family} {table} {name}")
+        del t.chains[name]
+
+    def flush_chain(self, family: str, table: str, name: str) -> None:
+        self._wchain(self._wtable(family, table), name).rules.clear()
+
+    def rename_chain(self, family: str, table: str, name: str, new: str) -> None:
+        t = self._wtable(family, table)
+        if new in t.chains:
+            raise ModelError(errno.EEXIST, f"chain {family} {table} {new}")
+        c = self._wchain(t, name)
+        c.name = new
+        t.chains = {(new if k == name else k): v for k, v in t.chains.items()}
+
+    # -- rules --------------------------------------------------------------------------
+
+    def add_rule(self, family: str, table: str, chain: str, stmts: tuple, *,
+                 insert: bool = False, position: int | None = None, index: int | None = None,
+                 comment: str | None = None, loc=None) -> Rule:
+        """`add` appends (or goes after `position`/`index`); `insert` prepends (or goes before)."""
+        t = self._wtable(family, table)
+        c = self._wchain(t, chain)
+        at = self._rule_slot(c, position, index, family, table)
+        r = Rule(t.alloc_handle(), tuple(stmts), comment, loc)
+        if at is None:
+            c.rules.insert(0, r) if insert else c.rules.append(r)
+        else:
+            c.rules.insert(at if insert else at + 1, r)
+        return r
+
+    def replace_rule(self, family: str, table: str, chain: str, handle: int, stmts: tuple, *,
+                     comment: str | None = None, loc=None) -> Rule:
+        t = self._wtable(family, table)
+        c = self._wchain(t, chain)
+        i = self._rule_slot(c, handle, None, family, table)
+        # The replacement gets a new handle, as in the kernel (nf_tables_newrule with NLM_F_REPLACE).
+        r = Rule(t.alloc_handle(), tuple(stmts), comment, loc)
+        c.rules[i] = r
+        return r
+
+    def delete_rule(self, family: str, table: str, chain: str, handle: int, *, destroy: bool = False) -> None:
+        c = self._wchain(self._wtable(family, table), chain)
+        for i, r in enumerate(c.rules):
+            if r.handle == handle:
+                del c.rules[i]
+                return
+        if not destroy:
+            raise ModelError(errno.ENOENT, f"rule handle {handle}")
+
+    @staticmethod
+    def _rule_slot(c: Chain, position: int | None, index: int | None, family: str, table: str) -> int | None:
+        if position is not None:
+            for i, r in enumerate(c.rules):
+                if r.handle == position:
+                    return i
+            raise ModelError(errno.ENOENT, f"rule handle {position} in chain {family} {table} {c.name}")
+        if index is not None:
+            if index >= len(c.rules):
+                raise ModelError(errno.ENOENT, f"rule index {index} in chain {family} {table} {c.name}")
+            return index
+        return None
+
+    # -- sets, elements, objects, flowtables ----------------------------------------------
+
+    def add_set(self, family: str, table: str, s: Set, *, create: bool = False) -> Set:
+        t = self._wtable(family, table)
+        if s.name in t.sets:
+            if create:
+                raise ModelError(errno.EEXIST, f"set {family} {table} {s.name}")
+            return self._wset(t, s.name)
+        s.handle = t.alloc_handle()
+        t.sets[s.name] = s
+        self._own_sets.add(id(s))
+        return s
+
+    def delete_set(self, family: str, table: str, name: str, *, destroy: bool = False) -> None:
+        t = self._wtable(family, table)
+        if name not in t.sets:
+            if destroy:
+                return
+            raise ModelError(errno.ENOENT, f"set {family} {table} {name}")
+        del t.sets[name]
+
+    def add_elements(self, family: str, table: str, name: str, elements: list[Element]) -> None:
+        self._wset(self._wtable(family, table), name).elements.extend(elements)
+
+    def set_for_update(self, family: str, table: str, name: str) -> Set:
+        """A writable copy of a set, for element commands that need the set's own rules
+        (intervals, overlap, deletion): ``sets/`` implements them on top."""
+        return self._wset(self._wtable(family, table), name)
+
+    def add_object(self, family: str, table: str, obj: StatefulObject, *, create: bool = False) -> StatefulObject:
+        t = self._wtable(family, table)
+        key = (obj.kind, obj.name)
+        if key in t.objects:
+            if create:
+                raise ModelError(errno.EEXIST, f"{obj.kind} {family} {table} {obj.name}")
+            return t.objects[key]
+        obj.handle = t.alloc_handle()
+        t.objects[key] = obj
+        return obj
+
+    def delete_object(self, family: str, table: str, kind: str, name: str, *, destroy: bool = False) -> None:
+        t = self._wtable(family, table)
+        if (kind, name) not in t.objects:
+            if destroy:
+                return
+            raise ModelError(errno.ENOENT, f"{kind} {family} {table} {name}")
+        del t.objects[(kind, name)]
+
+    def add_flowtable(self, family: str, table: str, ft: Flowtable, *, create: bool = False) -> Flowtable:
+        t = self._wtable(family, table)
+        if ft.name in t.flowtables:
+            if create:
+                raise ModelError(errno.EEXIST, f"flowtable {family} {table} {ft.name}")
+            return t.flowtables[ft.name]
+        ft.handle = t.alloc_handle()
+        t.flowtables[ft.name] = ft
+        return ft
+
+    def delete_flowtable(self, family: str, table: str, name: str, *, destroy: bool = False) -> None:
+        t = self._wtable(family, table)
+        if name not in t.flowtables:
+            if destroy:
+                return
+            raise ModelError(errno.ENOENT, f"flowtable {family} {table} {name}")
+        del t.flowtables[name]
+
+    # -- commit -------------------------------------------------------------------------
+
+    def commit(self) -> Ruleset:
+        """Validate (loops, references: registered by later stages) and return the new generation."""
+        self._check_open()
+        for check in self.validators:
+            check(self)
+        self._committed = True  # its objects now belong to the new generation
+        return Ruleset(self.tables, self.base.generation + 1, self.next_table_handle)
