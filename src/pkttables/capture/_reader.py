@@ -84,6 +84,9 @@ OPT_IF_TSOFFSET = 14
 OPT_EPB_FLAGS = 2  # also pack_flags in the obsolete Packet Block
 
 _DIRECTIONS = Direction.NAMES
+# DLT_RAW is 12 on most systems, and some writers (dpkt) put that DLT value in files
+# instead of LINKTYPE_RAW; libpcap and Wireshark read 12 as raw IP too.
+_LINKTYPE_ALIASES = {12: 101}
 _PAD = bytes(32)
 _tuple_new = tuple.__new__
 
@@ -198,6 +201,7 @@ def _pcap_batches(f, name: str, buf: bytes, endian: str, nsec: bool) -> Iterator
     if major != 2:
         raise CaptureError(name, 4, f"unsupported pcap version {major}.{minor}")
     linktype = network & 0xFFFF  # bits 16-31 carry FCS information, not the link type
+    linktype = _LINKTYPE_ALIASES.get(linktype, linktype)
     limit = min(max(snaplen, PCAP_MAX_SNAPLEN), MAX_LENGTH)
     frac_ns = 1 if nsec else 1000
     unpack_hdr = struct.Struct(endian + "IIII").unpack_from
@@ -275,6 +279,7 @@ def _packet_direction(buf: bytes, p: int, end: int, endian: str) -> str | None:
 def _parse_idb(buf: bytes, pos: int, end: int, endian: str) -> tuple:
     """An Interface Description Block -> (linktype, name, snaplen, mul, div, offset_ns)."""
     linktype, _reserved, snaplen = struct.unpack_from(endian + "HHI", buf, pos + 8)
+    linktype = _LINKTYPE_ALIASES.get(linktype, linktype)
     ifname = None
     mul, div = 1000, 1          # default if_tsresol: 10**-6 s
     offset_ns = 0

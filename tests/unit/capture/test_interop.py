@@ -1,0 +1,180 @@
+"""Cross-checks with independent implementations: scapy and dpkt write files we read
+and read files we write; tcpdump (libpcap) reads what we write."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+from pkttables.capture import LinkType, PcapngWriter, PcapWriter, read_capture
+
+scapy_all = pytest.importorskip("scapy.all")
+dpkt = pytest.importorskip("dpkt")
+from scapy.utils import EDecimal  # noqa: E402
+
+T0 = 1_700_000_000_123_456_789
+
+
+def scapy_packets(n=5):
+    from scapy.all import IP, UDP, Ether, Raw
+    pkts = []
+    for i in range(n):
+        p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="10.0.0.1", dst="10.0.0.2") / \
+            UDP(sport=1000 + i, dport=53) / Raw(b"q" * i)
+        p.time = EDecimal(T0 + i * 1_000_001) / 10**9
+        pkts.append(p)
+    return pkts
+
+
+def ip_packet(i: int) -> bytes:
+    """An IPv4/UDP packet, built by hand so tcpdump has something to print."""
+    from scapy.all import IP, UDP, Raw
+    return bytes(IP(src="192.0.2.1", dst="192.0.2.2", id=i) / UDP(sport=4000 + i, dport=53) / Raw(b"x" * i))
+
+
+# ------------------------------------------------------------------ scapy
+
+def test_read_scapy_wrpcap(tmp_path):
+    from scapy.all import wrpcap
+    pkts = scapy_packets()
+    path = tmp_path / "scapy.pcap"
+    wrpcap(str(path), pkts)                       # classic µs pcap
+    recs = list(read_capture(path))
+    assert [r.data for r in recs] == [bytes(p) for p in pkts]
+    # scapy rounds to the nearest µs
+    assert [r.ts_ns for r in recs] == [(T0 + i * 1_000_001 + 500) // 1000 * 1000 for i in range(5)]
+    assert {r.linktype for r in recs} == {1}
+
+
+def test_read_scapy_pcapng_with_interfaces_and_directions(tmp_path):
+    from scapy.all import PcapNgWriter
+    pkts = scapy_packets(6)
+    for i, p in enumerate(pkts):
+        p.sniffed_on = ["eth0", "eth1"][i % 2]
+        p.direction = [1, 2, None][i % 3]
+    path = tmp_path / "scapy.pcapng"
+    w = PcapNgWriter(str(path))
+    for p in pkts:
+        w.write(p)
+    w.close()
+    recs = list(read_capture(path))
+    assert [r.data for r in recs] == [bytes(p) for p in pkts]
+    assert [r.ifname for r in recs] == ["eth0", "eth1"] * 3
+    assert [r.direction for r in recs] == ["in", "out", None] * 2
+    # scapy writes µs (its default if_tsresol), truncated (unlike wrpcap, which rounds)
+    assert [r.ts_ns for r in recs] == [(T0 + i * 1_000_001) // 1000 * 1000 for i in range(6)]
+
+
+@pytest.mark.parametrize("nanosecond", [True, False])
+def test_scapy_reads_our_pcap(tmp_path, nanosecond):
+    from scapy.all import rdpcap
+    pkts = scapy_packets()
+    path = tmp_path / "ours.pcap"
+    with PcapWriter(path, LinkType.ETHERNET, nanosecond=nanosecond) as w:
+        for i, p in enumerate(pkts):
+            w.write(bytes(p), T0 + i * 1_000_001)
+    got = rdpcap(str(path))
+    assert [bytes(p) for p in got] == [bytes(p) for p in pkts]
+    scale = 1 if nanosecond else 1000
+    assert [Decimal(p.time) for p in got] == [Decimal((T0 + i * 1_000_001) // scale * scale) / 10**9
+                                            for i in range(5)]
+
+
+def test_scapy_reads_our_pcapng(tmp_path):
+    from scapy.all import rdpcap
+    pkts = scapy_packets(4)
+    path = tmp_path / "ours.pcapng"
+    with PcapngWriter(path) as w:
+        w.add_interface("eth0", LinkType.ETHERNET)
+        w.add_interface("eth1", LinkType.ETHERNET, tsresol_ns=False)
+        for i, p in enumerate(pkts):
+            w.write(i % 2, bytes(p), T0 + i, direction=["in", "out"][i % 2])
+    got = rdpcap(str(path))
+    assert [bytes(p) for p in got] == [bytes(p) for p in pkts]
+    assert [p.sniffed_on for p in got] == ["eth0", "eth1"] * 2
+    assert [p.direction for p in got] == [1, 2] * 2
+    assert [Decimal(p.time) for p in got] == [Decimal((T0 + i) if i % 2 == 0 else (T0 + i) // 1000 * 1000) / 10**9
+                                            for i in range(4)]
+
+
+# ------------------------------------------------------------------ dpkt
+
+@pytest.mark.parametrize("nano", [True, False])
+def test_read_dpkt_pcap(tmp_path, nano):
+    path = tmp_path / "dpkt.pcap"
+    with open(path, "wb") as f:
+        w = dpkt.pcap.Writer(f, linktype=dpkt.pcap.DLT_RAW, nano=nano)
+        for i in range(5):
+            # dpkt takes a float: pick timestamps a double holds exactly
+            w.writepkt(ip_packet(i), ts=1_700_000_000 + i / 4)
+    recs = list(read_capture(path))
+    assert [r.data for r in recs] == [ip_packet(i) for i in range(5)]
+    assert [r.ts_ns for r in recs] == [1_700_000_000 * 10**9 + i * 250_000_000 for i in range(5)]
+    # dpkt writes DLT_RAW (12), which readers take as LINKTYPE_RAW (101)
+    assert dpkt.pcap.DLT_RAW == 12
+    assert {r.linktype for r in recs} == {LinkType.RAW}
+
+
+def test_read_dpkt_pcapng(tmp_path):
+    path = tmp_path / "dpkt.pcapng"
+    with open(path, "wb") as f:
+        w = dpkt.pcapng.Writer(f, linktype=dpkt.pcap.DLT_EN10MB)
+        for i, p in enumerate(scapy_packets(3)):
+            w.writepkt(bytes(p), ts=1_700_000_000 + i / 2)
+    recs = list(read_capture(path))
+    assert [r.data for r in recs] == [bytes(p) for p in scapy_packets(3)]
+    assert [r.ts_ns for r in recs] == [1_700_000_000 * 10**9 + i * 500_000_000 for i in range(3)]
+
+
+@pytest.mark.parametrize("nanosecond", [True, False])
+def test_dpkt_reads_our_pcap(tmp_path, nanosecond):
+    path = tmp_path / "ours.pcap"
+    with PcapWriter(path, LinkType.RAW, nanosecond=nanosecond) as w:
+        for i in range(5):
+            w.write(ip_packet(i), 1_700_000_000 * 10**9 + i * 250_000_000)
+    with open(path, "rb") as f:
+        got = list(dpkt.pcap.Reader(f))
+    assert [buf for _ts, buf in got] == [ip_packet(i) for i in range(5)]
+    assert [ts for ts, _buf in got] == [1_700_000_000 + i / 4 for i in range(5)]
+
+
+def test_dpkt_reads_our_pcapng(tmp_path):
+    path = tmp_path / "ours.pcapng"
+    with PcapngWriter(path) as w:
+        w.add_interface("eth0", LinkType.RAW)
+        for i in range(4):
+            w.write(0, ip_packet(i), 1_700_000_000 * 10**9 + i * 500_000_000, direction="in")
+    with open(path, "rb") as f:
+        got = list(dpkt.pcapng.Reader(f))
+    assert [buf for _ts, buf in got] == [ip_packet(i) for i in range(4)]
+    assert [ts for ts, _buf in got] == [1_700_000_000 + i / 2 for i in range(4)]
+
+
+# ------------------------------------------------------------------ tcpdump (libpcap)
+
+TCPDUMP = shutil.which("tcpdump")
+
+
+@pytest.mark.skipif(TCPDUMP is None, reason="tcpdump is not installed")
+@pytest.mark.parametrize("fmt", ["pcap", "pcap-us", "pcapng"])
+def test_tcpdump_reads_ours(tmp_path, fmt):
+    path = tmp_path / ("ours.pcapng" if fmt == "pcapng" else "ours.pcap")
+    stamps = [1_700_000_000 * 10**9 + i * 1_000_001_000 + 7_000 for i in range(4)]
+    if fmt == "pcapng":
+        with PcapngWriter(path) as w:
+            w.add_interface("eth0", LinkType.RAW)
+            for i, ts in enumerate(stamps):
+                w.write(0, ip_packet(i), ts, direction="out")
+    else:
+        with PcapWriter(path, LinkType.RAW, nanosecond=fmt == "pcap") as w:
+            for i, ts in enumerate(stamps):
+                w.write(ip_packet(i), ts)
+    res = subprocess.run([TCPDUMP, "-r", str(path), "-nn", "-tt"], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 4
+    for i, (line, ts) in enumerate(zip(lines, stamps)):
+        assert line.startswith(f"{ts // 10**9}.{ts % 10**9 // 1000:06d} IP 192.0.2.1.{4000 + i} > 192.0.2.2.53: ")
