@@ -55,6 +55,7 @@ def test_read_scapy_pcapng_with_interfaces_and_directions(tmp_path):
     for i, p in enumerate(pkts):
         p.sniffed_on = ["eth0", "eth1"][i % 2]
         p.direction = [1, 2, None][i % 3]
+        p.time = EDecimal(1_700_000_000_123_456 + i * 1001) / 10**6   # whole µs: scapy's rounding is uneven
     path = tmp_path / "scapy.pcapng"
     w = PcapNgWriter(str(path))
     for p in pkts:
@@ -64,8 +65,8 @@ def test_read_scapy_pcapng_with_interfaces_and_directions(tmp_path):
     assert [r.data for r in recs] == [bytes(p) for p in pkts]
     assert [r.ifname for r in recs] == ["eth0", "eth1"] * 3
     assert [r.direction for r in recs] == ["in", "out", None] * 2
-    # scapy writes µs (its default if_tsresol), truncated (unlike wrpcap, which rounds)
-    assert [r.ts_ns for r in recs] == [(T0 + i * 1_000_001) // 1000 * 1000 for i in range(6)]
+    # scapy writes µs (its default if_tsresol)
+    assert [r.ts_ns for r in recs] == [(1_700_000_000_123_456 + i * 1001) * 1000 for i in range(6)]
 
 
 @pytest.mark.parametrize("nanosecond", [True, False])
