@@ -17,8 +17,8 @@ sum is 0xffff and the checksum ~0xffff = 0.
 
 Incremental update (RFC 1624 eqn. 3): HC' = ~(~HC + ~m + m'), with every term a
 one's complement sum; for several words ~m and m' are the sums of the old and new
-words.  The result equals a full recomputation except that it can never produce the
-0xffff "negative zero" unless the data is all zero -- the same as a full recompute.
+words.  The result equals a full recomputation, with one exception: when the new data
+is all zero a full recomputation gives 0xffff and eqn. 3 gives 0 (both mean zero).
 
 The kernel's nft_payload_set adds one rule (``nft_csum_replace``): a result of 0 is
 stored as 0xffff (CSUM_MANGLED_0).  Both represent zero, so verification still passes,
