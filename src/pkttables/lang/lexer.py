@@ -111,10 +111,11 @@ _RX_IP6ISH = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*(?:" + _IP4 + r")?")
 _RX_ADDRRUN = re.compile(r"[0-9a-fA-F:.]+")
 _RX_STRING = re.compile(r"[A-Za-z_.][A-Za-z0-9/\-_.]*")
 _RX_ASTER = re.compile(r"(?:[A-Za-z_.][A-Za-z0-9/\-_.]*)?(?:\\\*(?:[A-Za-z_.][A-Za-z0-9/\-_.]*)?|\*)")
-_RX_TIME = re.compile(r"(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?(?:[0-9]+ms)?")
+# ``m`` is not taken when ``ms`` follows, so "30000ms" is one time string as in flex.
+_RX_TIME = re.compile(r"(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m(?!s))?(?:[0-9]+s)?(?:[0-9]+ms)?")
 _RX_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _RX_DEC = re.compile(r"[0-9]+")
-_RX_CLASSID = re.compile(r"[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}(?=[ \t\n:\-},])")
+_RX_CLASSID = re.compile(r"[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}(?=[ \t\n:\-},]|$)")
 _RX_RFC2732 = re.compile(r"\[([0-9a-fA-F:.]+)\]")
 
 
@@ -189,6 +190,8 @@ def _slow_token(text: str, pos: int):
     if m:
         cands.append((m.end() - pos, -9, WORD, None))
     if not cands:
+        if text[pos] == "[":
+            return "[", 1, None
         return None
     length, prio, kind, value = max(cands)
     if prio == -6:
@@ -216,8 +219,9 @@ _MASTER = re.compile(
   | (?P<cont>\\\n)
   | (?P<cmt>\#[^\n]*)
   | (?P<q>"[^"]*")
-  | (?P<w>[A-Za-z_.][A-Za-z0-9/\-_.]*)(?![:*\\A-Za-z0-9])
-  | (?P<n>[0-9]+)(?![0-9A-Za-z:.*\\])
+  | (?P<w>[A-Za-z_.][A-Za-z0-9/\-_.]*+)(?![:*\\A-Za-z0-9])
+  | (?P<w8021>8021q|8021ad)
+  | (?P<n>[0-9]++)(?![0-9A-Za-z:.*\\])
   | (?P<op>==|!=|<=|>=|<<|>>|:(?!:)|\[(?![0-9a-fA-F:])|[<>,;{}()\]^&|!/\-*@$=+])
   | (?P<crlf>\r\n)
     """,
@@ -264,7 +268,10 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
                 pos += n
                 col += n
                 continue
-            if g == "w":
+            if g == "w8021":
+                # scanner.l has explicit STRING rules for these two words.
+                tok = Token(WORD, s, s, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "w":
                 if s == ".":
                     tok = Token(".", s, None, Location(filename, line, col, col, line_text))
                 else:
@@ -310,7 +317,9 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
             continue
         kind, n, value = r
         s = text[pos : pos + n]
-        if kind is WORD:
+        if kind == "[":
+            tok = Token("[", s, None, Location(filename, line, col, col, line_text))
+        elif kind is WORD:
             k = OPWORDS.get(s)
             if k is not None:
                 tok = Token(k, s, None, Location(filename, line, col, col + n - 1, line_text))

@@ -1,0 +1,1539 @@
+"""Recursive-descent parser for the nftables language (nft 1.0.6's grammar).
+
+Theory of operation
+-------------------
+Input is tokenized whole (:mod:`.lexer`), then read by one method per grammar
+production.  Expressions use precedence climbing with nft's levels (lowest first):
+``.`` concatenation, ``|``, ``^``, ``&``, ``<< >>``.  A rule is a list of statements; a
+statement starts with a statement keyword (``counter``, ``log``, ``snat``...) or is an
+expression followed by ``set`` (mangling), ``vmap`` (verdict map) or an optional
+relational operator and a right-hand side.  Right-hand sides take any word as a
+symbol (``tcp``, ``redirect``, ``echo-request``): the evaluator decides what it means.
+
+Parse-time features, as nft implements them in its parser and scanner:
+
+* ``define``/``redefine``/``undefine`` with block scopes; ``$x`` is replaced by the
+  defined expression, relocated to the place of use (nft: ``symbol_lookup``).
+* ``include "PATTERN"``: relative names are searched in the include path, then in
+  ``DEFAULT_INCLUDE_PATH``; glob patterns may match nothing, plain names must exist;
+  matches are read in sorted order (nft: ``scanner_include_file``).  Included tokens are
+  spliced into the stream, so an include may appear wherever a block item may.
+* Error recovery as nft's ``error stmt_separator`` productions: after a syntax error
+  the tokens up to the next newline or ``;`` are dropped and parsing resumes in the
+  same block; at most 10 errors are reported (nft's ``parser_max_errors``).
+
+Every block item (rule, chain, set, property) must end with a newline or ``;`` --
+a closing ``}`` is not a separator in nft 1.0.6 (``table t { chain c { } }`` fails).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob as _glob
+import os
+
+from pkttables.errors import Diagnostic, Location, SyntaxError_
+
+from . import _keywords as K
+from . import ast as A
+from .lexer import ASTRING, EOF, JUNK, KEYWORDS, NEWLINE, NUM, QSTRING, WORD, Token, token_name, tokenize
+
+__all__ = ["parse", "parse_file", "DEFAULT_INCLUDE_PATH", "MAX_ERRORS"]
+
+# nft is configured with --sysconfdir=/etc on Debian: DEFAULT_INCLUDE_PATH "/etc".
+DEFAULT_INCLUDE_PATH = "/etc"
+MAX_ERRORS = 10  # nft_ctx->parser_max_errors
+MAX_INCLUDE_DEPTH = 16
+
+_VERBS = frozenset("add create insert replace delete get list reset flush rename describe monitor export import".split())
+_FAMILIES = K.FAMILIES
+_SEPS = (NEWLINE, ";")
+_RELOPS = frozenset(["==", "!=", "<", ">", "<=", ">=", "!"])
+_VERDICTS = frozenset(["accept", "drop", "continue", "return"])
+_BINPREC = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4}
+_STMT_WORDS = frozenset(
+    "accept drop continue return jump goto counter limit quota log reject snat dnat masquerade "
+    "redirect tproxy queue dup fwd notrack add update delete meter synproxy flow last xt comment".split()
+)
+_OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
+_LIST_PLURALS = frozenset(
+    "tables chains sets maps counters quotas limits meters flowtables secmarks synproxys hooks ruleset".split()
+)
+
+
+class _Err(Exception):
+    def __init__(self, tok: Token, expecting: str | None = None, message: str | None = None, loc: Location | None = None):
+        self.tok = tok
+        self.expecting = expecting
+        self.message = message
+        self.loc = loc
+
+
+class _Parser:
+    def __init__(self, toks: list[Token], include_path, depth=0):
+        self.toks = toks
+        self.i = 0
+        self.include_path = list(include_path)
+        self.scopes: list[dict] = [{}]
+        self.diags: list[Diagnostic] = []
+        self.depth = depth
+
+    # ------------------------------------------------------------ token helpers
+    def peek(self, k: int = 0) -> Token:
+        i = self.i + k
+        toks = self.toks
+        return toks[i] if i < len(toks) else toks[-1]
+
+    def next(self) -> Token:
+        t = self.toks[self.i]
+        if t.kind is not EOF:
+            self.i += 1
+        return t
+
+    def err(self, tok: Token | None = None, expecting: str | None = None):
+        raise _Err(tok or self.peek(), expecting)
+
+    def expect(self, kind: str, expecting: str | None = None) -> Token:
+        t = self.peek()
+        if t.kind != kind:
+            self.err(t, expecting or token_name(Token(kind, kind, None, t.loc)))
+        return self.next()
+
+    def word(self, text: str) -> bool:
+        t = self.peek()
+        if t.kind is WORD and t.text == text:
+            self.i += 1
+            return True
+        return False
+
+    def is_word(self, text: str, k: int = 0) -> bool:
+        t = self.peek(k)
+        return t.kind is WORD and t.text == text
+
+    def identifier(self) -> str:
+        """nft ``identifier``: a STRING token that is not a keyword."""
+        t = self.peek()
+        if t.kind is WORD and t.text not in KEYWORDS:
+            self.i += 1
+            return t.value
+        self.err(t, "string")
+
+    def string(self) -> str:
+        """nft ``string``: STRING, QUOTED_STRING or ASTERISK_STRING."""
+        t = self.peek()
+        if t.kind in (WORD, QSTRING, ASTRING) and not (t.kind is WORD and t.text in KEYWORDS):
+            self.i += 1
+            return t.value
+        self.err(t, "string")
+
+    def number(self) -> int:
+        t = self.peek()
+        if t.kind is NUM:
+            self.i += 1
+            return t.value
+        self.err(t, "number")
+
+    def span(self, first: Location) -> Location:
+        last = self.toks[self.i - 1].loc if self.i else first
+        if last.line == first.line and last.file == first.file and last.last_col >= first.first_col:
+            return Location(first.file, first.line, first.first_col, last.last_col, first.line_text)
+        return first
+
+    def separator(self):
+        t = self.peek()
+        if t.kind is NEWLINE or t.kind == ";":
+            self.i += 1
+            return
+        if t.kind is EOF:
+            return
+        self.err(t, "newline or semicolon")
+
+    def recover(self):
+        """Drop tokens up to and including the next newline or ``;`` (bison ``error stmt_separator``)."""
+        while True:
+            t = self.peek()
+            if t.kind is EOF:
+                return
+            self.i += 1
+            if t.kind is NEWLINE or t.kind == ";":
+                return
+
+    def record(self, e: _Err):
+        if e.message is not None:
+            self.diags.append(Diagnostic(e.loc or e.tok.loc, e.message))
+        else:
+            msg = "syntax error, unexpected " + token_name(e.tok)
+            if e.expecting:
+                msg += ", expecting " + e.expecting
+            self.diags.append(Diagnostic(e.tok.loc, msg))
+        if len(self.diags) >= MAX_ERRORS:
+            raise _Abort()
+
+    # ------------------------------------------------------------ script and blocks
+    def script(self) -> A.Script:
+        cmds: list[A.Command] = []
+        first = self.peek().loc
+        try:
+            while self.peek().kind is not EOF:
+                try:
+                    if self.common_item():
+                        continue
+                    c = self.command()
+                    self.separator()
+                    cmds.append(c)
+                except _Err as e:
+                    self.record(e)
+                    if e.tok.kind is EOF:
+                        break
+                    self.recover()
+        except _Abort:
+            pass
+        return A.Script(first, tuple(cmds))
+
+    def common_item(self) -> bool:
+        """Separators, include, define/redefine/undefine (nft ``common_block``)."""
+        t = self.peek()
+        if t.kind is NEWLINE or t.kind == ";":
+            self.i += 1
+            return True
+        if t.kind is not WORD:
+            return False
+        if t.text == "include":
+            self.next()
+            q = self.expect(QSTRING, "quoted string")
+            loc = Location(t.loc.file, t.loc.line, t.loc.first_col, q.loc.last_col, t.loc.line_text)
+            self.separator()
+            self.include(q.value, loc)
+            return True
+        if t.text in ("define", "redefine"):
+            self.next()
+            nt = self.peek()
+            name = self.identifier()
+            self.expect("=", "'='")
+            value = self.define_value()
+            self.separator()
+            scope = self.scopes[-1]
+            if t.text == "define" and name in scope:
+                raise _Err(nt, message=f"redefinition of symbol '{name}'", loc=nt.loc)
+            scope[name] = value
+            return True
+        if t.text == "undefine":
+            self.next()
+            name = self.identifier()
+            self.separator()
+            for scope in reversed(self.scopes):
+                if name in scope:
+                    del scope[name]
+                    break
+            return True
+        return False
+
+    def define_value(self) -> A.Expr:
+        if self.peek().kind == "{":
+            return self.set_expr()
+        return self.rhs(allow_list=True)
+
+    def include(self, name: str, loc: Location):
+        if self.depth >= MAX_INCLUDE_DEPTH:
+            raise _Err(self.peek(), message=f"Include nested too deeply, max {MAX_INCLUDE_DEPTH} levels", loc=loc)
+        files: list[str] = []
+        if name.startswith(("./", "../", "/")):
+            dirs = [None]
+        else:
+            dirs = self.include_path + [DEFAULT_INCLUDE_PATH]
+        wildcard = any(c in name for c in "*?[")
+        found_plain = False
+        for d in dirs:
+            pat = name if d is None else os.path.join(d, name)
+            matches = sorted(p for p in _glob.glob(pat) if not os.path.isdir(p))
+            if matches:
+                files.extend(matches)
+                if not wildcard:
+                    found_plain = True
+                    break
+        if not files and not wildcard:
+            raise _Err(self.peek(), message=f"File not found: {name}", loc=loc)
+        del found_plain
+        new: list[Token] = []
+        for f in files:
+            try:
+                with open(f, encoding="utf-8", errors="surrogateescape") as fh:
+                    text = fh.read()
+            except OSError as e:
+                raise _Err(self.peek(), message=f'Could not open file "{f}": {e.strerror}', loc=loc) from None
+            toks = tokenize(text, f)
+            toks.pop()  # the included file's EOF
+            if toks and toks[-1].kind is not NEWLINE:
+                toks.append(Token(NEWLINE, "\n", None, toks[-1].loc))
+            new.extend(toks)
+        self.toks[self.i : self.i] = new
+
+    def block(self, item_fn) -> tuple:
+        """``'{' items '}'`` where every item ends with a separator; own define scope."""
+        self.expect("{", "'{'")
+        items: list = []
+        self.scopes.append({})
+        try:
+            while True:
+                t = self.peek()
+                if t.kind == "}":
+                    self.next()
+                    return tuple(items)
+                if t.kind is EOF:
+                    self.err(t)
+                try:
+                    if self.common_item():
+                        continue
+                    r = item_fn()
+                    if r is not None:
+                        items.append(r)
+                    self.separator()
+                except _Err as e:
+                    if e.tok.kind is EOF:
+                        raise
+                    self.record(e)
+                    self.recover()
+        finally:
+            self.scopes.pop()
+
+    # ------------------------------------------------------------ commands
+    def family(self) -> str | None:
+        t = self.peek()
+        if t.kind is WORD and t.text in _FAMILIES:
+            self.i += 1
+            return t.text
+        return None
+
+    def handle(self) -> int | None:
+        if self.word("handle"):
+            return self.number()
+        return None
+
+    def command(self) -> A.Command:
+        t = self.peek()
+        start = t.loc
+        if t.kind is WORD and t.text in _VERBS:
+            verb = self.next().text
+        elif t.kind is WORD and t.text in ("table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota", "limit", "ct", "secmark", "synproxy") or (t.kind is WORD and t.text not in KEYWORDS) or (t.kind is WORD and t.text in _FAMILIES):
+            verb = "add"
+        else:
+            self.err(t)
+        if verb == "describe":
+            e = self.expr()
+            return A.Command(start, verb, A.Describe(e.loc, e))
+        if verb == "monitor":
+            ev = what = fmt = None
+            if self.peek().kind is WORD and self.peek().text in ("new", "destroy"):
+                ev = self.next().text
+            if self.peek().kind is WORD and self.peek().text in ("tables", "chains", "sets", "rules", "elements", "ruleset", "trace", "flowtables"):
+                what = self.next().text
+            if self.peek().kind is WORD and self.peek().text in ("xml", "json", "vm"):
+                fmt = self.next().text
+            return A.Command(start, verb, A.Monitor(self.span(start), ev, what, fmt))
+        if verb in ("export", "import"):
+            self.word("ruleset")
+            t2 = self.peek()
+            if t2.kind is WORD and t2.text in ("xml", "json", "vm"):
+                self.next()
+                return A.Command(start, verb, A.Export(self.span(start), t2.text))
+            self.err(t2, "xml or json or vm")
+        obj = self.object(verb)
+        newname = None
+        if verb == "rename":
+            newname = self.identifier()
+        return A.Command(self.span(start), verb, obj, newname)
+
+    def object(self, verb: str) -> A.Obj:
+        t = self.peek()
+        start = t.loc
+        w = t.text if t.kind is WORD else None
+        if verb in ("list", "flush", "reset") and w in _LIST_PLURALS and w != "ruleset":
+            self.next()
+            fam = tab = None
+            if self.word("table"):
+                fam = self.family()
+                tab = self.identifier()
+            else:
+                fam = self.family()
+                if w == "hooks" and self.word("device"):
+                    tab = self.string()
+            return A.ListObj(self.span(start), w, fam, tab)
+        if w == "ruleset":
+            self.next()
+            return A.RulesetObj(self.span(start), self.family())
+        if w == "table":
+            self.next()
+            fam = self.family()
+            if self.is_word("handle"):
+                return A.TableObj(self.span(start), fam, None, self.handle())
+            name = self.identifier()
+            body = None
+            if self.peek().kind == "{" and verb in ("add", "create"):
+                body = self.block(self.table_item)
+            return A.TableObj(self.span(start), fam, name, None, body)
+        if w == "chain":
+            self.next()
+            fam = self.family()
+            tab = self.identifier()
+            if self.is_word("handle"):
+                return A.ChainObj(self.span(start), fam, tab, None, self.handle())
+            name = self.chain_name()
+            body = None
+            if self.peek().kind == "{" and verb in ("add", "create"):
+                body = self.block(self.chain_item)
+            return A.ChainObj(self.span(start), fam, tab, name, None, body)
+        if w in ("set", "map", "meter"):
+            self.next()
+            fam = self.family()
+            tab = self.identifier()
+            if self.is_word("handle"):
+                return A.SetObj(self.span(start), w, fam, tab, None, self.handle())
+            name = self.identifier()
+            body = None
+            if self.peek().kind == "{" and verb in ("add", "create"):
+                body = self.block(self.set_item)
+            return A.SetObj(self.span(start), w, fam, tab, name, None, body)
+        if w == "element":
+            self.next()
+            fam = self.family()
+            tab = self.identifier()
+            name = self.identifier()
+            elems = self.set_expr()
+            return A.ElementObj(self.span(start), fam, tab, name, elems)
+        if w == "flowtable":
+            self.next()
+            fam = self.family()
+            tab = self.identifier()
+            if self.is_word("handle"):
+                return A.FlowtableObj(self.span(start), fam, tab, None, self.handle())
+            name = self.identifier()
+            body = None
+            if self.peek().kind == "{" and verb in ("add", "create"):
+                body = self.block(self.flowtable_item)
+            return A.FlowtableObj(self.span(start), fam, tab, name, None, body)
+        if w in _OBJ_KINDS or (w == "ct" and self.peek(1).kind is WORD and self.peek(1).text in ("helper", "timeout", "expectation", "helpers", "timeouts", "expectations")):
+            self.next()
+            kind = w
+            if w == "ct":
+                kind = "ct " + self.next().text
+            if verb in ("list", "reset", "delete", "flush") and self.peek().kind is WORD and self.peek().text == "table":
+                self.next()
+                fam = self.family()
+                return A.ListObj(self.span(start), kind, fam, self.identifier())
+            fam = self.family()
+            if kind.endswith("s") and verb == "list":
+                return A.ListObj(self.span(start), kind, fam, None)
+            tab = self.identifier()
+            if self.is_word("handle"):
+                return A.StatefulObj(self.span(start), kind, fam, tab, None, self.handle())
+            name = self.identifier()
+            body = None
+            if verb in ("add", "create"):
+                if self.peek().kind == "{":
+                    body = self.block(self.obj_item)
+                else:
+                    body = self.inline_props()
+            return A.StatefulObj(self.span(start), kind, fam, tab, name, None, body)
+        if w == "rule":
+            self.next()
+        return self.rule_obj(verb, start)
+
+    def rule_obj(self, verb: str, start: Location) -> A.RuleObj:
+        fam = self.family()
+        tab = self.identifier()
+        chain = self.chain_name()
+        handle = position = index = None
+        if self.word("handle"):
+            handle = self.number()
+        elif self.word("position"):
+            position = self.number()
+        elif self.word("index"):
+            index = self.number()
+        rule = None
+        if verb in ("add", "create", "insert", "replace"):
+            rule = self.rule()
+        return A.RuleObj(self.span(start), fam, tab, chain, rule, handle, position, index)
+
+    def chain_name(self) -> str:
+        t = self.peek()
+        if t.kind is QSTRING:  # nft: chain_identifier accepts quoted names? no -- identifier only
+            self.err(t, "string")
+        return self.identifier()
+
+    # ------------------------------------------------------------ block items
+    def table_item(self):
+        t = self.peek()
+        start = t.loc
+        w = t.text if t.kind is WORD else None
+        if w == "chain":
+            self.next()
+            name = self.chain_name()
+            body = self.block(self.chain_item)
+            return A.ChainObj(self.span(start), None, None, name, None, body)
+        if w in ("set", "map"):
+            self.next()
+            name = self.identifier()
+            body = self.block(self.set_item)
+            return A.SetObj(self.span(start), w, None, "", name, None, body)
+        if w == "flowtable":
+            self.next()
+            name = self.identifier()
+            body = self.block(self.flowtable_item)
+            return A.FlowtableObj(self.span(start), None, None, name, None, body)
+        if w in _OBJ_KINDS or (w == "ct" and self.is_word("helper", 1) or w == "ct" and self.is_word("timeout", 1) or w == "ct" and self.is_word("expectation", 1)):
+            self.next()
+            kind = w if w != "ct" else "ct " + self.next().text
+            name = self.identifier()
+            body = self.block(self.obj_item)
+            return A.StatefulObj(self.span(start), kind, None, None, name, None, body)
+        if w == "flags":
+            self.next()
+            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+        if w == "comment":
+            self.next()
+            return A.Prop(self.span(start), "comment", self.string())
+        self.err(t)
+
+    def flag_list(self) -> list[str]:
+        out = [self.flag_word()]
+        while self.peek().kind == ",":
+            self.next()
+            out.append(self.flag_word())
+        return out
+
+    def flag_word(self) -> str:
+        t = self.peek()
+        if t.kind is WORD:
+            self.next()
+            return t.text
+        self.err(t, "string")
+
+    def prio(self) -> A.Expr:
+        t = self.peek()
+        if t.kind is NUM:
+            self.next()
+            return A.Number(t.loc, t.value, t.text)
+        if t.kind == "-":
+            self.next()
+            n = self.expect(NUM, "number")
+            return A.Number(self.span(t.loc), -n.value, "-" + n.text)
+        if t.kind == "$":
+            return self.variable()
+        if t.kind in (WORD, QSTRING):
+            self.next()
+            base: A.Expr = A.Symbol(t.loc, t.value)
+            op = self.peek()
+            if op.kind in ("+", "-"):
+                self.next()
+                n = self.expect(NUM, "number")
+                return A.Binop(self.span(t.loc), op.kind, base, A.Number(n.loc, n.value, n.text))
+            return base
+        self.err(t)
+
+    def chain_item(self):
+        t = self.peek()
+        start = t.loc
+        w = t.text if t.kind is WORD else None
+        if w == "type" and self.peek(1).kind is WORD:
+            self.next()
+            ctype = self.string()
+            hook = prio = dev = None
+            if self.word("hook"):
+                hook = self.string()
+                if self.word("device"):
+                    dev = self.devices_value()
+                if self.word("priority"):
+                    prio = self.prio()
+                else:
+                    self.err(self.peek(), "priority")
+            return A.ChainType(self.span(start), ctype, hook, prio, dev)
+        if w == "policy":
+            self.next()
+            p = self.peek()
+            if p.kind == "$":
+                return A.Prop(self.span(start), "policy", self.variable())
+            if p.kind is WORD and p.text in ("accept", "drop"):
+                self.next()
+                return A.Prop(self.span(start), "policy", p.text)
+            self.err(p)
+        if w == "devices" and self.peek(1).kind == "=":
+            self.next()
+            self.next()
+            return A.Prop(self.span(start), "devices", self.devices_value())
+        if w == "comment" and self.peek(1).kind in (QSTRING, WORD):
+            self.next()
+            return A.Prop(self.span(start), "comment", self.string())
+        if w == "flags" and self.is_word("offload", 1):
+            self.next()
+            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+        return self.rule()
+
+    def devices_value(self):
+        t = self.peek()
+        if t.kind == "{":
+            return self.set_expr()
+        if t.kind == "$":
+            return self.variable()
+        self.next()
+        if t.kind in (WORD, QSTRING, ASTRING):
+            return A.String(t.loc, t.value) if t.kind is QSTRING else A.Symbol(t.loc, t.value)
+        self.err(t, "string")
+
+    def set_item(self):
+        t = self.peek()
+        start = t.loc
+        w = t.text if t.kind is WORD else None
+        if w == "type":
+            self.next()
+            key = [self.type_word()]
+            while self.peek().kind == ".":
+                self.next()
+                key.append(self.type_word())
+            data = None
+            interval = False
+            if self.peek().kind == ":":
+                self.next()
+                if self.word("interval"):
+                    interval = True
+                data = [self.type_word()]
+                while self.peek().kind == ".":
+                    self.next()
+                    data.append(self.type_word())
+                data = tuple(data)
+            return A.SetType(self.span(start), False, tuple(key), data, interval)
+        if w == "typeof":
+            self.next()
+            key = self.expr(stop_at_colon=True)
+            data = None
+            interval = False
+            if self.peek().kind == ":":
+                self.next()
+                if self.word("interval"):
+                    interval = True
+                data = (self.expr(),)
+            return A.SetType(self.span(start), True, (key,), data, interval)
+        if w == "flags":
+            self.next()
+            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+        if w in ("timeout", "gc-interval"):
+            self.next()
+            return A.Prop(self.span(start), w, self.time_value())
+        if w == "size":
+            self.next()
+            return A.Prop(self.span(start), w, self.number())
+        if w == "policy":
+            self.next()
+            return A.Prop(self.span(start), w, self.flag_word())
+        if w == "elements":
+            self.next()
+            self.expect("=", "'='")
+            if self.peek().kind == "$":
+                return A.Prop(self.span(start), w, self.variable())
+            return A.Prop(self.span(start), w, self.set_expr())
+        if w == "auto-merge":
+            self.next()
+            return A.Prop(self.span(start), w, True)
+        if w == "comment":
+            self.next()
+            return A.Prop(self.span(start), w, self.string())
+        if w in ("counter", "quota", "limit", "last"):
+            return A.Prop(self.span(start), "stmt", self.stmt())
+        self.err(t)
+
+    def type_word(self) -> str:
+        t = self.peek()
+        if t.kind is WORD:
+            self.next()
+            return t.text
+        self.err(t, "string")
+
+    def time_value(self) -> A.Expr:
+        t = self.next()
+        if t.kind is NUM:
+            return A.Number(t.loc, t.value, t.text)
+        if t.kind in (WORD, QSTRING):
+            return A.Symbol(t.loc, t.value)
+        self.err(t)
+
+    def flowtable_item(self):
+        t = self.peek()
+        start = t.loc
+        w = t.text if t.kind is WORD else None
+        if w == "hook":
+            self.next()
+            hook = self.string()
+            prio = None
+            if self.word("priority"):
+                prio = self.prio()
+            return A.ChainType(self.span(start), "flowtable", hook, prio)
+        if w == "devices":
+            self.next()
+            self.expect("=", "'='")
+            return A.Prop(self.span(start), "devices", self.devices_value())
+        if w == "counter":
+            self.next()
+            return A.Prop(self.span(start), "counter", True)
+        if w == "flags":
+            self.next()
+            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+        self.err(t)
+
+    def obj_item(self):
+        """A property line of a stateful object block: words and values up to the separator."""
+        t = self.peek()
+        if t.kind is QSTRING:  # secmark { "ctx" }
+            self.next()
+            return A.Prop(t.loc, "value", t.value)
+        props = self.inline_props()
+        if not props:
+            self.err(t)
+        return props[0] if len(props) == 1 else A.Prop(t.loc, "group", props)
+
+    def inline_props(self) -> tuple:
+        """``packets 1 bytes 2``, ``over 25 mbytes used 1 kbytes``, ``rate 10/second burst 5 packets``,
+        ``type "ftp" protocol tcp``, ``policy = { established: 10 }``: (name, values) properties."""
+        out = []
+        while True:
+            t = self.peek()
+            if t.kind in (NEWLINE, ";", "}", EOF):
+                return tuple(out)
+            start = t.loc
+            if t.kind is WORD and not (t.text[0].isdigit()):
+                self.next()
+                if self.peek().kind == "=":
+                    self.next()
+                vals = []
+                while True:
+                    v = self.peek()
+                    if v.kind in (NEWLINE, ";", "}", EOF) or (v.kind is WORD and not v.text[0].isdigit() and vals and v.text in ("bytes", "packets", "burst", "used", "protocol", "l3proto", "policy", "dport", "timeout", "size", "wscale", "mss", "timestamp", "sack-perm", "sack-permitted", "until", "rate", "over", "type")):
+                        break
+                    if v.kind is WORD and v.text in ("bytes", "packets", "burst", "used", "over", "until", "rate", "timestamp", "sack-perm", "sack-permitted", "wscale", "mss") and not vals:
+                        break
+                    vals.append(self.value_primary(allow_set=True))
+                    if self.peek().kind == "/":
+                        self.next()
+                        vals.append(self.value_primary())
+                out.append(A.Prop(self.span(start), t.text, tuple(vals)))
+            else:
+                v = self.value_primary(allow_set=True)
+                vals = [v]
+                u = self.peek()
+                if u.kind == "/":
+                    self.next()
+                    vals.append(self.value_primary())
+                elif u.kind is WORD and u.text not in ("used", "burst", "over", "until"):
+                    self.next()
+                    vals.append(A.Symbol(u.loc, u.text))
+                out.append(A.Prop(self.span(start), "value", tuple(vals)))
+
+    # ------------------------------------------------------------ rules and statements
+    def rule(self) -> A.Rule:
+        start = self.peek().loc
+        stmts = []
+        comment = None
+        while True:
+            t = self.peek()
+            if t.kind in (NEWLINE, ";", "}", EOF):
+                break
+            if t.kind is WORD and t.text == "comment":
+                self.next()
+                comment = self.string()
+                break
+            stmts.append(self.stmt())
+        if not stmts and comment is None:
+            self.err(self.peek())
+        return A.Rule(self.span(start), tuple(stmts), comment)
+
+    def stmt(self) -> A.Stmt:
+        t = self.peek()
+        start = t.loc
+        if t.kind is WORD:
+            w = t.text
+            m = getattr(self, "stmt_" + w.replace("-", "_"), None) if w in _STMT_WORDS else None
+            if m is not None:
+                r = m()
+                if r is not None:
+                    return r
+            elif w == "ct" and self.is_word("count", 1):
+                self.next()
+                self.next()
+                over = self.word("over")
+                return A.Connlimit(self.span(start), self.number(), over)
+        left = self.expr(lhs=True)
+        t = self.peek()
+        if t.kind is WORD and t.text == "set":
+            self.next()
+            value = self.expr()
+            if self.peek().kind == ",":
+                items = [value]
+                while self.peek().kind == ",":
+                    self.next()
+                    items.append(self.expr())
+                value = A.ListExpr(self.span(value.loc), tuple(items))
+            return A.SetStmt(self.span(start), left, value)
+        if t.kind == "vmap":
+            self.next()
+            return A.VmapStmt(self.span(start), left, self.map_rhs())
+        op = "implicit"
+        if t.kind in _RELOPS:
+            op = t.kind
+            self.next()
+        right = self.rhs(allow_list=True)
+        return A.Match(self.span(start), left, op, right)
+
+    def map_rhs(self) -> A.Expr:
+        t = self.peek()
+        if t.kind == "{":
+            return self.set_expr()
+        if t.kind == "@":
+            return self.set_ref()
+        if t.kind == "$":
+            return self.variable()
+        self.err(t)
+
+    def verdict(self) -> A.Verdict:
+        t = self.next()
+        if t.text in ("jump", "goto"):
+            n = self.peek()
+            if n.kind == "$":
+                target = self.variable()
+            elif n.kind in (WORD, QSTRING) and not (n.kind is WORD and n.text in KEYWORDS):
+                self.next()
+                target = A.Symbol(n.loc, n.value)
+            else:
+                self.err(n, "string")
+            return A.Verdict(self.span(t.loc), t.text, target)
+        return A.Verdict(t.loc, t.text)
+
+    def _verdict_stmt(self):
+        v = self.verdict()
+        return A.VerdictStmt(v.loc, v)
+
+    stmt_accept = stmt_drop = stmt_continue = stmt_return = stmt_jump = stmt_goto = _verdict_stmt
+
+    def stmt_counter(self):
+        start = self.next().loc
+        if self.word("name"):
+            return A.ObjRef(self.span(start), "counter", self.expr())
+        packets = nbytes = None
+        while True:
+            if self.word("packets"):
+                packets = self.number()
+            elif self.word("bytes"):
+                nbytes = self.number()
+            else:
+                break
+        return A.Counter(self.span(start), packets, nbytes)
+
+    def _rate(self):
+        """``N/unit`` or ``N bytes-unit/unit`` (``kbytes/second`` is one STRING token)."""
+        n = self.number()
+        t = self.peek()
+        if t.kind == "/":
+            self.next()
+            return n, "packets", self.flag_word()
+        if t.kind is WORD and "/" in t.text:
+            self.next()
+            unit, _, per = t.text.partition("/")
+            return n, unit, per
+        if t.kind is WORD:
+            self.next()
+            self.expect("/", "slash")
+            return n, t.text, self.flag_word()
+        self.err(t)
+
+    def stmt_limit(self):
+        start = self.next().loc
+        if self.word("name"):
+            return A.ObjRef(self.span(start), "limit", self.expr())
+        if not self.word("rate"):
+            self.err(self.peek(), "rate or name")
+        over = self.word("over")
+        if self.word("until"):
+            over = False
+        n, unit, per = self._rate()
+        burst = bunit = None
+        if self.word("burst"):
+            burst = self.number()
+            t = self.peek()
+            if t.kind is WORD and t.text in ("packets", "bytes", "kbytes", "mbytes"):
+                self.next()
+                bunit = t.text
+        return A.Limit(self.span(start), n, unit, per, over, burst, bunit)
+
+    def stmt_quota(self):
+        start = self.next().loc
+        if self.word("name"):
+            return A.ObjRef(self.span(start), "quota", self.expr())
+        over = self.word("over")
+        if not over:
+            self.word("until")
+        n = self.number()
+        unit = "bytes"
+        t = self.peek()
+        if t.kind is WORD and t.text in ("bytes", "kbytes", "mbytes"):
+            self.next()
+            unit = t.text
+        used = uunit = None
+        if self.word("used"):
+            used = self.number()
+            uunit = self.flag_word()
+        return A.Quota(self.span(start), n, unit, over, used, uunit)
+
+    def stmt_last(self):
+        start = self.next().loc
+        used = None
+        if self.word("used"):
+            if self.word("never"):
+                used = None
+            else:
+                t = self.next()
+                used = t.value
+        return A.Last(self.span(start), used)
+
+    def stmt_log(self):
+        start = self.next().loc
+        opts = []
+        while True:
+            t = self.peek()
+            if t.kind is not WORD:
+                break
+            w = t.text
+            if w == "prefix":
+                self.next()
+                p = self.peek()
+                if p.kind == "$":
+                    opts.append(("prefix", self.variable()))
+                else:
+                    opts.append(("prefix", self.string()))
+            elif w in ("level",):
+                self.next()
+                opts.append((w, self.string()))
+            elif w in ("group", "snaplen", "queue-threshold"):
+                self.next()
+                opts.append((w, self.number()))
+            elif w == "flags":
+                self.next()
+                flags = []
+                while True:
+                    f = self.flag_word()
+                    if f in ("tcp", "ip") and self.peek().kind is WORD and self.peek().text in ("sequence", "options"):
+                        f = f + " " + self.next().text
+                        while self.peek().kind == "," and self.peek(1).kind is WORD and self.peek(1).text in ("sequence", "options"):
+                            self.next()
+                            f += "," + self.next().text
+                    flags.append(f)
+                    if self.peek().kind == ",":
+                        self.next()
+                        continue
+                    break
+                opts.append(("flags", tuple(flags)))
+            else:
+                break
+        return A.Log(self.span(start), tuple(opts))
+
+    def stmt_reject(self):
+        start = self.next().loc
+        if not self.word("with"):
+            return A.Reject(start)
+        t = self.peek()
+        if t.kind is WORD and t.text == "tcp":
+            self.next()
+            r = self.peek()
+            if not self.word("reset"):
+                self.err(r, "reset")
+            return A.Reject(self.span(start), "tcp", A.Symbol(r.loc, "reset"))
+        if t.kind is WORD and t.text in ("icmp", "icmpv6", "icmpx", "icmp6"):
+            self.next()
+            self.word("type")
+            c = self.value_primary()
+            return A.Reject(self.span(start), t.text, c)
+        self.err(t)
+
+    def _nat_flags(self) -> tuple[str, ...]:
+        flags = []
+        while self.peek().kind is WORD and self.peek().text in ("random", "fully-random", "persistent"):
+            flags.append(self.next().text)
+            if self.peek().kind == ",":
+                self.next()
+        return tuple(flags)
+
+    def nat_value(self) -> A.Expr:
+        """An address or port of nat/tproxy/queue: expression, range or prefix."""
+        e = self.expr(stop_at_colon=True)
+        t = self.peek()
+        if t.kind == "-":
+            self.next()
+            return A.Range(self.span(e.loc), e, self.expr(stop_at_colon=True))
+        if t.kind == "/":
+            self.next()
+            return A.Prefix(self.span(e.loc), e, self.number())
+        return e
+
+    def _nat_addr_port(self):
+        addr = port = None
+        if self.peek().kind != ":":
+            addr = self.nat_value()
+        if self.peek().kind == ":":
+            self.next()
+            port = self.nat_value()
+        return addr, port
+
+    def stmt_snat(self):
+        t = self.next()
+        fam = None
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and (self.is_word("to", 1) or self.is_word("prefix", 1) or self.is_word("addr", 1)):
+            fam = self.next().text
+        prefix = False
+        if self.word("addr"):
+            self.expect(".", ".")
+            if not self.word("port"):
+                self.err(self.peek(), "port")
+        elif self.word("prefix"):
+            prefix = True
+        addr = port = None
+        if self.word("to"):
+            addr, port = self._nat_addr_port()
+        flags = self._nat_flags()
+        return A.Nat(self.span(t.loc), t.text, fam, addr, port, flags, prefix)
+
+    stmt_dnat = stmt_snat
+
+    def stmt_masquerade(self):
+        t = self.next()
+        port = None
+        if self.word("to"):
+            self.expect(":", "colon")
+            port = self.nat_value()
+        flags = self._nat_flags()
+        return A.Nat(self.span(t.loc), t.text, None, None, port, flags)
+
+    stmt_redirect = stmt_masquerade
+
+    def stmt_tproxy(self):
+        t = self.next()
+        fam = None
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
+            fam = self.next().text
+        if not self.word("to"):
+            self.err(self.peek(), "to")
+        addr, port = self._nat_addr_port()
+        return A.Tproxy(self.span(t.loc), fam, addr, port)
+
+    def stmt_queue(self):
+        t = self.next()
+        num = None
+        flags: list[str] = []
+        while True:
+            if self.word("num"):
+                num = self.rhs_item()
+            elif self.word("flags"):
+                flags.extend(self.flag_list())
+            elif self.word("to"):
+                num = self.nat_value()
+            elif self.peek().kind is WORD and self.peek().text in ("bypass", "fanout"):
+                flags.append(self.next().text)
+                if self.peek().kind == ",":
+                    self.next()
+            else:
+                break
+        return A.Queue(self.span(t.loc), num, tuple(flags))
+
+    def stmt_dup(self):
+        t = self.next()
+        addr = dev = None
+        if self.word("to"):
+            addr = self.expr()
+        if self.word("device"):
+            dev = self.expr()
+        return A.Dup(self.span(t.loc), addr, dev)
+
+    def stmt_fwd(self):
+        t = self.next()
+        fam = None
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
+            fam = self.next().text
+        if not self.word("to"):
+            self.err(self.peek(), "to")
+        first = self.expr()
+        if self.word("device"):
+            return A.Fwd(self.span(t.loc), fam, first, self.expr())
+        return A.Fwd(self.span(t.loc), fam, None, first)
+
+    def stmt_notrack(self):
+        return A.Notrack(self.next().loc)
+
+    def _dynset(self, op: str, start: Location):
+        ref = self.set_ref()
+        self.expect("{", "'{'")
+        key = self.expr(stop_at_colon=True, stmt_words=True)
+        if self.peek().kind == ":":
+            self.next()
+            key = A.Mapping(self.span(key.loc), key, self.expr())
+        stmts = []
+        while self.peek().kind is not EOF and self.peek().kind != "}":
+            t = self.peek()
+            if t.kind is WORD and t.text in ("timeout", "expires"):
+                self.next()
+                stmts.append(A.Prop(self.span(t.loc), t.text, self.time_value()))
+                continue
+            stmts.append(self.stmt())
+        self.expect("}", "'}'")
+        return A.DynsetStmt(self.span(start), op, ref.name, key, tuple(stmts))
+
+    def stmt_add(self):
+        if self.peek(1).kind != "@":
+            return None
+        t = self.next()
+        return self._dynset(t.text, t.loc)
+
+    stmt_update = stmt_delete = stmt_add
+
+    def stmt_meter(self):
+        t = self.next()
+        name = self.identifier()
+        size = None
+        if self.word("size"):
+            size = self.number()
+        self.expect("{", "'{'")
+        key = self.elem_opts(self.expr(stmt_words=True), stmts=False)
+        st = self.stmt()
+        self.expect("}", "'}'")
+        return A.Meter(self.span(t.loc), name, size, key, st)
+
+    def stmt_synproxy(self):
+        t = self.next()
+        if self.word("name"):
+            return A.ObjRef(self.span(t.loc), "synproxy", self.expr())
+        mss = ws = None
+        flags = []
+        while True:
+            if self.word("mss") or self.word("maxseg"):
+                mss = self.number()
+            elif self.word("wscale"):
+                ws = self.number()
+            elif self.peek().kind is WORD and self.peek().text in ("timestamp", "sack-perm", "sack-permitted"):
+                flags.append(self.next().text)
+            else:
+                break
+        return A.Synproxy(self.span(t.loc), mss, ws, tuple(flags))
+
+    def stmt_flow(self):
+        t = self.next()
+        if not (self.word("add") or self.word("offload")):
+            self.err(self.peek(), "add or offload")
+        ref = self.set_ref()
+        return A.FlowOffload(self.span(t.loc), ref.name)
+
+    def stmt_xt(self):
+        t = self.next()
+        kind = self.flag_word()
+        name = self.string()
+        return A.Xt(self.span(t.loc), kind, name)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, lhs: bool = False, stop_at_colon: bool = False, stmt_words: bool = False) -> A.Expr:
+        """``concat_expr [map RHS]``: ``.`` joins binop-expressions."""
+        first = self.binexpr(0, lhs)
+        if self.peek().kind == ".":
+            parts = [first]
+            while self.peek().kind == ".":
+                self.next()
+                parts.append(self.binexpr(0, lhs))
+            first = A.Concat(self.span(first.loc), tuple(parts))
+        if self.is_word("map"):
+            self.next()
+            first = A.MapExpr(self.span(first.loc), first, self.map_rhs())
+        return first
+
+    def binexpr(self, minprec: int, lhs: bool) -> A.Expr:
+        left = self.primary(lhs)
+        while True:
+            op = self.peek().kind
+            prec = _BINPREC.get(op)
+            if prec is None or prec <= minprec:
+                return left
+            self.next()
+            right = self.binexpr(prec, lhs)
+            left = A.Binop(self.span(left.loc), op, left, right)
+
+    def primary(self, lhs: bool) -> A.Expr:
+        t = self.peek()
+        k = t.kind
+        if k is WORD:
+            e = self.keyword_expr(t, strict=lhs)
+            if e is not None:
+                return e
+            return self.value_primary()
+        if k == "(":
+            self.next()
+            e = self.expr()
+            self.expect(")", "')'")
+            return e
+        if k == "@":
+            return self.set_ref()
+        return self.value_primary()
+
+    def keyword_expr(self, t: Token, strict: bool) -> A.Expr | None:
+        """Payload/meta/ct/... expressions led by a keyword, or None when ``t`` is a value."""
+        w = t.text
+        nxt = self.peek(1)
+        nw = nxt.text if nxt.kind is WORD else None
+        start = t.loc
+        if w in K.PROTO_FIELDS:
+            if nw in K.PROTO_FIELDS[w]:
+                self.i += 2
+                if w == "arp" and nw in ("saddr", "daddr") and self.peek().kind is WORD and self.peek().text in ("ip", "ether"):
+                    # arp saddr ip / arp daddr ether (nft: arp_hdr_expr with a sub-field).
+                    nw = nw + " " + self.next().text
+                return A.Payload(self.span(start), w, nw)
+            if w == "tcp" and nw == "option":
+                self.i += 2
+                return self.tcp_option(start)
+            if w == "ip" and nw == "option":
+                self.i += 2
+                o = self.flag_word()
+                f = None
+                if self.peek().kind is WORD and self.peek().text in K.IP_OPTION_FIELDS:
+                    f = self.next().text
+                return A.IpOption(self.span(start), o, f)
+            if w == "sctp" and nw == "chunk":
+                self.i += 2
+                c = self.flag_word()
+                f = None
+                if self.peek().kind is WORD and self.peek().text in K.SCTP_CHUNK_FIELDS:
+                    f = self.next().text
+                return A.SctpChunk(self.span(start), c, f)
+            if strict:
+                self.i += 1
+                self.err(nxt)
+            return None
+        if w in K.EXTHDR_FIELDS and (nw in K.EXTHDR_FIELDS[w] or (w == "rt" and nw in ("ip", "ip6") or w == "rt" and nw in K.RT_KEYS)):
+            if w == "rt" and (nw in K.RT_KEYS or nw in ("ip", "ip6")):
+                self.i += 1
+                fam = None
+                if self.peek().text in ("ip", "ip6"):
+                    fam = self.next().text
+                key = self.flag_word()
+                return A.Rt(self.span(start), key, fam)
+            self.i += 2
+            idx = None
+            if self.peek().kind == "[":
+                self.next()
+                idx = self.number()
+                self.expect("]", "']'")
+            return A.Exthdr(self.span(start), w, nw, idx)
+        if w == "exthdr" and nw in K.EXTHDR_FIELDS:
+            self.i += 2
+            return A.Exthdr(self.span(start), nw, None)
+        if w == "meta":
+            self.i += 1
+            key = self.flag_word()
+            if key not in K.META_KEYS:
+                self.err(self.toks[self.i - 1])
+            return A.Meta(self.span(start), key)
+        if w in K.META_UNQUALIFIED:
+            self.i += 1
+            return A.Meta(start, w, False)
+        if w == "ct":
+            self.i += 1
+            d = fam = None
+            if self.peek().kind is WORD and self.peek().text in ("original", "reply"):
+                d = self.next().text
+            if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
+                fam = self.next().text
+            kt = self.peek()
+            key = self.flag_word()
+            if key not in K.CT_KEYS and key not in ("timeout", "expectation"):
+                self.err(kt)
+            return A.Ct(self.span(start), key, d, fam)
+        if w == "fib":
+            self.i += 1
+            flags = [self.flag_word()]
+            while self.peek().kind == "." or (self.peek().kind is WORD and self.peek().text in K.FIB_FLAGS and self.peek(1).kind is WORD and self.peek(1).text in K.FIB_RESULTS | K.FIB_FLAGS):
+                if self.peek().kind == ".":
+                    self.next()
+                flags.append(self.flag_word())
+            rt = self.peek()
+            res = self.flag_word()
+            if res not in K.FIB_RESULTS:
+                self.err(rt)
+            return A.Fib(self.span(start), tuple(flags), res)
+        if w == "socket":
+            self.i += 1
+            key = self.flag_word()
+            level = None
+            if self.word("level"):
+                level = self.number()
+            return A.Socket(self.span(start), key, level)
+        if w == "osf":
+            self.i += 1
+            ttl = None
+            if self.word("ttl"):
+                ttl = self.flag_word()
+            return A.Osf(self.span(start), self.flag_word(), ttl)
+        if w == "numgen":
+            self.i += 1
+            mode = self.flag_word()
+            if not self.word("mod"):
+                self.err(self.peek(), "mod")
+            mod = self.number()
+            off = None
+            if self.word("offset"):
+                off = self.number()
+            return A.Numgen(self.span(start), mode, mod, off)
+        if w in ("jhash", "symhash"):
+            self.i += 1
+            e = None
+            if w == "jhash":
+                e = self.expr(lhs=True)
+            if not self.word("mod"):
+                self.err(self.peek(), "mod")
+            mod = self.number()
+            seed = off = None
+            if self.word("seed"):
+                seed = self.number()
+            if self.word("offset"):
+                off = self.number()
+            return A.Hash(self.span(start), w, e, mod, seed, off)
+        if w == "ipsec":
+            self.i += 1
+            d = self.flag_word()
+            spnum = fam = None
+            if self.word("spnum"):
+                spnum = self.number()
+            if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
+                fam = self.next().text
+            return A.Ipsec(self.span(start), d, self.flag_word(), spnum, fam)
+        return None
+
+    def tcp_option(self, start: Location) -> A.Expr:
+        t = self.peek()
+        if t.kind == "@":
+            self.next()
+            a = self.number()
+            self.expect(",", "comma")
+            b = self.number()
+            self.expect(",", "comma")
+            c = self.number()
+            return A.TcpOption(self.span(start), None, None, (a, b, c))
+        if t.kind is NUM:
+            self.next()
+            opt = t.value
+        else:
+            opt = self.flag_word()
+        f = None
+        if self.peek().kind is WORD and self.peek().text in K.TCP_OPTION_FIELDS:
+            f = self.next().text
+        return A.TcpOption(self.span(start), opt, f)
+
+    def variable(self) -> A.Expr:
+        d = self.next()
+        nt = self.peek()
+        if nt.kind is not WORD:
+            self.err(nt, "string")
+        self.next()
+        loc = self.span(d.loc)
+        for scope in reversed(self.scopes):
+            if nt.text in scope:
+                v = scope[nt.text]
+                return dataclasses.replace(v, loc=loc)
+        raise _Err(nt, message=f"unknown identifier '{nt.text}'", loc=nt.loc)
+
+    def set_ref(self) -> A.Expr:
+        at = self.expect("@", "@")
+        t = self.peek()
+        if t.kind is WORD and t.text not in KEYWORDS or t.kind is QSTRING:
+            self.next()
+            if t.text in ("ll", "nh", "th", "ih") and self.peek().kind == ",":
+                self.next()
+                off = self.value_primary()
+                self.expect(",", "comma")
+                ln = self.value_primary()
+                return A.RawPayload(self.span(at.loc), t.text, off, ln)
+            return A.SetRef(self.span(at.loc), t.value)
+        if t.kind is WORD and t.text == "th":
+            self.next()
+            self.expect(",", "comma")
+            off = self.value_primary()
+            self.expect(",", "comma")
+            ln = self.value_primary()
+            return A.RawPayload(self.span(at.loc), "th", off, ln)
+        self.err(t, "string")
+
+    def value_primary(self, allow_set: bool = False) -> A.Expr:
+        t = self.peek()
+        k = t.kind
+        if k is NUM:
+            self.i += 1
+            return A.Number(t.loc, t.value, t.text)
+        if k is WORD:
+            self.i += 1
+            if t.text in _VERDICTS or t.text in ("jump", "goto"):
+                self.i -= 1
+                return self.verdict()
+            return A.Symbol(t.loc, t.value)
+        if k is QSTRING:
+            self.i += 1
+            return A.String(t.loc, t.value)
+        if k is ASTRING:
+            self.i += 1
+            return A.AsteriskString(t.loc, t.value)
+        if k == "$":
+            return self.variable()
+        if k == "*":
+            self.i += 1
+            return A.Wildcard(t.loc)
+        if k == "@":
+            return self.set_ref()
+        if k == "(":
+            self.next()
+            e = self.expr()
+            self.expect(")", "')'")
+            return e
+        if k == "{" and allow_set:
+            return self.set_expr()
+        self.err(t)
+
+    def rhs_item(self) -> A.Expr:
+        """``basic_rhs_expr`` with ``-`` ranges and ``/`` prefixes (``multiton_rhs_expr``)."""
+        e = self.rhs_bin(0)
+        t = self.peek()
+        if t.kind == "-":
+            self.next()
+            hi = self.rhs_bin(0)
+            return A.Range(self.span(e.loc), e, hi)
+        if t.kind == "/" and self.peek(1).kind is NUM:
+            self.next()
+            n = self.number()
+            return A.Prefix(self.span(e.loc), e, n)
+        return e
+
+    def rhs_bin(self, minprec: int) -> A.Expr:
+        left = self.value_primary()
+        while True:
+            op = self.peek().kind
+            prec = _BINPREC.get(op)
+            if prec is None or prec <= minprec:
+                return left
+            self.next()
+            right = self.rhs_bin(prec)
+            left = A.Binop(self.span(left.loc), op, left, right)
+
+    def rhs(self, allow_list: bool = False) -> A.Expr:
+        t = self.peek()
+        if t.kind == "{":
+            return self.set_expr()
+        if t.kind == "@":
+            return self.set_ref()
+        first = self.rhs_item()
+        if self.peek().kind == ".":
+            parts = [first]
+            while self.peek().kind == ".":
+                self.next()
+                parts.append(self.rhs_item())
+            first = A.Concat(self.span(first.loc), tuple(parts))
+        if allow_list and self.peek().kind == ",":
+            items = [first]
+            while self.peek().kind == ",":
+                self.next()
+                items.append(self.rhs_item())
+            first = A.ListExpr(self.span(first.loc), tuple(items))
+        if allow_list and self.peek().kind == "/":
+            # ``tcp flags syn / fin,syn``: value / mask (nft: flagcmp).
+            self.next()
+            mask = self.rhs(allow_list=True)
+            first = A.Binop(self.span(first.loc), "/", first, mask)
+        return first
+
+    def set_expr(self) -> A.SetExpr:
+        """``{ elem [opts] [: value], ... }`` -- newlines and a trailing comma allowed."""
+        lb = self.expect("{", "'{'")
+        elems = []
+        while True:
+            while self.peek().kind is NEWLINE:
+                self.next()
+            t = self.peek()
+            if t.kind == "}":
+                self.next()
+                break
+            elems.append(self.set_elem())
+            while self.peek().kind is NEWLINE:
+                self.next()
+            t = self.peek()
+            if t.kind == ",":
+                self.next()
+                continue
+            if t.kind == "}":
+                self.next()
+                break
+            self.err(t)
+        return A.SetExpr(self.span(lb.loc), tuple(elems))
+
+    def set_elem(self) -> A.Expr:
+        t = self.peek()
+        if t.kind == "{":
+            key: A.Expr = self.set_expr()
+        elif t.kind == "$":
+            key = self.variable()
+        else:
+            key = self.rhs()
+        key = self.elem_opts(key)
+        if self.peek().kind == ":":
+            self.next()
+            v = self.peek()
+            if v.kind is WORD and v.text in _VERDICTS | {"jump", "goto"}:
+                val: A.Expr = self.verdict()
+            elif v.kind == "{":
+                val = self.set_expr()
+            else:
+                val = self.rhs()
+            val = self.elem_opts(val)
+            return A.Mapping(self.span(key.loc), key, val)
+        return key
+
+    def elem_opts(self, key: A.Expr, stmts: bool = True) -> A.Expr:
+        opts = []
+        while True:
+            t = self.peek()
+            if t.kind is not WORD:
+                break
+            if t.text in ("timeout", "expires"):
+                self.next()
+                opts.append(A.ElemOpt(self.span(t.loc), t.text, self.time_value()))
+            elif t.text == "comment":
+                self.next()
+                opts.append(A.ElemOpt(self.span(t.loc), t.text, self.string()))
+            elif stmts and t.text in ("counter", "quota", "limit", "last"):
+                opts.append(self.stmt())
+            else:
+                break
+        if opts:
+            return A.Elem(self.span(key.loc), key, tuple(opts))
+        return key
+
+
+class _Abort(Exception):
+    pass
+
+
+def parse(text: str, filename: str = "<cmdline>", include_path=()) -> A.Script:
+    """Parse nftables text (a file's content, or a command line) into a :class:`~.ast.Script`.
+
+    Raises :class:`~pkttables.errors.SyntaxError_` carrying every diagnostic (at most
+    ``MAX_ERRORS``, in source order as nft reports them)."""
+    p = _Parser(tokenize(text, filename), include_path)
+    script = p.script()
+    if p.diags:
+        raise SyntaxError_(p.diags)
+    return script
+
+
+def parse_file(path: str, include_path=()) -> A.Script:
+    """Parse a file as ``nft -f FILE`` does."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise SyntaxError_(f'Could not open file "{path}": {e.strerror}') from None
+    return parse(text, path, include_path)
