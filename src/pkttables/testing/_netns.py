@@ -106,8 +106,16 @@ def run(cmd: Sequence[str], deadline: Deadline, *, input: str | None = None,
     except FileNotFoundError:
         raise HarnessError(f"{cmd[0]}: command not found") from None
     if check and r.returncode != 0:
+        msg = r.stderr.strip()
+        m = re.search(r"Command failed -:(\d+)", msg)
+        if m and input is not None:
+            # ip -batch names the failing line by number; show the line itself.
+            lines = input.splitlines()
+            n = int(m.group(1))
+            if 0 < n <= len(lines):
+                msg += f" (line {n}: {lines[n - 1]!r})"
         raise HarnessError(f"{' '.join(cmd[:6])}{' ...' if len(cmd) > 6 else ''} failed "
-                           f"(exit {r.returncode}): {r.stderr.strip()}")
+                           f"(exit {r.returncode}): {msg}")
     return r
 
 

@@ -44,8 +44,10 @@ Attribution
     Each frame is stamped by the kernel (SO_TIMESTAMPNS) when it reaches the peer end;
     each injection's wall-clock time is taken just *before* its send (the host may
     answer before ``send`` returns, in the same softirq).  A frame belongs to the last
-    injection sent before it arrived (``after_injection``); -1 never happens in
-    ``emitted`` because anything earlier is setup noise.
+    injection sent before it arrived (``after_injection``).  Frames from before the lab
+    was ready are ``setup_noise``; a frame in ``emitted`` with ``after_injection == -1``
+    came after that but before the first injection: the host spoke on its own, which the
+    silence test proves does not happen.
 
 Bounded
     One :class:`_netns.Deadline` covers the whole lab; every subprocess gets the time
@@ -113,6 +115,7 @@ SO_TIMESTAMPNS = 35
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
+IFF_RUNNING = 0x40
 
 # Sysctls written in the host namespace before any interface exists, so that every
 # interface created afterwards inherits them through conf/default.
@@ -129,11 +132,18 @@ SILENCE_SYSCTLS: dict[str, int] = {
     "net.ipv6.conf.all.router_solicitations": 0,
     "net.ipv6.conf.all.mldv2_unsolicited_report_interval": 1,
     "net.ipv6.conf.all.mldv1_unsolicited_report_interval": 1,
+    # A bridge with multicast snooping joins the all-snoopers groups (224.0.0.106,
+    # ff02::6a, RFC 4286) and reports them like any other group.
+    "net.ipv4.conf.default.igmpv2_unsolicited_report_interval": 1,
+    "net.ipv4.conf.default.igmpv3_unsolicited_report_interval": 1,
+    "net.ipv4.conf.all.igmpv2_unsolicited_report_interval": 1,
+    "net.ipv4.conf.all.igmpv3_unsolicited_report_interval": 1,
 }
 PEER_SYSCTLS: dict[str, int] = {
     "net.ipv6.conf.all.disable_ipv6": 1,
     "net.ipv6.conf.default.disable_ipv6": 1,
 }
+PEER_INDEX = 1000
 PEER_MTU = 65535        # veth maximum: the peer end can capture whatever the host sends
 
 
@@ -261,6 +271,12 @@ def _set_up(ifname: str) -> None:
                                   struct.pack("16sH14x", ifname.encode(), flags | IFF_UP))
 
 
+def _if_flags(ifname: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifr = struct.pack("16sH14x", ifname.encode(), 0)
+        return struct.unpack_from("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]
+
+
 def _fmt_mac(mac: bytes) -> str:
     if len(mac) != 6:
         raise HarnessError(f"MAC address must be 6 bytes, got {len(mac)}")
@@ -299,6 +315,7 @@ class KernelLab:
         self._t0: int | None = None
         self._old_handlers: dict[int, Any] = {}
         self._closed = False
+        self._ready = False
 
     # -- context management -------------------------------------------------------------
 
@@ -396,15 +413,26 @@ class KernelLab:
             for k, v in host_sysctls.items():
                 if k not in late:
                     _netns.write_sysctl(k, v)
-            cmds = []
+            # Host devices keep the host's ifindexes (meta iif/oif compare them); peers get
+            # 1000+i.  A veth whose ifindex equals its peer's (possible across namespaces:
+            # both 2) is not an "urgent" linkwatch event (linkwatch_urgent_event compares
+            # ifindex with iflink), and its carrier would come up to a second late.
+            explicit, auto = [], []
             for i, iface in enumerate(ifaces):
                 port = self.ports[iface.name]
-                cmds.append(f"link add name {iface.name} address {_fmt_mac(iface.mac)} "
-                            f"mtu {iface.mtu} type veth peer name {port.peer} "
-                            f"address 02:70:6b:6c:{i >> 8:02x}:{i & 0xff:02x} mtu {PEER_MTU} "
-                            f"netns {port.ns}")
+                index = f" index {iface.ifindex}" if iface.ifindex > 1 else ""
+                (explicit if index else auto).append(
+                    f"link add name {iface.name}{index} address {_fmt_mac(iface.mac)} "
+                    f"mtu {iface.mtu} type veth peer name {port.peer} index {PEER_INDEX + i} "
+                    f"address 02:70:6b:6c:{i >> 8:02x}:{i & 0xff:02x} mtu {PEER_MTU} "
+                    f"netns {port.ns}")
             for br in self.host.bridges.values():
-                cmds.append(f"link add name {br.name} address {_fmt_mac(br.mac)} type bridge")
+                bif = self.host.interfaces.get(br.name)
+                index = f" index {bif.ifindex}" if bif is not None and bif.ifindex > 1 else ""
+                (explicit if index else auto).append(
+                    f"link add name {br.name}{index} address {_fmt_mac(br.mac)} type bridge")
+            # Explicit indexes first, so an automatic one cannot take a wanted number.
+            cmds = explicit + auto
             for br in self.host.bridges.values():
                 for p in br.ports:
                     if p not in self.ports:
@@ -431,11 +459,16 @@ class KernelLab:
                 s.bind((port.peer, ETH_P_ALL))
                 s.setblocking(False)
                 port.sock = s
-                _set_up(port.peer)
 
         with in_netns(self.hostns):
             _netns.run(["ip", "-batch", "-"], dl, input=self._host_config())
+        for port in self.ports.values():
+            with in_netns(port.ns):
+                _set_up(port.peer)
+        with in_netns(self.hostns):
+            self._wait_running(list(self.ports) + list(self.host.bridges))
         self._wait_quiet()
+        self._ready = True
 
     @staticmethod
     def _is_per_interface(name: str) -> bool:
@@ -477,8 +510,6 @@ class KernelLab:
                 parts += ["metric", str(r.metric)]
             if r.table != "main":
                 parts += ["table", r.table]
-            if r.to.version == 6:
-                parts.insert(0, "-6")
             cmds.append(" ".join(parts))
         for n in h.neighbors:
             cmds.append(f"neigh replace {n.address} lladdr {_fmt_mac(n.mac)} "
@@ -525,7 +556,7 @@ class KernelLab:
         e = Emitted(ifname, bytes(data), idx, t)
         if into is not None:
             into.append(e)
-        elif idx < 0:
+        elif not self._ready:
             self._noise.append(e)
         else:
             self._emitted.append(e)
@@ -547,6 +578,21 @@ class KernelLab:
                     last = time.monotonic()
             else:
                 time.sleep(max(0.001, min(left, 0.05)))
+
+    def _wait_running(self, ifnames: list[str]) -> None:
+        """Poll until every device is operationally up (IFF_RUNNING: linkwatch has run).
+
+        IPv6 configures an interface (link-local address, MLD joins) only once its carrier
+        is up, so the setup noise is over only after this point.  A bridge's carrier is a
+        non-urgent linkwatch event and may take up to a second (linkwatch rate limit).
+        """
+        pending = list(ifnames)
+        while pending:
+            self.deadline.check("waiting for " + ", ".join(pending) + " to come up")
+            pending = [n for n in pending if not _if_flags(n) & IFF_RUNNING]
+            if pending:
+                self._drain(None)
+                time.sleep(0.005)
 
     def _wait_quiet(self) -> None:
         start = time.monotonic()
