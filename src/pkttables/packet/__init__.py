@@ -14,11 +14,12 @@ Writes go through :meth:`Packet.mangle` (nft_payload_set semantics, incremental
 RFC 1624 checksums) and the NAT-style setters (``set_saddr``, ``set_dport``, ...).
 :mod:`pkttables.packet.checksum` has the checksum arithmetic.
 
-    >>> p = Packet(frame, link=LinkType.ETHERNET)
-    >>> p.l4proto, p.th_off, p.has_transport
-    (6, 34, True)
-    >>> p.set_daddr("10.0.0.9"); p.verify_checksums()
-    {'ip': True, 'tcp': True}
+Example::
+
+    p = Packet(frame, link=LinkType.ETHERNET)   # Ether / IPv4 / TCP
+    p.l4proto, p.th_off, p.has_transport        # (6, 34, True)
+    p.set_daddr("10.0.0.9")                     # DNAT-style, checksums updated
+    p.verify_checksums()                        # {'ip': True, 'tcp': True}
 """
 
 from pkttables.packet.enums import EtherType, IPProto, LinkType, NFProto, PacketType, ParseFlag
