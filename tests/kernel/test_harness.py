@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import sys
 import subprocess
 
 import pytest
@@ -235,3 +237,82 @@ def test_stale_namespaces_of_dead_processes_are_swept(host):
             assert stale not in _netns.list_netns(PREFIX)
     finally:
         _netns.del_netns([stale])
+
+
+CHILD = """
+import sys, time
+sys.path.insert(0, {testdir!r})
+from conftest import two_interface_host
+from pkttables.testing.kernel import KernelLab
+with KernelLab(two_interface_host(), timeout=60) as lab:
+    print("ready", flush=True)
+    time.sleep(30)
+"""
+
+
+def _child_with_lab() -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", CHILD.format(testdir=os.path.dirname(__file__))],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    assert len(_netns.list_netns(f"{PREFIX}{p.pid}x")) == 3
+    return p
+
+
+def test_sigterm_cleans_up():
+    p = _child_with_lab()
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=15)
+    assert _netns.list_netns(f"{PREFIX}{p.pid}x") == []
+
+
+def test_sigkill_leftovers_are_swept_by_the_next_lab(host):
+    p = _child_with_lab()
+    p.kill()
+    p.wait(timeout=15)
+    left = _netns.list_netns(f"{PREFIX}{p.pid}x")
+    assert len(left) == 3
+    try:
+        with KernelLab(host):
+            assert _netns.list_netns(f"{PREFIX}{p.pid}x") == []
+    finally:
+        _netns.del_netns(left)
+
+
+HOST_TOML = """
+[[interface]]
+name = "lan0"
+mac = "02:00:00:00:00:01"
+addresses = ["192.168.1.1/24", "fd00:1::1/64"]
+
+[[interface]]
+name = "wan0"
+mac = "02:00:00:00:01:01"
+addresses = ["203.0.113.2/24", "2001:db8:1::2/64"]
+
+[[route]]
+to = "0.0.0.0/0"
+via = "203.0.113.1"
+dev = "wan0"
+
+[[neighbor]]
+address = "203.0.113.1"
+mac = "02:00:00:00:01:fe"
+dev = "wan0"
+"""
+
+
+def test_host_from_toml_keeps_ifindexes():
+    from pkttables.stack.host import Host
+    host = Host.from_toml(HOST_TOML, "host.toml")
+    rs = ("table inet f {\n\tchain fw {\n\t\ttype filter hook forward priority 0;\n"
+          "\t\tmeta iif 2 meta oif 3 counter\n\t}\n}\n")
+    ping = from_client(IP(src="192.168.1.10", dst="198.51.100.7") / ICMP())
+    with KernelLab(host) as lab:
+        links = lab.exec("ip -o link show").stdout
+        assert "\n2: lan0@if1000:" in "\n" + links and "\n3: wan0@if1001:" in links
+        lab.load(rs)
+        lab.inject([Injection("lan0", ping)])
+        obs = lab.observe(conntrack=False)
+    assert [Ether(f)[IP].ttl for f in obs.on("wan0")] == [63]
+    ((_, count),) = obs.counters.items()
+    assert count.packets == 1      # meta iif/oif compare the host file's ifindexes
