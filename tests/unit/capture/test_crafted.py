@@ -203,6 +203,7 @@ BAD_AT = len(GOOD_LE)
     (block("<", 6, bytes(40), trailer=48), "mismatch"),
     (struct.pack("<II", 6, 34) + bytes(30), "length 34"),
     (struct.pack("<II", 1, 8) + bytes(8), "length 8"),
+    (block("<", 6, bytes(16)), "length 28"),
     (struct.pack("<II", 6, 0x7FFFFFF0) + bytes(40), "length"),
     (epb("<", 1, 1, b"x"), "interface 1"),
     (block("<", 6, struct.pack("<IIIII", 0, 0, 0, 100, 100) + bytes(8)), "captured length 100"),
