@@ -73,7 +73,7 @@ class Report:
         from rich.console import Console
         from rich.table import Table
 
-        console = console or Console()
+        console = console or Console(width=max(120, Console().width))
         t = Table(title="pkt bench: measurements")
         for col in ("workload", "subject", "metric", "value", "unit", "n", "note"):
             t.add_column(col, justify="right" if col in ("value", "n") else "left")

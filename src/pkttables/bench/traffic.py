@@ -57,10 +57,16 @@ def write_capture(path: str, n: int, *, distinct: int = 4096, seed: int = 1,
                   start_ns: int = 1_700_000_000 * 10**9) -> int:
     """Write an `n`-packet capture (pcap or pcapng by suffix) cycling over `distinct` frames.
     Streaming: memory does not grow with `n`."""
-    from pkttables.capture import LinkType, open_writer
+    from pkttables.capture import LinkType, PcapngWriter, PcapWriter
 
     frames = frame_mix(distinct, seed)
-    with open_writer(path, linktype=LinkType.ETHERNET, ifname="eth0") as w:
-        for i in range(n):
-            w.write_packet(frames[i % distinct], start_ns + i * 1000)
+    if str(path).endswith(".pcapng"):
+        with PcapngWriter(path) as w:
+            iface = w.add_interface("eth0", LinkType.ETHERNET)
+            for i in range(n):
+                w.write(iface, frames[i % distinct], start_ns + i * 1000)
+    else:
+        with PcapWriter(path, LinkType.ETHERNET) as w:
+            for i in range(n):
+                w.write(frames[i % distinct], start_ns + i * 1000)
     return n

@@ -35,15 +35,17 @@ def _addresses(pkt) -> tuple[ipaddress._BaseAddress, ipaddress._BaseAddress] | N
 
 
 def _describe_route(decision) -> str:
-    kind = decision.kind.name.lower()
+    kind = decision.kind.value
     parts = [kind]
-    if getattr(decision, "gateway", None) is not None and kind == "forward":
+    route = decision.route
+    if kind in ("forward", "output") and route is not None and route.via is not None:
         parts.append(f"via {decision.gateway}")
     if getattr(decision, "oif", None):
         parts.append(f"dev {decision.oif}")
-    src = getattr(decision, "saddr", None)
-    if src is not None:
-        parts.append(f"src {src}")
+    if decision.saddr is not None:
+        parts.append(f"src {decision.saddr}")
+    if decision.reason and not decision.delivers:
+        parts.append(f"({decision.reason})")
     return " ".join(parts)
 
 
