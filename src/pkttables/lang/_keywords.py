@@ -92,3 +92,20 @@ SOCKET_KEYS = _w("transparent mark wildcard cgroupv2")
 IPSEC_KEYS = _w("reqid spi saddr daddr")
 FAMILIES = _w("ip ip6 inet arp bridge netdev")
 OSF_KEYS = _w("name version")
+
+# Fields per TCP option (nft tcpopt.c templates); an option not listed takes every field.
+TCP_OPTION_FIELDS_OF = {
+    "eol": _w("kind"), "nop": _w("kind"), "maxseg": _w("kind length size"), "mss": _w("kind length size"),
+    "window": _w("kind length count"), "wscale": _w("kind length count"),
+    "sack-perm": _w("kind length"), "sack-permitted": _w("kind length"),
+    "sack": _w("kind length left right"), "sack0": _w("kind length left right"),
+    "sack1": _w("kind length left right"), "sack2": _w("kind length left right"),
+    "sack3": _w("kind length left right"), "timestamp": _w("kind length tsval tsecr"),
+}
+# nft's wording for an unknown meta key, in its order (meta.c meta_templates).
+META_KEYS_MSG = (
+    "length, protocol, priority, mark, iif, oif, iifname, oifname, iiftype, oiftype, skuid, "
+    "skgid, nftrace, rtclassid, secmark, nfproto, l4proto, ibrname, obrname, pkttype, cpu, "
+    "iifgroup, oifgroup, cgroup, random, ipsec, iifkind, oifkind, ibrpvid, ibrvproto, time, "
+    "day, hour, sdif, sdifname"
+)

@@ -367,6 +367,12 @@ class Fwd(Stmt):
 
 
 @_dc
+class Reset(Stmt):
+    """``reset tcp option NAME`` (strip a TCP option)."""
+    option: Expr
+
+
+@_dc
 class Notrack(Stmt):
     pass
 
@@ -567,11 +573,5 @@ class Script(Node):
 
 def node_classes() -> list[type]:
     """Every concrete node class (used by the completeness tests of later stages)."""
-    out = []
-    todo = [Node]
-    while todo:
-        c = todo.pop()
-        for s in c.__subclasses__():
-            out.append(s)
-            todo.append(s)
-    return out
+    mod = globals()
+    return [c for name, c in mod.items() if isinstance(c, type) and issubclass(c, Node) and c.__module__ == __name__]

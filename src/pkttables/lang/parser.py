@@ -53,7 +53,11 @@ _VERDICTS = frozenset(["accept", "drop", "continue", "return"])
 _BINPREC = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4}
 _STMT_WORDS = frozenset(
     "accept drop continue return jump goto counter limit quota log reject snat dnat masquerade "
-    "redirect tproxy queue dup fwd notrack add update delete meter synproxy flow last xt comment".split()
+    "redirect tproxy queue dup fwd notrack add update delete meter synproxy flow last xt comment reset".split()
+)
+_EXPR_STARTERS = frozenset(
+    set(K.PROTO_FIELDS) | set(K.EXTHDR_FIELDS) | K.META_UNQUALIFIED
+    | {"meta", "ct", "fib", "socket", "osf", "numgen", "jhash", "symhash", "ipsec", "exthdr", "rt"}
 )
 _OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
 _LIST_PLURALS = frozenset(
@@ -139,14 +143,16 @@ class _Parser:
             return Location(first.file, first.line, first.first_col, last.last_col, first.line_text)
         return first
 
-    def separator(self):
+    _sep_expect = None
+
+    def separator(self, expecting: str | None = None):
         t = self.peek()
         if t.kind is NEWLINE or t.kind == ";":
             self.i += 1
             return
         if t.kind is EOF:
             return
-        self.err(t, "newline or semicolon")
+        self.err(t, expecting or "newline or semicolon")
 
     def recover(self):
         """Drop tokens up to and including the next newline or ``;`` (bison ``error stmt_separator``)."""
@@ -201,8 +207,11 @@ class _Parser:
         if t.text == "include":
             self.next()
             q = self.expect(QSTRING, "quoted string")
-            loc = Location(t.loc.file, t.loc.line, t.loc.first_col, q.loc.last_col, t.loc.line_text)
+            sep = self.peek()
             self.separator()
+            # nft's location for the include covers its separator too.
+            last = sep.loc.last_col if sep.kind is not EOF and sep.loc.line == t.loc.line else q.loc.last_col
+            loc = Location(t.loc.file, t.loc.line, t.loc.first_col, last, t.loc.line_text)
             self.include(q.value, loc)
             return True
         if t.text in ("define", "redefine"):
@@ -287,7 +296,10 @@ class _Parser:
                     r = item_fn()
                     if r is not None:
                         items.append(r)
-                    self.separator()
+                    # nft: ``elements = {..}`` and ``devices = {..}`` need no separator.
+                    if not (isinstance(r, A.Prop) and r.name in ("elements", "devices") and self.toks[self.i - 1].kind == "}"):
+                        self.separator(getattr(self, "_sep_expect", None))
+                    self._sep_expect = None
                 except _Err as e:
                     if e.tok.kind is EOF:
                         raise
@@ -436,6 +448,8 @@ class _Parser:
             return A.StatefulObj(self.span(start), kind, fam, tab, name, None, body)
         if w == "rule":
             self.next()
+        elif verb not in ("add", "create", "insert", "replace"):
+            self.err(t)
         return self.rule_obj(verb, start)
 
     def rule_obj(self, verb: str, start: Location) -> A.RuleObj:
@@ -600,6 +614,7 @@ class _Parser:
                     self.next()
                     data.append(self.type_word())
                 data = tuple(data)
+            self._sep_expect = "newline or semicolon or ." if data is None else None
             return A.SetType(self.span(start), False, tuple(key), data, interval)
         if w == "typeof":
             self.next()
@@ -614,6 +629,7 @@ class _Parser:
             return A.SetType(self.span(start), True, (key,), data, interval)
         if w == "flags":
             self.next()
+            self._sep_expect = "newline or semicolon or comma"
             return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
         if w in ("timeout", "gc-interval"):
             self.next()
@@ -759,6 +775,8 @@ class _Parser:
                 self.next()
                 over = self.word("over")
                 return A.Connlimit(self.span(start), self.number(), over)
+        if t.kind is WORD and (t.text in KEYWORDS or t.text == "to") and t.text not in _EXPR_STARTERS:
+            self.err(t)
         left = self.expr(lhs=True)
         t = self.peek()
         if t.kind is WORD and t.text == "set":
@@ -801,7 +819,7 @@ class _Parser:
                 self.next()
                 target = A.Symbol(n.loc, n.value)
             else:
-                self.err(n, "string")
+                self.err(n, "'{'" if n.kind in (NEWLINE, EOF) else None)
             return A.Verdict(self.span(t.loc), t.text, target)
         return A.Verdict(t.loc, t.text)
 
@@ -857,6 +875,9 @@ class _Parser:
             burst = self.number()
             t = self.peek()
             if t.kind is WORD and t.text in ("packets", "bytes", "kbytes", "mbytes"):
+                # A packet rate takes a packet burst, a byte rate a byte burst (nft grammar).
+                if (unit == "packets") != (t.text == "packets"):
+                    self.err(t, "packets" if unit == "packets" else None)
                 self.next()
                 bunit = t.text
         return A.Limit(self.span(start), n, unit, per, over, burst, bunit)
@@ -982,6 +1003,8 @@ class _Parser:
     def stmt_snat(self):
         t = self.next()
         fam = None
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and not self.is_word("to", 1) and not self.is_word("prefix", 1) and not self.is_word("addr", 1) and not (self.peek(1).kind is WORD and self.peek(1).text in K.PROTO_FIELDS["ip"] and self.is_word("to", 3)):
+            self.err(self.peek(1), "to")
         if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and (self.is_word("to", 1) or self.is_word("prefix", 1) or self.is_word("addr", 1)):
             fam = self.next().text
         prefix = False
@@ -1026,11 +1049,20 @@ class _Parser:
         flags: list[str] = []
         while True:
             if self.word("num"):
+                if self.peek().kind not in (NUM, "$"):
+                    self.err(self.peek(), "number")
                 num = self.rhs_item()
             elif self.word("flags"):
                 flags.extend(self.flag_list())
             elif self.word("to"):
-                num = self.nat_value()
+                p = self.peek()
+                if p.kind is NUM or p.kind == "$" or p.kind is WORD and p.text in ("numgen", "jhash", "symhash"):
+                    num = self.nat_value()
+                else:
+                    e = self.expr()
+                    if not isinstance(e, A.MapExpr):
+                        self.err(self.peek(), ". or map")
+                    num = e
             elif self.peek().kind is WORD and self.peek().text in ("bypass", "fanout"):
                 flags.append(self.next().text)
                 if self.peek().kind == ",":
@@ -1059,6 +1091,16 @@ class _Parser:
         if self.word("device"):
             return A.Fwd(self.span(t.loc), fam, first, self.expr())
         return A.Fwd(self.span(t.loc), fam, None, first)
+
+    def stmt_reset(self):
+        """``reset tcp option NAME`` (nft: optstrip_stmt)."""
+        t = self.next()
+        if not self.word("tcp"):
+            self.err(self.peek(), "tcp")
+        if not self.word("option"):
+            self.err(self.peek(), "option")
+        o = self.tcp_option(t.loc)
+        return A.Reset(self.span(t.loc), o)
 
     def stmt_notrack(self):
         return A.Notrack(self.next().loc)
@@ -1228,11 +1270,13 @@ class _Parser:
             return A.Exthdr(self.span(start), nw, None)
         if w == "meta":
             self.i += 1
+            kt = self.peek()
             key = self.flag_word()
             if key not in K.META_KEYS:
-                self.err(self.toks[self.i - 1])
+                # nft's meta_key error names the known keys and spans "meta KEY".
+                raise _Err(kt, message=f"syntax error, unexpected {key}, known keys are {K.META_KEYS_MSG}", loc=self.span(start))
             return A.Meta(self.span(start), key)
-        if w in K.META_UNQUALIFIED:
+        if w in K.META_UNQUALIFIED and not (w == "ipsec" and nw in ("in", "out")):
             self.i += 1
             return A.Meta(start, w, False)
         if w == "ct":
@@ -1240,10 +1284,12 @@ class _Parser:
             d = fam = None
             if self.peek().kind is WORD and self.peek().text in ("original", "reply"):
                 d = self.next().text
-            if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
+            if d is not None and self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
                 fam = self.next().text
             kt = self.peek()
             key = self.flag_word()
+            if d is not None and key not in K.CT_DIR_KEYS:
+                self.err(kt)
             if key not in K.CT_KEYS and key not in ("timeout", "expectation"):
                 self.err(kt)
             return A.Ct(self.span(start), key, d, fam)
@@ -1304,7 +1350,11 @@ class _Parser:
                 spnum = self.number()
             if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
                 fam = self.next().text
-            return A.Ipsec(self.span(start), d, self.flag_word(), spnum, fam)
+            kt = self.peek()
+            if not (kt.kind is WORD and kt.text in K.IPSEC_KEYS):
+                self.err(kt, "ip or ip6 or spi or reqid" if fam is None else None)
+            self.next()
+            return A.Ipsec(self.span(start), d, kt.text, spnum, fam)
         return None
 
     def tcp_option(self, start: Location) -> A.Expr:
@@ -1322,8 +1372,16 @@ class _Parser:
             opt = t.value
         else:
             opt = self.flag_word()
+            if opt not in K.TCP_OPTIONS:
+                self.err(t)
         f = None
-        if self.peek().kind is WORD and self.peek().text in K.TCP_OPTION_FIELDS:
+        ft = self.peek()
+        if ft.kind is WORD and (ft.text in K.TCP_OPTIONS or ft.text in K.PROTO_FIELDS["tcp"]) and ft.text not in K.TCP_OPTION_FIELDS:
+            # a tcp-scope keyword cannot follow an option (nft: "unexpected window").
+            self.err(ft)
+        if ft.kind is WORD and ft.text in K.TCP_OPTION_FIELDS:
+            if isinstance(opt, str) and ft.text not in K.TCP_OPTION_FIELDS_OF.get(opt, K.TCP_OPTION_FIELDS):
+                self.err(ft)
             f = self.next().text
         return A.TcpOption(self.span(start), opt, f)
 
@@ -1467,7 +1525,7 @@ class _Parser:
             if t.kind == "}":
                 self.next()
                 break
-            self.err(t)
+            self.err(t, "comma or '}'")
         return A.SetExpr(self.span(lb.loc), tuple(elems))
 
     def set_elem(self) -> A.Expr:
