@@ -206,6 +206,7 @@ BAD_AT = len(GOOD_LE)
     (block("<", 6, bytes(16)), "length 28"),
     (struct.pack("<II", 6, 0x7FFFFFF0) + bytes(40), "length"),
     (epb("<", 1, 1, b"x"), "interface 1"),
+    (opb("<", 5, 1, b"x"), "interface 5"),
     (block("<", 6, struct.pack("<IIIII", 0, 0, 0, 100, 100) + bytes(8)), "captured length 100"),
     (block("<", 1, struct.pack("<HHI", 1, 0, 0) + struct.pack("<HH", 2, 100) + b"eth0"), "runs past"),
     (idb("<", 1, extra=opt("<", 9, b"\x06\x06")), "if_tsresol"),

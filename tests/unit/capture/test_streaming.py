@@ -82,3 +82,11 @@ def test_record_bigger_than_a_chunk(tmp_path, suffix):
         w.write(*((b"small", 2) if suffix == "pcap" else (0, b"small", 2)))
     recs = list(read_capture(path))
     assert [r.data for r in recs] == [big, b"small"]
+
+
+def test_reads_from_a_pipe(big_capture):
+    """Pipes give short reads: the reader must keep reading, not see a truncation."""
+    import subprocess
+    with subprocess.Popen(["cat", str(big_capture)], stdout=subprocess.PIPE) as proc:
+        count = sum(1 for rec in read_capture(proc.stdout.raw) if rec.data == payload(rec.index))
+    assert count == N
