@@ -175,7 +175,9 @@ def _v4_multicast(a: int) -> bool:
 
 
 def _v4_zeronet(a: int) -> bool:
-    return a >> 24 == 0
+    # Since Linux 5.3 only 0.0.0.0 itself is special; the rest of 0/8 is ordinary unicast
+    # (checked: `ip route get 8.8.8.8 from 0.1.2.3 iif X` is forwarded on 6.x).
+    return a == 0
 
 
 def _v4_loopback(a: int) -> bool:
@@ -363,9 +365,9 @@ class Routing:
             return RouteDecision(RouteKind.MULTICAST)
         if not lo:
             if _v4_zeronet(s):
-                return _martian("martian source: 0.0.0.0/8")
+                return _martian("martian source: 0.0.0.0")
             if _v4_zeronet(d):
-                return _martian("martian destination: 0.0.0.0/8")
+                return _martian("martian destination: 0.0.0.0")
             if not self._conf4(name, "route_localnet"):
                 if _v4_loopback(d):
                     return _martian("martian destination: loopback address")
@@ -476,7 +478,9 @@ class Routing:
             if _v4_multicast(si) or si == _LBCAST or _v4_zeronet(si):
                 return _martian("invalid source address", errno="EINVAL")
             if not self.is_local(s):
-                return _martian(f"{s} is not a local address", errno="EADDRNOTAVAIL")
+                # __ip_route_output_key(): a source that is not ours is ENETUNREACH.
+                return RouteDecision(RouteKind.UNREACHABLE,
+                                     reason=f"source {s} is not a local address (ENETUNREACH)")
         if oif is not None:
             local_mc = di >> 8 == 0xE00000
             if local_mc or di == _LBCAST:
@@ -528,8 +532,7 @@ class Routing:
         return None
 
     def _output6(self, d: IPv6Address, oif: str | None, s: IPv6Address | None) -> RouteDecision:
-        if s is not None and not s.is_unspecified and s not in self.local_addrs:
-            return _martian(f"{s} is not a local address", errno="EADDRNOTAVAIL")
+        # ip6_route_output() does not check the source (binding does); neither do we.
         di = int(d)
         if oif is not None and (d.is_multicast or d.is_link_local):
             src = s or self._select6(d, oif)
@@ -590,7 +593,7 @@ class Routing:
         if a.version == 4:
             # __inet_dev_addr_type(): only the local table decides.
             ai = int(a)
-            if _v4_zeronet(ai) and ai == 0 or ai == _LBCAST:
+            if ai >> 24 == 0 or ai == _LBCAST:      # ipv4_is_zeronet() here is all of 0/8
                 return "broadcast"
             if _v4_multicast(ai):
                 return "multicast"
