@@ -362,6 +362,23 @@ class Packet:
         """What nft_payload needs for a transport header load: L4PROTO and fragoff 0."""
         return self.l4proto >= 0 and self.fragoff == 0
 
+    def transport_load_allowed(self, offset: int, length: int) -> bool:
+        """Whether the kernel lets ``payload load <length>b @ transport header + <offset>``
+        start (the bytes must still be in the packet).
+
+        nft_payload_eval refuses a non-first fragment (``pkt->fragoff``), but on the
+        6.18 kernel we test against, the fast path nft_payload_fast_eval
+        (nf_tables_core.c) -- chosen at load time for length 1, 2 or 4 at an offset
+        aligned to the length -- only checks NFT_PKTINFO_L4PROTO.  Verified against
+        the kernel: ``@th,16,16`` matches on IPv4 and IPv6 non-first fragments (at the
+        network header for IPv6, thoff 0), ``@th,8,24`` does not.
+        """
+        if self.l4proto < 0:
+            return False
+        if length in (1, 2, 4) and offset % length == 0:
+            return True
+        return self.fragoff == 0
+
     @property
     def l3_end(self) -> int:
         """Absolute end of the IP packet (``nh_off + l3_len``), -1 without a network header."""

@@ -348,3 +348,15 @@ def test_summary_lines():
     assert "frag" in Packet(sraw(eth() / IP(proto=6, frag=10) / (b"x" * 8))).summary()
     assert Packet(sraw(eth() / Dot1Q(vlan=7) / IP(src="1.1.1.1", dst="2.2.2.2") / ICMP())).summary() \
         == "vlan 7, IP 1.1.1.1 > 2.2.2.2: ICMP type 8 code 0"
+
+
+def test_transport_load_allowed_mirrors_fast_and_slow_payload_paths():
+    # checked against the 6.18 kernel: fast loads ignore fragoff, slow ones refuse it
+    frag4 = Packet(sraw(eth() / IP(proto=17, frag=3) / (b"\x00\x01\xbe\xef" + bytes(20))))
+    assert frag4.has_l4proto and not frag4.has_transport
+    assert frag4.transport_load_allowed(2, 2) and frag4.transport_load_allowed(0, 4)
+    assert not frag4.transport_load_allowed(1, 3) and not frag4.transport_load_allowed(1, 2)
+    whole = Packet(sraw(eth() / IP() / UDP()))
+    assert whole.transport_load_allowed(1, 3) and whole.transport_load_allowed(2, 2)
+    bad_ihl = Packet(sraw(eth() / IP(ihl=2)))
+    assert not bad_ihl.transport_load_allowed(0, 2)
