@@ -314,6 +314,7 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
     endian = "<"   # until the first SHB says otherwise; its type reads the same both ways
     u7 = struct.Struct("<IIIIIII").unpack_from
     u1 = struct.Struct("<I").unpack_from
+    u_flags = struct.Struct("<HHIHH").unpack_from
     ifaces: list[tuple] = []
     cur_id = -1
     lt = ifn = None
@@ -358,14 +359,28 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                     simple = div == 1 and off == 0
                 ts = (th << 32) | tl
                 start = pos + 28
-                if blen - ((cap + 3) & -4) != 32:     # options follow the data
+                optlen = blen - ((cap + 3) & -4) - 32
+                if not optlen:
+                    direction = None
+                else:
+                    # Options follow the data.  The common case, epb_flags then
+                    # opt_endofopt (what Wireshark, scapy and we write), is read inline:
+                    # a call to the general option parser halves the rate.
+                    ostart = start + ((cap + 3) & -4)
+                    if optlen == 12:
+                        code, length, flags, code2, _len2 = u_flags(buf, ostart)
+                        if code == OPT_EPB_FLAGS and length == 4 and code2 == OPT_ENDOFOPT:
+                            direction = directions[flags & 3]
+                            app(tn(Rec, (ts * mul if simple else ts * mul // div + off, buf[start : start + cap],
+                                         olen, lt, ifn, ifid, direction, idx)))
+                            idx += 1
+                            pos = end
+                            continue
                     try:
-                        direction = _packet_direction(buf, start + ((cap + 3) & -4), end - 4, endian)
+                        direction = _packet_direction(buf, ostart, end - 4, endian)
                     except _BadBlock as exc:
                         err = str(exc)
                         break
-                else:
-                    direction = None
                 app(tn(Rec, (ts * mul if simple else ts * mul // div + off, buf[start : start + cap],
                              olen, lt, ifn, ifid, direction, idx)))
                 idx += 1
@@ -384,6 +399,7 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                     break
                 u7 = struct.Struct(endian + "IIIIIII").unpack_from
                 u1 = struct.Struct(endian + "I").unpack_from
+                u_flags = struct.Struct(endian + "HHIHH").unpack_from
                 blen = u1(buf, pos + 4)[0]
             if blen & 3 or blen < 12 or blen > max_len:
                 err = f"bad block total length {blen}"
