@@ -255,3 +255,24 @@ def test_mutated_files_never_crash(data):
     cut = data.draw(st.integers(0, len(buf)))
     recs, err = read_all(bytes(buf[:cut]))
     assert err is None or 0 <= err.offset < cut or cut == 0
+
+
+@pytest.mark.parametrize("e", ["<", ">"])
+def test_epb_option_layouts(e):
+    """epb_flags alone, with opt_endofopt (the inline fast path), and among other options."""
+    def epb_raw(opts: bytes) -> bytes:
+        return block(e, 6, struct.pack(e + "IIIII", 0, 0, 5, 3, 3) + b"abc\0" + opts)
+    flags = lambda v: opt(e, 2, struct.pack(e + "I", v))  # noqa: E731
+    data = shb(e) + idb(e, 1, tsresol=9) + b"".join([
+        epb_raw(flags(1)),                                       # no opt_endofopt
+        epb_raw(flags(2) + endofopt(e)),                         # fast path
+        epb_raw(opt(e, 1, b"hi") + flags(1) + endofopt(e)),      # comment first
+        epb_raw(flags(2) + opt(e, 1, b"") + endofopt(e)),        # something after
+        epb_raw(opt(e, 1, b"x" * 4) + endofopt(e)),              # no flags: 12 bytes, not flags
+        epb_raw(flags(0) + endofopt(e)),
+        epb_raw(flags(3 | 0xFF00) + endofopt(e)),                # 3 is reserved
+    ])
+    recs, err = read_all(data)
+    assert err is None
+    assert [r.direction for r in recs] == ["in", "out", "in", "out", None, None, None]
+    assert {(r.data, r.ts_ns) for r in recs} == {(b"abc", 5)}
