@@ -19,7 +19,8 @@ orig_len=60`` at byte 24 gives ``ts_ns = 1700000000 * 10**9 + 5 * 1000`` and
 pcapng is a sequence of blocks ``type, total_length, body, total_length``.  The loop
 unpacks the first 28 bytes of every block as if it were an Enhanced Packet Block
 (type 6, the block almost every packet comes in) and takes the fast path when it is
-one; every other block type goes through the general path.  To make that 28-byte
+one (an EPB whose only option is ``epb_flags`` stays on it); every other block type
+goes through the general path.  To make that 28-byte
 unpack always legal the buffer carries 32 zero bytes of padding beyond ``n``, the
 count of real bytes; every length is checked against ``n``, never against the
 padded buffer, so padding never reaches a record.  A Section Header Block sets the
@@ -32,7 +33,7 @@ floored otherwise, plus ``if_tsoffset`` seconds.
 Errors: a reader that finds a bad record first yields the batch of good records
 before it, then raises one :class:`~pkttables.errors.CaptureError` with the byte
 offset of the bad record or block.  Every length is bounded (:data:`MAX_LENGTH`) and
-every loop advances by at least 12 bytes, so no input loops forever or reads
+every step advances (a record by >= 16 bytes, a block by >= 12, an option by >= 4), so no input loops forever or reads
 gigabytes on the word of a corrupt header.
 
 References: draft-ietf-opsawg-pcap (the pcap file format), draft-ietf-opsawg-pcapng
