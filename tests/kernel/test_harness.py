@@ -283,6 +283,7 @@ HOST_TOML = """
 name = "lan0"
 mac = "02:00:00:00:00:01"
 addresses = ["192.168.1.1/24", "fd00:1::1/64"]
+group = 5
 
 [[interface]]
 name = "wan0"
@@ -305,7 +306,7 @@ def test_host_from_toml_keeps_ifindexes():
     from pkttables.stack.host import Host
     host = Host.from_toml(HOST_TOML, "host.toml")
     rs = ("table inet f {\n\tchain fw {\n\t\ttype filter hook forward priority 0;\n"
-          "\t\tmeta iif 2 meta oif 3 counter\n\t}\n}\n")
+          "\t\tmeta iif 2 meta iifgroup 5 meta oif 3 counter\n\t}\n}\n")
     ping = from_client(IP(src="192.168.1.10", dst="198.51.100.7") / ICMP())
     with KernelLab(host) as lab:
         links = lab.exec("ip -o link show").stdout
@@ -315,4 +316,4 @@ def test_host_from_toml_keeps_ifindexes():
         obs = lab.observe(conntrack=False)
     assert [Ether(f)[IP].ttl for f in obs.on("wan0")] == [63]
     ((_, count),) = obs.counters.items()
-    assert count.packets == 1      # meta iif/oif compare the host file's ifindexes
+    assert count.packets == 1      # meta iif/oif: the host file's ifindexes; iifgroup: its group

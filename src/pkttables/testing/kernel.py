@@ -75,6 +75,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -327,13 +328,16 @@ class KernelLab:
         try:
             self._build()
         except BaseException:
-            self.__exit__(None, None, None)
+            self.__exit__(*sys.exc_info())
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             self._teardown()
+        except HarnessError:
+            if exc_type is None:
+                raise       # else the original exception says more; it propagates
         finally:
             with _live_lock:
                 _live.pop(id(self), None)
@@ -481,6 +485,9 @@ class KernelLab:
         cmds = []
         for name in self.ports:
             cmds.append(f"link set {name} up")
+        for iface in h.interfaces.values():
+            if iface.group and (iface.name in self.ports or iface.name in h.bridges):
+                cmds.append(f"link set {iface.name} group {iface.group}")
         for br in h.bridges.values():
             cmds.append(f"link set {br.name} up")
         addrs: list[tuple[str, Any]] = []
