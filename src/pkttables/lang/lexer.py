@@ -220,6 +220,8 @@ _MASTER = re.compile(
   | (?P<cmt>\#[^\n]*)
   | (?P<q>"[^"]*")
   | (?P<w>[A-Za-z_.][A-Za-z0-9/\-_.]*+)(?![:*\\A-Za-z0-9])
+  | (?P<ip4>(?:[0-9]{1,3}\.){3}[0-9]{1,3})(?![0-9A-Za-z:.*\\])
+  | (?P<hex>0[xX][0-9a-fA-F]++)(?![0-9A-Za-z:.*\\])
   | (?P<w8021>8021q|8021ad)
   | (?P<n>[0-9]++)(?![0-9A-Za-z:.*\\])
   | (?P<op>==|!=|<=|>=|<<|>>|:(?!:)|\[(?![0-9a-fA-F:])|[<>,;{}()\]^&|!/\-*@$=+])
@@ -268,7 +270,15 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
                 pos += n
                 col += n
                 continue
-            if g == "w8021":
+            if g == "ip4":
+                tok = Token(WORD, s, s, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "hex" and n < 18:
+                tok = Token(NUM, s, int(s, 16), Location(filename, line, col, col + n - 1, line_text))
+            elif g == "hex":
+                v = int(s, 16)
+                kind = NUM if v < 1 << 64 else WORD
+                tok = Token(kind, s, v if kind is NUM else s, Location(filename, line, col, col + n - 1, line_text))
+            elif g == "w8021":
                 # scanner.l has explicit STRING rules for these two words.
                 tok = Token(WORD, s, s, Location(filename, line, col, col + n - 1, line_text))
             elif g == "w":
