@@ -334,8 +334,9 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
         want = CHUNK
         while pos + 12 <= n:
             btype, blen, ifid, th, tl, cap, olen = u7(buf, pos)
-            if btype == BT_EPB:
-                # Fast path: Enhanced Packet Block (draft-ietf-opsawg-pcapng 4.3).
+            if btype == 6:
+                # Fast path: Enhanced Packet Block (draft-ietf-opsawg-pcapng 4.3); the
+                # literal 6 is BT_EPB, a local constant being the cheapest comparison.
                 # One mask test for "32 <= blen < 32 + MAX_LENGTH and blen % 4 == 0"
                 # (three comparisons measured 7% slower on 1M packets).
                 if (blen - 32) & len_mask:
@@ -348,9 +349,6 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                 if u1(buf, end - 4)[0] != blen:
                     err = f"block total length mismatch: {blen} leading, {u1(buf, end - 4)[0]} trailing"
                     break
-                if cap > blen - 32:
-                    err = f"captured length {cap} does not fit in a block of {blen} bytes"
-                    break
                 if ifid != cur_id:
                     if ifid >= len(ifaces):
                         err = f"packet references interface {ifid}, but only {len(ifaces)} are defined"
@@ -358,30 +356,25 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                     cur_id = ifid
                     lt, ifn, _snap, mul, div, off = ifaces[ifid]
                     simple = div == 1 and off == 0
-                ts = (th << 32) | tl
                 start = pos + 28
-                optlen = blen - ((cap + 3) & -4) - 32
+                # Bytes of options after the padded data; < 0 when caplen overruns the block.
+                optlen = blen - 32 - ((cap + 3) & -4)
                 if not optlen:
                     direction = None
+                elif optlen == 12 and (fl := u_flags(buf, end - 16))[0] == 2 and fl[1] == 4 and fl[3] == 0:
+                    # epb_flags then opt_endofopt (what Wireshark, scapy and we write),
+                    # read inline: the general option parser halves the rate.
+                    direction = directions[fl[2] & 3]
+                elif optlen < 0:
+                    err = f"captured length {cap} does not fit in a block of {blen} bytes"
+                    break
                 else:
-                    # Options follow the data.  The common case, epb_flags then
-                    # opt_endofopt (what Wireshark, scapy and we write), is read inline:
-                    # a call to the general option parser halves the rate.
-                    ostart = start + ((cap + 3) & -4)
-                    if optlen == 12:
-                        code, length, flags, code2, _len2 = u_flags(buf, ostart)
-                        if code == OPT_EPB_FLAGS and length == 4 and code2 == OPT_ENDOFOPT:
-                            direction = directions[flags & 3]
-                            app(tn(Rec, (ts * mul if simple else ts * mul // div + off, buf[start : start + cap],
-                                         olen, lt, ifn, ifid, direction, idx)))
-                            idx += 1
-                            pos = end
-                            continue
                     try:
-                        direction = _packet_direction(buf, ostart, end - 4, endian)
+                        direction = _packet_direction(buf, end - 4 - optlen, end - 4, endian)
                     except _BadBlock as exc:
                         err = str(exc)
                         break
+                ts = (th << 32) | tl
                 app(tn(Rec, (ts * mul if simple else ts * mul // div + off, buf[start : start + cap],
                              olen, lt, ifn, ifid, direction, idx)))
                 idx += 1
