@@ -188,3 +188,31 @@ def test_tcpdump_reads_ours(tmp_path, fmt):
     assert len(lines) == 4
     for i, (line, ts) in enumerate(zip(lines, stamps)):
         assert line.startswith(f"{ts // 10**9}.{ts % 10**9 // 1000:06d} IP 192.0.2.1.{4000 + i} > 192.0.2.2.53: ")
+
+
+@pytest.mark.skipif(TCPDUMP is None, reason="tcpdump is not installed")
+@pytest.mark.parametrize("precision", ["micro", "nano"])
+@pytest.mark.parametrize("source", ["pcap", "pcapng"])
+def test_read_what_libpcap_writes(tmp_path, source, precision):
+    """tcpdump -r OURS -w THEIRS: libpcap's own writer, read back by us."""
+    ours = tmp_path / f"ours.{source}"
+    stamps = [1_700_000_000 * 10**9 + i * 1_000_001_001 + 789 for i in range(5)]
+    if source == "pcapng":
+        with PcapngWriter(ours) as w:
+            w.add_interface("eth0", LinkType.RAW)
+            for i, ts in enumerate(stamps):
+                w.write(0, ip_packet(i), ts, orig_len=len(ip_packet(i)) + i)
+    else:
+        with PcapWriter(ours, LinkType.RAW) as w:
+            for i, ts in enumerate(stamps):
+                w.write(ip_packet(i), ts, orig_len=len(ip_packet(i)) + i)
+    theirs = tmp_path / "theirs.pcap"
+    res = subprocess.run([TCPDUMP, "-r", str(ours), "-w", str(theirs), f"--time-stamp-precision={precision}"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    recs = list(read_capture(theirs))
+    assert [r.data for r in recs] == [ip_packet(i) for i in range(5)]
+    assert [r.orig_len for r in recs] == [len(ip_packet(i)) + i for i in range(5)]
+    assert {r.linktype for r in recs} == {LinkType.RAW}
+    scale = 1 if precision == "nano" else 1000
+    assert [r.ts_ns for r in recs] == [ts // scale * scale for ts in stamps]
