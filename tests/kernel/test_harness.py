@@ -14,7 +14,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
 from scapy.layers.l2 import Ether
 
-from conftest import CLIENT_MAC, GW_MAC, LAN_MAC, WAN_MAC, bridge_host, two_interface_host
+from lab_hosts import CLIENT_MAC, GW_MAC, LAN_MAC, WAN_MAC, bridge_host, two_interface_host
 from pkttables.errors import HarnessError
 from pkttables.testing import _netns
 from pkttables.testing.kernel import PREFIX, Injection, KernelLab, run_kernel
@@ -242,7 +242,7 @@ def test_stale_namespaces_of_dead_processes_are_swept(host):
 CHILD = """
 import sys, time
 sys.path.insert(0, {testdir!r})
-from conftest import two_interface_host
+from lab_hosts import two_interface_host
 from pkttables.testing.kernel import KernelLab
 with KernelLab(two_interface_host(), timeout=60) as lab:
     print("ready", flush=True)

@@ -29,7 +29,7 @@ from scapy.layers.inet6 import (IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv
 from scapy.layers.ipsec import AH, ESP
 from scapy.layers.l2 import Ether
 
-from conftest import CLIENT_MAC, LAN_MAC
+from lab_hosts import CLIENT_MAC, LAN_MAC
 from pkttables.testing.kernel import Injection, KernelLab
 
 Packet = pytest.importorskip("pkttables.packet").Packet

@@ -216,3 +216,33 @@ def test_read_what_libpcap_writes(tmp_path, source, precision):
     assert {r.linktype for r in recs} == {LinkType.RAW}
     scale = 1 if precision == "nano" else 1000
     assert [r.ts_ns for r in recs] == [ts // scale * scale for ts in stamps]
+
+
+@pytest.mark.skipif(TCPDUMP is None, reason="tcpdump is not installed")
+@pytest.mark.parametrize("e", ["<", ">"])
+@pytest.mark.parametrize("tsresol, tsoffset", [(None, None), (9, None), (3, 5), (0x80 | 20, 1_700_000_000),
+                                               (0x80 | 10, None), (12, -3), (0x80, None)])
+def test_timestamps_agree_with_libpcap(tmp_path, e, tsresol, tsoffset):
+    """Hand-made pcapng (either byte order, odd resolutions): tcpdump prints the same ns as we read."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from pktcap_craft import epb, idb, shb
+    r = 6 if tsresol is None else tsresol
+    per_sec = 2 ** (r & 0x7F) if r & 0x80 else 10**r
+    # small values, values past 2**32 units, and "now" (which tcpdump can still print)
+    units = [0, 1, 7, 2**20 * 3 + 2**19 + 1, 2**40 + 12345, 1_699_999_990 * per_sec + per_sec // 3 + 1]
+    data = shb(e) + idb(e, 101, 0, name="x", tsresol=tsresol, tsoffset=tsoffset)
+    for i, u in enumerate(units):
+        data += epb(e, 0, u, ip_packet(i), flags=1 + i % 2)
+    path = tmp_path / "hand.pcapng"
+    path.write_bytes(data)
+    res = subprocess.run([TCPDUMP, "-r", str(path), "-nn", "-tt", "--time-stamp-precision=nano"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    theirs = []
+    for line in res.stdout.splitlines():
+        sec, frac = line.split()[0].split(".")
+        theirs.append(int(sec) * 10**9 + int(frac) * 10 ** (9 - len(frac)))
+    ours = [r.ts_ns for r in read_capture(path)]
+    assert len(ours) == len(units)
+    assert ours == theirs
