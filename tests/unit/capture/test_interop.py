@@ -249,3 +249,24 @@ def test_timestamps_agree_with_libpcap(tmp_path, e, tsresol, tsoffset):
     ours = [r.ts_ns for r in read_capture(path)]
     assert len(ours) == len(units)
     assert ours == theirs
+
+
+@pytest.mark.skipif(TCPDUMP is None, reason="tcpdump is not installed")
+@pytest.mark.parametrize("e", ["<", ">"])
+@pytest.mark.parametrize("nsec", [False, True])
+def test_hand_made_pcap_agrees_with_libpcap(tmp_path, e, nsec):
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from pktcap_craft import pcap_header, pcap_record
+    data = pcap_header(e, nsec, 101, 65535)
+    for i in range(4):
+        data += pcap_record(e, 1_700_000_000 + i, 999_999 - i, ip_packet(i))
+    path = tmp_path / "hand.pcap"
+    path.write_bytes(data)
+    res = subprocess.run([TCPDUMP, "-r", str(path), "-nn", "-tt", "--time-stamp-precision=nano"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    theirs = [int(line.split()[0].replace(".", "")) for line in res.stdout.splitlines()]
+    recs = list(read_capture(path))
+    assert [r.ts_ns for r in recs] == theirs and len(theirs) == 4
+    assert [r.data for r in recs] == [ip_packet(i) for i in range(4)]
