@@ -11,6 +11,8 @@ import pytest
 
 from pkttables.capture import LinkType, PcapngWriter, PcapWriter, read_capture
 
+from pktcap_craft import epb, idb, pcap_header, pcap_record, shb
+
 scapy_all = pytest.importorskip("scapy.all")
 from scapy.utils import EDecimal  # noqa: E402
 
@@ -224,9 +226,6 @@ def test_read_what_libpcap_writes(tmp_path, source, precision):
                                                (0x80 | 10, None), (12, 3), (0x80, None)])
 def test_timestamps_agree_with_libpcap(tmp_path, e, tsresol, tsoffset):
     """Hand-made pcapng (either byte order, odd resolutions): tcpdump prints the same ns as we read."""
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from pktcap_craft import epb, idb, shb
     r = 6 if tsresol is None else tsresol
     per_sec = 2 ** (r & 0x7F) if r & 0x80 else 10**r
     # Small values, values past 2**32 units and "now"; but only what tcpdump can print
@@ -255,9 +254,6 @@ def test_timestamps_agree_with_libpcap(tmp_path, e, tsresol, tsoffset):
 @pytest.mark.parametrize("e", ["<", ">"])
 @pytest.mark.parametrize("nsec", [False, True])
 def test_hand_made_pcap_agrees_with_libpcap(tmp_path, e, nsec):
-    import sys
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from pktcap_craft import pcap_header, pcap_record
     data = pcap_header(e, nsec, 101, 65535)
     for i in range(4):
         data += pcap_record(e, 1_700_000_000 + i, 999_999 - i, ip_packet(i))
