@@ -319,6 +319,7 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
     ifaces: list[tuple] = []
     cur_id = -1
     lt = ifn = None
+    caplimit = 0
     mul = div = 1
     off = 0
     simple = True
@@ -354,8 +355,13 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                         err = f"packet references interface {ifid}, but only {len(ifaces)} are defined"
                         break
                     cur_id = ifid
-                    lt, ifn, _snap, mul, div, off = ifaces[ifid]
+                    lt, ifn, caplimit, mul, div, off = ifaces[ifid]
+                    caplimit = caplimit or max_len       # snaplen 0: no limit
                     simple = div == 1 and off == 0
+                if cap > caplimit:
+                    # libpcap rejects these too ("bigger than snaplen"); Wireshark is laxer.
+                    err = f"captured length {cap} is larger than interface {ifid}'s snaplen {caplimit}"
+                    break
                 start = pos + 28
                 # Bytes of options after the padded data; < 0 when caplen overruns the block.
                 optlen = blen - 32 - ((cap + 3) & -4)
@@ -441,7 +447,9 @@ def _pcapng_batches(f, name: str, buf: bytes) -> Iterator[list[CaptureRecord]]:
                         raise _BadBlock(f"captured length {cap} does not fit in a block of {blen} bytes")
                     if pif >= len(ifaces):
                         raise _BadBlock(f"packet references interface {pif}, but only {len(ifaces)} are defined")
-                    plt, pname, _snap, pmul, pdiv, poff = ifaces[pif]
+                    plt, pname, psnap, pmul, pdiv, poff = ifaces[pif]
+                    if psnap and cap > psnap:
+                        raise _BadBlock(f"captured length {cap} is larger than interface {pif}'s snaplen {psnap}")
                     start = pos + 28
                     oend = start + ((cap + 3) & ~3)
                     direction = _packet_direction(buf, oend, end - 4, endian) if oend < end - 4 else None

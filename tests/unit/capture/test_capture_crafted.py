@@ -223,6 +223,16 @@ def test_corrupt_block_after_good_packet(bad, words):
     assert words in str(err)
 
 
+@pytest.mark.parametrize("make", [epb, opb])
+def test_caplen_above_interface_snaplen(make):
+    """As libpcap: a packet longer than its interface's (non-zero) snaplen is corrupt."""
+    data = shb("<") + idb("<", 1, 50) + idb("<", 1, 0) + make("<", 1, 1, bytes(100)) + make("<", 0, 1, bytes(50))
+    bad_at = len(data)
+    recs, err = read_all(data + make("<", 0, 1, bytes(51)))
+    assert [len(r.data) for r in recs] == [100, 50]
+    assert err.offset == bad_at and "snaplen 50" in str(err)
+
+
 def test_spb_without_interface():
     recs, err = read_all(shb("<") + spb("<", b"x"))
     assert recs == [] and err.offset == 28 and "interface" in str(err)
