@@ -27,9 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report = Report()
     with tempfile.TemporaryDirectory(prefix="pktbench") as tmp:
+        opts = Options(quick=args.quick, workdir=tmp)
         for name in args.workloads or list(WORKLOADS):
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            WORKLOADS[name](report, Options(quick=args.quick, workdir=tmp))
+            WORKLOADS[name](report, opts)
     report.render()
     if args.json:
         report.write_json(args.json)
