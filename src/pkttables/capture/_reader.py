@@ -172,7 +172,9 @@ def _fill(f, buf: bytes, need: int) -> bytes:
 def _batches(source) -> Iterator[list[CaptureRecord]]:
     f, name, owned = _open(source)
     try:
-        buf = _fill(f, b"", CHUNK)
+        # Only the file header must be in hand: a pipe's first packets are not held back
+        # waiting for a full chunk (a regular file still gives a whole chunk at once).
+        buf = _fill(f, b"", 24)
         if not buf:
             raise CaptureError(name, 0, "empty file")
         if len(buf) < 4:
