@@ -1,0 +1,333 @@
+"""Linearize: typed rule -> the kernel's expressions, as nft 1.0.6's
+``src/netlink_linearize.c`` does it.
+
+Theory of operation
+-------------------
+Registers are allocated like nft's ``get_register``/``release_register``: a counter
+``reg_low`` in 32-bit slots starting at slot 1.  Any expression takes a whole 128-bit
+register (4 slots) except a concatenation, which takes exactly the slots its parts
+need (each part rounded up to 32 bits).  A slot number is printed as the 128-bit
+register ``1 + slot // 4`` when aligned, else as the 32-bit register ``8 + slot``
+(nft's ``netlink_put_register``) -- so a relation loads into ``reg 1``, the second part
+of ``ip saddr . tcp dport`` into ``reg 9``, and a NAT port beside an address into
+``reg 2``.
+
+A relation is: load the left side into a fresh register, then compare.  Ranges become
+``cmp gte`` + ``cmp lte`` (``range neq`` when negated: nft 1.0.6 has no ``range eq``
+shortcut); host-endian keys are converted with ``byteorder hton`` first, because
+ranges compare bytes big endian.  Sets become ``lookup`` on an anonymous set declared
+with the rule: ``__set%d`` (flags 0x3, 0x7 with intervals, 0x80 with concatenations),
+``__map%d`` for maps (0x8), its elements built as nft's ``segtree`` builds them for
+intervals: each merged range [lo, hi] is a start element and an end element at hi + 1
+flagged ``NFT_SET_ELEM_INTERVAL_END`` (1), plus an end element at 0 when the first range
+does not start there.
+
+Example: ``tcp dport { 22, 80 }`` in inet::
+
+    __set%d t 3
+    __set%d t 0
+        element 00001600  : 0 [end]  element 00005000  : 0 [end]
+      [ meta load l4proto => reg 1 ]
+      [ cmp eq reg 1 0x00000006 ]
+      [ payload load 2b @ transport header + 2 => reg 1 ]
+      [ lookup reg 1 set __set%d ]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pkttables.evaluate import _nodes as N
+from pkttables.proto import ByteOrder
+
+from . import _instr as I
+
+__all__ = ["AnonSetDecl", "Program", "linearize", "dump"]
+
+HOST = ByteOrder.HOST
+
+# set flags (NFT_SET_*)
+ANONYMOUS, CONSTANT, INTERVAL, MAP, TIMEOUT, EVAL, OBJECT, CONCAT = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80
+
+
+@dataclass(frozen=True, slots=True)
+class SetElem:
+    key: bytes
+    flags: int = 0                      # 1: interval end
+    key_end: bytes | None = None        # concatenated ranges
+    data: bytes | None = None
+    verdict: str | None = None
+
+    def dump(self) -> str:
+        s = f"element {I.elem_words(self.key)}"
+        if self.key_end is not None:
+            s += f"  - {I.elem_words(self.key_end)}"
+        s += "  : "
+        if self.verdict is not None:
+            s += f"{self.verdict} "
+        elif self.data is not None:
+            s += f"{I.elem_words(self.data)} "
+        return s + f"{self.flags} [end]"
+
+
+@dataclass(frozen=True, slots=True)
+class AnonSetDecl:
+    name: str                           # __set%d / __map%d / __objmap%d
+    flags: int
+    key_len: int
+    elements: tuple[SetElem, ...]
+    data_len: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    family: str
+    table: str
+    chain: str
+    sets: tuple[AnonSetDecl, ...]
+    instrs: tuple[I.Instr, ...]
+
+
+class _Lin:
+    def __init__(self) -> None:
+        self.reg_low = 1
+        self.out: list[I.Instr] = []
+        self.sets: list[AnonSetDecl] = []
+
+    # ---------------------------------------------------------------- registers
+    def get_reg(self, e: N.TExpr | None = None) -> int:
+        n = (e.len_bits + 31) // 32 if isinstance(e, N.Concat) else 4
+        r = self.reg_low
+        self.reg_low += n
+        return r
+
+    def release(self, e: N.TExpr | None = None) -> None:
+        n = (e.len_bits + 31) // 32 if isinstance(e, N.Concat) else 4
+        self.reg_low -= n
+
+    # ---------------------------------------------------------------- expressions
+    def gen(self, e: N.TExpr, dreg: int) -> None:
+        o = self.out
+        if isinstance(e, N.Payload):
+            o.append(I.PayloadLoad(int(e.base), e.offset_bits // 8, e.nbytes, dreg))
+        elif isinstance(e, N.Meta):
+            o.append(I.MetaLoad(e.key, dreg))
+        elif isinstance(e, N.Ct):
+            o.append(I.CtLoad(e.key, dreg, e.direction))
+        elif isinstance(e, N.Exthdr):
+            o.append(I.ExthdrLoad(e.op, e.type, e.offset_bits // 8, e.nbytes, dreg, e.present))
+        elif isinstance(e, N.Generic):
+            if e.sub is not None:
+                self.gen(e.sub, dreg)
+            o.append(I.Raw(e.load.format(reg=I.reg_name(dreg), sreg=I.reg_name(dreg))))
+        elif isinstance(e, N.Binop):
+            self.gen(e.left, dreg)
+            if e.op in ("<<", ">>"):
+                o.append(I.Shift(dreg, dreg, e.op, int.from_bytes(e.right.data, "little")))
+            elif e.op == "&":
+                o.append(I.Bitwise(dreg, dreg, e.right.data, bytes(len(e.right.data))))
+            elif e.op == "|":
+                mask = bytes(0xFF ^ b for b in e.right.data)
+                o.append(I.Bitwise(dreg, dreg, mask, e.right.data))
+            elif e.op == "^":
+                o.append(I.Bitwise(dreg, dreg, b"\xff" * len(e.right.data), e.right.data))
+        elif isinstance(e, N.Concat):
+            r = dreg
+            for p in e.parts:
+                self.gen(p, r)
+                r += (p.len_bits + 31) // 32
+        elif isinstance(e, N.Value):
+            o.append(I.Immediate(dreg, e.data))
+        elif isinstance(e, N.Map):
+            kreg = self.get_reg(e.key)
+            self.gen(e.key, kreg)
+            self.release(e.key)
+            name = self.set_name(e.mapping)
+            o.append(I.Lookup(kreg, name, dreg=dreg))
+        elif isinstance(e, N.Byteorder):
+            self.gen(e.expr, dreg)
+            o.append(I.Byteorder(dreg, dreg, "hton", e.nbytes, e.nbytes))
+        else:
+            raise TypeError(f"cannot linearize {type(e).__name__}")
+
+    def set_name(self, s: N.TExpr) -> str:
+        if isinstance(s, N.SetRef):
+            return s.name
+        assert isinstance(s, N.AnonSet)
+        decl = build_set(s)
+        self.sets.append(decl)
+        return decl.name
+
+    # ---------------------------------------------------------------- statements
+    def stmt(self, s: N.TStmt) -> None:
+        if isinstance(s, N.Match):
+            self.match(s)
+        elif isinstance(s, N.VerdictStmt):
+            v = s.verdict
+            self.out.append(I.ImmediateVerdict(v.kind, v.chain))
+        elif isinstance(s, N.VmapStmt):
+            sreg = self.get_reg(s.key)
+            self.gen(s.key, sreg)
+            self.out.append(I.Lookup(sreg, self.set_name(s.mapping), dreg=0))
+            self.release(s.key)
+        elif isinstance(s, N.SetStmt):
+            self.set_stmt(s)
+        elif isinstance(s, N.Plain):
+            regs = []
+            for e in s.regs:
+                r = self.get_reg(e)
+                self.gen(e, r)
+                regs.append(r)
+            names = {f"r{i}": I.reg_name(r) for i, r in enumerate(regs)}
+            for t in s.texts:
+                self.out.append(I.Raw(t.format(**names)))
+            for e in reversed(s.regs):
+                self.release(e)
+        else:
+            raise TypeError(f"cannot linearize {type(s).__name__}")
+
+    def set_stmt(self, s: N.SetStmt) -> None:
+        t = s.target
+        sreg = self.get_reg(s.value)
+        self.gen(s.value, sreg)
+        if isinstance(t, N.Meta):
+            self.out.append(I.MetaSet(t.key, sreg))
+        elif isinstance(t, N.Ct):
+            self.out.append(I.CtSet(t.key, sreg, t.direction))
+        else:
+            raise TypeError(f"cannot set {type(t).__name__}")
+        self.release(s.value)
+
+    def match(self, m: N.Match) -> None:
+        left, right = m.left, m.right
+        sreg = self.get_reg(left)
+        self.gen(left, sreg)
+        o = self.out
+        if isinstance(right, N.Value):
+            data = right.data
+            if m.op in ("lt", "gt", "lte", "gte") and left.byteorder is HOST and len(data) > 1:
+                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
+                data = data[::-1]
+            o.append(I.Cmp(m.op, sreg, data))
+        elif isinstance(right, N.Range):
+            lo, hi = right.low.data, right.high.data
+            if left.byteorder is HOST and len(lo) > 1:
+                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
+                lo, hi = lo[::-1], hi[::-1]
+            if m.op == "neq":
+                o.append(I.Range("neq", sreg, lo, hi))
+            else:
+                o.append(I.Cmp("gte", sreg, lo))
+                o.append(I.Cmp("lte", sreg, hi))
+        elif isinstance(right, N.AnonSet):
+            if right.interval and not right.concat and left.byteorder is HOST and left.nbytes > 1:
+                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
+            o.append(I.Lookup(sreg, self.set_name(right), invert=m.op == "neq"))
+        elif isinstance(right, N.SetRef):
+            o.append(I.Lookup(sreg, right.name, invert=m.op == "neq"))
+        elif isinstance(right, N.Concat):
+            data = b"".join(_pad4(p.data) for p in right.parts)  # type: ignore[attr-defined]
+            o.append(I.Cmp(m.op, sreg, data))
+        else:
+            raise TypeError(f"cannot compare with {type(right).__name__}")
+        self.release(left)
+
+
+def _pad4(b: bytes) -> bytes:
+    return b + b"\0" * (-len(b) % 4)
+
+
+def _int(v: N.Value, big: bool) -> int:
+    return int.from_bytes(v.data if not big else _as_big(v), "big")
+
+
+def _as_big(v: N.Value) -> bytes:
+    return v.data[::-1] if v.byteorder is HOST else v.data
+
+
+def build_set(s: N.AnonSet) -> AnonSetDecl:
+    """The anonymous set nft creates for ``s`` (flags, key length, elements)."""
+    flags = ANONYMOUS | CONSTANT
+    if s.interval:
+        flags |= INTERVAL
+    if s.is_map:
+        flags |= MAP
+    if s.concat:
+        flags |= CONCAT
+    name = "__map%d" if s.is_map else "__set%d"
+    elems: list[SetElem] = []
+
+    def data_of(el: N.Elem) -> tuple[bytes | None, str | None]:
+        d = el.data
+        if d is None:
+            return None, None
+        if isinstance(d, N.Verdict):
+            return None, d.kind if d.chain is None else f"{d.kind} {d.chain}"
+        if isinstance(d, N.Concat):
+            return b"".join(_pad4(p.data) for p in d.parts), None  # type: ignore[attr-defined]
+        return d.data, None  # type: ignore[attr-defined]
+
+    if s.interval and s.concat:
+        for el in s.elements:
+            lo = b"".join(_pad4(_range_ends(p)[0]) for p in el.key.parts)  # type: ignore[attr-defined]
+            hi = b"".join(_pad4(_range_ends(p)[1]) for p in el.key.parts)  # type: ignore[attr-defined]
+            d, v = data_of(el)
+            elems.append(SetElem(lo, 0, hi, d, v))
+    elif s.interval:
+        nbytes = s.nbytes
+        segs = []
+        for el in s.elements:
+            lo, hi = _range_ends(el.key, big=True)
+            segs.append([int.from_bytes(lo, "big"), int.from_bytes(hi, "big"), data_of(el)])
+        segs.sort(key=lambda x: x[0])
+        merged: list[list] = []
+        for seg in segs:
+            if merged and not s.is_map and seg[0] <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], seg[1])
+            else:
+                merged.append(seg)
+        top = (1 << (8 * nbytes)) - 1
+        if merged and merged[0][0] != 0:
+            elems.append(SetElem(bytes(nbytes), 1))
+        for i, (lo, hi, (d, v)) in enumerate(merged):
+            elems.append(SetElem(lo.to_bytes(nbytes, "big"), 0, None, d, v))
+            nxt = merged[i + 1][0] if i + 1 < len(merged) else None
+            if hi < top and nxt != hi + 1:
+                elems.append(SetElem((hi + 1).to_bytes(nbytes, "big"), 1))
+    else:
+        for el in s.elements:
+            k = el.key
+            key = b"".join(_pad4(p.data) for p in k.parts) if isinstance(k, N.Concat) else k.data  # type: ignore
+            d, v = data_of(el)
+            elems.append(SetElem(key, 0, None, d, v))
+    return AnonSetDecl(name, flags, s.len_bits, tuple(elems), s.data_len_bits)
+
+
+def _range_ends(k: N.TExpr, big: bool = False) -> tuple[bytes, bytes]:
+    if isinstance(k, N.Range):
+        lo, hi = k.low, k.high
+        return (_as_big(lo), _as_big(hi)) if big else (lo.data, hi.data)
+    assert isinstance(k, N.Value)
+    d = _as_big(k) if big else k.data
+    return d, d
+
+
+def linearize(rule: N.TypedRule) -> Program:
+    """Compile a typed rule into instructions and the anonymous sets it declares."""
+    lin = _Lin()
+    for s in rule.stmts:
+        lin.stmt(s)
+    return Program(rule.family, rule.table, rule.chain, tuple(lin.sets), tuple(lin.out))
+
+
+def dump(prog: Program) -> str:
+    """The ``nft --debug=netlink`` text of a program: set declarations and elements
+    first, then ``FAMILY TABLE CHAIN`` and one line per instruction."""
+    lines: list[str] = []
+    for st in prog.sets:
+        lines.append(f"{st.name} {prog.table} {st.flags:x}")
+        lines.append(f"{st.name} {prog.table} 0")
+        lines.append("\t" + "\t".join(e.dump() for e in st.elements))
+    lines.append(f"{prog.family} {prog.table} {prog.chain}")
+    lines.extend("  " + i.dump() for i in prog.instrs)
+    return "\n".join(lines) + "\n"

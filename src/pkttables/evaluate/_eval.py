@@ -1,0 +1,874 @@
+"""Evaluation: AST rule -> typed rule, as nft 1.0.6's ``src/evaluate.c`` does it.
+
+Theory of operation
+-------------------
+A rule is evaluated statement by statement, left to right, with a *protocol context*
+(nft's ``struct proto_ctx``): for each payload base (link, network, transport) the
+protocol known to be there.  The table family seeds it (an ``ip`` table knows the
+network header is IPv4; a ``bridge`` table knows the link layer is Ethernet).  When a
+header field is used whose protocol is not yet known at its base, the implicit matches
+of :data:`pkttables.proto.DEPENDENCIES` are inserted just before the statement (nft's
+``payload_gen_dependency``) and the context learns the protocol; a match the user wrote
+(``meta l4proto tcp``, ``ip protocol tcp``, ``meta nfproto ipv4``, ``ether type ip``)
+teaches it the same, so ``ip protocol tcp tcp dport 22`` gets no second check.
+
+The left-hand side of a relation decides the type of the right-hand side: symbols and
+numbers are parsed with the LHS datatype (``types.Datatype.parse``) and encoded in the
+LHS byte order and length into ``Value.data`` -- the register bytes.  Header fields that
+are not byte aligned (``ip dscp``, ``vlan id``) are loaded as whole bytes and masked;
+constants are shifted into place (nft's ``expr_evaluate_bits``; 1.0.6 shifts the
+constant, not the register).  A bitmask type with an implicit operator is a flag test
+(``tcp flags syn`` == ``tcp flags & syn != 0``, nft's ``OP_IMPLICIT`` on bitmasks).
+Binary operations on the LHS are folded the way nft folds them: ``x | c`` becomes
+``x & ~c ^ c``, ``x ^ c == v`` becomes ``x == v ^ c``.
+
+Sets: anonymous set elements are typed by the key; a range or prefix anywhere makes it
+an interval set, whose host-endian keys are stored big endian (nft converts, and
+inserts a ``byteorder`` before the lookup).
+
+Errors are raised as :class:`pkttables.errors.EvalError` with nft's message and the
+location of the offending node.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pkttables.errors import EvalError, Location, PktError
+from pkttables.lang import ast as A
+from pkttables.proto import (
+    CT_KEYS, DEPENDENCIES, FIB_RESULTS, IP_OPTIONS, IPV6_EXTHDRS, META_KEY_ALIASES, META_KEYS,
+    NUMGEN_HASH_RESULT, OSF_KEYS, PROTOCOL_ALIASES, PROTOCOLS, RT_KEYS, SCTP_CHUNKS, SOCKET_KEYS,
+    TCP_OPTION_GENERIC_FIELDS, TCP_OPTIONS, XFRM_KEYS, Base, ByteOrder, CtKeyId, Dep, EthProto,
+    ExthdrOp, Field, IpProto, MetaKeyId, NfProto, indexed_field,
+)
+from pkttables.types import DATATYPES, Datatype
+
+from . import _nodes as N
+
+__all__ = ["EvalContext", "SetInfo", "evaluate_rule"]
+
+HOST, BIG = ByteOrder.HOST, ByteOrder.BIG
+INTEGER = DATATYPES["integer"]
+VERDICT = DATATYPES["verdict"]
+
+# libnftnl's names for meta keys (nftnl meta_key2str), indexed by MetaKeyId.
+META_DUMP = {
+    MetaKeyId.LEN: "len", MetaKeyId.PROTOCOL: "protocol", MetaKeyId.PRIORITY: "priority",
+    MetaKeyId.MARK: "mark", MetaKeyId.IIF: "iif", MetaKeyId.OIF: "oif", MetaKeyId.IIFNAME: "iifname",
+    MetaKeyId.OIFNAME: "oifname", MetaKeyId.IIFTYPE: "iiftype", MetaKeyId.OIFTYPE: "oiftype",
+    MetaKeyId.SKUID: "skuid", MetaKeyId.SKGID: "skgid", MetaKeyId.NFTRACE: "nftrace",
+    MetaKeyId.RTCLASSID: "rtclassid", MetaKeyId.SECMARK: "secmark", MetaKeyId.NFPROTO: "nfproto",
+    MetaKeyId.L4PROTO: "l4proto", MetaKeyId.BRI_IIFNAME: "bri_iifname",
+    MetaKeyId.BRI_OIFNAME: "bri_oifname", MetaKeyId.PKTTYPE: "pkttype", MetaKeyId.CPU: "cpu",
+    MetaKeyId.IIFGROUP: "iifgroup", MetaKeyId.OIFGROUP: "oifgroup", MetaKeyId.CGROUP: "cgroup",
+    MetaKeyId.PRANDOM: "prandom", MetaKeyId.SECPATH: "secpath", MetaKeyId.IIFKIND: "iifkind",
+    MetaKeyId.OIFKIND: "oifkind", MetaKeyId.BRI_IIFPVID: "bri_iifpvid",
+    MetaKeyId.BRI_IIFVPROTO: "bri_iifvproto", MetaKeyId.TIME_NS: "time", MetaKeyId.TIME_DAY: "day",
+    MetaKeyId.TIME_HOUR: "hour", MetaKeyId.SDIF: "sdif", MetaKeyId.SDIFNAME: "sdifname",
+}
+
+# libnftnl's names for ct keys (ctkey2str).
+CT_DUMP = {
+    CtKeyId.STATE: "state", CtKeyId.DIRECTION: "direction", CtKeyId.STATUS: "status",
+    CtKeyId.MARK: "mark", CtKeyId.SECMARK: "secmark", CtKeyId.EXPIRATION: "expiration",
+    CtKeyId.HELPER: "helper", CtKeyId.L3PROTOCOL: "l3protocol", CtKeyId.SRC: "src",
+    CtKeyId.DST: "dst", CtKeyId.PROTOCOL: "protocol", CtKeyId.PROTO_SRC: "proto_src",
+    CtKeyId.PROTO_DST: "proto_dst", CtKeyId.LABELS: "label", CtKeyId.PKTS: "packets",
+    CtKeyId.BYTES: "bytes", CtKeyId.AVGPKT: "avgpkt", CtKeyId.ZONE: "zone",
+    CtKeyId.EVENTMASK: "event", CtKeyId.SRC_IP: "src_ip", CtKeyId.DST_IP: "dst_ip",
+    CtKeyId.SRC_IP6: "src_ip6", CtKeyId.DST_IP6: "dst_ip6", CtKeyId.ID: "id",
+}
+
+_OPS = {"implicit": "eq", "==": "eq", "!=": "neq", "<": "lt", ">": "gt", "<=": "lte", ">=": "gte",
+        "eq": "eq", "ne": "neq", "lt": "lt", "gt": "gt", "le": "lte", "ge": "gte"}
+
+# Which payload base a dependency establishes, and the protocol it names.
+_NET_BY_ETHERTYPE = {EthProto.IP: "ip", EthProto.IPV6: "ip6", EthProto.ARP: "arp", EthProto.VLAN_8021Q: "vlan"}
+_NET_BY_NFPROTO = {NfProto.IPV4: "ip", NfProto.IPV6: "ip6"}
+_L4_BY_NUMBER = {int(p.number): n for n, p in PROTOCOLS.items()
+                 if p.base == Base.TRANSPORT_HEADER and p.number is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class SetInfo:
+    """What evaluation needs to know about a named set or map."""
+    name: str
+    key: tuple[tuple[Datatype, int, ByteOrder], ...]   # per concatenated part: type, bits, order
+    data: tuple[Datatype, int, ByteOrder] | None = None
+    interval: bool = False
+    is_map: bool = False
+    objmap: bool = False
+
+    @property
+    def key_len_bits(self) -> int:
+        if len(self.key) == 1:
+            return self.key[0][1]
+        return sum(((b + 31) // 32) * 32 for _, b, _ in self.key)
+
+
+@dataclass
+class EvalContext:
+    """Where a rule is evaluated: its table and the named sets there."""
+    family: str
+    table: str = "t"
+    chain: str = "c"
+    sets: dict[str, SetInfo] = field(default_factory=dict)
+    chains: frozenset[str] | None = None           # None: do not check jump targets
+    ifindex: Callable[[str], int | None] | None = None
+
+
+def _err(msg: str, loc: Location | None) -> EvalError:
+    return EvalError(msg, loc)
+
+
+def _bits_to_bytes(bits: int) -> int:
+    return (bits + 7) // 8
+
+
+def encode(value: int | bytes, nbytes: int, order: ByteOrder) -> bytes:
+    """The register form of a value: strings padded, integers in the expression's order."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).ljust(nbytes, b"\0")[:nbytes]
+    return int(value).to_bytes(nbytes, "little" if order is HOST else "big")
+
+
+def _is_bitmask(dt: Datatype) -> bool:
+    return dt.is_bitmask or dt.name == "bitmask" or any(b.name == "bitmask" for b in dt.chain())
+
+
+def _default_ifindex(name: str) -> int | None:
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        return None
+
+
+@dataclass
+class _Lhs:
+    """An evaluated left-hand side and how constants compared with it are formed."""
+    expr: N.TExpr
+    dtype: Datatype             # the type used to parse constants
+    vbits: int                  # the natural width of a constant
+    shift: int = 0              # constants are shifted left by this much (unaligned fields)
+    proto: str | None = None    # header protocol (payload) -- for the protocol context
+    field: str | None = None
+
+
+class _RuleEval:
+    def __init__(self, ctx: EvalContext):
+        self.ctx = ctx
+        self.fam = ctx.family
+        # protocol context: base -> protocol name
+        self.pctx: dict[str, str] = {}
+        if self.fam in ("ip", "ip6", "arp"):
+            self.pctx["nh"] = {"ip": "ip", "ip6": "ip6", "arp": "arp"}[self.fam]
+        if self.fam == "bridge":
+            self.pctx["ll"] = "ether"
+        self.out: list[N.TStmt] = []
+
+    # ------------------------------------------------------------ dependencies
+    def _dep_stmt(self, dep: Dep, loc: Location | None) -> tuple[N.Match, str, str]:
+        if dep.kind == "meta":
+            mk = META_KEYS[dep.name]
+            dt = DATATYPES[mk.dtype_name]
+            left: N.TExpr = N.Meta(loc, dt, mk.len_bits, mk.byteorder, META_DUMP[mk.key])
+            if dep.name == "l4proto":
+                base, proto = "th", _L4_BY_NUMBER.get(dep.value, str(dep.value))
+            elif dep.name == "nfproto":
+                base, proto = "nh", _NET_BY_NFPROTO[dep.value]
+            elif dep.name == "protocol":
+                base, proto = "nh", _NET_BY_ETHERTYPE[dep.value]
+            else:  # iiftype
+                base, proto = "ll", "ether"
+        else:
+            pname, fname = dep.name.split()
+            lhs = self._payload(pname, fname, loc, dep=True)
+            left = lhs.expr
+            proto = _NET_BY_ETHERTYPE[dep.value]
+            base = "ll2" if proto == "vlan" else "nh"
+        right = N.Value(loc, left.dtype, left.len_bits, left.byteorder,
+                        encode(dep.value, left.nbytes, left.byteorder))
+        return N.Match(loc, left, "eq", right, implicit=True), base, proto
+
+    def _need(self, proto: str, loc: Location | None) -> None:
+        """Insert the implicit matches ``proto`` needs in this family (nft
+        ``payload_gen_dependency``), skipping what the context already knows."""
+        row = DEPENDENCIES[self.fam]
+        deps = row.get(proto, ())
+        if deps is None:
+            have = self.pctx.get("nh") or self.fam
+            if proto in ("ipv6-exthdr", "ipv4-option"):
+                raise _err(f"cannot use exthdr with {self.fam}", loc)
+            raise _err(f"conflicting protocols specified: {have} vs. {proto}", loc)
+        for dep in deps:
+            stmt, base, name = self._dep_stmt(dep, loc)
+            known = self.pctx.get(base)
+            if known == name:
+                continue
+            if known is not None and base != "th":
+                raise _err(f"conflicting protocols specified: {known} vs. {name}", loc)
+            if known is not None and base == "th":
+                raise _err(f"conflicting protocols specified: {known} vs. {proto}", loc)
+            self.out.append(stmt)
+            self.pctx[base] = name
+
+    def _learn(self, m: N.Match) -> None:
+        """A user's match on a protocol key teaches the protocol context (nft
+        ``relational_expr_pctx_update``)."""
+        if m.op != "eq" or not isinstance(m.right, N.Value):
+            return
+        left = m.left
+        v = int.from_bytes(m.right.data, "little" if m.right.byteorder is HOST else "big")
+        if isinstance(left, N.Meta):
+            if left.key == "l4proto":
+                self.pctx["th"] = _L4_BY_NUMBER.get(v, str(v))
+            elif left.key == "nfproto" and v in _NET_BY_NFPROTO:
+                self.pctx["nh"] = _NET_BY_NFPROTO[v]
+            elif left.key == "protocol" and v in _NET_BY_ETHERTYPE:
+                self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+            elif left.key == "iiftype" and v == 1:
+                self.pctx["ll"] = "ether"
+        elif isinstance(left, N.Payload):
+            if left.proto in ("ip", "ip6") and left.field in ("protocol", "nexthdr"):
+                self.pctx["th"] = _L4_BY_NUMBER.get(v, str(v))
+            elif left.proto == "ether" and left.field == "type" and v in _NET_BY_ETHERTYPE:
+                if _NET_BY_ETHERTYPE[v] == "vlan":
+                    self.pctx["ll2"] = "vlan"
+                else:
+                    self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+            elif left.proto == "vlan" and left.field == "type" and v in _NET_BY_ETHERTYPE:
+                self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+
+    # ------------------------------------------------------------ left-hand sides
+    def _payload(self, pname: str, fname: str, loc: Location | None, dep: bool = False) -> _Lhs:
+        pname = PROTOCOL_ALIASES.get(pname, pname)
+        proto = PROTOCOLS.get(pname)
+        if proto is None or fname not in proto.fields:
+            raise _err(f"unknown payload field {pname} {fname}", loc)
+        f = proto.fields[fname]
+        if not dep:
+            self._need(pname, loc)
+            if f.icmp_dep:
+                self._icmp_dep(pname, f, loc)
+        hdr_off = 112 if pname == "vlan" else 0
+        return self._field_lhs(loc, proto.base, hdr_off, f, pname, fname)
+
+    def _icmp_dep(self, pname: str, f: Field, loc: Location | None) -> None:
+        # nft 1.0.6 adds `icmp type` matches before fields that exist only in some types.
+        tf = PROTOCOLS[pname].fields["type"]
+        lhs = self._field_lhs(loc, Base.TRANSPORT_HEADER, 0, tf, pname, "type")
+        if len(f.icmp_dep) == 1:
+            right: N.TExpr = N.Value(loc, lhs.dtype, 8, BIG, bytes([f.icmp_dep[0]]))
+        else:
+            elems = tuple(N.Elem(N.Value(loc, lhs.dtype, 8, BIG, bytes([t]))) for t in f.icmp_dep)
+            right = N.AnonSet(loc, lhs.dtype, 8, BIG, elems, False, False, False)
+        self.out.append(N.Match(loc, lhs.expr, "eq", right, implicit=True))
+
+    def _field_lhs(self, loc, base: Base, hdr_off: int, f: Field, pname: str, fname: str) -> _Lhs:
+        dt = DATATYPES.get(f.dtype_name, INTEGER)
+        off = hdr_off + f.offset_bits
+        if f.byte_aligned:
+            e = N.Payload(loc, dt, f.len_bits, BIG, base, off, pname, fname)
+            return _Lhs(e, dt, f.len_bits, 0, pname, fname)
+        start = off // 8
+        nbytes = (off + f.len_bits + 7) // 8 - start
+        shift = nbytes * 8 - (off - start * 8) - f.len_bits
+        load = N.Payload(loc, dt, nbytes * 8, BIG, base, start * 8, pname, fname)
+        mask = (((1 << f.len_bits) - 1) << shift).to_bytes(nbytes, "big")
+        e = N.Binop(loc, dt, nbytes * 8, BIG, "&", load, N.Value(loc, dt, nbytes * 8, BIG, mask))
+        return _Lhs(e, dt, f.len_bits, shift, pname, fname)
+
+    def _lhs(self, e: A.Expr) -> _Lhs:
+        loc = e.loc
+        if isinstance(e, A.Payload):
+            return self._payload(e.proto, e.field, loc)
+        if isinstance(e, A.Meta):
+            name = e.key
+            if name in META_KEY_ALIASES:
+                name = META_KEY_ALIASES[name][0]
+            mk = META_KEYS.get(name)
+            if mk is None:
+                raise _err(f"unknown meta key {e.key}", loc)
+            dt = DATATYPES[mk.dtype_name]
+            if mk.key in (MetaKeyId.BRI_IIFNAME, MetaKeyId.BRI_OIFNAME, MetaKeyId.BRI_IIFPVID,
+                          MetaKeyId.BRI_IIFVPROTO) and self.fam != "bridge":
+                raise _err(f"meta {name} is only valid in the bridge family", loc)
+            return _Lhs(N.Meta(loc, dt, mk.len_bits, mk.byteorder, META_DUMP[mk.key]), dt, mk.len_bits)
+        if isinstance(e, A.Ct):
+            return self._ct(e)
+        if isinstance(e, A.Exthdr):
+            return self._exthdr(e)
+        if isinstance(e, A.TcpOption):
+            return self._tcpopt(e)
+        if isinstance(e, A.IpOption):
+            h = IP_OPTIONS.get(e.option)
+            if h is None:
+                raise _err(f"unknown ip option {e.option}", loc)
+            self._need("ipv4-option", loc)
+            return self._ext(loc, h.op, h.kind, h.fields.get(e.field) if e.field else None)
+        if isinstance(e, A.SctpChunk):
+            h = SCTP_CHUNKS.get(e.chunk)
+            if h is None:
+                raise _err(f"unknown sctp chunk {e.chunk}", loc)
+            self._need("sctp", loc)
+            return self._ext(loc, h.op, h.kind, h.fields.get(e.field) if e.field else None)
+        if isinstance(e, A.RawPayload):
+            return self._raw_payload(e)
+        if isinstance(e, A.Concat):
+            parts = [self._lhs(p) for p in e.parts]
+            tot = sum(((p.expr.len_bits + 31) // 32) * 32 for p in parts)
+            c = N.Concat(loc, INTEGER, tot, BIG, tuple(p.expr for p in parts))
+            lh = _Lhs(c, INTEGER, tot)
+            lh.parts = parts  # type: ignore[attr-defined]
+            return lh
+        if isinstance(e, A.Binop):
+            return self._binop_lhs(e)
+        if isinstance(e, A.Rt):
+            return self._rt(e)
+        if isinstance(e, A.Fib):
+            return self._fib(e)
+        if isinstance(e, A.Socket):
+            sk = SOCKET_KEYS.get(e.key)
+            if sk is None:
+                raise _err(f"unknown socket key {e.key}", loc)
+            dt = DATATYPES[sk.dtype_name]
+            lvl = f" level {e.level}" if e.key == "cgroupv2" else ""
+            g = N.Generic(loc, dt, sk.len_bits, sk.byteorder, f"socket load {e.key}{lvl} => reg {{reg}}")
+            return _Lhs(g, dt, sk.len_bits)
+        if isinstance(e, A.Numgen):
+            off = f" offset {e.offset}" if e.offset else ""
+            g = N.Generic(loc, INTEGER, 32, HOST, f"numgen reg {{reg}} = {e.mode} mod {e.mod}{off}")
+            return _Lhs(g, INTEGER, 32)
+        if isinstance(e, A.Hash):
+            return self._hash(e)
+        if isinstance(e, A.Osf):
+            ttl = {"loose": 1, "skip": 2}.get(e.ttl or "", None)
+            t = f" ttl {ttl}" if ttl else ""
+            flags = " flags 1" if e.key == "version" else ""
+            self._need("tcp", loc) if False else None
+            dt = DATATYPES["string"]
+            g = N.Generic(loc, dt, 128, HOST, f"osf dreg {{reg}}{t}{flags}")
+            return _Lhs(g, dt, 128)
+        if isinstance(e, A.Ipsec):
+            key = e.key if e.family is None else f"{e.family} {e.key}"
+            xk = XFRM_KEYS.get(key)
+            if xk is None:
+                raise _err(f"unknown ipsec key {key}", loc)
+            dt = DATATYPES[xk.dtype_name]
+            d = 0 if e.direction == "in" else 1
+            kname = {"ip daddr": "daddr4", "ip6 daddr": "daddr6", "ip saddr": "saddr4",
+                     "ip6 saddr": "saddr6"}.get(key, key)
+            g = N.Generic(loc, dt, xk.len_bits, xk.byteorder,
+                          f"xfrm load {e.direction} {e.spnum or 0} {kname} => reg {{reg}}")
+            return _Lhs(g, dt, xk.len_bits)
+        raise _err("invalid expression on the left-hand side", loc)
+
+    def _ct(self, e: A.Ct) -> _Lhs:
+        loc = e.loc
+        name = e.key if e.family is None else f"{e.family} {e.key}"
+        ck = CT_KEYS.get(name)
+        if ck is None:
+            raise _err(f"unknown ct key {name}", loc)
+        dt = DATATYPES.get(ck.dtype_name, INTEGER)
+        bits = ck.len_bits
+        if ck.dtype_name == "invalid":
+            # ct saddr/daddr/proto-src/proto-dst take their type from the network context
+            nh = self.pctx.get("nh")
+            if ck.key in (CtKeyId.SRC, CtKeyId.DST):
+                if nh == "ip":
+                    dt, bits = DATATYPES["ipv4_addr"], 32
+                elif nh == "ip6":
+                    dt, bits = DATATYPES["ipv6_addr"], 128
+                else:
+                    raise _err("Cannot determine ct address type: protocol unknown; "
+                               "add an explicit ip or ip6 match", loc)
+            else:
+                dt = DATATYPES["inet_service"]
+        d = None if e.direction is None else (0 if e.direction == "original" else 1)
+        return _Lhs(N.Ct(loc, dt, bits, ck.byteorder, CT_DUMP[ck.key], d), dt, bits)
+
+    def _ext(self, loc, op: int, kind: int, f: Field | None, present: bool = False) -> _Lhs:
+        if f is None or present:
+            dt = DATATYPES["boolean"]
+            e = N.Exthdr(loc, dt, 8, HOST, int(op), int(kind), 0, True)
+            return _Lhs(e, dt, 1)
+        dt = DATATYPES.get(f.dtype_name, INTEGER)
+        if f.byte_aligned:
+            return _Lhs(N.Exthdr(loc, dt, f.len_bits, BIG, int(op), int(kind), f.offset_bits), dt, f.len_bits)
+        start = f.offset_bits // 8
+        nbytes = (f.offset_bits + f.len_bits + 7) // 8 - start
+        shift = nbytes * 8 - (f.offset_bits - start * 8) - f.len_bits
+        load = N.Exthdr(loc, dt, nbytes * 8, BIG, int(op), int(kind), start * 8)
+        mask = (((1 << f.len_bits) - 1) << shift).to_bytes(nbytes, "big")
+        e = N.Binop(loc, dt, nbytes * 8, BIG, "&", load, N.Value(loc, dt, nbytes * 8, BIG, mask))
+        return _Lhs(e, dt, f.len_bits, shift)
+
+    def _exthdr(self, e: A.Exthdr) -> _Lhs:
+        h = IPV6_EXTHDRS.get(e.hdr)
+        if h is None:
+            raise _err(f"unknown exthdr {e.hdr}", e.loc)
+        self._need("ipv6-exthdr", e.loc)
+        f = None
+        if e.field is not None:
+            if e.index is not None:
+                f = indexed_field(h, e.field, e.index)
+            else:
+                f = h.fields.get(e.field)
+                if f is None:
+                    raise _err(f"unknown {e.hdr} field {e.field}", e.loc)
+        return self._ext(e.loc, h.op, h.kind, f)
+
+    def _tcpopt(self, e: A.TcpOption) -> _Lhs:
+        loc = e.loc
+        self._need("tcp", loc)
+        if e.raw is not None:
+            kind, off, ln = e.raw
+            f = Field("raw", off, ln)
+            return self._ext(loc, ExthdrOp.TCPOPT, kind, f)
+        if isinstance(e.option, int):
+            kind = e.option
+            f = TCP_OPTION_GENERIC_FIELDS.get(e.field) if e.field else None
+            return self._ext(loc, ExthdrOp.TCPOPT, kind, f)
+        h = TCP_OPTIONS.get(e.option)
+        if h is None:
+            raise _err(f"unknown tcp option {e.option}", loc)
+        f = h.fields.get(e.field) if e.field else None
+        if e.field and f is None:
+            raise _err(f"unknown tcp option field {e.field}", loc)
+        return self._ext(loc, h.op, h.kind, f)
+
+    def _raw_payload(self, e: A.RawPayload) -> _Lhs:
+        loc = e.loc
+        off = self._int_const(e.offset)
+        ln = self._int_const(e.length)
+        base = {"ll": Base.LL_HEADER, "nh": Base.NETWORK_HEADER, "th": Base.TRANSPORT_HEADER,
+                "ih": Base.INNER_HEADER}.get(e.base)
+        if base is None:
+            raise _err(f"unknown raw payload base {e.base}", loc)
+        f = Field("raw", off, ln)
+        if base == Base.LL_HEADER and self.fam not in ("bridge",) and False:
+            pass
+        return self._field_lhs(loc, base, 0, f, "@" + e.base, "raw")
+
+    def _int_const(self, e: A.Expr) -> int:
+        if isinstance(e, A.Number):
+            return e.value
+        raise _err("expected a number", e.loc)
+
+    def _rt(self, e: A.Rt) -> _Lhs:
+        loc = e.loc
+        name = e.key if e.family is None else f"{e.family} {e.key}"
+        rk = RT_KEYS.get(name)
+        if rk is None:
+            raise _err(f"unknown rt key {name}", loc)
+        dt, bits, kname = DATATYPES.get(rk.dtype_name, INTEGER), rk.len_bits, name
+        if name == "nexthop":
+            if self.fam == "ip":
+                dt, bits, kname = DATATYPES["ipv4_addr"], 32, "ip nexthop"
+            elif self.fam == "ip6":
+                dt, bits, kname = DATATYPES["ipv6_addr"], 128, "ip6 nexthop"
+            else:
+                raise _err("Cannot determine rt nexthop type: use rt ip nexthop or rt ip6 nexthop", loc)
+        if kname in ("ip nexthop", "ip6 nexthop"):
+            self._need("ip" if kname.startswith("ip ") else "ip6", loc)
+        dump = {"classid": "classid", "ip nexthop": "nexthop4", "ip6 nexthop": "nexthop6",
+                "mtu": "tcpmss", "ipsec": "ipsec"}[kname]
+        g = N.Generic(loc, dt, bits, rk.byteorder, f"rt load {dump} => reg {{reg}}")
+        return _Lhs(g, dt, bits)
+
+    def _fib(self, e: A.Fib) -> _Lhs:
+        loc = e.loc
+        r = FIB_RESULTS.get(e.result)
+        if r is None and e.result != "check":
+            raise _err(f"unknown fib result {e.result}", loc)
+        flags = " . ".join(e.flags)
+        if e.result == "check":
+            dt, bits, res, present = DATATYPES["boolean"], 8, "oif", " present"
+        else:
+            dt, bits, res, present = DATATYPES[r.dtype_name], r.len_bits, e.result, ""
+        g = N.Generic(loc, dt, bits, HOST, f"fib {flags} {res}{present} => reg {{reg}}")
+        return _Lhs(g, dt, 1 if present else bits)
+
+    def _hash(self, e: A.Hash) -> _Lhs:
+        loc = e.loc
+        off = f" offset {e.offset}" if e.offset else ""
+        if e.kind == "symhash":
+            g = N.Generic(loc, INTEGER, 32, HOST, f"hash reg {{reg}} = symhash() % mod {e.mod}{off}")
+            return _Lhs(g, INTEGER, 32)
+        sub = self._lhs(e.expr).expr
+        seed = f"0x{e.seed:x}" if e.seed is not None else "0x0"
+        g = N.Generic(loc, INTEGER, 32, HOST,
+                      f"hash reg {{reg}} = jhash(reg {{sreg}}, {sub.nbytes}, {seed}) % mod {e.mod}{off}", sub)
+        return _Lhs(g, INTEGER, 32)
+
+    def _binop_lhs(self, e: A.Binop) -> _Lhs:
+        inner = self._lhs(e.left)
+        if e.op in ("<<", ">>"):
+            amount = self._int_const(e.right)
+            x = N.Binop(e.loc, inner.expr.dtype, inner.expr.len_bits, inner.expr.byteorder, e.op, inner.expr,
+                        N.Value(e.right.loc, INTEGER, 32, HOST, amount.to_bytes(4, "little")))
+            return _Lhs(x, inner.dtype, inner.vbits, inner.shift)
+        v = self._const(e.right, inner)
+        x = N.Binop(e.loc, inner.expr.dtype, inner.expr.len_bits, inner.expr.byteorder, e.op, inner.expr, v)
+        return _Lhs(x, inner.dtype, inner.vbits, inner.shift, inner.proto, inner.field)
+
+    # ------------------------------------------------------------ right-hand sides
+    def _parse_value(self, e: A.Expr, dt: Datatype, lhs: _Lhs | None = None) -> int | bytes:
+        loc = e.loc
+        try:
+            if isinstance(e, A.Number):
+                if dt.is_string():
+                    return e.text.encode()
+                if dt.name in ("ipv4_addr", "ipv6_addr", "ether_addr") and False:
+                    pass
+                bits = lhs.vbits if lhs is not None else dt.size_bits
+                if bits and e.value >= 1 << bits:
+                    raise EvalError(f"Value {e.value} exceeds valid range 0-{(1 << bits) - 1}")
+                return e.value
+            if isinstance(e, A.String):
+                if dt.name == "iface_index":
+                    return self._ifindex(e.value, loc)
+                if dt.is_string():
+                    raw = e.value.encode()
+                    return raw
+                return dt.parse(e.value)
+            if isinstance(e, A.Symbol):
+                if dt.name == "iface_index":
+                    try:
+                        return int(e.name, 0)
+                    except ValueError:
+                        return self._ifindex(e.name, loc)
+                v = dt.parse(e.name)
+                return v
+            if isinstance(e, A.ListExpr) and _is_bitmask(dt):
+                out = 0
+                for it in e.items:
+                    out |= int(self._parse_value(it, dt, lhs))
+                return out
+            if isinstance(e, A.Binop) and e.op in ("|",) and _is_bitmask(dt):
+                return int(self._parse_value(e.left, dt, lhs)) | int(self._parse_value(e.right, dt, lhs))
+        except EvalError as exc:
+            if exc.diagnostics and exc.diagnostics[0].location is None:
+                raise _err(exc.diagnostics[0].message, loc) from None
+            raise
+        raise _err("expected a constant value", loc)
+
+    def _ifindex(self, name: str, loc) -> int:
+        fn = self.ctx.ifindex or _default_ifindex
+        idx = fn(name)
+        if idx is None:
+            raise _err(f"Interface does not exist", loc)
+        return idx
+
+    def _const(self, e: A.Expr, lhs: _Lhs) -> N.Value:
+        """A constant compared with ``lhs``: parsed with its type, shifted, encoded."""
+        x = lhs.expr
+        if isinstance(e, A.AsteriskString):
+            raw = e.value.encode()
+            return N.Value(e.loc, lhs.dtype, len(raw) * 8, x.byteorder, raw)
+        if isinstance(e, A.String) and e.value.endswith("*") and not e.value.endswith("\\*") \
+                and lhs.dtype.is_string():
+            raw = e.value[:-1].encode()
+            return N.Value(e.loc, lhs.dtype, len(raw) * 8, x.byteorder, raw)
+        if isinstance(e, A.String) and e.value.endswith("\\*") and lhs.dtype.is_string():
+            e = A.String(e.loc, e.value[:-2] + "*")
+        v = self._parse_value(e, lhs.dtype, lhs)
+        if isinstance(v, int):
+            v <<= lhs.shift
+        elif len(v) > x.nbytes:
+            raise _err(f"String exceeds maximum length of {x.nbytes}", e.loc)
+        order = x.byteorder if x.byteorder is not ByteOrder.INVALID else HOST
+        return N.Value(e.loc, lhs.dtype, x.len_bits, order, encode(v, x.nbytes, order))
+
+    def _concat_const(self, e: A.Expr, lhs: _Lhs) -> N.TExpr:
+        parts: list[_Lhs] = lhs.parts  # type: ignore[attr-defined]
+        items = e.parts if isinstance(e, A.Concat) else (e,)
+        if len(items) != len(parts):
+            raise _err("datatype mismatch, expected concatenation of "
+                       f"({', '.join(p.dtype.desc for p in parts)}), expression has type "
+                       f"{'concatenation' if isinstance(e, A.Concat) else 'a single value'}", e.loc)
+        vals = [self._elem_key(it, p) for it, p in zip(items, parts)]
+        return N.Concat(e.loc, INTEGER, lhs.expr.len_bits, BIG, tuple(vals))
+
+    def _elem_key(self, e: A.Expr, lhs: _Lhs) -> N.TExpr:
+        """A set element key or relational RHS part: Value, Range (ranges and prefixes)."""
+        if isinstance(e, A.Range):
+            lo, hi = self._const(e.low, lhs), self._const(e.high, lhs)
+            if _num(lo) > _num(hi):
+                raise _err("Range has zero or negative size", e.loc)
+            return N.Range(e.loc, lo.dtype, lo.len_bits, lo.byteorder, lo, hi)
+        if isinstance(e, A.Prefix):
+            base = self._const(e.expr, lhs)
+            bits = lhs.expr.len_bits
+            if e.length > bits:
+                raise _err(f"Prefix length {e.length} is invalid for type of {bits} bits", e.loc)
+            n = _num(base)
+            order = base.byteorder
+            mask = ((1 << bits) - 1) ^ ((1 << (bits - e.length)) - 1)
+            lo, hi = n & mask, (n & mask) | (((1 << bits) - 1) ^ mask)
+            mk = lambda v: N.Value(e.loc, base.dtype, bits, order, encode(v, base.nbytes, order))  # noqa: E731
+            r = N.Range(e.loc, base.dtype, bits, order, mk(lo), mk(hi))
+            return _PrefixRange(r, e.length)  # type: ignore[return-value]
+        return self._const(e, lhs)
+
+    # ------------------------------------------------------------ sets
+    def _anon_set(self, e: A.SetExpr, lhs: _Lhs, is_map: bool = False,
+                  data_lhs: _Lhs | None = None, verdict_map: bool = False) -> N.AnonSet:
+        elems: list[N.Elem] = []
+        concat = isinstance(lhs.expr, N.Concat)
+        for it in _flatten_set(e.elements):
+            data = None
+            key_ast = it
+            if isinstance(it, A.Elem):
+                key_ast = it.key
+            if isinstance(key_ast, A.Mapping):
+                if not is_map:
+                    raise _err("invalid set element: a map element in a set", key_ast.loc)
+                data_ast = key_ast.value
+                key_ast = key_ast.key
+                if isinstance(key_ast, A.Elem):
+                    key_ast = key_ast.key
+                if verdict_map:
+                    data = self._verdict(data_ast)
+                elif data_lhs is not None:
+                    data = self._elem_key(data_ast, data_lhs) if not isinstance(data_lhs.expr, N.Concat) \
+                        else self._concat_const(data_ast, data_lhs)
+            elif is_map:
+                raise _err("invalid map element: a set element in a map", key_ast.loc)
+            if isinstance(key_ast, A.Wildcard):
+                raise _err("catch-all elements are not supported here", key_ast.loc)
+            key = self._concat_const(key_ast, lhs) if concat else self._elem_key(key_ast, lhs)
+            elems.append(N.Elem(_norm(key), _norm(data) if data is not None else None, it.loc))
+        interval = any(_has_range(el.key) for el in elems)
+        x = lhs.expr
+        ddt = None
+        dbits = 0
+        if verdict_map:
+            ddt, dbits = VERDICT, 0
+        elif data_lhs is not None:
+            ddt, dbits = data_lhs.dtype, data_lhs.expr.len_bits
+        return N.AnonSet(e.loc, lhs.dtype, x.len_bits, x.byteorder, tuple(elems), interval, is_map, concat,
+                         ddt, dbits)
+
+    def _verdict(self, v: A.Expr) -> N.Verdict:
+        if not isinstance(v, A.Verdict):
+            raise _err("datatype mismatch, expected netfilter verdict", v.loc)
+        chain = None
+        if v.target is not None:
+            t = v.target
+            chain = t.name if isinstance(t, A.Symbol) else getattr(t, "value", None)
+            if chain is None:
+                raise _err("invalid chain name", t.loc)
+            if self.ctx.chains is not None and chain not in self.ctx.chains:
+                raise _err(f"Could not process rule: No such file or directory", t.loc)
+        return N.Verdict(v.loc, VERDICT, 0, HOST, v.kind, chain)
+
+    def _setref(self, e: A.SetRef, lhs: _Lhs, want_map: bool | None) -> N.SetRef:
+        info = self.ctx.sets.get(e.name)
+        if info is None:
+            raise _err(f"Set '{e.name}' does not exist" if not want_map
+                       else f"Map '{e.name}' does not exist", e.loc)
+        x = lhs.expr
+        if want_map is False and info.is_map:
+            raise _err(f"Expression is not a set: @{e.name} is a map", e.loc) if False else None
+        keylen = info.key_len_bits
+        if keylen != x.len_bits and not isinstance(x, N.Binop):
+            raise _err(f"datatype mismatch, expected {info.key[0][0].desc}, expression has type "
+                       f"{lhs.dtype.desc}", e.loc)
+        return N.SetRef(e.loc, lhs.dtype, x.len_bits, x.byteorder, e.name, info.is_map)
+
+    # ------------------------------------------------------------ statements
+    def match(self, s: A.Match) -> None:
+        lhs = self._lhs(s.left)
+        op = _OPS.get(s.op)
+        if op is None:
+            raise _err(f"unknown operator {s.op}", s.loc)
+        left = lhs.expr
+        r = s.right
+        # `x & m == v` with an xor/or folded as nft does (evaluate.c binop_transfer).
+        left, fold_xor = _fold_lhs(left)
+        if isinstance(r, A.SetExpr):
+            if op not in ("eq", "neq"):
+                raise _err("invalid operator for set lookup", s.loc)
+            right: N.TExpr = self._anon_set(r, lhs)
+            right = _xor_set(right, fold_xor)
+        elif isinstance(r, A.SetRef):
+            right = self._setref(r, lhs, False)
+        elif isinstance(lhs.expr, N.Concat):
+            right = _norm(self._concat_const(r, lhs))
+        elif isinstance(r, A.Range):
+            right = _norm(self._elem_key(r, lhs))
+        elif isinstance(r, A.Prefix):
+            pr = self._elem_key(r, lhs)
+            assert isinstance(pr, _PrefixRange)
+            plen, bits = pr.plen, left.len_bits
+            mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+            order = pr.range.low.byteorder
+            mb = encode(mask, left.nbytes, order)
+            left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left,
+                           N.Value(s.loc, left.dtype, left.len_bits, order, mb))
+            right = pr.range.low
+        elif isinstance(r, A.Binop) and r.op == "/" and _is_bitmask(lhs.dtype):
+            value = self._const(r.left, lhs)
+            mask = self._const(r.right, lhs)
+            left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left, mask)
+            right = value
+        else:
+            right = self._const(r, lhs)
+            if fold_xor is not None:
+                right = _xor_value(right, fold_xor)
+            # OP_IMPLICIT on a bitmask: a flag test, `x & v != 0` (nft flagcmp).
+            if s.op == "implicit" and _is_bitmask(lhs.dtype) and isinstance(left, (N.Payload, N.Meta, N.Ct,
+                                                                                    N.Exthdr)):
+                left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left, right)
+                right = N.Value(s.loc, right.dtype, right.len_bits, right.byteorder, bytes(len(right.data)))
+                op = "neq"
+            elif isinstance(left, N.Exthdr) and left.present and isinstance(r, A.Symbol) \
+                    and r.name in ("exists", "missing"):
+                right = N.Value(r.loc, right.dtype, 8, HOST, bytes([1 if r.name == "exists" else 0]))
+        m = N.Match(s.loc, left, op, right)
+        self.out.append(m)
+        self._learn(m)
+
+    def stmt(self, s: A.Stmt) -> None:
+        if isinstance(s, A.Match):
+            self.match(s)
+        elif isinstance(s, A.VerdictStmt):
+            self.out.append(N.VerdictStmt(s.loc, self._verdict(s.verdict)))
+        elif isinstance(s, A.VmapStmt):
+            lhs = self._lhs(s.key)
+            if isinstance(s.mapping, A.SetExpr):
+                mp: N.TExpr = self._anon_set(s.mapping, lhs, is_map=True, verdict_map=True)
+            elif isinstance(s.mapping, A.SetRef):
+                mp = self._setref(s.mapping, lhs, True)
+            else:
+                raise _err("expected a map", s.mapping.loc)
+            self.out.append(N.VmapStmt(s.loc, lhs.expr, mp))
+        elif isinstance(s, A.Counter):
+            self.out.append(N.Plain(s.loc, (f"counter pkts {s.packets or 0} bytes {s.bytes or 0}",)))
+        elif isinstance(s, A.SetStmt):
+            self._set_stmt(s)
+        else:
+            from ._stmts import other_stmt
+            other_stmt(self, s)
+
+    def _set_stmt(self, s: A.SetStmt) -> None:
+        lhs = self._lhs(s.target)
+        value = self._value_expr(s.value, lhs)
+        self.out.append(N.SetStmt(s.loc, lhs.expr, value))
+
+    def _value_expr(self, e: A.Expr, lhs: _Lhs) -> N.TExpr:
+        """A statement argument: a constant, another expression, or a map lookup."""
+        if isinstance(e, A.MapExpr):
+            key = self._lhs(e.key)
+            if isinstance(e.mapping, A.SetExpr):
+                mp: N.TExpr = self._anon_set(e.mapping, key, is_map=True, data_lhs=lhs)
+            elif isinstance(e.mapping, A.SetRef):
+                mp = self._setref(e.mapping, key, True)
+            else:
+                raise _err("expected a map", e.mapping.loc)
+            x = lhs.expr
+            return N.Map(e.loc, lhs.dtype, x.len_bits, x.byteorder, key.expr, mp)
+        if isinstance(e, (A.Symbol, A.Number, A.String, A.ListExpr)):
+            return self._const(e, lhs)
+        if isinstance(e, A.Binop) and isinstance(e.left, (A.Symbol, A.Number)):
+            return self._const(e, lhs)
+        return self._lhs(e).expr
+
+
+class _PrefixRange:
+    """A prefix seen as the range it covers (interval sets) and as a mask (relations)."""
+    __slots__ = ("range", "plen")
+
+    def __init__(self, r: N.Range, plen: int):
+        self.range = r
+        self.plen = plen
+
+
+def _num(v: N.Value) -> int:
+    return int.from_bytes(v.data, "little" if v.byteorder is HOST else "big")
+
+
+def _has_range(k) -> bool:
+    if isinstance(k, (N.Range, _PrefixRange)):
+        return True
+    if isinstance(k, N.Concat):
+        return any(_has_range(p) for p in k.parts)
+    return False
+
+
+def _norm(k):
+    """Prefixes inside sets are the ranges they cover."""
+    if isinstance(k, _PrefixRange):
+        return k.range
+    if isinstance(k, N.Concat):
+        return N.Concat(k.loc, k.dtype, k.len_bits, k.byteorder, tuple(_norm(p) for p in k.parts))
+    return k
+
+
+def _flatten_set(elements):
+    for el in elements:
+        if isinstance(el, A.SetExpr):
+            yield from _flatten_set(el.elements)
+        else:
+            yield el
+
+
+def _fold_lhs(left: N.TExpr) -> tuple[N.TExpr, bytes | None]:
+    """nft folds ``x ^ c`` into the constant it is compared with; ``x | c`` becomes a
+    mask-and-xor, which linearize emits as one bitwise."""
+    if isinstance(left, N.Binop) and left.op == "^":
+        return left.left, left.right.data
+    return left, None
+
+
+def _xor_value(v: N.Value, x: bytes) -> N.Value:
+    return N.Value(v.loc, v.dtype, v.len_bits, v.byteorder, bytes(a ^ b for a, b in zip(v.data, x)))
+
+
+def _xor_set(s: N.TExpr, x: bytes | None) -> N.TExpr:
+    return s
+
+
+def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
+    """Evaluate one parsed rule in a table of ``ctx.family``."""
+    ev = _RuleEval(ctx)
+    for s in rule.stmts:
+        ev.stmt(s)
+    return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(ev.out), rule.comment)
+
+
+def set_info(name: str, keyword: str, key: str, data: str | None, flags: str | None,
+             family: str) -> SetInfo:
+    """A :class:`SetInfo` from a declaration's text: ``type ipv4_addr . inet_service`` or
+    ``typeof ip saddr . tcp dport`` (``key``), map data, flags."""
+    def part(text: str) -> tuple[Datatype, int, ByteOrder]:
+        text = text.strip()
+        if keyword == "typeof":
+            from pkttables.lang import parse
+            rule = parse(f"add rule {family} t c {text} 0").commands[0].obj.rule
+            lhs = _RuleEval(EvalContext(family))._lhs(rule.stmts[0].left)
+            return lhs.dtype, lhs.expr.len_bits, lhs.expr.byteorder
+        dt = DATATYPES.get(text)
+        if dt is None:
+            raise EvalError(f"unknown datatype {text}")
+        order = dt.byteorder if dt.byteorder is not ByteOrder.INVALID else HOST
+        return dt, dt.size_bits, order
+
+    keys = tuple(part(p) for p in key.split(" . "))
+    d = None
+    objmap = False
+    if data is not None:
+        if data.strip() in ("counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation",
+                            "synproxy", "secmark"):
+            objmap = True
+        elif data.strip() == "verdict":
+            d = (VERDICT, 0, HOST)
+        else:
+            dparts = [part(p) for p in data.split(" . ")]
+            d = dparts[0] if len(dparts) == 1 else (INTEGER, sum(((b + 31) // 32) * 32 for _, b, _ in dparts), BIG)
+    interval = bool(flags and "interval" in flags)
+    return SetInfo(name, keys, d, interval, data is not None, objmap)
