@@ -118,7 +118,9 @@ class NftLab:
         """The real ``nft`` binary in the namespace (for listings and ``-f``)."""
         r = _run(["ip", "netns", "exec", self.ns, "nft", *args], input=stdin, cwd=cwd,
                  env={**os.environ, "TZ": "UTC-2", "LC_ALL": "C"})
-        return r.returncode, r.stdout, r.stderr
+        # killed by a signal (SIGABRT on an assertion): report it as a shell would (128+n)
+        rc = 128 - r.returncode if r.returncode < 0 else r.returncode
+        return rc, r.stdout, r.stderr
 
     def reset(self) -> None:
         self.cmd("flush ruleset")
