@@ -139,9 +139,12 @@ class _Lin:
         elif isinstance(e, N.Value):
             o.append(I.Immediate(dreg, e.data))
         elif isinstance(e, N.Map):
-            kreg = self.get_reg(e.key)
+            # nft netlink_gen_map: the key is loaded into the destination register itself
+            # unless that is the verdict register.
+            kreg = self.get_reg(e.key) if dreg == 0 else dreg
             self.gen(e.key, kreg)
-            self.release(e.key)
+            if dreg == 0:
+                self.release(e.key)
             name = self.set_name(e.mapping)
             o.append(I.Lookup(kreg, name, dreg=dreg))
         elif isinstance(e, N.Byteorder):

@@ -118,6 +118,8 @@ class EvalContext:
     sets: dict[str, SetInfo] = field(default_factory=dict)
     chains: frozenset[str] | None = None           # None: do not check jump targets
     ifindex: Callable[[str], int | None] | None = None
+    # seconds east of UTC for `meta time/hour/day` (nft uses the local zone); None: local
+    tz_offset: int | None = None
 
 
 def _err(msg: str, loc: Location | None) -> EvalError:
@@ -522,6 +524,8 @@ class _RuleEval:
             if isinstance(e, A.Number):
                 if dt.is_string():
                     return e.text.encode()
+                if dt.name == "time":
+                    return _time_ms(e.text, dt)
                 if dt.name in ("ipv4_addr", "ipv6_addr", "ether_addr") and False:
                     pass
                 bits = lhs.vbits if lhs is not None else dt.size_bits
@@ -534,15 +538,14 @@ class _RuleEval:
                 if dt.is_string():
                     raw = e.value.encode()
                     return raw
-                return dt.parse(e.value)
+                return self._symbol(e.value, dt)
             if isinstance(e, A.Symbol):
                 if dt.name == "iface_index":
                     try:
                         return int(e.name, 0)
                     except ValueError:
                         return self._ifindex(e.name, loc)
-                v = dt.parse(e.name)
-                return v
+                return self._symbol(e.name, dt)
             if isinstance(e, A.ListExpr) and _is_bitmask(dt):
                 out = 0
                 for it in e.items:
@@ -555,6 +558,31 @@ class _RuleEval:
                 raise _err(exc.diagnostics[0].message, loc) from None
             raise
         raise _err("expected a constant value", loc)
+
+    def _symbol(self, text: str, dt: Datatype) -> int | bytes:
+        """``dt.parse`` plus what nft resolves from system files and the clock."""
+        name = dt.name if dt.key != "time_date" else "time_date"
+        if name in _FILE_SYMBOLS:
+            table = _file_symbols(name)
+            if text in table:
+                return table[text]
+            if name == "classid":
+                v = _classid(text)
+                if v is not None:
+                    return v
+        if name == "inet_proto" and text in _PROTO_EXTRA:
+            return _PROTO_EXTRA[text]
+        if name == "time_date":
+            return _date_ns(text, self._tz(), dt)
+        if name == "hour":
+            return (int(dt.parse(text)) - self._tz()) % 86400
+        return dt.parse(text)
+
+    def _tz(self) -> int:
+        if self.ctx.tz_offset is not None:
+            return self.ctx.tz_offset
+        import time
+        return -time.timezone if not time.localtime().tm_isdst else -time.altzone
 
     def _ifindex(self, name: str, loc) -> int:
         fn = self.ctx.ifindex or _default_ifindex
@@ -786,6 +814,68 @@ class _PrefixRange:
     def __init__(self, r: N.Range, plen: int):
         self.range = r
         self.plen = plen
+
+
+# Names nft resolves from iproute2's files (rtnl_*_a2n) and its own tables.
+_FILE_SYMBOLS = {"devgroup": "/etc/iproute2/group", "realm": "/etc/iproute2/rt_realms",
+                 "classid": None}
+_FILE_CACHE: dict[str, dict[str, int]] = {}
+# protocol keywords nft's scanner accepts where getprotobyname() knows another name
+_PROTO_EXTRA = {"comp": 108, "icmpv6": 58, "mh": 135, "ipv6-mh": 135}
+
+
+def _file_symbols(name: str) -> dict[str, int]:
+    if name not in _FILE_CACHE:
+        out: dict[str, int] = {}
+        if name == "classid":
+            out = {"root": 0xFFFFFFFF, "none": 0}
+        else:
+            try:
+                with open(_FILE_SYMBOLS[name]) as f:
+                    for line in f:
+                        parts = line.split("#", 1)[0].split()
+                        if len(parts) >= 2:
+                            try:
+                                out.setdefault(parts[1], int(parts[0], 0))
+                            except ValueError:
+                                pass
+            except OSError:
+                pass
+        _FILE_CACHE[name] = out
+    return _FILE_CACHE[name]
+
+
+def _classid(text: str) -> int | None:
+    """tc's ``MAJOR:MINOR`` in hex (nft ``classid_type`` parse)."""
+    if ":" not in text:
+        return None
+    major, _, minor = text.partition(":")
+    try:
+        return (int(major or "0", 16) << 16) | int(minor or "0", 16)
+    except ValueError:
+        return None
+
+
+def _time_ms(text: str, dt: Datatype) -> int:
+    return int(dt.parse(text))
+
+
+def _date_ns(text: str, tz: int, dt: Datatype) -> int:
+    """``meta time "2019-06-21 17:00:00"``: local time to ns since the epoch."""
+    import datetime
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            d = datetime.datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        try:
+            return int(text) * 1_000_000_000
+        except ValueError:
+            raise EvalError(f"Could not parse {dt.desc}") from None
+    epoch = d.replace(tzinfo=datetime.timezone.utc).timestamp() - tz
+    return int(epoch) * 1_000_000_000
 
 
 def _num(v: N.Value) -> int:
