@@ -15,6 +15,9 @@ text it encodes (each rule is named so reports can count them):
 * ``flags|``: text ``new | related`` is a Binop chain, JSON a list of flags.
 * ``order``: elements of an anonymous set, and queue/log flags, compare unordered.
 * ``flagmask``: text ``tcp flags syn / fin,syn`` is JSON ``tcp flags & [fin, syn] == syn``.
+* ``burst5``: nft's default packet burst is 5; its text listing omits it, JSON prints it.
+* ``prio``: JSON chain priorities are numbers; the text names them (``filter``, ``srcnat``;
+  the ip/ip6/inet/arp/netdev values of nft's standard priority table).
 * ``zero``: JSON listing prints defaults (``numgen ... offset 0``) the text omits.
 """
 
@@ -46,6 +49,17 @@ def _secs(s: str):
     if ms:
         return None
     return ((d * 24 + h) * 60 + mi) * 60 + se
+
+
+_PRIOS = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
+
+
+def _prio(e):
+    if isinstance(e, A.Symbol) and e.name in _PRIOS:
+        return _PRIOS[e.name]
+    if isinstance(e, A.Binop) and isinstance(e.left, A.Symbol) and e.left.name in _PRIOS and isinstance(e.right, A.Number):
+        return _PRIOS[e.left.name] + (e.right.value if e.op == "+" else -e.right.value)
+    return None
 
 
 def normalize(x, used: set | None = None):
@@ -81,6 +95,14 @@ def normalize(x, used: set | None = None):
                 used.add("counter0")
                 p = b = None
             return ("Counter", p, b)
+        if isinstance(x, A.Limit) and x.unit == "packets" and x.burst is None:
+            used.add("burst5")
+            return ("Limit", x.rate, x.unit, x.per, x.over, 5, "packets")
+        if isinstance(x, A.ChainType) and x.priority is not None:
+            pr = _prio(x.priority)
+            if pr is not None:
+                used.add("prio")
+                return ("ChainType", x.type, x.hook, ("Number", pr), n(x.device))
         if isinstance(x, A.Queue):
             return ("Queue", n(x.num), tuple(sorted(x.flags)))
         if isinstance(x, A.Numgen):
