@@ -1,0 +1,1326 @@
+"""Kernel expressions -> statements, as ``nft list`` prints them.
+
+Theory of operation
+-------------------
+The kernel stores a rule as a list of register-machine expressions; ``nft list`` does
+not remember what the user typed.  It *delinearizes* (nftables
+``src/netlink_delinearize.c``): it walks the expressions keeping, per register, the
+expression whose value the register holds, and turns each consuming expression back
+into a statement:
+
+- loads (``payload``, ``meta``, ``ct``, ``exthdr``, ``rt``, ``socket``, ``fib``, ...)
+  and ``immediate`` data only fill registers;
+- ``bitwise`` / ``byteorder`` wrap the register's expression (``& mask``, ``>> n``,
+  byte order changes are dropped: they only exist to compare host-order values);
+- ``cmp`` / ``range`` / ``lookup`` consume a register and produce a *relational*
+  statement (``tcp dport 22``, ``meta length 33-45``, ``ip saddr @set``);
+- the other expressions are statements of their own (``counter``, ``nat``, ...), taking
+  their operands from registers.
+
+Then comes postprocessing (``rule_postprocess``/``expr_postprocess``), which is where
+the listing gets its shape:
+
+1. a payload load is only known as ``(base, offset, length)``; the protocol comes from
+   the *context*: a preceding ``meta l4proto 6`` / ``ip protocol 6`` says the transport
+   header is TCP, so ``2b @ transport header + 2`` is ``tcp dport`` (nft ``proto_ctx``).
+2. the statement that set the context is a *dependency*; it is removed when a later
+   payload match needed it (``payload_dependency_kill``), so ``meta l4proto 6 tcp
+   dport 22`` lists as ``tcp dport 22``.
+3. ``bitwise & mask`` then ``cmp``: a mask that selects exactly one sub-byte field
+   gives that field (``ip dscp``), a prefix mask gives ``ip saddr 10.0.0.0/8``,
+   ``!= 0`` on a bitmask is a flag test (``tcp flags syn``), ``== 0`` its negation
+   (``tcp flags ! syn``), ``== v`` with a wider mask ``tcp flags syn / fin,syn``.
+4. ``cmp gte`` + ``cmp lte`` on the same expression is a range ``33-45``.
+5. an anonymous set's elements are printed inline ``{ 22, 23 }``; interval sets are
+   decomposed back into values, ranges and prefixes (nft ``interval_map_decompose``).
+
+Worked example (inet table)::
+
+    [ meta load l4proto => reg 1 ]            reg1 = meta l4proto
+    [ cmp eq reg 1 0x00000006 ]               meta l4proto 6   (sets transport = tcp)
+    [ payload load 2b @ transport header + 2 => reg 1 ]   reg1 = tcp dport
+    [ cmp eq reg 1 0x00001600 ]               tcp dport 22     (kills `meta l4proto 6`)
+
+lists as ``tcp dport 22``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pkttables.proto import (CT_KEYS, META_KEYS, PROTOCOLS, IPV6_EXTHDRS, TCP_OPTIONS, IP_OPTIONS,
+                             SCTP_CHUNKS, Base, ByteOrder, CtKeyId, MetaKeyId)
+from pkttables.types import DATATYPES, Datatype
+
+from ._dump import AnonSet, Ins, SetElem, SET_INTERVAL, SET_MAP, SET_OBJECT, parse_line, words_to_bytes
+from .options import ListOptions
+
+__all__ = ["delinearize", "rule_text", "Stmt"]
+
+_INT = DATATYPES["integer"]
+_BIG, _HOST = ByteOrder.BIG, ByteOrder.HOST
+
+# libnftnl's meta key names (meta_key2str) -> nft's
+_META_NL = {k.name.lower(): k for k in MetaKeyId}
+_META_NL.update({"time": MetaKeyId.TIME_NS, "day": MetaKeyId.TIME_DAY, "hour": MetaKeyId.TIME_HOUR})
+_META_BY_ID = {m.key: m for m in META_KEYS.values()}
+
+# libnftnl's ct key names (ctkey2str_array) -> nft's
+_CT_NL = {
+    "state": "state", "direction": "direction", "status": "status", "mark": "mark",
+    "secmark": "secmark", "expiration": "expiration", "helper": "helper",
+    "l3protocol": "l3proto", "src": "saddr", "dst": "daddr", "protocol": "protocol",
+    "proto_src": "proto-src", "proto_dst": "proto-dst", "label": "label", "pkts": "packets",
+    "bytes": "bytes", "avgpkt": "avgpkt", "zone": "zone", "eventmask": "event",
+    "src_ip": "ip saddr", "dst_ip": "ip daddr", "src_ip6": "ip6 saddr", "dst_ip6": "ip6 daddr",
+    "ct_id": "id",
+}
+
+_BASE_NAMES = {"link": Base.LL_HEADER, "network": Base.NETWORK_HEADER,
+               "transport": Base.TRANSPORT_HEADER, "inner": Base.INNER_HEADER}
+_RAW_BASE = {Base.LL_HEADER: "ll", Base.NETWORK_HEADER: "nh", Base.TRANSPORT_HEADER: "th",
+             Base.INNER_HEADER: "ih"}
+
+
+class DelinearizeError(Exception):
+    """An instruction list nft's delinearizer would not make sense of either."""
+
+
+# ---------------------------------------------------------------------------- expressions
+
+
+@dataclass(slots=True)
+class Expr:
+    dtype: Datatype
+    bo: ByteOrder
+    bits: int
+
+    @property
+    def nbytes(self) -> int:
+        return (self.bits + 7) // 8
+
+    def text(self, o: ListOptions) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class Payload(Expr):
+    base: Base = Base.NETWORK_HEADER
+    offset: int = 0         # bits
+    proto: str | None = None
+    field_name: str | None = None
+
+    def text(self, o: ListOptions) -> str:
+        if self.proto is not None and self.field_name is not None:
+            return f"{self.proto} {self.field_name}"
+        return f"@{_RAW_BASE.get(self.base, 'nh')},{self.offset},{self.bits}"
+
+    @property
+    def raw(self) -> bool:
+        return self.field_name is None
+
+
+@dataclass(slots=True)
+class Meta(Expr):
+    name: str = ""
+    unqualified: bool = False
+
+    def text(self, o: ListOptions) -> str:
+        return self.name if self.unqualified else f"meta {self.name}"
+
+
+@dataclass(slots=True)
+class Ct(Expr):
+    name: str = ""
+    direction: str | None = None
+
+    def text(self, o: ListOptions) -> str:
+        return f"ct {self.direction} {self.name}" if self.direction else f"ct {self.name}"
+
+
+@dataclass(slots=True)
+class Named(Expr):
+    """Any expression printed as fixed words (``rt mtu``, ``socket mark``, ``fib ...``)."""
+    words: str = ""
+
+    def text(self, o: ListOptions) -> str:
+        return self.words
+
+
+@dataclass(slots=True)
+class Exthdr(Expr):
+    words: str = ""
+    present: bool = False
+
+    def text(self, o: ListOptions) -> str:
+        return self.words
+
+
+@dataclass(slots=True)
+class Binop(Expr):
+    op: str = "&"
+    left: Expr | None = None
+    right: Any = None       # int value in left's encoding
+
+    def text(self, o: ListOptions) -> str:
+        r = self.right
+        rs = fmt_value(self.left, r, o) if self.op in ("&", "|", "^") else str(r)
+        return f"{self.left.text(o)} {self.op} {rs}"
+
+
+@dataclass(slots=True)
+class Concat(Expr):
+    items: tuple = ()
+
+    def text(self, o: ListOptions) -> str:
+        return " . ".join(i.text(o) for i in self.items)
+
+
+@dataclass(slots=True)
+class Imm(Expr):
+    data: bytes = b""
+
+    def text(self, o: ListOptions) -> str:
+        return "0x" + self.data.hex()
+
+
+def _plain(dtype: str | Datatype, bo: ByteOrder, bits: int) -> tuple:
+    dt = DATATYPES[dtype] if isinstance(dtype, str) else dtype
+    return dt, bo, bits
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def value_of(e: Expr, data: bytes) -> int | bytes:
+    data = data[:e.nbytes] if e.nbytes else data
+    if e.dtype.is_string():
+        return data
+    return int.from_bytes(data, "little" if e.bo is _HOST else "big")
+
+
+def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
+    dt = e.dtype
+    if isinstance(e, Concat):
+        raise DelinearizeError("concatenation value")
+    if isinstance(v, (bytes, bytearray)):
+        s = bytes(v).rstrip(b"\0").decode(errors="replace")
+        return '"' + s + '"'
+    if isinstance(e, Payload) and e.raw or (isinstance(e, Exthdr) and dt is _INT and e.bo is _BIG):
+        return f"0x{v:x}"
+    if dt.name == "inet_proto" and (o.numeric_proto or o.numeric >= 1):
+        return str(v)
+    if dt.name == "inet_service" and o.service:
+        return dt.format(v, numeric=0)
+    try:
+        return dt.format(v, numeric=o.numeric)
+    except Exception:       # a value the type cannot name: nft prints the number
+        return str(v)
+
+
+def fmt_concat_value(e: Expr, data: bytes, o: ListOptions) -> str:
+    if not isinstance(e, Concat):
+        return fmt_value(e, value_of(e, data), o)
+    parts, pos = [], 0
+    for it in e.items:
+        n = it.nbytes
+        parts.append(fmt_value(it, value_of(it, data[pos:pos + n]), o))
+        pos += (n + 3) // 4 * 4
+    return " . ".join(parts)
+
+
+def _is_bitmask(dt: Datatype) -> bool:
+    return dt.is_bitmask
+
+
+def _prefix_len(mask: int, bits: int) -> int | None:
+    """Length of a contiguous high-bit mask over ``bits`` bits, else None."""
+    inv = ~mask & ((1 << bits) - 1)
+    if inv & (inv + 1):
+        return None
+    return bits - inv.bit_length()
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+@dataclass(slots=True)
+class Stmt:
+    """One listed statement.  ``dep`` marks a protocol-context match that a later payload
+    match may remove; ``expr`` is the matched expression (for range merging)."""
+
+    text: str
+    kind: str = "stmt"
+    dep_base: Base | None = None
+    expr: Any = None
+    op: str | None = None
+    value: Any = None
+    killed: bool = False
+
+
+_OPS = {"eq": "", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
+@dataclass(slots=True)
+class _RegVal:
+    expr: Expr
+    seq: int
+
+
+class _Delin:
+    def __init__(self, family: str, sets: dict[str, AnonSet], opts: ListOptions):
+        self.family = family
+        self.sets = sets
+        self.o = opts
+        self.regs: dict[int, _RegVal] = {}
+        self.seq = 0
+        self.stmts: list[Stmt] = []
+        # proto context per base: (proto name, index of the dependency stmt or None)
+        self.ctx: dict[Base, tuple[str | None, int | None]] = {}
+        self._init_ctx()
+        self.anon_queue: list[AnonSet] = []
+
+    def _init_ctx(self) -> None:
+        f = self.family
+        if f == "ip":
+            self.ctx[Base.NETWORK_HEADER] = ("ip", None)
+        elif f == "ip6":
+            self.ctx[Base.NETWORK_HEADER] = ("ip6", None)
+        elif f in ("bridge", "netdev"):
+            self.ctx[Base.LL_HEADER] = ("ether", None)
+        elif f == "arp":
+            self.ctx[Base.NETWORK_HEADER] = ("arp", None)
+        if f in ("ip", "ip6", "inet"):
+            self.ctx[Base.LL_HEADER] = ("ether", None)   # nft's default for link loads
+
+    # -- registers --------------------------------------------------------------------
+    @staticmethod
+    def slot(reg: str | int) -> int:
+        r = int(reg)
+        if r == 0:
+            return -1
+        if r <= 4:
+            return (r - 1) * 4
+        return r - 8
+
+    def put(self, reg, e: Expr) -> None:
+        self.seq += 1
+        self.regs[self.slot(reg)] = _RegVal(e, self.seq)
+
+    def get(self, reg, nbytes: int | None = None) -> Expr:
+        s = self.slot(reg)
+        rv = self.regs.get(s)
+        if rv is None:
+            raise DelinearizeError(f"register {reg} read before written")
+        e = rv.expr
+        total = (e.nbytes + 3) // 4 * 4
+        if nbytes is None or nbytes <= total:
+            if nbytes is None:
+                # named set / dynset: follow a chain of loads into the next slots
+                items = [e]
+                cur, seq = s + (e.nbytes + 3) // 4, rv.seq
+                while cur in self.regs and self.regs[cur].seq > seq:
+                    nxt = self.regs[cur]
+                    items.append(nxt.expr)
+                    seq = nxt.seq
+                    cur += (nxt.expr.nbytes + 3) // 4
+                if len(items) > 1 and self._chain_ok(items):
+                    return Concat(_INT, _BIG, sum((i.nbytes + 3) // 4 * 32 for i in items),
+                                  tuple(items))
+            return e
+        items = [e]
+        cur = s + (e.nbytes + 3) // 4
+        while total < nbytes:
+            nxt = self.regs.get(cur)
+            if nxt is None:
+                raise DelinearizeError("concatenation register missing")
+            items.append(nxt.expr)
+            total += (nxt.expr.nbytes + 3) // 4 * 4
+            cur += (nxt.expr.nbytes + 3) // 4
+        return Concat(_INT, _BIG, total * 8, tuple(items))
+
+    def _chain_ok(self, items) -> bool:
+        return True
+
+    # -- context ----------------------------------------------------------------------
+    def set_ctx_from(self, e: Expr, value: int, stmt_index: int) -> None:
+        """Protocol context from ``meta l4proto 6``, ``ip protocol 6``, ``ether type ip``..."""
+        if isinstance(e, Meta):
+            if e.name == "l4proto":
+                name = _l4_name(value)
+                self.ctx[Base.TRANSPORT_HEADER] = (name, stmt_index)
+            elif e.name == "nfproto":
+                name = {2: "ip", 10: "ip6"}.get(value)
+                self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
+            elif e.name == "protocol":
+                name = {0x0800: "ip", 0x86DD: "ip6", 0x0806: "arp", 0x8100: "vlan",
+                        0x88A8: "vlan"}.get(value)
+                if name == "vlan":
+                    return
+                self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
+            elif e.name == "iiftype" and value == 1:
+                self.ctx[Base.LL_HEADER] = ("ether", stmt_index)
+        elif isinstance(e, Payload) and not e.raw:
+            p = e.proto
+            if p in ("ip", "ip6") and e.field_name in ("protocol", "nexthdr"):
+                self.ctx[Base.TRANSPORT_HEADER] = (_l4_name(value), stmt_index)
+            elif p in ("ether", "vlan") and e.field_name == "type":
+                name = {0x0800: "ip", 0x86DD: "ip6", 0x0806: "arp", 0x8100: "vlan",
+                        0x88A8: "vlan"}.get(value)
+                if name == "vlan":
+                    self.vlan_ctx = stmt_index
+                    return
+                self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
+
+    def proto_at(self, base: Base) -> str | None:
+        return self.ctx.get(base, (None, None))[0]
+
+    def kill_dep(self, base: Base) -> None:
+        name, idx = self.ctx.get(base, (None, None))
+        if idx is not None and idx < len(self.stmts):
+            self.stmts[idx].killed = True
+            self.ctx[base] = (name, None)
+
+    # -- payload --------------------------------------------------------------------
+    def payload(self, base: Base, off_bytes: int, nbytes: int, mask: int | None = None) -> tuple[Expr, int]:
+        """A payload expression for the load, resolving the field from context.
+        Returns (expr, shift) where shift is how far values must be shifted right."""
+        proto = self.proto_at(base)
+        off_bits = off_bytes * 8
+        bits = nbytes * 8
+        cands = []
+        if proto is not None and proto in PROTOCOLS:
+            cands.append(proto)
+        if base == Base.TRANSPORT_HEADER and proto is None:
+            cands.append("th")
+        if base == Base.LL_HEADER and off_bytes >= 14 and proto == "ether":
+            cands.insert(0, "vlan")
+        for pname in cands:
+            p = PROTOCOLS[pname]
+            hoff = 14 * 8 if pname == "vlan" else 0
+            if pname == "vlan" and off_bytes < 14:
+                continue
+            for f in p.fields.values():
+                fo = f.offset_bits + hoff
+                if mask is None:
+                    if fo == off_bits and f.len_bits == bits:
+                        return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), 0
+                else:
+                    if fo < off_bits or fo + f.len_bits > off_bits + bits:
+                        continue
+                    shift = off_bits + bits - (fo + f.len_bits)
+                    fmask = ((1 << f.len_bits) - 1) << shift
+                    if fmask == mask:
+                        return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), shift
+        return Payload(_INT, _BIG, bits, base, off_bits, None, None), 0
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self, ins: list[Ins]) -> list[Stmt]:
+        i = 0
+        while i < len(ins):
+            it = ins[i]
+            h = getattr(self, "i_" + it.name, None)
+            if h is None:
+                raise DelinearizeError(f"unsupported expression {it.name}")
+            consumed = h(it, ins, i)
+            i += consumed or 1
+        return self.postprocess()
+
+    def emit(self, st: Stmt) -> int:
+        self.stmts.append(st)
+        return len(self.stmts) - 1
+
+    # loads ----------------------------------------------------------------------------
+    def i_payload(self, it: Ins, ins, i):
+        t = it.toks
+        if t[0] == "load":
+            n = int(t[1].rstrip("b"))
+            base = _BASE_NAMES[t[3]]
+            off = int(t[6])
+            dreg = t[-1]
+            # keep the raw load: the field is resolved at use (a mask may follow)
+            e = Payload(_INT, _BIG, n * 8, base, off * 8, None, None)
+            self.put(dreg, _PendingPayload(e.dtype, e.bo, e.bits, base, off, n))
+            return 1
+        if t[0] == "write":
+            sreg = t[2]
+            n = int(t[4].rstrip("b"))
+            base = _BASE_NAMES[t[6]]
+            off = int(t[9])
+            src = self.get(sreg)
+            lhs, shift = self.payload(base, off, n)
+            self._payload_dep_kill(lhs)
+            val = src.text(self.o) if not isinstance(src, Imm) else fmt_value(lhs, value_of(lhs, src.data), self.o)
+            self.emit(Stmt(f"{lhs.text(self.o)} set {val}"))
+            return 1
+        raise DelinearizeError(it.text)
+
+    def i_meta(self, it: Ins, ins, i):
+        t = it.toks
+        if t[0] == "load":
+            key = _META_NL.get(t[1])
+            m = _META_BY_ID.get(key)
+            if m is None:
+                raise DelinearizeError(it.text)
+            self.put(t[-1], Meta(DATATYPES[m.dtype_name], m.byteorder, m.len_bits, m.name, m.print_unqualified))
+            return 1
+        if t[0] == "set":
+            key = _META_NL.get(t[1])
+            m = _META_BY_ID.get(key)
+            src = self.get(t[-1])
+            lhs = Meta(DATATYPES[m.dtype_name], m.byteorder, m.len_bits, m.name, m.print_unqualified)
+            self.emit(Stmt(f"meta {m.name} set {self.rhs_text(lhs, src)}"))
+            return 1
+        raise DelinearizeError(it.text)
+
+    def _ct_expr(self, nlkey: str, direction: str | None) -> Ct:
+        name = _CT_NL.get(nlkey)
+        if name is None:
+            raise DelinearizeError(f"ct key {nlkey}")
+        k = CT_KEYS[name]
+        dt, bits = k.dtype_name, k.len_bits
+        if dt == "invalid":
+            fam = {"ip": "ipv4_addr", "ip6": "ipv6_addr"}.get(self.family, "ipv4_addr")
+            if name in ("saddr", "daddr"):
+                dt, bits = fam, 32 if fam == "ipv4_addr" else 128
+            else:
+                dt = "inet_service"
+        return Ct(DATATYPES[dt], k.byteorder, bits, name, direction)
+
+    def i_ct(self, it: Ins, ins, i):
+        t = it.toks
+        direction = None
+        if "dir" in t:
+            direction = t[t.index("dir") + 1]
+        if t[0] == "load":
+            self.put(t[4], self._ct_expr(t[1], direction))
+            return 1
+        if t[0] == "set":
+            lhs = self._ct_expr(t[1], direction)
+            src = self.get(t[4])
+            self.emit(Stmt(f"{lhs.text(self.o)} set {self.rhs_text(lhs, src)}"))
+            return 1
+        raise DelinearizeError(it.text)
+
+    def i_immediate(self, it: Ins, ins, i):
+        t = it.toks
+        if t[1] == "0":
+            v = " ".join(x for x in t[2:] if x != "->")
+            self.emit(Stmt(v, kind="verdict"))
+            return 1
+        data = words_to_bytes(t[2:])
+        self.put(t[1], Imm(_INT, _BIG, len(data) * 8, data))
+        return 1
+
+    def i_bitwise(self, it: Ins, ins, i):
+        # [ bitwise reg 1 = ( reg 1 & 0x000000ff ) ^ 0x00000000 ]  /  ( reg 1 >> 0x00000006 )
+        t = it.toks
+        dreg, sreg = t[1], t[5]
+        src = self.get(sreg)
+        op = t[6]
+        close = t.index(")")
+        if op == "&":
+            mask = words_to_bytes(t[7:close])
+            xor = words_to_bytes(t[close + 2:])
+            self.put(dreg, _PendingMask(src.dtype, src.bo, src.bits, src, mask, xor))
+        else:
+            amount = int.from_bytes(words_to_bytes(t[7:close])[:4], "little")
+            self.put(dreg, Binop(src.dtype, src.bo, src.bits, op, src, amount))
+        return 1
+
+    def i_byteorder(self, it: Ins, ins, i):
+        # [ byteorder reg 1 = hton(reg 1, 4, 4) ]: only exists to compare host-order data
+        t = it.toks
+        dreg = t[1]
+        sreg = t[3].split("(")[1] if "(" in t[3] else t[4].rstrip(",")
+        src = self.get(t[4].rstrip(","))
+        self.put(dreg, _Swapped(src.dtype, src.bo, src.bits, src))
+        return 1
+
+    def i_exthdr(self, it: Ins, ins, i):
+        t = list(it.toks)
+        if t[0] == "load":
+            j = 1
+            op = "ipv6"
+            if not t[j].endswith("b"):
+                op = t[j]
+                j += 1
+            n = int(t[j].rstrip("b"))
+            typ = int(t[j + 2])
+            off = int(t[j + 4])
+            present = "present" in t
+            self.put(t[-1], self._exthdr(op, typ, off, n, present))
+            return 1
+        if t[0] == "write":
+            op = t[1]
+            sreg = t[3]
+            n = int(t[5].rstrip("b"))
+            typ, off = int(t[7]), int(t[9])
+            lhs = self._exthdr(op, typ, off, n, False)
+            src = self.get(sreg)
+            self.emit(Stmt(f"{lhs.text(self.o)} set {self.rhs_text(lhs, src)}"))
+            return 1
+        if t[0] == "reset":
+            typ = int(t[2])
+            name = _tcpopt_name(typ)
+            self.emit(Stmt(f"reset tcp option {name}"))
+            return 1
+        raise DelinearizeError(it.text)
+
+    def _exthdr(self, op: str, typ: int, off: int, n: int, present: bool) -> Exthdr:
+        space = {"ipv6": IPV6_EXTHDRS, "tcpopt": TCP_OPTIONS, "ipv4": IP_OPTIONS, "sctp": SCTP_CHUNKS}[op]
+        prefix = {"ipv6": "exthdr", "tcpopt": "tcp option", "ipv4": "ip option", "sctp": "sctp chunk"}[op]
+        hdrs = [h for h in space.values() if h.kind == typ]
+        if present:
+            if hdrs:
+                return Exthdr(DATATYPES["boolean"], _HOST, 8, f"{prefix} {hdrs[0].name}", True)
+            return Exthdr(DATATYPES["boolean"], _HOST, 8, f"{prefix} {typ}", True)
+        for h in hdrs:
+            for f in h.fields.values():
+                if f.offset_bits == off * 8 and f.len_bits == n * 8:
+                    words = f"{h.name} {f.name}" if op == "ipv6" else f"{prefix} {h.name} {f.name}"
+                    return Exthdr(DATATYPES[f.dtype_name], f.byteorder, f.len_bits, words)
+        if op == "tcpopt":
+            return Exthdr(_INT, _BIG, n * 8, f"tcp option @{typ},{off * 8},{n * 8}")
+        raise DelinearizeError(f"exthdr {op} {typ} {off} {n}")
+
+    def i_rt(self, it: Ins, ins, i):
+        key = it.toks[1]
+        m = {"classid": ("rt classid", "realm", _HOST, 32), "nexthop4": ("rt ip nexthop", "ipv4_addr", _BIG, 32),
+             "nexthop6": ("rt ip6 nexthop", "ipv6_addr", _BIG, 128), "tcpmss": ("rt mtu", "integer", _HOST, 16),
+             "ipsec": ("rt ipsec", "boolean", _HOST, 8)}.get(key)
+        if m is None:
+            raise DelinearizeError(it.text)
+        words, dt, bo, bits = m
+        if key == "nexthop4" and self.family == "ip" or key == "nexthop6" and self.family == "ip6":
+            words = "rt nexthop"
+        self.put(it.toks[-1], Named(DATATYPES[dt], bo, bits, words))
+        return 1
+
+    def i_socket(self, it: Ins, ins, i):
+        key = it.toks[1]
+        dt = {"mark": ("mark", 32), "transparent": ("integer", 8), "wildcard": ("integer", 8),
+              "cgroupv2": ("cgroupsv2", 64)}[key]
+        words = f"socket {key}"
+        if "level" in it.toks:
+            words += f" level {it.after('level')}"
+        self.put(it.toks[-1], Named(DATATYPES[dt[0]], _HOST, dt[1], words))
+        return 1
+
+    def i_osf(self, it: Ins, ins, i):
+        t = it.toks
+        words = "osf"
+        if "ttl" in t:
+            words += " ttl " + {"1": "loose", "2": "skip"}.get(it.after("ttl"), "")
+        version = "flags" in t and it.after("flags") == "0x1"
+        words += " version" if version else " name"
+        self.put(t[1] if t[0] == "dreg" else t[-1], Named(DATATYPES["string"], _HOST, 128, words))
+        return 1
+
+    def i_fib(self, it: Ins, ins, i):
+        # [ fib daddr . iif type => reg 1 ]  [ fib daddr oif present => reg 1 ]
+        t = list(it.toks[:-3])
+        res = t[-1]
+        present = False
+        if res == "present":
+            present = True
+            t = t[:-1]
+            res = t[-1]
+        flags = " . ".join(x for x in t[:-1] if x != ".")
+        dt = {"oif": ("iface_index", 32), "oifname": ("ifname", 128), "type": ("fib_addrtype", 32)}[res]
+        if present:
+            e = Named(DATATYPES["boolean"], _HOST, 8, f"fib {flags} {res}")
+            e.words += ""
+            self.put(it.toks[-1], _FibPresent(e.dtype, e.bo, e.bits, e.words))
+        else:
+            self.put(it.toks[-1], Named(DATATYPES[dt[0]], _HOST, dt[1], f"fib {flags} {res}"))
+        return 1
+
+    def i_numgen(self, it: Ins, ins, i):
+        # [ numgen reg 1 = inc mod 2 offset 100 ]
+        t = it.toks
+        words = f"numgen {t[3]} mod {t[5]}"
+        if "offset" in t:
+            words += f" offset {it.after('offset')}"
+        self.put(t[1], Named(_INT, _HOST, 32, words))
+        return 1
+
+    def i_hash(self, it: Ins, ins, i):
+        # [ hash reg 1 = jhash(reg 2, 4, 0xdeadbeef) % mod 2 offset 100 ]
+        t = it.toks
+        kind = t[3].split("(")[0]
+        sreg = t[4].rstrip(",")
+        n = int(t[5].rstrip(","))
+        seed = int(t[6].rstrip(")"), 16)
+        if kind == "symhash":
+            words = "symhash"
+        else:
+            key = self.get(sreg, n)
+            words = f"jhash {key.text(self.o)}"
+        words += f" mod {t[t.index('mod') + 1]}"
+        if kind != "symhash" and seed:
+            words += f" seed 0x{seed:x}"
+        if "offset" in t:
+            words += f" offset {it.after('offset')}"
+        self.put(t[1], Named(_INT, _HOST, 32, words))
+        return 1
+
+    def i_xfrm(self, it: Ins, ins, i):
+        # [ xfrm load in 0 reqid => reg 1 ]
+        t = it.toks
+        d, spnum, key = t[1], int(t[2]), t[3]
+        m = {"reqid": ("reqid", "integer", _HOST, 32), "spi": ("spi", "integer", _BIG, 32),
+             "saddr4": ("ip saddr", "ipv4_addr", _BIG, 32), "daddr4": ("ip daddr", "ipv4_addr", _BIG, 32),
+             "saddr6": ("ip6 saddr", "ipv6_addr", _BIG, 128), "daddr6": ("ip6 daddr", "ipv6_addr", _BIG, 128)}[key]
+        words = f"ipsec {d}" + (f" spnum {spnum}" if spnum else "") + f" {m[0]}"
+        self.put(t[-1], Named(DATATYPES[m[1]], m[2], m[3], words))
+        return 1
+
+    # matches --------------------------------------------------------------------------
+    def resolve(self, e: Expr) -> tuple[Expr, int | None, int]:
+        """Materialize pending loads: returns (expr, mask or None, shift)."""
+        if isinstance(e, _Swapped):
+            e = e.inner
+        if isinstance(e, _PendingPayload):
+            p, _ = self.payload(e.pbase, e.off, e.n)
+            return p, None, 0
+        if isinstance(e, _PendingMask):
+            inner = e.inner
+            if isinstance(inner, _Swapped):
+                inner = inner.inner
+            mask = int.from_bytes(e.mask[:inner.nbytes], "little" if inner.bo is _HOST else "big")
+            if isinstance(inner, _PendingPayload):
+                p, shift = self.payload(inner.pbase, inner.off, inner.n, mask)
+                if not p.raw:
+                    full = p.bits == inner.n * 8
+                    if not full:
+                        return p, None, shift
+                    return p, mask, 0
+                # a raw sub-byte field: @ll,0,1 lists as @ll,0,8 & 0x80
+                return p, mask, 0
+            return inner, mask, 0
+        return e, None, 0
+
+    def i_cmp(self, it: Ins, ins, i):
+        t = it.toks
+        op, sreg = t[0], t[2]
+        data = words_to_bytes(t[3:])
+        raw = self.get(sreg, len(data) if len(data) > 16 else None)
+        # ranges: cmp gte + cmp lte on the same register
+        if op == "gte" and i + 1 < len(ins) and ins[i + 1].name == "cmp" and ins[i + 1].toks[0] == "lte" \
+                and ins[i + 1].toks[2] == sreg:
+            hi = words_to_bytes(ins[i + 1].toks[3:])
+            self.relation_range(raw, "eq", data, hi)
+            return 2
+        self.relation(raw, op, data)
+        return 1
+
+    def i_range(self, it: Ins, ins, i):
+        t = it.toks
+        op, sreg = t[0], t[2]
+        words = t[3:]
+        half = len(words) // 2
+        lo, hi = words_to_bytes(words[:half]), words_to_bytes(words[half:])
+        self.relation_range(self.get(sreg), op, lo, hi)
+        return 1
+
+    def relation_range(self, raw: Expr, op: str, lo: bytes, hi: bytes) -> None:
+        e, mask, shift = self.resolve(raw)
+        if isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped):
+            # the values were converted to big endian for the comparison
+            lo_v = int.from_bytes(lo[:e.nbytes], "big")
+            hi_v = int.from_bytes(hi[:e.nbytes], "big")
+        else:
+            lo_v, hi_v = value_of(e, lo), value_of(e, hi)
+        self._payload_dep_kill(e)
+        o = "" if op == "eq" else "!= "
+        txt = f"{e.text(self.o)} {o}{fmt_value(e, lo_v >> shift, self.o)}-{fmt_value(e, hi_v >> shift, self.o)}"
+        self.emit(Stmt(txt, kind="match", expr=e))
+
+    def relation(self, raw: Expr, op: str, data: bytes) -> None:
+        if isinstance(raw, _FibPresent):
+            v = data[0] if data else 0
+            self.emit(Stmt(f"{raw.words} {'exists' if (v != 0) != (op == 'neq') else 'missing'}", kind="match"))
+            return
+        e, mask, shift = self.resolve(raw)
+        if isinstance(e, Exthdr) and e.present:
+            v = data[0] if data else 0
+            exists = (v != 0) != (op == "neq")
+            self.emit(Stmt(f"{e.words} {'exists' if exists else 'missing'}", kind="match"))
+            return
+        if isinstance(e, Concat):
+            self.emit(Stmt(f"{e.text(self.o)} {_OPS[op] + ' ' if _OPS[op] else ''}"
+                           f"{fmt_concat_value(e, data, self.o)}", kind="match"))
+            return
+        swapped = isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped)
+        if swapped:
+            v = int.from_bytes(data[:e.nbytes], "big")
+        else:
+            v = value_of(e, data)
+        self._payload_dep_kill(e)
+        lhs = e.text(self.o)
+        idx = len(self.stmts)
+        if mask is not None and isinstance(v, int):
+            full = (1 << e.bits) - 1
+            if mask == full:
+                mask = None
+        if mask is not None and isinstance(v, int):
+            plen = _prefix_len(mask, e.bits)
+            bitmask = _is_bitmask(e.dtype)
+            if op in ("eq", "neq") and v == 0 and (bitmask or not (plen and plen > 0)) and \
+                    (bitmask or isinstance(e, (Ct, Meta)) and False):
+                neg = op == "eq"
+                txt = f"{lhs} {'! ' if neg else ''}{fmt_value(e, mask, self.o)}"
+            elif bitmask and op in ("eq", "neq") and not (v == mask and mask & (mask - 1) == 0):
+                o = "!= " if op == "neq" else ""
+                txt = f"{lhs} {o}{fmt_value(e, v, self.o)} / {fmt_value(e, mask, self.o)}"
+            elif plen is not None and plen > 0 and op in ("eq", "neq") and (v & ~mask) == 0 \
+                    and not bitmask and not e.dtype.is_string():
+                o = "!= " if op == "neq" else ""
+                txt = f"{lhs} {o}{fmt_value(e, v, self.o)}/{plen}"
+            else:
+                o = {"eq": "==", "neq": "!="}.get(op, _OPS[op])
+                txt = f"{lhs} & {fmt_value(e, mask, self.o)} {o} {fmt_value(e, v, self.o)}"
+            self.emit(Stmt(txt, kind="match", expr=e))
+            return
+        if isinstance(v, int):
+            v >>= shift
+        if isinstance(v, (bytes, bytearray)) and len(data) < e.nbytes and op in ("eq", "neq"):
+            s = bytes(data).rstrip(b"\0").decode(errors="replace")
+            vs = '"' + s + '*"'
+        else:
+            vs = fmt_value(e, v, self.o)
+        o = _OPS[op]
+        if op == "eq" and e.dtype.is_bitmask:
+            o = "=="
+        txt = f"{lhs} {o + ' ' if o else ''}{vs}"
+        st = Stmt(txt, kind="match", expr=e, op=op, value=v)
+        self.emit(st)
+        if op == "eq" and isinstance(v, int):
+            self.set_ctx_from(e, v, idx)
+
+    def _payload_dep_kill(self, e: Expr) -> None:
+        if isinstance(e, Payload) and not e.raw:
+            if e.proto == "th":
+                return
+            if e.base == Base.TRANSPORT_HEADER:
+                self.kill_dep(Base.TRANSPORT_HEADER)
+            elif e.base == Base.NETWORK_HEADER:
+                self.kill_dep(Base.NETWORK_HEADER)
+            elif e.base == Base.LL_HEADER:
+                self.kill_dep(Base.LL_HEADER)
+
+    # lookups and sets ----------------------------------------------------------------
+    def next_anon(self, name: str) -> AnonSet | None:
+        if name.startswith("__"):
+            if self.anon_queue:
+                return self.anon_queue.pop(0)
+            return None
+        return None
+
+    def i_lookup(self, it: Ins, ins, i):
+        t = it.toks
+        sreg, name = t[1], t[3]
+        inv = len(t) > 4 and t[-1] == "0x1"
+        dreg = it.after("dreg")
+        aset = self.next_anon(name)
+        nbytes = len(aset.elements[0].key) if aset and aset.elements else None
+        raw = self.get(sreg, nbytes)
+        e, mask, shift = self.resolve(raw)
+        swapped = isinstance(raw, _Swapped)
+        self._payload_dep_kill(e)
+        if aset is None:
+            rhs = f"@{name}"
+        else:
+            rhs = self.set_text(e, aset, swapped)
+        lhs = e.text(self.o)
+        if mask is not None:
+            lhs = f"{lhs} & {fmt_value(e, mask, self.o)}"
+        if dreg is None:
+            self.emit(Stmt(f"{lhs} {'!= ' if inv else ''}{rhs}", kind="match", expr=e))
+        elif dreg == "0":
+            self.emit(Stmt(f"{lhs} vmap {rhs}", kind="verdict"))
+        else:
+            self.put(dreg, _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}"))
+        return 1
+
+    def set_text(self, e: Expr, s: AnonSet, swapped: bool = False) -> str:
+        items = elements_text(e, s, self.o, swapped)
+        return "{ " + ", ".join(items) + " }"
+
+    def rhs_text(self, lhs: Expr, src: Expr) -> str:
+        if isinstance(src, Imm):
+            return fmt_value(lhs, value_of(lhs, src.data), self.o)
+        if isinstance(src, _Mapped):
+            return src.words
+        e, mask, shift = self.resolve(src)
+        return e.text(self.o)
+
+    # statements ------------------------------------------------------------------------
+    def i_counter(self, it: Ins, ins, i):
+        if self.o.stateless:
+            self.emit(Stmt("counter"))
+        else:
+            self.emit(Stmt(f"counter packets {it.after('pkts')} bytes {it.after('bytes')}"))
+
+    def i_notrack(self, it, ins, i):
+        self.emit(Stmt("notrack"))
+
+    def i_limit(self, it: Ins, ins, i):
+        # [ limit rate 400/minute burst 5 type packets flags 0x0 ]
+        rate, unit = it.after("rate").split("/")
+        burst = int(it.after("burst"))
+        typ = it.after("type")
+        over = int(it.after("flags", "0"), 0) & 1
+        s = "limit rate " + ("over " if over else "")
+        if typ == "bytes":
+            v, u = _data_unit(int(rate))
+            s += f"{v} {u}/{unit}"
+            if burst:
+                bv, bu = _data_unit(burst)
+                s += f" burst {bv} {bu}"
+        else:
+            s += f"{rate}/{unit}"
+            if burst != 5:
+                s += f" burst {burst} packets"
+        self.emit(Stmt(s))
+
+    def i_quota(self, it: Ins, ins, i):
+        n = int(it.after("bytes"))
+        used = int(it.after("consumed", "0"))
+        flags = int(it.after("flags", "0"), 0)
+        v, u = _data_unit(n)
+        s = "quota " + ("over " if flags & 1 else "") + f"{v} {u}"
+        if used and not self.o.stateless:
+            uv, uu = _data_unit(used)
+            s += f" used {uv} {uu}"
+        self.emit(Stmt(s))
+
+    def i_log(self, it: Ins, ins, i):
+        t = it.toks
+        parts = ["log"]
+        text = it.text
+        if "prefix" in t:
+            pre = text.split("prefix ", 1)[1]
+            # prefix runs until the next known keyword
+            for kw in (" level ", " group ", " snaplen ", " qthreshold ", " tcpseq", " tcpopt", " ipopt",
+                       " uid", " macdecode", " ]"):
+                pre = pre.split(kw, 1)[0]
+            parts.append(f'prefix "{pre}"')
+        if "group" in t:
+            parts.append(f"group {it.after('group')}")
+            if "snaplen" in t and it.after("snaplen") != "0":
+                parts.append(f"snaplen {it.after('snaplen')}")
+            if "qthreshold" in t and it.after("qthreshold") != "0":
+                parts.append(f"queue-threshold {it.after('qthreshold')}")
+        else:
+            if "snaplen" in t:
+                parts.append(f"snaplen {it.after('snaplen')}")
+            if "level" in t:
+                lvl = int(it.after("level"))
+                name = ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit")[lvl] \
+                    if lvl <= 8 else str(lvl)
+                if name != "warn":
+                    parts.append(f"level {name}")
+        flags = [f for f in ("tcpseq", "tcpopt", "ipopt", "uid", "macdecode") if f in t]
+        if len(flags) == 5:
+            parts.append("flags all")
+        else:
+            names = {"tcpseq": "tcp sequence", "tcpopt": "tcp options", "ipopt": "ip options",
+                     "uid": "skuid", "macdecode": "ether"}
+            tcp = [f for f in flags if f.startswith("tcp")]
+            if tcp:
+                parts.append("flags tcp " + ",".join({"tcpseq": "sequence", "tcpopt": "options"}[f] for f in tcp))
+            for f in flags:
+                if not f.startswith("tcp"):
+                    parts.append("flags " + names[f])
+        self.emit(Stmt(" ".join(parts)))
+
+    def i_reject(self, it: Ins, ins, i):
+        typ = int(it.after("type"))
+        code = int(it.after("code"))
+        fam = self.family
+        if typ == 1:
+            s = "reject with tcp reset"
+            self.kill_dep(Base.TRANSPORT_HEADER)
+        elif typ == 2:
+            name = {0: "no-route", 1: "port-unreachable", 2: "host-unreachable", 3: "admin-prohibited"}.get(code, str(code))
+            s = "reject" if code == 1 and fam in ("inet", "bridge", "netdev") else f"reject with icmpx {name}"
+        else:
+            l3 = self.proto_at(Base.NETWORK_HEADER)
+            if fam == "ip6" or (fam in ("inet", "bridge", "netdev") and l3 == "ip6"):
+                name = DATATYPES["icmpv6_code"].format(code)
+                s = "reject" if code == 4 and fam == "ip6" else f"reject with icmpv6 {name}"
+            else:
+                name = DATATYPES["icmp_code"].format(code)
+                s = "reject" if code == 3 and fam == "ip" else f"reject with icmp {name}"
+            if fam in ("inet", "bridge", "netdev"):
+                self.kill_dep(Base.NETWORK_HEADER)
+        self.emit(Stmt(s, kind="verdict"))
+
+    def i_queue(self, it: Ins, ins, i):
+        t = it.toks
+        parts = ["queue"]
+        flags = [f for f in ("bypass", "fanout") if f in t]
+        if flags:
+            parts.append("flags " + ",".join(flags))
+        if t[0] == "num":
+            parts.append(f"to {t[1]}")
+        elif t[0] == "sreg_qnum":
+            src = self.get(t[1])
+            parts.append(f"to {self.rhs_text(Named(_INT, _HOST, 32, ''), src)}")
+        s = " ".join(parts)
+        if s == "queue to 0":
+            s = "queue"
+        self.emit(Stmt(s, kind="verdict"))
+
+    def _nat_args(self, it: Ins, fam: str | None) -> str:
+        t = it.toks
+        amin, amax = it.after("addr_min"), it.after("addr_max")
+        pmin, pmax = it.after("proto_min"), it.after("proto_max")
+        l3 = fam if fam in ("ip", "ip6") else ("ip6" if self.family == "ip6" else "ip")
+        adt = DATATYPES["ipv6_addr" if l3 == "ip6" else "ipv4_addr"]
+        aexpr = Named(adt, _BIG, 128 if l3 == "ip6" else 32, "")
+        pexpr = Named(DATATYPES["inet_service"], _BIG, 16, "")
+        s = ""
+        if amin is not None:
+            a = self.rhs_text(aexpr, self.get(amin))
+            if l3 == "ip6" and pmin is not None:
+                a = f"[{a}]"
+            s += a
+            if amax is not None and amax != amin:
+                b = self.rhs_text(aexpr, self.get(amax))
+                s += "-" + (f"[{b}]" if l3 == "ip6" and pmin is not None else b)
+        if pmin is not None:
+            s += ":" + self.rhs_text(pexpr, self.get(pmin))
+            if pmax is not None and pmax != pmin:
+                s += "-" + self.rhs_text(pexpr, self.get(pmax))
+        return s
+
+    @staticmethod
+    def _nat_flags(it: Ins) -> str:
+        f = int(it.after("flags", "0"), 0)
+        names = []
+        # NF_NAT_RANGE_*: 0x4 random, 0x8 persistent, 0x10 fully-random
+        for bit, name in ((0x4, "random"), (0x10, "fully-random"), (0x8, "persistent")):
+            if f & bit:
+                names.append(name)
+        return " " + ",".join(names) if names else ""
+
+    def i_nat(self, it: Ins, ins, i):
+        t = it.toks
+        kind, fam = t[0], t[1]
+        args = self._nat_args(it, fam)
+        pre = kind
+        if self.family == "inet" and fam in ("ip", "ip6") and it.after("addr_min") is not None:
+            pre += f" {fam}"
+        self._kill_for_nat(it)
+        self.emit(Stmt(f"{pre} to {args}{self._nat_flags(it)}" if args else f"{pre}{self._nat_flags(it)}",
+                       kind="verdict"))
+
+    def _kill_for_nat(self, it: Ins) -> None:
+        if it.after("proto_min") is not None:
+            self.kill_dep(Base.TRANSPORT_HEADER)
+
+    def i_masq(self, it: Ins, ins, i):
+        args = self._nat_args(it, None)
+        self._kill_for_nat(it)
+        self.emit(Stmt("masquerade" + (f" to {args}" if args else "") + self._nat_flags(it), kind="verdict"))
+
+    def i_redir(self, it: Ins, ins, i):
+        args = self._nat_args(it, None)
+        self._kill_for_nat(it)
+        self.emit(Stmt("redirect" + (f" to {args}" if args else "") + self._nat_flags(it), kind="verdict"))
+
+    def i_dup(self, it: Ins, ins, i):
+        s = "dup"
+        a, d = it.after("sreg_addr"), it.after("sreg_dev")
+        l3 = "ip6" if self.family == "ip6" else "ip"
+        if a is not None:
+            adt = DATATYPES["ipv6_addr" if l3 == "ip6" else "ipv4_addr"]
+            s += " to " + self.rhs_text(Named(adt, _BIG, 32, ""), self.get(a))
+        if d is not None:
+            s += (" device " if a is not None else " to ") + self.rhs_text(
+                Named(DATATYPES["iface_index"], _HOST, 32, ""), self.get(d))
+        self.emit(Stmt(s))
+
+    def i_fwd(self, it: Ins, ins, i):
+        d = it.after("sreg_dev")
+        self.emit(Stmt("fwd to " + self.rhs_text(Named(DATATYPES["iface_index"], _HOST, 32, ""), self.get(d)),
+                       kind="verdict"))
+
+    def i_tproxy(self, it: Ins, ins, i):
+        t = it.toks
+        fam = t[0] if t[0] in ("ip", "ip6") else None
+        a, p = it.after("addr"), it.after("port")
+        adt = DATATYPES["ipv6_addr" if fam == "ip6" or self.family == "ip6" else "ipv4_addr"]
+        s = "tproxy"
+        if fam and self.family == "inet":
+            s += f" {fam}"
+        s += " to "
+        if a is not None:
+            av = self.rhs_text(Named(adt, _BIG, 32, ""), self.get(a))
+            s += f"[{av}]" if adt.name == "ipv6_addr" and p is not None else av
+        if p is not None:
+            s += ":" + self.rhs_text(Named(DATATYPES["inet_service"], _BIG, 16, ""), self.get(p))
+        self.kill_dep(Base.TRANSPORT_HEADER)
+        self.emit(Stmt(s))
+
+    def i_synproxy(self, it: Ins, ins, i):
+        t = it.toks
+        s = "synproxy"
+        if "mss" in t:
+            s += f" mss {it.after('mss')}"
+        if "wscale" in t:
+            s += f" wscale {it.after('wscale')}"
+        fl = [f for f in ("timestamp", "sack-perm") if f in t]
+        if fl:
+            s += " " + " ".join(fl)
+        self.emit(Stmt(s))
+
+    def i_connlimit(self, it: Ins, ins, i):
+        n = it.after("count")
+        f = int(it.after("flags", "0"))
+        self.emit(Stmt(f"ct count {'over ' if f & 1 else ''}{n}"))
+
+    def i_objref(self, it: Ins, ins, i):
+        t = it.toks
+        types = {1: "counter", 2: "quota", 3: "ct helper", 4: "limit", 5: "ct timeout", 6: "secmark",
+                 7: "synproxy", 8: "ct expectation"}
+        if t[0] == "type":
+            kind = types.get(int(t[1]), t[1])
+            self.emit(Stmt(f"{kind} name {_quote_name(t[3])}"))
+        else:
+            sreg, name = t[1], t[3]
+            aset = self.next_anon(name)
+            nbytes = len(aset.elements[0].key) if aset and aset.elements else None
+            e, _, _ = self.resolve(self.get(sreg, nbytes))
+            self._payload_dep_kill(e)
+            rhs = f"@{name}" if aset is None else self.set_text(e, aset)
+            self.emit(Stmt(f"{{obj}} name {e.text(self.o)} map {rhs}", kind="objmap"))
+
+    def i_dynset(self, it: Ins, ins, i):
+        # [ dynset add reg_key 1 set set5 ]  [ dynset update reg_key 1 set s timeout 10ms expr [ counter ... ] ]
+        t = it.toks
+        op = t[0]
+        key = self.get(t[2])
+        e, _, _ = self.resolve(key)
+        self._payload_dep_kill(e)
+        s = f"{op} @{t[4]} {{ {e.text(self.o)}"
+        if "timeout" in t:
+            s += " timeout " + _ms_text(int(it.after("timeout").rstrip("ms")))
+        if "expr" in t:
+            inner = it.text.split("expr ", 1)[1].rsplit("]", 1)[0].strip()
+            if inner.startswith("[") and inner.endswith("]"):
+                sub = _Delin(self.family, {}, self.o)
+                sub.run([parse_line(inner)])
+                s += " " + " ".join(x.text for x in sub.stmts)
+        s += " }"
+        self.emit(Stmt(s))
+
+    # postprocess ----------------------------------------------------------------------
+    def postprocess(self) -> list[Stmt]:
+        out = [s for s in self.stmts if not s.killed]
+        for s in out:
+            if s.kind == "objmap":
+                pass
+        return out
+
+
+@dataclass(slots=True)
+class _PendingPayload(Expr):
+    pbase: Base = Base.NETWORK_HEADER
+    off: int = 0
+    n: int = 0
+
+    def text(self, o):
+        return f"@{_RAW_BASE[self.pbase]},{self.off * 8},{self.n * 8}"
+
+
+@dataclass(slots=True)
+class _PendingMask(Expr):
+    inner: Expr | None = None
+    mask: bytes = b""
+    xor: bytes = b""
+
+    def text(self, o):
+        return self.inner.text(o)
+
+
+@dataclass(slots=True)
+class _Swapped(Expr):
+    inner: Expr | None = None
+
+    def text(self, o):
+        return self.inner.text(o)
+
+
+@dataclass(slots=True)
+class _Mapped(Expr):
+    words: str = ""
+
+    def text(self, o):
+        return self.words
+
+
+@dataclass(slots=True)
+class _FibPresent(Expr):
+    words: str = ""
+
+    def text(self, o):
+        return self.words
+
+
+def _quote_name(n: str) -> str:
+    return n
+
+
+def _tcpopt_name(kind: int) -> str:
+    for h in TCP_OPTIONS.values():
+        if h.kind == kind:
+            return h.name
+    return str(kind)
+
+
+def _l4_name(v: int) -> str | None:
+    for name in ("tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "igmp", "esp", "ah", "comp"):
+        p = PROTOCOLS[name]
+        if p.number == v:
+            return name
+    return {6: "tcp", 17: "udp", 136: "udplite", 132: "sctp", 33: "dccp", 1: "icmp", 58: "icmpv6",
+            2: "igmp", 50: "esp", 51: "ah", 108: "comp"}.get(v)
+
+
+def _data_unit(n: int) -> tuple[int, str]:
+    """nft's ``get_rate``: the largest of bytes/kbytes/mbytes that divides exactly."""
+    unit = "bytes"
+    for u in ("kbytes", "mbytes"):
+        if n % 1024 == 0 and n >= 1024:
+            n //= 1024
+            unit = u
+        else:
+            break
+    return n, unit
+
+
+def _ms_text(ms: int) -> str:
+    """nft's ``time_print``: ``1d2h3m4s5ms``."""
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, n in (("d", 86400000), ("h", 3600000), ("m", 60000), ("s", 1000), ("ms", 1)):
+        if ms >= n:
+            out += f"{ms // n}{unit}"
+            ms %= n
+    return out
+
+
+# ---------------------------------------------------------------------------- set elements
+
+
+def _key_value(e: Expr, key: bytes, swapped: bool) -> int | bytes:
+    if swapped:
+        return int.from_bytes(key[:e.nbytes], "big")
+    return value_of(e, key)
+
+
+def _elem_key_text(e: Expr, key: bytes, o: ListOptions, swapped: bool) -> str:
+    if isinstance(e, Concat):
+        return fmt_concat_value(e, key, o)
+    return fmt_value(e, _key_value(e, key, swapped), o)
+
+
+def _data_text(data, o: ListOptions) -> str:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        return str(int.from_bytes(data, "little"))
+    return ""
+
+
+def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False) -> list[str]:
+    """The items nft prints between the braces of an anonymous set (or map)."""
+    items: list[str] = []
+    if not s.interval:
+        for el in s.elements:
+            k = _elem_key_text(e, el.key, o, swapped)
+            if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
+                k += " : " + _data_text(el.data, o)
+            items.append(k)
+        return items
+    # Interval sets: the kernel holds start elements and end elements (flag 1) whose key
+    # is one past the last value; nft's interval_map_decompose rebuilds ranges/prefixes.
+    bits = e.bits if not isinstance(e, Concat) else 0
+    els = sorted(s.elements, key=lambda x: _key_value(e, x.key, True) if not isinstance(e, Concat) else x.key)
+    if isinstance(e, Concat):
+        raise DelinearizeError("interval concatenation")
+    pending = None
+    out_ranges: list[tuple[int, int | None, Any]] = []
+    for el in els:
+        v = int.from_bytes(el.key[:e.nbytes], "big")
+        if el.flags & 1:
+            if pending is not None:
+                out_ranges.append((pending[0], v - 1, pending[1]))
+                pending = None
+        else:
+            if pending is not None:
+                out_ranges.append((pending[0], v - 1, pending[1]))
+            pending = (v, el.data)
+    if pending is not None:
+        out_ranges.append((pending[0], (1 << bits) - 1, pending[1]))
+    for lo, hi, data in out_ranges:
+        if lo == hi:
+            t = fmt_value(e, _to_expr_value(e, lo), o)
+        else:
+            size = hi - lo + 1
+            plen = None
+            if size & (size - 1) == 0 and lo % size == 0 and e.dtype.name in ("ipv4_addr", "ipv6_addr"):
+                plen = bits - (size.bit_length() - 1)
+            if plen is not None:
+                t = f"{fmt_value(e, lo, o)}/{plen}"
+            else:
+                t = f"{fmt_value(e, _to_expr_value(e, lo), o)}-{fmt_value(e, _to_expr_value(e, hi), o)}"
+        if data is not None and s.flags & (SET_MAP | SET_OBJECT):
+            t += " : " + _data_text(data, o)
+        items.append(t)
+    return items
+
+
+def _to_expr_value(e: Expr, big_v: int) -> int:
+    return big_v
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def _as_ins(x) -> Ins:
+    if isinstance(x, Ins):
+        return x
+    if isinstance(x, str):
+        return parse_line(x)
+    dump = getattr(x, "dump", None)
+    if dump is None:
+        raise DelinearizeError(f"not an instruction: {x!r}")
+    return parse_line(dump())
+
+
+def delinearize(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
+                opts: ListOptions | None = None) -> list[Stmt]:
+    """Statements nft lists for the instruction list ``instrs`` (dump lines, :class:`Ins`,
+    or objects with ``dump()``).  ``anon_sets`` are the rule's anonymous sets in the order
+    their lookups appear."""
+    d = _Delin(family, {}, opts or ListOptions())
+    d.anon_queue = list(anon_sets)
+    return d.run([_as_ins(x) for x in instrs])
+
+
+def rule_text(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
+              opts: ListOptions | None = None, comment: str | None = None) -> str:
+    """One rule as ``nft list`` prints it (without indentation and handle)."""
+    o = opts or ListOptions()
+    stmts = delinearize(instrs, family, anon_sets, o)
+    text = " ".join(s.text for s in stmts)
+    if comment is not None:
+        text += f' comment "{comment}"'
+    return text
