@@ -1,0 +1,79 @@
+"""Commands: parsed nftables commands executed against the ruleset model.
+
+In: text (a command line or a file, as ``nft`` takes them), or a parsed
+:class:`pkttables.lang.ast.Script`.  Out: :class:`Result` -- the new
+:class:`pkttables.model.Ruleset` generation and what nft would print.  A failing batch
+raises :class:`pkttables.errors.PktError` (``CommandError`` for what the kernel or nft's
+cache refuse, with nft's ``Error: Could not process rule: ...`` form) and changes nothing.
+
+Also here: :class:`StateStore`, the offline store behind ``pkt --state FILE``.
+
+    >>> from pkttables.commands import run_text
+    >>> from pkttables.model import Ruleset
+    >>> r = run_text("add table inet t; add chain inet t c", Ruleset())
+    >>> r.ruleset.chain("inet", "t", "c").handle
+    1
+"""
+
+from __future__ import annotations
+
+from pkttables.errors import Diagnostic, PktError, SyntaxError_
+from pkttables.lang import ast as A
+from pkttables.model import Ruleset
+
+from ._exec import CommandError, NotAvailable, Options, Result, execute
+from ._pipeline import Compiled, available as compile_available, compile_rule
+from .store import StateError, StateStore
+
+__all__ = ["CommandError", "Compiled", "FileError", "NotAvailable", "Options", "Result", "StateError",
+           "StateStore", "compile_available", "compile_rule", "execute", "parse_text",
+           "run_file", "run_text"]
+
+
+class FileError(PktError):
+    """``nft -f`` on a file it cannot open; nft 1.0.6 names no real place for it."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        super().__init__(Diagnostic(None, f'Could not open file "{path}": {reason}'))
+
+    def render(self) -> str:
+        return f"internal:0:0-0: {self.diagnostics[0].render()}\n"
+
+
+def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = None) -> A.Script:
+    """Parse with the context's include paths and ``-D name=value`` variables."""
+    from pkttables.lang import parse
+    opts = opts or Options()
+    if not opts.vars:
+        return parse(text, filename, opts.include_paths)
+    # nft_ctx_add_var: the variables are defines of the outermost scope.  The parser has
+    # no public way to seed a scope yet, so the defines are parsed on their own first.
+    from pkttables.lang import parser as P
+    defs = "\n".join(f"define {k} = {v}" for k, v in opts.vars.items())
+    pre = P._Parser(P.tokenize(defs, "<cmdline>"), opts.include_paths)
+    pre.script()
+    if pre.diags:
+        raise SyntaxError_(pre.diags)
+    p = P._Parser(P.tokenize(text, filename), opts.include_paths)
+    p.scopes[0].update(pre.scopes[0])
+    script = p.script()
+    if p.diags:
+        raise SyntaxError_(p.diags)
+    return script
+
+
+def run_text(text: str, base: Ruleset, opts: Options | None = None, filename: str = "<cmdline>") -> Result:
+    """Parse and execute ``text`` as one batch on ``base``."""
+    return execute(parse_text(text, filename, opts), base, opts)
+
+
+def run_file(path: str, base: Ruleset, opts: Options | None = None) -> Result:
+    """``nft -f PATH``: the whole file is one batch."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError as e:
+        # nft 1.0.6 prints exactly this for a file it cannot open.
+        raise FileError(path, e.strerror or str(e)) from None
+    return run_text(text, base, opts, filename=path)

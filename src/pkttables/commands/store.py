@@ -1,0 +1,211 @@
+"""The offline store: a ruleset kept in a file (``pkt --state FILE``, ``PKT_STATE``).
+
+Format (version 1)
+------------------
+One JSON document::
+
+    {"format": "pkttables-state", "version": 1,
+     "generation": 7, "next_table_handle": 3,
+     "tables": [<Table>, ...]}
+
+Everything below ``tables`` is the model itself, written by a small tagged codec so that
+handles (tables, chains, rules, sets, objects, flowtables, each table's ``next_handle``)
+and the generation survive exactly, and rules keep their statements and source
+locations:
+
+* a dataclass of ``pkttables`` -> ``{"$c": "module:Class", "f": {field: value}}``
+* tuple ``{"$t": [...]}``, frozenset ``{"$fs": [...]}``, dict ``{"$d": [[k, v], ...]}``,
+  bytes ``{"$b": "hex"}``, an IntEnum/Enum ``{"$e": "module:Class", "v": value}``,
+  a datatype ``{"$dt": "name"}``; lists, str, int, float, bool, None as themselves.
+
+Only classes defined in ``pkttables`` modules are rebuilt on load, so a store can never
+name arbitrary code.  The version is checked on load; anything that does not decode
+gives one :class:`StateError`.
+
+Writes are atomic: the new document goes to a temporary file in the same directory,
+is fsynced, and replaces the old file with ``os.replace`` -- a failed command or a crash
+leaves the previous store intact.  :meth:`StateStore.locked` serializes concurrent
+``pkt`` processes with ``flock`` on ``FILE.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import fcntl
+import importlib
+import json
+import os
+import tempfile
+
+from pkttables.errors import Diagnostic, PktError
+from pkttables.model import Ruleset, Table
+
+__all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "loads"]
+
+FORMAT = "pkttables-state"
+VERSION = 1
+
+
+class StateError(PktError):
+    """A state file that cannot be read or written."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(Diagnostic(None, f"state file {path}: {message}"))
+
+
+# ---------------------------------------------------------------------- codec
+def _qual(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _enc(v):
+    if v is None or isinstance(v, (bool, str, float)):
+        return v
+    if isinstance(v, enum.Enum):
+        return {"$e": _qual(type(v)), "v": v.value}
+    if isinstance(v, int):
+        return v
+    if isinstance(v, list):
+        return [_enc(x) for x in v]
+    if isinstance(v, tuple):
+        return {"$t": [_enc(x) for x in v]}
+    if isinstance(v, (frozenset, set)):
+        items = sorted((_enc(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
+        return {"$fs": items}
+    if isinstance(v, dict):
+        return {"$d": [[_enc(k), _enc(x)] for k, x in v.items()]}
+    if isinstance(v, (bytes, bytearray)):
+        return {"$b": bytes(v).hex()}
+    cls = type(v)
+    if cls.__name__ == "Datatype" and cls.__module__.startswith("pkttables.types"):
+        return {"$dt": getattr(v, "key", "") or v.name}
+    if dataclasses.is_dataclass(v) and cls.__module__.startswith("pkttables."):
+        return {"$c": _qual(cls), "f": {f.name: _enc(getattr(v, f.name)) for f in dataclasses.fields(v)}}
+    raise TypeError(f"cannot store a {cls.__module__}.{cls.__qualname__}")
+
+
+def _cls(q: str) -> type:
+    mod, _, name = q.partition(":")
+    if not mod.startswith("pkttables.") or not name:
+        raise ValueError(f"class {q!r} is not a pkttables class")
+    obj = importlib.import_module(mod)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    if not isinstance(obj, type):
+        raise ValueError(f"{q!r} is not a class")
+    return obj
+
+
+def _dec(v):
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if "$t" in v:
+        return tuple(_dec(x) for x in v["$t"])
+    if "$c" in v:
+        cls = _cls(v["$c"])
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"{v['$c']} is not a dataclass")
+        return cls(**{k: _dec(x) for k, x in v["f"].items()})
+    if "$fs" in v:
+        return frozenset(_dec(x) for x in v["$fs"])
+    if "$d" in v:
+        return {_dec(k): _dec(x) for k, x in v["$d"]}
+    if "$b" in v:
+        return bytes.fromhex(v["$b"])
+    if "$e" in v:
+        cls = _cls(v["$e"])
+        if not issubclass(cls, enum.Enum):
+            raise ValueError(f"{v['$e']} is not an enum")
+        return cls(v["v"])
+    if "$dt" in v:
+        from pkttables.types import DATATYPES
+        return DATATYPES[v["$dt"]]
+    raise ValueError(f"unknown tag in {sorted(v)!r}")
+
+
+def dumps(rs: Ruleset) -> str:
+    doc = {"format": FORMAT, "version": VERSION, "generation": rs.generation,
+           "next_table_handle": rs.next_table_handle,
+           "tables": [_enc(t) for t in rs.tables.values()]}
+    return json.dumps(doc, separators=(",", ":")) + "\n"
+
+
+def loads(text: str, path: str = "<state>") -> Ruleset:
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise StateError(path, f"not a pkttables state file (invalid JSON: {e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise StateError(path, "not a pkttables state file")
+    if doc.get("version") != VERSION:
+        raise StateError(path, f"format version {doc.get('version')!r} is not supported "
+                         f"(this pkttables reads version {VERSION})")
+    try:
+        tables = [_dec(t) for t in doc["tables"]]
+        if not all(isinstance(t, Table) for t in tables):
+            raise ValueError("a table entry is not a table")
+        rs = Ruleset({(t.family, t.name): t for t in tables}, int(doc["generation"]),
+                     int(doc["next_table_handle"]))
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError) as e:
+        raise StateError(path, f"corrupt ({type(e).__name__}: {e})") from None
+    return rs
+
+
+class StateStore:
+    """A ruleset in a file.  A missing file is an empty ruleset (generation 0)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+
+    def load(self) -> Ruleset:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            return Ruleset()
+        except (OSError, UnicodeDecodeError) as e:
+            raise StateError(self.path, getattr(e, "strerror", None) or str(e)) from None
+        return loads(text, self.path)
+
+    def save(self, rs: Ruleset) -> None:
+        try:
+            text = dumps(rs)
+        except TypeError as e:
+            raise StateError(self.path, f"cannot be written: {e}") from None
+        d = os.path.dirname(os.path.abspath(self.path))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".pkt-state-", dir=d)
+        except OSError as e:
+            raise StateError(self.path, e.strerror or str(e)) from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException as e:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise StateError(self.path, e.strerror or str(e)) from None
+            raise
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold ``FILE.lock`` (flock) for a load-execute-save cycle."""
+        try:
+            fh = open(self.path + ".lock", "a")
+        except OSError:
+            yield  # read-only directory: nothing to write anyway
+            return
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
