@@ -255,7 +255,7 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
         flags |= INTERVAL
     if s.is_map:
         flags |= MAP
-    if s.concat:
+    if s.concat and s.interval:
         flags |= CONCAT
     name = "__map%d" if s.is_map else "__set%d"
     elems: list[SetElem] = []

@@ -243,6 +243,8 @@ class _RuleEval:
                     self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
             elif left.proto == "vlan" and left.field == "type" and v in _NET_BY_ETHERTYPE:
                 self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+            elif left.proto in ("icmp", "icmpv6") and left.field == "type":
+                self.pctx["icmp_type"] = (v,)  # type: ignore[assignment]
 
     # ------------------------------------------------------------ left-hand sides
     def _payload(self, pname: str, fname: str, loc: Location | None, dep: bool = False) -> _Lhs:
@@ -259,7 +261,12 @@ class _RuleEval:
         return self._field_lhs(loc, proto.base, hdr_off, f, pname, fname)
 
     def _icmp_dep(self, pname: str, f: Field, loc: Location | None) -> None:
-        # nft 1.0.6 adds `icmp type` matches before fields that exist only in some types.
+        # nft 1.0.6 adds `icmp type` matches before fields that exist only in some types,
+        # once, and not when the rule already matched such a type.
+        known = self.pctx.get("icmp_type")
+        if known is not None and (known == f.icmp_dep or (len(known) == 1 and known[0] in f.icmp_dep)):
+            return
+        self.pctx["icmp_type"] = f.icmp_dep  # type: ignore[assignment]
         tf = PROTOCOLS[pname].fields["type"]
         lhs = self._field_lhs(loc, Base.TRANSPORT_HEADER, 0, tf, pname, "type")
         if len(f.icmp_dep) == 1:
@@ -315,7 +322,7 @@ class _RuleEval:
             h = SCTP_CHUNKS.get(e.chunk)
             if h is None:
                 raise _err(f"unknown sctp chunk {e.chunk}", loc)
-            self._need("sctp", loc)
+            self._need("sctp-chunk", loc)
             return self._ext(loc, h.op, h.kind, h.fields.get(e.field) if e.field else None)
         if isinstance(e, A.RawPayload):
             return self._raw_payload(e)
@@ -733,12 +740,19 @@ class _RuleEval:
             pr = self._elem_key(r, lhs)
             assert isinstance(pr, _PrefixRange)
             plen, bits = pr.plen, left.len_bits
-            mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
             order = pr.range.low.byteorder
-            mb = encode(mask, left.nbytes, order)
-            left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left,
-                           N.Value(s.loc, left.dtype, left.len_bits, order, mb))
-            right = pr.range.low
+            if isinstance(left, N.Payload) and plen % 8 == 0 and order is BIG and plen:
+                # nft 1.0.6 loads only the prefix bytes of a header field (payload_expr_trim)
+                left = N.Payload(left.loc, left.dtype, plen, BIG, left.base, left.offset_bits,
+                                 left.proto, left.field)
+                low = pr.range.low
+                right = N.Value(low.loc, low.dtype, plen, BIG, low.data[: plen // 8])
+            else:
+                mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+                mb = encode(mask, left.nbytes, order)
+                left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left,
+                               N.Value(s.loc, left.dtype, left.len_bits, order, mb))
+                right = pr.range.low
         elif isinstance(r, A.Binop) and r.op == "/" and _is_bitmask(lhs.dtype):
             value = self._const(r.left, lhs)
             mask = self._const(r.right, lhs)
@@ -758,8 +772,20 @@ class _RuleEval:
                     and r.name in ("exists", "missing"):
                 right = N.Value(r.loc, right.dtype, 8, HOST, bytes([1 if r.name == "exists" else 0]))
         m = N.Match(s.loc, left, op, right)
+        if self._redundant(m):
+            return
         self.out.append(m)
         self._learn(m)
+
+    def _redundant(self, m: N.Match) -> bool:
+        """``meta protocol ip`` in an ip table says what the table already says; nft
+        1.0.6 drops it (the family fixed the network protocol)."""
+        if self.fam not in ("ip", "ip6") or m.op != "eq" or not isinstance(m.right, N.Value):
+            return False
+        if isinstance(m.left, N.Meta) and m.left.key == "protocol":
+            v = int.from_bytes(m.right.data, "big")
+            return _NET_BY_ETHERTYPE.get(v) == self.fam
+        return False
 
     def stmt(self, s: A.Stmt) -> None:
         if isinstance(s, A.Match):
@@ -928,7 +954,32 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
     ev = _RuleEval(ctx)
     for s in rule.stmts:
         ev.stmt(s)
-    return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(ev.out), rule.comment)
+    return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out)), rule.comment)
+
+
+def _mergeable(s: N.TStmt) -> bool:
+    return (isinstance(s, N.Match) and s.op == "eq" and isinstance(s.left, N.Payload)
+            and isinstance(s.right, N.Value) and s.left.offset_bits % 8 == 0 and s.left.len_bits % 8 == 0)
+
+
+def merge_payloads(stmts: list[N.TStmt]) -> list[N.TStmt]:
+    """nft's ``payload_try_merge``: consecutive equality matches on adjacent bytes of one
+    payload base become one load and one compare (at most a 16-byte register)."""
+    out: list[N.TStmt] = []
+    for s in stmts:
+        prev = out[-1] if out else None
+        if prev is not None and _mergeable(prev) and _mergeable(s):
+            a, b = prev.left, s.left  # type: ignore[union-attr]
+            if a.base == b.base and a.offset_bits + a.len_bits == b.offset_bits \
+                    and a.len_bits + b.len_bits <= 128:
+                left = N.Payload(a.loc, INTEGER, a.len_bits + b.len_bits, BIG, a.base, a.offset_bits,
+                                 a.proto, a.field)
+                data = prev.right.data + s.right.data  # type: ignore[union-attr]
+                right = N.Value(prev.right.loc, INTEGER, left.len_bits, BIG, data)
+                out[-1] = N.Match(prev.loc, left, "eq", right, prev.implicit)
+                continue
+        out.append(s)
+    return out
 
 
 def set_info(name: str, keyword: str, key: str, data: str | None, flags: str | None,
