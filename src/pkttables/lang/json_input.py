@@ -40,8 +40,11 @@ gets a synthetic :class:`~pkttables.errors.Location` whose ``line`` is 0 and who
 ``line_text`` is the JSON path of the value (``$.nftables[3].add.rule.expr[0].match``);
 a diagnostic rendered from such a location prints the path under the message.
 Errors are one :class:`~pkttables.errors.SyntaxError_` whose message starts with the
-JSON path of the bad value and says what was expected; malformed JSON reports the
-decoder's line and column with a caret under the offending character.
+JSON path of the bad value and says what was expected.  When the input was JSON text,
+the error's location is the line and columns of that value (found by re-scanning the
+text, :func:`_value_spans`, only on error), so it renders with carets under it; for an
+already-decoded object it is line 0.  Malformed JSON reports the decoder's line and
+column with a caret under the offending character.
 
 Example::
 
@@ -1276,6 +1279,78 @@ _VERB_OBJECTS = {
 }
 
 
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
+
+
+def _value_spans(text: str) -> dict[str, tuple[int, int]]:
+    """JSON path -> (start, end) offsets of every value in ``text`` (already known valid).
+
+    Only used to place an error: Python's json module keeps no positions, so the
+    document is scanned a second time, by this small reader, when something is wrong."""
+    spans: dict[str, tuple[int, int]] = {}
+    scanstring = json.decoder.scanstring
+
+    def value(pos: int, path: str) -> int:
+        pos = _WS.match(text, pos).end()
+        start = pos
+        c = text[pos]
+        if c == "{":
+            pos = _WS.match(text, pos + 1).end()
+            if text[pos] == "}":
+                pos += 1
+            else:
+                while True:
+                    key, pos = scanstring(text, _WS.match(text, pos).end() + 1)
+                    pos = _WS.match(text, pos).end() + 1  # the ':'
+                    pos = _WS.match(text, value(pos, _sub(path, key))).end()
+                    pos += 1
+                    if text[pos - 1] == "}":
+                        break
+        elif c == "[":
+            pos = _WS.match(text, pos + 1).end()
+            if text[pos] == "]":
+                pos += 1
+            else:
+                i = 0
+                while True:
+                    pos = _WS.match(text, value(pos, f"{path}[{i}]")).end() + 1
+                    i += 1
+                    if text[pos - 1] == "]":
+                        break
+        elif c == '"':
+            pos = scanstring(text, pos + 1)[1]
+        else:
+            pos = _SCALAR.match(text, pos).end()
+        spans[path] = (start, pos)
+        return pos
+
+    value(0, "$")
+    return spans
+
+
+def _error_location(text: str | None, filename: str, path: str) -> Location:
+    """The line and columns of the value at ``path`` in ``text`` (line 0 without text)."""
+    if text is None:
+        return Location(filename, 0)
+    try:
+        spans = _value_spans(text)
+    except (IndexError, ValueError, RecursionError, AttributeError):  # pragma: no cover - text was valid JSON
+        return Location(filename, 0)
+    p = path
+    while p not in spans and p != "$":
+        # A missing property: point at the object that lacks it.
+        p = re.sub(r'(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\[\]]*\]|\["(?:[^"\\]|\\.)*"\])$', "", p) or "$"
+    start, end = spans.get(p, (0, 0))
+    line = text.count("\n", 0, start) + 1
+    bol = text.rfind("\n", 0, start) + 1
+    eol = text.find("\n", start)
+    eol = len(text) if eol < 0 else eol
+    first = start - bol + 1
+    last = min(end, eol) - bol
+    return Location(filename, line, first, max(first, last), text[bol:eol])
+
+
 def _reject_constant(name: str):
     raise ValueError(f"invalid JSON value {name}")
 
@@ -1286,12 +1361,14 @@ def parse_json(text_or_obj, filename: str = "<json>") -> A.Script:
     Raises :class:`~pkttables.errors.SyntaxError_` with one diagnostic naming the JSON
     path of the bad value, or the line and column of a JSON syntax error."""
     doc = text_or_obj
+    text = None
     if isinstance(text_or_obj, (bytes, bytearray)):
         try:
             text_or_obj = bytes(text_or_obj).decode("utf-8")
         except UnicodeDecodeError as e:
             raise SyntaxError_(Diagnostic(Location(filename, 0), f"JSON input is not UTF-8: byte offset {e.start}")) from None
     if isinstance(text_or_obj, str):
+        text = text_or_obj
         try:
             # jansson (nft's JSON library) refuses NaN and Infinity; so do we.
             doc = json.loads(text_or_obj, parse_constant=_reject_constant)
@@ -1308,6 +1385,7 @@ def parse_json(text_or_obj, filename: str = "<json>") -> A.Script:
     try:
         return r.document(doc)
     except _JErr as e:
-        raise SyntaxError_(Diagnostic(Location(filename, 0, 0, 0, None), f"{e.path}: {e.message}")) from None
+        loc = _error_location(text, filename, e.path)
+        raise SyntaxError_(Diagnostic(loc, f"{e.path}: {e.message}")) from None
     except RecursionError:
         raise SyntaxError_(Diagnostic(Location(filename, 0), "JSON document nested too deeply")) from None

@@ -336,6 +336,29 @@ def test_errors_name_the_json_path(doc, message):
     assert _err(doc) == message
 
 
+def test_errors_in_text_point_at_the_value():
+    text = (
+        '{"nftables": [\n'
+        '  {"add": {"table": {"family": "ip", "name": "t"}}},\n'
+        '  {"add": {"rule": {"family": "ip", "table": "t", "chain": "c",\n'
+        '     "expr": [{"match": {"left": {"payload": {"protocol": "tcp", "field": 7}}, "op": "==", "right": 22}}]}}},\n'
+        '  {"add": {"chain": {"family": "ip", "table": "t"}}}\n'
+        ']}'
+    )
+    with pytest.raises(SyntaxError_) as ei:
+        parse_json(text, "r.json")
+    (d,) = ei.value.diagnostics
+    assert str(d.location) == "r.json:4:75-75"
+    assert d.render().splitlines()[2] == " " * 74 + "^"
+    fixed = text.replace('"field": 7', '"field": "dport"')
+    with pytest.raises(SyntaxError_) as ei:
+        parse_json(fixed, "r.json")
+    (d,) = ei.value.diagnostics
+    # A missing property: the carets cover the object that lacks it.
+    assert str(d.location) == "r.json:5:21-50"
+    assert d.message == '$.nftables[2].add.chain: missing required property "name"'
+
+
 def test_malformed_json_gives_line_and_column():
     text = '{"nftables": [\n  {"add": {"table": {"family": "ip",, "name": "t"}}}\n]}'
     with pytest.raises(SyntaxError_) as ei:
@@ -355,7 +378,7 @@ def test_bad_text_is_a_pkterror(text):
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=8)
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
     | st.sampled_from(["ip", "tcp", "dport", "@s", "*", "accept", "payload", "match", "rule", "family", "0x10", "10.0.0.1"]),
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.sampled_from([
@@ -369,14 +392,25 @@ _json = st.recursive(
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_json)
-def test_random_json_never_tracebacks(doc):
+@given(_json, st.sampled_from([None, 0, 2]))
+def test_random_json_never_tracebacks(doc, indent):
     for d in (doc, {"nftables": doc}, {"nftables": [doc]}, {"nftables": [{"add": {"rule": {
             "family": "ip", "table": "t", "chain": "c", "expr": [doc]}}}]}):
         try:
-            parse_json(d)
-        except PktError:
-            pass
+            parse_json(d)  # a str is JSON text: decoding errors have no path
+        except SyntaxError_ as e:
+            assert len(e.diagnostics) == 1
+            assert e.diagnostics[0].message.startswith("$" if not isinstance(d, str) else ("$", "invalid JSON"))
+        # As text, every error is placed on a line of the document.
+        text = json.dumps(d, indent=indent)
+        try:
+            parse_json(text)
+        except SyntaxError_ as e:
+            (diag,) = e.diagnostics
+            assert diag.message.startswith("$")
+            loc = diag.location
+            assert 1 <= loc.line <= text.count("\n") + 1 and 1 <= loc.first_col <= loc.last_col
+            assert loc.line_text == text.split("\n")[loc.line - 1]
 
 
 @settings(max_examples=300, deadline=None)
