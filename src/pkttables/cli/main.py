@@ -1,7 +1,7 @@
 """The `pkt` command.
 
-`pkt` will mirror `nft` (`pkt -f FILE`, `pkt list ruleset`, ...).  Tool verbs that nft
-does not have are dispatched first:
+`pkt` mirrors `nft` (`pkt -f FILE`, `pkt list ruleset`, ...: cli/nft.py).  Tool verbs
+that nft does not have are dispatched first:
 
     pkt decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture, route each packet
     pkt route [--host HOST] DST [--from SRC] [--iif NAME]     the host's routing decision
@@ -76,6 +76,8 @@ def _usage() -> str:
         "  decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture and route each packet\n"
         "  route DST [--host HOST] [--from SRC] [--iif NAME]     the host's routing decision\n"
         "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
+        "\nanything else is an nft command line (see docs/cli.md):\n"
+        "  pkt [--state FILE] [-f FILE] [-c] [-a] [-j] [--debug=netlink] [COMMAND ...]\n"
     )
 
 
@@ -89,8 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler = VERBS.get(args[0])
     if handler is None:
-        sys.stderr.write(f"pkt: unknown command '{args[0]}'\n" + _usage())
-        return 1
+        # Everything that is not a tool verb is nft's command line (cli/nft.py).
+        from pkttables.cli.nft import main as nft_main
+
+        return nft_main(args)
     try:
         return handler(args[1:])
     except PktError as exc:
