@@ -21,7 +21,7 @@ from nftpy import SUITE_DIR, iter_cases  # noqa: E402
 
 from pkttables.render import ListOptions, parse_netlink_debug, rule_text  # noqa: E402
 
-OPTS = ListOptions(stateless=True, numeric_proto=True)
+OPTS = ListOptions(stateless=True, numeric_proto=True, tz_offset=7200)  # TZ=UTC-2 upstream
 FAILURES = Path(__file__).parent / "listing_failures.txt"
 
 # Raised as the delinearizer grows; the test fails if the rate falls below it.

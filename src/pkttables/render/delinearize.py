@@ -74,7 +74,7 @@ _CT_NL = {
     "proto_src": "proto-src", "proto_dst": "proto-dst", "label": "label", "pkts": "packets",
     "bytes": "bytes", "avgpkt": "avgpkt", "zone": "zone", "eventmask": "event",
     "src_ip": "ip saddr", "dst_ip": "ip daddr", "src_ip6": "ip6 saddr", "dst_ip6": "ip6 daddr",
-    "ct_id": "id",
+    "ct_id": "id", "event": "event",
 }
 
 _BASE_NAMES = {"link": Base.LL_HEADER, "network": Base.NETWORK_HEADER,
@@ -207,16 +207,93 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
     if isinstance(v, (bytes, bytearray)):
         s = bytes(v).rstrip(b"\0").decode(errors="replace")
         return '"' + s + '"'
-    if isinstance(e, Payload) and e.raw or (isinstance(e, Exthdr) and dt is _INT and e.bo is _BIG):
+    if isinstance(e, Payload) and e.raw or (isinstance(e, Exthdr) and e.words.startswith("tcp option @")):
         return f"0x{v:x}"
     if dt.name == "inet_proto" and (o.numeric_proto or o.numeric >= 1):
         return str(v)
+    special = _SPECIAL.get(dt.key)
+    if special is not None:
+        r = special(v, o)
+        if r is not None:
+            return r
     if dt.name == "inet_service" and o.service:
         return dt.format(v, numeric=0)
     try:
         return dt.format(v, numeric=o.numeric)
     except Exception:       # a value the type cannot name: nft prints the number
         return str(v)
+
+
+def _classid(v: int, o: ListOptions) -> str:
+    # nft's classid_type_print (TC_H_ROOT, TC_H_UNSPEC, else major:minor in hex)
+    if v == 0xFFFFFFFF:
+        return "root"
+    if v == 0:
+        return "none"
+    return f"{v >> 16:x}:{v & 0xFFFF:x}"
+
+
+def _iproute2_table(path: str, default: dict[int, str]) -> dict[int, str]:
+    table = dict(default)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                parts = line.split("#", 1)[0].split()
+                if len(parts) >= 2:
+                    try:
+                        table[int(parts[0], 0)] = parts[1]
+                    except ValueError:
+                        pass
+    except OSError:
+        pass
+    return table
+
+
+# nft reads these iproute2 files (rt_symbol_table_init) and prints names quoted
+_DEVGROUPS = _iproute2_table("/etc/iproute2/group", {0: "default"})
+_REALMS = _iproute2_table("/etc/iproute2/rt_realms", {0: "cosmos"})
+
+
+def _rt_sym(table: dict[int, str]):
+    def f(v: int, o: ListOptions) -> str | None:
+        if o.numeric == 0 and v in table:
+            return f'"{table[v]}"'
+        return None
+    return f
+
+
+def _ifindex(v: int, o: ListOptions) -> str | None:
+    for idx, name in o.ifnames:
+        if idx == v:
+            return f'"{name}"'
+    return None
+
+
+def _tz(o: ListOptions) -> int:
+    if o.tz_offset is not None:
+        return o.tz_offset
+    import time
+    return -time.timezone if not time.localtime().tm_isdst else -time.altzone
+
+
+def _time_date(v: int, o: ListOptions) -> str | None:
+    import datetime
+    secs = v // 1_000_000_000 + _tz(o)
+    try:
+        d = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=secs)
+    except OverflowError:
+        return None
+    return f'"{d:%Y-%m-%d %H:%M:%S}"'
+
+
+def _hour(v: int, o: ListOptions) -> str:
+    secs = (v + _tz(o)) % 86400
+    h, m, sec = secs // 3600, secs // 60 % 60, secs % 60
+    return f'"{h:02d}:{m:02d}"' if sec == 0 else f'"{h:02d}:{m:02d}:{sec:02d}"'
+
+
+_SPECIAL = {"classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
+            "iface_index": _ifindex, "time_date": _time_date, "hour": _hour}
 
 
 def fmt_concat_value(e: Expr, data: bytes, o: ListOptions) -> str:
@@ -280,6 +357,8 @@ class _Delin:
         self.ctx: dict[Base, tuple[str | None, int | None]] = {}
         self._init_ctx()
         self.anon_queue: list[AnonSet] = []
+        self.vlan_ctx: int | None = None
+        self.icmp_ctx: tuple[int, int | None] | None = None
 
     def _init_ctx(self) -> None:
         f = self.family
@@ -372,6 +451,8 @@ class _Delin:
                     self.vlan_ctx = stmt_index
                     return
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
+            elif p in ("icmp", "icmpv6") and e.field_name == "type":
+                self.icmp_ctx = (value, stmt_index)
 
     def proto_at(self, base: Base) -> str | None:
         return self.ctx.get(base, (None, None))[0]
@@ -401,7 +482,11 @@ class _Delin:
             hoff = 14 * 8 if pname == "vlan" else 0
             if pname == "vlan" and off_bytes < 14:
                 continue
-            for f in p.fields.values():
+            fields = list(p.fields.values())
+            if self.icmp_ctx is not None and pname in ("icmp", "icmpv6"):
+                # the icmp type in context picks among fields sharing an offset (mtu/sequence)
+                fields.sort(key=lambda f: 0 if self.icmp_ctx[0] in f.icmp_dep else 1)
+            for f in fields:
                 fo = f.offset_bits + hoff
                 if mask is None:
                     if fo == off_bits and f.len_bits == bits:
@@ -413,6 +498,11 @@ class _Delin:
                     fmask = ((1 << f.len_bits) - 1) << shift
                     if fmask == mask:
                         return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), shift
+            if mask is not None:
+                for f in p.fields.values():
+                    fo = f.offset_bits + hoff
+                    if fo == off_bits and f.len_bits == bits:
+                        return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), 0
         return Payload(_INT, _BIG, bits, base, off_bits, None, None), 0
 
     # -- main loop --------------------------------------------------------------------
@@ -542,7 +632,7 @@ class _Delin:
         t = list(it.toks)
         if t[0] == "load":
             j = 1
-            op = "ipv6"
+            op = "sctp"
             if not t[j].endswith("b"):
                 op = t[j]
                 j += 1
@@ -650,16 +740,17 @@ class _Delin:
         # [ hash reg 1 = jhash(reg 2, 4, 0xdeadbeef) % mod 2 offset 100 ]
         t = it.toks
         kind = t[3].split("(")[0]
-        sreg = t[4].rstrip(",")
-        n = int(t[5].rstrip(","))
-        seed = int(t[6].rstrip(")"), 16)
         if kind == "symhash":
             words = "symhash"
         else:
-            key = self.get(sreg, n)
+            sreg = t[4].rstrip(",")
+            n = int(t[5].rstrip(","))
+            seed = int(t[6].rstrip(")"), 16)
+            key, _, _ = self.resolve(self.get(sreg, n))
+            self._payload_dep_kill(key)
             words = f"jhash {key.text(self.o)}"
         words += f" mod {t[t.index('mod') + 1]}"
-        if kind != "symhash" and seed:
+        if kind != "symhash" and seed:  # noqa
             words += f" seed 0x{seed:x}"
         if "offset" in t:
             words += f" offset {it.after('offset')}"
@@ -761,6 +852,17 @@ class _Delin:
         self._payload_dep_kill(e)
         lhs = e.text(self.o)
         idx = len(self.stmts)
+        if isinstance(raw, _PendingMask) and any(raw.xor) and isinstance(v, int):
+            # ( reg & m ) ^ x: nft linearizes `| x` as m = ~x, x, and `^ x` as m = all ones
+            full = (1 << e.bits) - 1
+            x = value_of(e, raw.xor)
+            m = mask if mask is not None else full
+            bop = "|" if m == (~x & full) else "^" if m == full else None
+            if bop is not None:
+                o = {"eq": "==", "neq": "!="}.get(op, _OPS[op])
+                self.emit(Stmt(f"{lhs} {bop} {fmt_value(e, x, self.o)} {o} {fmt_value(e, v, self.o)}",
+                               kind="match", expr=e))
+                return
         if mask is not None and isinstance(v, int):
             full = (1 << e.bits) - 1
             if mask == full:
@@ -791,6 +893,8 @@ class _Delin:
             vs = '"' + s + '*"'
         else:
             vs = fmt_value(e, v, self.o)
+            if isinstance(v, (bytes, bytearray)) and vs.endswith('*"'):
+                vs = vs[:-2] + '\\*"'     # a literal star at full length (nft escapes it)
         o = _OPS[op]
         if op == "eq" and e.dtype.is_bitmask:
             o = "=="
@@ -804,6 +908,16 @@ class _Delin:
         if isinstance(e, Payload) and not e.raw:
             if e.proto == "th":
                 return
+            if e.proto == "vlan" and self.vlan_ctx is not None:
+                self.stmts[self.vlan_ctx].killed = True
+                self.vlan_ctx = None
+            if e.proto in ("icmp", "icmpv6") and self.icmp_ctx is not None and self.icmp_ctx[1] is not None:
+                f = PROTOCOLS[e.proto].fields[e.field_name]
+                if f.icmp_dep and self.icmp_ctx[0] in f.icmp_dep:
+                    self.stmts[self.icmp_ctx[1]].killed = True
+                    self.icmp_ctx = (self.icmp_ctx[0], None)
+            if e.proto in ("icmp", "icmpv6", "igmp"):
+                self.kill_dep(Base.NETWORK_HEADER)
             if e.base == Base.TRANSPORT_HEADER:
                 self.kill_dep(Base.TRANSPORT_HEADER)
             elif e.base == Base.NETWORK_HEADER:
@@ -842,7 +956,7 @@ class _Delin:
         elif dreg == "0":
             self.emit(Stmt(f"{lhs} vmap {rhs}", kind="verdict"))
         else:
-            self.put(dreg, _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}"))
+            self.put(dreg, _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}", lhs, e, aset, swapped))
         return 1
 
     def set_text(self, e: Expr, s: AnonSet, swapped: bool = False) -> str:
@@ -853,7 +967,10 @@ class _Delin:
         if isinstance(src, Imm):
             return fmt_value(lhs, value_of(lhs, src.data), self.o)
         if isinstance(src, _Mapped):
-            return src.words
+            if src.aset is None:
+                return src.words
+            items = elements_text(src.key, src.aset, self.o, src.swapped, lhs)
+            return f"{src.lhs} map {{ " + ", ".join(items) + " }"
         e, mask, shift = self.resolve(src)
         return e.text(self.o)
 
@@ -1070,9 +1187,9 @@ class _Delin:
     def i_synproxy(self, it: Ins, ins, i):
         t = it.toks
         s = "synproxy"
-        if "mss" in t:
+        if "mss" in t and it.after("mss") != "0":
             s += f" mss {it.after('mss')}"
-        if "wscale" in t:
+        if "wscale" in t and it.after("wscale") != "0":
             s += f" wscale {it.after('wscale')}"
         fl = [f for f in ("timestamp", "sack-perm") if f in t]
         if fl:
@@ -1159,6 +1276,10 @@ class _Swapped(Expr):
 @dataclass(slots=True)
 class _Mapped(Expr):
     words: str = ""
+    lhs: str = ""
+    key: Any = None
+    aset: Any = None
+    swapped: bool = False
 
     def text(self, o):
         return self.words
@@ -1231,22 +1352,28 @@ def _elem_key_text(e: Expr, key: bytes, o: ListOptions, swapped: bool) -> str:
     return fmt_value(e, _key_value(e, key, swapped), o)
 
 
-def _data_text(data, o: ListOptions) -> str:
+def _data_text(data, o: ListOptions, dexpr: Expr | None = None) -> str:
     if isinstance(data, str):
         return data
     if isinstance(data, (bytes, bytearray)):
+        if dexpr is not None:
+            try:
+                return fmt_concat_value(dexpr, data, o)
+            except DelinearizeError:
+                pass
         return str(int.from_bytes(data, "little"))
     return ""
 
 
-def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False) -> list[str]:
+def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
+                  dexpr: Expr | None = None) -> list[str]:
     """The items nft prints between the braces of an anonymous set (or map)."""
     items: list[str] = []
     if not s.interval:
         for el in s.elements:
             k = _elem_key_text(e, el.key, o, swapped)
             if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
-                k += " : " + _data_text(el.data, o)
+                k += " : " + _data_text(el.data, o, dexpr)
             items.append(k)
         return items
     # Interval sets: the kernel holds start elements and end elements (flag 1) whose key
@@ -1282,7 +1409,7 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False) ->
             else:
                 t = f"{fmt_value(e, _to_expr_value(e, lo), o)}-{fmt_value(e, _to_expr_value(e, hi), o)}"
         if data is not None and s.flags & (SET_MAP | SET_OBJECT):
-            t += " : " + _data_text(data, o)
+            t += " : " + _data_text(data, o, dexpr)
         items.append(t)
     return items
 

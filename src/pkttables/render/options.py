@@ -22,6 +22,10 @@ class ListOptions:
     numeric_time: bool = False
     guid: bool = False
     numeric_priority: bool = False
+    # how interface indexes are named (nft asks the kernel: if_indextoname)
+    ifnames: tuple[tuple[int, str], ...] = ((1, "lo"),)
+    # seconds east of UTC for meta time/hour (None: this machine's local time)
+    tz_offset: int | None = None
 
     @classmethod
     def from_flags(cls, flags: str) -> "ListOptions":
