@@ -191,6 +191,14 @@ class _Lin:
 
     def set_stmt(self, s: N.SetStmt) -> None:
         t = s.target
+        if isinstance(t, (N.Payload, N.Binop)) and isinstance(_payload_of(t), N.Payload):
+            return self.payload_write(s)
+        if isinstance(t, N.Exthdr):
+            sreg = self.get_reg(s.value)
+            self.gen(s.value, sreg)
+            self.out.append(I.ExthdrWrite(t.op, t.type, t.offset_bits // 8, t.nbytes, sreg))
+            self.release(s.value)
+            return
         sreg = self.get_reg(s.value)
         self.gen(s.value, sreg)
         if isinstance(t, N.Meta):
@@ -199,6 +207,36 @@ class _Lin:
             self.out.append(I.CtSet(t.key, sreg, t.direction))
         else:
             raise TypeError(f"cannot set {type(t).__name__}")
+        self.release(s.value)
+
+    def payload_write(self, s: N.SetStmt) -> None:
+        """nft ``netlink_gen_payload_stmt``: fields that do not cover whole 16-bit words
+        of a header with a checksum (or are not byte aligned) are rewritten by loading
+        the containing bytes, masking the field out and or-ing the value in."""
+        t = s.target
+        p = _payload_of(t)
+        fmask = t.right.data if isinstance(t, N.Binop) else b"\xff" * p.nbytes
+        off, ln = p.offset_bits // 8, p.nbytes
+        csum_type, csum_off, csum_flags = _csum(p)
+        if csum_type and (off % 2 or ln % 2):
+            # widen to the 16-bit words the checksum update works on
+            start = off - off % 2
+            end = off + ln + (off + ln) % 2
+            pad_l, pad_r = off - start, end - off - ln
+            fmask = bytes(pad_l) + fmask + bytes(pad_r)
+            data = bytes(pad_l) + getattr(s.value, "data", b"") + bytes(pad_r) if isinstance(s.value, N.Value) else None
+            off, ln = start, end - start
+        else:
+            data = s.value.data if isinstance(s.value, N.Value) else None
+        sreg = self.get_reg(s.value)
+        if fmask != b"\xff" * ln and data is not None:
+            self.out.append(I.PayloadLoad(int(p.base), off, ln, sreg))
+            keep = bytes(0xFF ^ b for b in fmask)
+            xor = bytes(a & b for a, b in zip(data, fmask))
+            self.out.append(I.Bitwise(sreg, sreg, keep, xor))
+        else:
+            self.gen(s.value, sreg)
+        self.out.append(I.PayloadWrite(sreg, int(p.base), off, ln, csum_type, csum_off, csum_flags))
         self.release(s.value)
 
     def match(self, m: N.Match) -> None:
@@ -234,6 +272,25 @@ class _Lin:
         else:
             raise TypeError(f"cannot compare with {type(right).__name__}")
         self.release(left)
+
+
+def _payload_of(t: N.TExpr) -> N.TExpr:
+    return t.left if isinstance(t, N.Binop) else t
+
+
+# Checksums a payload write must fix (nft proto_desc checksum_key/type): the IPv4 header
+# checksum at 10; TCP at 16, UDP at 6 (pseudo-header ones).  Address and protocol
+# fields also feed the transport pseudo-header (NFT_PAYLOAD_L4CSUM_PSEUDOHDR).
+_CSUM = {"ip": (1, 10), "tcp": (1, 16), "udp": (1, 6), "udplite": (1, 6), "icmp": (1, 2),
+         "icmpv6": (1, 2), "igmp": (1, 2)}
+_PSEUDO = {("ip", "saddr"), ("ip", "daddr"), ("ip", "protocol"), ("ip6", "saddr"), ("ip6", "daddr"),
+           ("ip6", "nexthdr")}
+
+
+def _csum(p: N.Payload) -> tuple[int, int, int]:
+    ctype, coff = _CSUM.get(p.proto, (0, 0))
+    flags = 1 if (p.proto, p.field) in _PSEUDO else 0
+    return ctype, coff, flags
 
 
 def _pad4(b: bytes) -> bytes:

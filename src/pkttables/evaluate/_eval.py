@@ -432,7 +432,7 @@ class _RuleEval:
 
     def _tcpopt(self, e: A.TcpOption) -> _Lhs:
         loc = e.loc
-        self._need("tcp", loc)
+        self._need("tcpopt", loc)
         if e.raw is not None:
             kind, off, ln = e.raw
             f = Field("raw", off, ln)
@@ -741,10 +741,13 @@ class _RuleEval:
             assert isinstance(pr, _PrefixRange)
             plen, bits = pr.plen, left.len_bits
             order = pr.range.low.byteorder
-            if isinstance(left, N.Payload) and plen % 8 == 0 and order is BIG and plen:
-                # nft 1.0.6 loads only the prefix bytes of a header field (payload_expr_trim)
-                left = N.Payload(left.loc, left.dtype, plen, BIG, left.base, left.offset_bits,
-                                 left.proto, left.field)
+            if plen % 8 == 0 and order is BIG and plen and isinstance(left, (N.Payload, N.Ct, N.Exthdr,
+                                                                                 N.Meta, N.Generic)):
+                # nft 1.0.6 compares only the prefix bytes (and loads only them from a
+                # header: payload_expr_trim)
+                if isinstance(left, N.Payload):
+                    left = N.Payload(left.loc, left.dtype, plen, BIG, left.base, left.offset_bits,
+                                     left.proto, left.field)
                 low = pr.range.low
                 right = N.Value(low.loc, low.dtype, plen, BIG, low.data[: plen // 8])
             else:
@@ -812,7 +815,11 @@ class _RuleEval:
     def _set_stmt(self, s: A.SetStmt) -> None:
         lhs = self._lhs(s.target)
         value = self._value_expr(s.value, lhs)
-        self.out.append(N.SetStmt(s.loc, lhs.expr, value))
+        target = lhs.expr
+        if isinstance(target, N.Binop) and isinstance(value, N.Value):
+            # an unaligned field: the containing bytes are rewritten (see linearize)
+            value = N.Value(value.loc, value.dtype, target.len_bits, BIG, value.data)
+        self.out.append(N.SetStmt(s.loc, target, value))
 
     def _value_expr(self, e: A.Expr, lhs: _Lhs) -> N.TExpr:
         """A statement argument: a constant, another expression, or a map lookup."""
@@ -828,7 +835,16 @@ class _RuleEval:
             return N.Map(e.loc, lhs.dtype, x.len_bits, x.byteorder, key.expr, mp)
         if isinstance(e, (A.Symbol, A.Number, A.String, A.ListExpr)):
             return self._const(e, lhs)
-        if isinstance(e, A.Binop) and isinstance(e.left, (A.Symbol, A.Number)):
+        if isinstance(e, A.Binop) and isinstance(e.left, (A.Symbol, A.Number)) \
+                and isinstance(e.right, (A.Symbol, A.Number)) and not _is_bitmask(lhs.dtype):
+            # constant folding (nft constant_binop_simplify)
+            a, b = self._const(e.left, lhs), self._const(e.right, lhs)
+            x, y = _num(a), _num(b)
+            r = {"&": x & y, "|": x | y, "^": x ^ y, "<<": x << y, ">>": x >> y}[e.op]
+            r &= (1 << a.len_bits) - 1
+            return N.Value(e.loc, a.dtype, a.len_bits, a.byteorder, encode(r, a.nbytes, a.byteorder))
+        if isinstance(e, A.Binop) and _is_bitmask(lhs.dtype) and e.op == "|" and \
+                isinstance(e.left, (A.Symbol, A.Number, A.Binop)):
             return self._const(e, lhs)
         return self._lhs(e).expr
 
@@ -957,6 +973,26 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
     return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out)), rule.comment)
 
 
+def _sort_runs(stmts: list[N.TStmt]) -> list[N.TStmt]:
+    out: list[N.TStmt] = []
+    run: list[N.Match] = []
+
+    def flush() -> None:
+        if len(run) > 1 and len({m.left.base for m in run}) == 1:  # type: ignore[union-attr]
+            run.sort(key=lambda m: m.left.offset_bits)  # type: ignore[union-attr]
+        out.extend(run)
+        run.clear()
+
+    for s in stmts:
+        if _mergeable(s):
+            run.append(s)  # type: ignore[arg-type]
+        else:
+            flush()
+            out.append(s)
+    flush()
+    return out
+
+
 def _mergeable(s: N.TStmt) -> bool:
     return (isinstance(s, N.Match) and s.op == "eq" and isinstance(s.left, N.Payload)
             and isinstance(s.right, N.Value) and s.left.offset_bits % 8 == 0 and s.left.len_bits % 8 == 0)
@@ -964,14 +1000,17 @@ def _mergeable(s: N.TStmt) -> bool:
 
 def merge_payloads(stmts: list[N.TStmt]) -> list[N.TStmt]:
     """nft's ``payload_try_merge``: consecutive equality matches on adjacent bytes of one
-    payload base become one load and one compare (at most a 16-byte register)."""
+    payload base become one load and one compare (at most a 16-byte register); a run
+    is ordered by offset first."""
+    stmts = _sort_runs(stmts)
     out: list[N.TStmt] = []
     for s in stmts:
         prev = out[-1] if out else None
         if prev is not None and _mergeable(prev) and _mergeable(s):
             a, b = prev.left, s.left  # type: ignore[union-attr]
+            # 32-bit words are compared as fast as one load; nft leaves them apart.
             if a.base == b.base and a.offset_bits + a.len_bits == b.offset_bits \
-                    and a.len_bits + b.len_bits <= 128:
+                    and a.len_bits + b.len_bits <= 128 and not (a.len_bits % 32 == 0 and b.len_bits % 32 == 0):
                 left = N.Payload(a.loc, INTEGER, a.len_bits + b.len_bits, BIG, a.base, a.offset_bits,
                                  a.proto, a.field)
                 data = prev.right.data + s.right.data  # type: ignore[union-attr]
