@@ -72,7 +72,6 @@ _FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 _VERBS = ("add", "replace", "create", "insert", "delete", "destroy", "list", "reset", "flush", "rename")
 # nft accepts any of its expr_op_symbols as a match op (expression.c), and "in".
 _RELOPS = ("==", "!=", "<", ">", "<=", ">=", "!", "&", "|", "^", "<<", ">>")
-_VERDICTS = ("accept", "drop", "continue", "return", "jump", "goto")
 
 # Expression contexts (nft parser_json.c CTX_F_*): where an expression is being read.
 RHS, STMT, PRIMARY, DTYPE, SET_RHS, MANGLE, SES, MAP = (1 << i for i in range(8))
