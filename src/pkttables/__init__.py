@@ -8,4 +8,11 @@ docstring says what goes in and what comes out.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["Nftables", "__version__"]
+
+
+def __getattr__(name):  # lazy: `import pkttables` stays cheap
+    if name == "Nftables":
+        from pkttables.control import Nftables
+        return Nftables
+    raise AttributeError(f"module 'pkttables' has no attribute {name!r}")

@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = getattr(exc, "output", "")
         if out:
             sys.stdout.write(out)
-        sys.stderr.write(exc.render() + ("" if isinstance(exc, FileError) else "\n"))
+        sys.stderr.write(exc.render() + "\n")
         return 1
     except BrokenPipeError:
         return 0

@@ -38,7 +38,8 @@ class FileError(PktError):
         super().__init__(Diagnostic(None, f'Could not open file "{path}": {reason}'))
 
     def render(self) -> str:
-        return f"internal:0:0-0: {self.diagnostics[0].render()}\n"
+        # nft 1.0.6 ends this one with two empty lines (three newlines in all).
+        return f"internal:0:0-0: {self.diagnostics[0].render()}\n\n"
 
 
 def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = None) -> A.Script:
