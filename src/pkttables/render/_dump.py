@@ -42,9 +42,13 @@ class Ins:
     text: str
 
     def after(self, word: str, default: str | None = None) -> str | None:
-        """The token following ``word`` (``reg 1`` -> ``1``)."""
+        """The token following ``word``; for ``proto_min reg 1`` the register number."""
         try:
-            return self.toks[self.toks.index(word) + 1]
+            i = self.toks.index(word)
+            v = self.toks[i + 1]
+            if v == "reg":
+                v = self.toks[i + 2]
+            return v
         except (ValueError, IndexError):
             return default
 

@@ -76,6 +76,7 @@ _CT_NL = {
     "src_ip": "ip saddr", "dst_ip": "ip daddr", "src_ip6": "ip6 saddr", "dst_ip6": "ip6 daddr",
     "ct_id": "id", "event": "event",
 }
+_CT_NL.update({k: k for k in CT_KEYS})
 
 _BASE_NAMES = {"link": Base.LL_HEADER, "network": Base.NETWORK_HEADER,
                "transport": Base.TRANSPORT_HEADER, "inner": Base.INNER_HEADER}
@@ -571,9 +572,11 @@ class _Delin:
         k = CT_KEYS[name]
         dt, bits = k.dtype_name, k.len_bits
         if dt == "invalid":
-            fam = {"ip": "ipv4_addr", "ip6": "ipv6_addr"}.get(self.family, "ipv4_addr")
+            l3 = self.proto_at(Base.NETWORK_HEADER) or ("ip6" if self.family == "ip6" else "ip")
             if name in ("saddr", "daddr"):
-                dt, bits = fam, 32 if fam == "ipv4_addr" else 128
+                dt, bits = ("ipv6_addr", 128) if l3 == "ip6" else ("ipv4_addr", 32)
+                name = f"{l3} {name}"
+                self.kill_dep(Base.NETWORK_HEADER)
             else:
                 dt = "inet_service"
         return Ct(DATATYPES[dt], k.byteorder, bits, name, direction)
@@ -773,13 +776,24 @@ class _Delin:
         """Materialize pending loads: returns (expr, mask or None, shift)."""
         if isinstance(e, _Swapped):
             e = e.inner
+        self.load_n = e.nbytes
+        if isinstance(e, Concat):
+            items = []
+            for it in e.items:
+                r, _, _ = self.resolve(it)
+                self._payload_dep_kill(r)
+                items.append(r)
+            self.load_n = e.nbytes
+            return Concat(e.dtype, e.bo, e.bits, tuple(items)), None, 0
         if isinstance(e, _PendingPayload):
+            self.load_n = e.n
             p, _ = self.payload(e.pbase, e.off, e.n)
             return p, None, 0
         if isinstance(e, _PendingMask):
             inner = e.inner
             if isinstance(inner, _Swapped):
                 inner = inner.inner
+            self.load_n = inner.nbytes if not isinstance(inner, _PendingPayload) else inner.n
             mask = int.from_bytes(e.mask[:inner.nbytes], "little" if inner.bo is _HOST else "big")
             if isinstance(inner, _PendingPayload):
                 p, shift = self.payload(inner.pbase, inner.off, inner.n, mask)
@@ -818,12 +832,9 @@ class _Delin:
 
     def relation_range(self, raw: Expr, op: str, lo: bytes, hi: bytes) -> None:
         e, mask, shift = self.resolve(raw)
-        if isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped):
-            # the values were converted to big endian for the comparison
-            lo_v = int.from_bytes(lo[:e.nbytes], "big")
-            hi_v = int.from_bytes(hi[:e.nbytes], "big")
-        else:
-            lo_v, hi_v = value_of(e, lo), value_of(e, hi)
+        swapped = isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped)
+        lo_v, hi_v = self.val(e, lo, shift, swapped), self.val(e, hi, shift, swapped)
+        shift = 0
         self._payload_dep_kill(e)
         o = "" if op == "eq" else "!= "
         txt = f"{e.text(self.o)} {o}{fmt_value(e, lo_v >> shift, self.o)}-{fmt_value(e, hi_v >> shift, self.o)}"
@@ -845,10 +856,8 @@ class _Delin:
                            f"{fmt_concat_value(e, data, self.o)}", kind="match"))
             return
         swapped = isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped)
-        if swapped:
-            v = int.from_bytes(data[:e.nbytes], "big")
-        else:
-            v = value_of(e, data)
+        v = self.val(e, data, shift, swapped)
+        shift = 0
         self._payload_dep_kill(e)
         lhs = e.text(self.o)
         idx = len(self.stmts)
@@ -904,6 +913,14 @@ class _Delin:
         if op == "eq" and isinstance(v, int):
             self.set_ctx_from(e, v, idx)
 
+    def val(self, e: Expr, data: bytes, shift: int, swapped: bool) -> int | bytes:
+        """The value a register comparison means for ``e`` (sub-byte fields shifted)."""
+        if swapped:
+            return int.from_bytes(data[:e.nbytes], "big")
+        if isinstance(e, Payload) and (shift or self.load_n != e.nbytes):
+            return int.from_bytes(data[:self.load_n], "big") >> shift
+        return value_of(e, data)
+
     def _payload_dep_kill(self, e: Expr) -> None:
         if isinstance(e, Payload) and not e.raw:
             if e.proto == "th":
@@ -947,7 +964,7 @@ class _Delin:
         if aset is None:
             rhs = f"@{name}"
         else:
-            rhs = self.set_text(e, aset, swapped)
+            rhs = self.set_text(e, aset, swapped, shift)
         lhs = e.text(self.o)
         if mask is not None:
             lhs = f"{lhs} & {fmt_value(e, mask, self.o)}"
@@ -959,8 +976,8 @@ class _Delin:
             self.put(dreg, _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}", lhs, e, aset, swapped))
         return 1
 
-    def set_text(self, e: Expr, s: AnonSet, swapped: bool = False) -> str:
-        items = elements_text(e, s, self.o, swapped)
+    def set_text(self, e: Expr, s: AnonSet, swapped: bool = False, shift: int = 0) -> str:
+        items = elements_text(e, s, self.o, swapped, shift=shift, load_n=self.load_n)
         return "{ " + ", ".join(items) + " }"
 
     def rhs_text(self, lhs: Expr, src: Expr) -> str:
@@ -1366,12 +1383,20 @@ def _data_text(data, o: ListOptions, dexpr: Expr | None = None) -> str:
 
 
 def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
-                  dexpr: Expr | None = None) -> list[str]:
+                  dexpr: Expr | None = None, shift: int = 0, load_n: int | None = None) -> list[str]:
     """The items nft prints between the braces of an anonymous set (or map)."""
     items: list[str] = []
     if not s.interval:
-        for el in s.elements:
-            k = _elem_key_text(e, el.key, o, swapped)
+        els = list(s.elements)
+        if len(els[0].key if els else b"") <= 4 and not isinstance(e, Concat) and (load_n or e.nbytes) <= 2:
+            # keys of up to 16 bits live in the kernel's bitmap backend (nft_set_bitmap),
+            # which the listing walks in ascending key order
+            els.sort(key=lambda el: int.from_bytes(el.key[:load_n or e.nbytes], "big"))
+        for el in els:
+            if shift or (load_n and isinstance(e, Payload) and load_n != e.nbytes):
+                k = fmt_value(e, int.from_bytes(el.key[:load_n], "big") >> shift, o)
+            else:
+                k = _elem_key_text(e, el.key, o, swapped)
             if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
                 k += " : " + _data_text(el.data, o, dexpr)
             items.append(k)
