@@ -302,6 +302,8 @@ class _RuleEval:
             if mk is None:
                 raise _err(f"unknown meta key {e.key}", loc)
             dt = DATATYPES[mk.dtype_name]
+            if mk.key == MetaKeyId.NFPROTO and self.fam != "inet":
+                raise _err("meta nfproto is only useful in the inet family", loc)
             if mk.key in (MetaKeyId.BRI_IIFNAME, MetaKeyId.BRI_OIFNAME, MetaKeyId.BRI_IIFPVID,
                           MetaKeyId.BRI_IIFVPROTO) and self.fam != "bridge":
                 raise _err(f"meta {name} is only valid in the bridge family", loc)
@@ -533,6 +535,14 @@ class _RuleEval:
                     return e.text.encode()
                 if dt.name == "time":
                     return _time_ms(e.text, dt)
+                if dt.name in ("inet_service", "inet_proto"):
+                    return dt.parse(e.text)
+                if dt.name == "day" and e.value > 6:
+                    raise EvalError(f"Value {e.value} exceeds valid range 0-6")
+                if dt.name == "ct_label":
+                    if e.value >= 128:
+                        raise EvalError(f"{e.text}: bit {e.value} out of range (128 max)")
+                    return 1 << e.value
                 if dt.name in ("ipv4_addr", "ipv6_addr", "ether_addr") and False:
                     pass
                 bits = lhs.vbits if lhs is not None else dt.size_bits
@@ -540,6 +550,8 @@ class _RuleEval:
                     raise EvalError(f"Value {e.value} exceeds valid range 0-{(1 << bits) - 1}")
                 return e.value
             if isinstance(e, A.String):
+                if e.value == "" and (dt.is_string() or dt.name == "iface_index"):
+                    raise EvalError("Empty string is not allowed")
                 if dt.name == "iface_index":
                     return self._ifindex(e.value, loc)
                 if dt.is_string():
@@ -704,8 +716,8 @@ class _RuleEval:
     def _setref(self, e: A.SetRef, lhs: _Lhs, want_map: bool | None) -> N.SetRef:
         info = self.ctx.sets.get(e.name)
         if info is None:
-            raise _err(f"Set '{e.name}' does not exist" if not want_map
-                       else f"Map '{e.name}' does not exist", e.loc)
+            # nft learns this from the kernel (ENOENT on the set lookup)
+            raise _err("No such file or directory", e.loc)
         x = lhs.expr
         if want_map is False and info.is_map:
             raise _err(f"Expression is not a set: @{e.name} is a map", e.loc) if False else None

@@ -34,6 +34,8 @@ def _err(msg, loc):
 
 
 def _limit(s: A.Limit) -> N.Plain:
+    if s.unit != "packets" and s.unit not in _UNITS:
+        raise _err("Wrong rate format", s.loc)
     if s.unit == "packets":
         rate, burst, typ = s.rate, 5 if s.burst is None else s.burst, "packets"
     else:
@@ -52,6 +54,18 @@ def _quota(s: A.Quota) -> N.Plain:
 def _log(s: A.Log) -> N.Plain:
     parts: list[str] = []
     opts = dict((k, v) for k, v in s.opts if k != "flags")
+    if "group" in opts and ("level" in opts or any(k == "flags" for k, _ in s.opts)):
+        # nft points at the `log` keyword
+        from pkttables.errors import Location
+        loc = s.loc
+        kw = Location(loc.file, loc.line, loc.first_col, loc.first_col + 2, loc.line_text) if loc else None
+        what = "level and group" if "level" in opts else "flags and group"
+        raise _err(f"{what} are mutually exclusive", kw)
+    if opts.get("level") == "audit" and len(s.opts) > 1:
+        from pkttables.errors import Location
+        loc = s.loc
+        kw = Location(loc.file, loc.line, loc.first_col, loc.first_col + 2, loc.line_text) if loc else None
+        raise _err("log level audit doesn't support any further options", kw)
     flags = 0
     for k, v in s.opts:
         if k == "flags":
