@@ -77,6 +77,7 @@ _CT_NL = {
     "ct_id": "id", "event": "event",
 }
 _CT_NL.update({k: k for k in CT_KEYS})
+_CT_NL["unknown"] = "id"     # libnftnl 1.2.4 has no name for NFT_CT_ID
 
 _BASE_NAMES = {"link": Base.LL_HEADER, "network": Base.NETWORK_HEADER,
                "transport": Base.TRANSPORT_HEADER, "inner": Base.INNER_HEADER}
@@ -111,6 +112,7 @@ class Payload(Expr):
     offset: int = 0         # bits
     proto: str | None = None
     field_name: str | None = None
+    prefix: int | None = None       # a load of only the first `prefix` bits
 
     def text(self, o: ListOptions) -> str:
         if self.proto is not None and self.field_name is not None:
@@ -219,10 +221,29 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
             return r
     if dt.name == "inet_service" and o.service:
         return dt.format(v, numeric=0)
+    if dt.is_bitmask and isinstance(v, int) and o.numeric == 0 and dt.symbols:
+        return _bitmask_text(dt, v, ",")
     try:
         return dt.format(v, numeric=o.numeric)
     except Exception:       # a value the type cannot name: nft prints the number
         return str(v)
+
+
+def _bitmask_text(dt: Datatype, v: int, sep: str) -> str:
+    # nft's symbolic_constant_print for bitmasks walks the bits in ascending order
+    if v == 0:
+        for n, sv in dt.symbols:
+            if sv == 0:
+                return n
+        return "0x0"
+    names, rest = [], v
+    for n, sv in sorted(dt.symbols, key=lambda x: x[1]):
+        if sv and v & sv == sv and rest & sv:
+            names.append(n)
+            rest &= ~sv
+    if rest:
+        names.append(f"0x{rest:x}")
+    return sep.join(names)
 
 
 def _classid(v: int, o: ListOptions) -> str:
@@ -499,6 +520,14 @@ class _Delin:
                     fmask = ((1 << f.len_bits) - 1) << shift
                     if fmask == mask:
                         return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), shift
+            if mask is None:
+                for f in fields:
+                    fo = f.offset_bits + hoff
+                    if fo == off_bits and f.len_bits > bits and f.byte_aligned and \
+                            f.dtype_name in ("ipv4_addr", "ipv6_addr", "ether_addr"):
+                        # nft loads only the bytes a /N prefix needs (payload_expr_complete)
+                        return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name,
+                                       prefix=bits), 0
             if mask is not None:
                 for f in p.fields.values():
                     fo = f.offset_bits + hoff
@@ -776,6 +805,9 @@ class _Delin:
         """Materialize pending loads: returns (expr, mask or None, shift)."""
         if isinstance(e, _Swapped):
             e = e.inner
+        if isinstance(e, _Resolved):
+            self.load_n = e.inner.nbytes
+            return e.inner, None, 0
         self.load_n = e.nbytes
         if isinstance(e, Concat):
             items = []
@@ -856,6 +888,14 @@ class _Delin:
                            f"{fmt_concat_value(e, data, self.o)}", kind="match"))
             return
         swapped = isinstance(raw, _Swapped) or isinstance(getattr(raw, "inner", None), _Swapped)
+        if isinstance(e, Payload) and e.prefix:
+            self._payload_dep_kill(e)
+            full = int.from_bytes(data[:e.prefix // 8].ljust(e.nbytes, b"\0"), "big")
+            o = "!= " if op == "neq" else ""
+            self.emit(Stmt(f"{e.text(self.o)} {o}{fmt_value(e, full, self.o)}/{e.prefix}", kind="match", expr=e))
+            return
+        if isinstance(e, Payload) and e.raw and mask is None and op == "eq" and self._split_payload(e, data):
+            return
         v = self.val(e, data, shift, swapped)
         shift = 0
         self._payload_dep_kill(e)
@@ -887,7 +927,7 @@ class _Delin:
                 o = "!= " if op == "neq" else ""
                 txt = f"{lhs} {o}{fmt_value(e, v, self.o)} / {fmt_value(e, mask, self.o)}"
             elif plen is not None and plen > 0 and op in ("eq", "neq") and (v & ~mask) == 0 \
-                    and not bitmask and not e.dtype.is_string():
+                    and not bitmask and not e.dtype.is_string() and not (isinstance(e, Payload) and e.raw):
                 o = "!= " if op == "neq" else ""
                 txt = f"{lhs} {o}{fmt_value(e, v, self.o)}/{plen}"
             else:
@@ -913,6 +953,31 @@ class _Delin:
         if op == "eq" and isinstance(v, int):
             self.set_ctx_from(e, v, idx)
 
+    def _split_payload(self, e: Payload, data: bytes) -> bool:
+        """nft 1.0.6 merges adjacent payload matches into one load (``tcp sport 1024 tcp
+        dport 22`` is one 4-byte cmp): split it back into the fields it covers."""
+        proto = self.proto_at(e.base)
+        if proto is None or proto not in PROTOCOLS:
+            return False
+        fields = [f for f in PROTOCOLS[proto].fields.values()]
+        pos, end, parts = e.offset, e.offset + e.bits, []
+        while pos < end:
+            f = next((f for f in fields if f.offset_bits == pos and f.byte_aligned
+                      and pos + f.len_bits <= end), None)
+            if f is None:
+                return False
+            parts.append(f)
+            pos += f.len_bits
+        if len(parts) < 2:
+            return False
+        byte0 = e.offset // 8
+        for f in parts:
+            a = f.offset_bits // 8 - byte0
+            chunk = data[a:a + f.len_bits // 8]
+            pe = Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, e.base, f.offset_bits, proto, f.name)
+            self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), "eq", chunk)
+        return True
+
     def val(self, e: Expr, data: bytes, shift: int, swapped: bool) -> int | bytes:
         """The value a register comparison means for ``e`` (sub-byte fields shifted)."""
         if swapped:
@@ -922,6 +987,12 @@ class _Delin:
         return value_of(e, data)
 
     def _payload_dep_kill(self, e: Expr) -> None:
+        if isinstance(e, Exthdr):
+            if e.words.startswith("tcp option"):
+                self.kill_dep(Base.TRANSPORT_HEADER)
+            elif not e.words.startswith(("ip option", "sctp")):
+                self.kill_dep(Base.NETWORK_HEADER)
+            return
         if isinstance(e, Payload) and not e.raw:
             if e.proto == "th":
                 return
@@ -988,6 +1059,23 @@ class _Delin:
                 return src.words
             items = elements_text(src.key, src.aset, self.o, src.swapped, lhs)
             return f"{src.lhs} map {{ " + ", ".join(items) + " }"
+        if isinstance(src, _PendingMask) and not isinstance(src.inner, _PendingPayload):
+            inner = src.inner.inner if isinstance(src.inner, _Swapped) else src.inner
+            full = (1 << inner.bits) - 1
+            m = value_of(inner, src.mask)
+            x = value_of(inner, src.xor)
+            inner_t = self.rhs_text(lhs, inner)
+            if x and m == (~x & full):
+                return f"{inner_t} | {fmt_value(inner, x, self.o)}"
+            if x and m == full:
+                return f"{inner_t} ^ {fmt_value(inner, x, self.o)}"
+            if not x:
+                return f"{inner_t} & {fmt_value(inner, m, self.o)}"
+        if isinstance(src, Binop) and src.op in ("<<", ">>"):
+            inner_t = self.rhs_text(lhs, src.left)
+            if isinstance(src.left, _PendingMask):
+                inner_t = f"({inner_t})"
+            return f"{inner_t} {src.op} {src.right}"
         e, mask, shift = self.resolve(src)
         return e.text(self.o)
 
@@ -1198,7 +1286,6 @@ class _Delin:
             s += f"[{av}]" if adt.name == "ipv6_addr" and p is not None else av
         if p is not None:
             s += ":" + self.rhs_text(Named(DATATYPES["inet_service"], _BIG, 16, ""), self.get(p))
-        self.kill_dep(Base.TRANSPORT_HEADER)
         self.emit(Stmt(s))
 
     def i_synproxy(self, it: Ins, ins, i):
@@ -1277,6 +1364,14 @@ class _PendingMask(Expr):
     inner: Expr | None = None
     mask: bytes = b""
     xor: bytes = b""
+
+    def text(self, o):
+        return self.inner.text(o)
+
+
+@dataclass(slots=True)
+class _Resolved(Expr):
+    inner: Expr | None = None
 
     def text(self, o):
         return self.inner.text(o)
