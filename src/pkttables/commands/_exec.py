@@ -229,7 +229,7 @@ class _Executor:
             if isinstance(item, A.Prop) and item.name == "flags":
                 for fl in item.value:
                     if fl not in _TABLE_FLAGS:
-                        raise EvalError(Diagnostic(L.word(item.loc, fl) or item.loc, f"unknown table option {fl}"))
+                        raise EvalError(Diagnostic(L.word(L.to_eol(item.loc), fl) or item.loc, f"unknown table option {fl}"))
                 flags = frozenset(item.value)
             elif isinstance(item, A.Prop) and item.name == "comment":
                 comment = item.value
@@ -498,8 +498,7 @@ class _Executor:
         try:
             self.tx.delete_rule(fam, obj.table, obj.chain, obj.handle, destroy=destroy)
         except ModelError as e:
-            # nft 1.0.6 points at the chain when the rule handle is unknown.
-            raise CommandError(e.errno, f.pick("name")) from None
+            raise CommandError(e.errno, f.pick("handle")) from None
 
     def _destroy_RuleObj(self, cmd):
         self._delete_RuleObj(cmd, destroy=True)

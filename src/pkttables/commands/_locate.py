@@ -146,3 +146,10 @@ def widen(loc: Location | None) -> Location | None:
     if loc is None or not loc.first_col:
         return loc
     return Location(loc.file, loc.line, loc.first_col, loc.last_col + 1, loc.line_text)
+
+
+def to_eol(loc: Location | None) -> Location | None:
+    """``loc`` stretched to the end of its line (a node whose span stops at its keyword)."""
+    if loc is None or loc.line_text is None or not loc.first_col:
+        return loc
+    return Location(loc.file, loc.line, loc.first_col, len(loc.line_text), loc.line_text)
