@@ -323,6 +323,58 @@ table ip nat {
 }
 """)
 
+# -- corrected forms of rulesets above that nft refuses (those stay: they record how)
+
+good("nat-chains-fixed", """
+table ip nat {
+	chain pre { type nat hook prerouting priority dstnat; tcp dport 80 dnat to 10.0.0.1:8080; }
+	chain post { type nat hook postrouting priority srcnat; oifname "veth0" masquerade; }
+}
+table ip6 nat6 {
+	chain pre { type nat hook prerouting priority dstnat + 10; meta l4proto tcp redirect to :8080; }
+	chain post { type nat hook postrouting priority srcnat - 10; snat to fe80::1; }
+}
+""")
+good("bridge-chains-fixed", """
+table bridge filter {
+	chain pre { type filter hook prerouting priority -200; ether type arp accept; }
+	chain forward_c { type filter hook forward priority 0; vlan id 100 counter; }
+	chain out { type filter hook output priority 0; }
+}
+""")
+good("objects-fixed", """
+table inet t {
+	counter c1 { packets 10 bytes 1000 }
+	quota q1 { 25 mbytes }
+	quota q2 { over 1 mbytes }
+	limit l1 { rate 400/minute }
+	limit l2 { rate over 1024 bytes/second burst 512 bytes }
+	ct helper h1 { type "ftp" protocol tcp; l3proto inet; }
+	ct timeout to1 { protocol tcp; l3proto ip; policy = { established: 120, close: 10 }; }
+	ct expectation e1 { protocol tcp; dport 21; timeout 1m; size 10; l3proto ip; }
+	synproxy sp1 { mss 1460; wscale 7; timestamp sack-perm; }
+	chain in {
+		type filter hook input priority 0;
+		counter name "c1"
+		quota name "q1"
+		limit name "l1" accept
+		ct helper set "h1"
+		tcp dport 80 synproxy name "sp1"
+	}
+}
+""")
+good("redefine-undefine-fixed", "define A = 1\nredefine A = 2\ntable ip t {\n\tchain c { meta mark $A; }\n}\n"
+     "undefine A\ndefine A = 3\ntable ip t2 {\n\tchain c { meta mark $A; }\n}\n")
+good("include-fixed", 'include "include/defs.nft"\ninclude "include/table.nft"\n'
+     "table ip t {\n\tchain c { ip saddr $INC_NET counter; }\n}\n")
+good("semicolons-fixed", "table ip t { chain c { type filter hook input priority 0; policy accept; tcp dport 22 accept; "
+     "udp dport 53 accept; }; }")
+good("include-glob", 'include "include/*.nft"\ntable ip t {\n\tchain c { ip saddr $INC_NET; }\n}\n')
+good("chain-devices-netdev", 'table netdev t {\n\tchain c {\n\t\ttype filter hook ingress devices = { lo, dum0, veth0 } '
+     "priority -500; policy accept;\n\t}\n}")
+good("set-elements-simple-timeouts", "table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags timeout\n"
+     "\t\telements = { 1.2.3.4 timeout 1h, 5.6.7.8 timeout 2d }\n\t}\n}")
+
 # -- bad rulesets ---------------------------------------------------------------
 
 bad("unknown-keyword", "table ip t { chain c { foo bar; } }")
