@@ -198,7 +198,9 @@ def _run(a: Args, base: Ruleset) -> Result:
             raise FileError(a.file, e.strerror or str(e)) from None
         filename = a.file
     else:
-        text = " ".join(a.words)
+        # nft (and libnftables' nft_run_cmd_from_buffer) end a command line with "\n":
+        # `nft list` says "unexpected newline", not "end of file".
+        text = " ".join(a.words) + "\n"
         filename = "<cmdline>"
     if "json" in a.opts.flags and text.lstrip().startswith("{"):
         from pkttables.lang.json_input import parse_json

@@ -110,7 +110,7 @@ class Nftables:
                     raise FileError(filename, e.strerror or str(e)) from None
                 name = filename
             else:
-                src, name = text, "<cmdline>"
+                src, name = text + "\n", "<cmdline>"   # as nft_run_cmd_from_buffer does
             if "json" in opts.flags and src.lstrip().startswith("{"):
                 from pkttables.lang.json_input import parse_json
                 script = parse_json(src, name if filename else "<cmdline>")

@@ -69,3 +69,13 @@ def test_main_routes_non_verbs_to_nft(tmp_path, capsys):
     assert "Could not process rule" in capsys.readouterr().err
     assert pkt_main(["list", "ruleset"]) == 1     # until render lands: one clear error
     assert "not available yet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,err", [
+    # nft 1.0.6 (a command line ends with a newline token)
+    (["list"], "Error: syntax error, unexpected newline\nlist\n    ^\n"),
+    (["frobnicate"], "Error: syntax error, unexpected newline, expecting string\nfrobnicate\n          ^\n"),
+])
+def test_command_line_ends_with_newline_like_nft(argv, err, capsys):
+    assert main(argv) == 1
+    assert capsys.readouterr().err == err
