@@ -165,6 +165,8 @@ class Engine:
         self.pending: dict[tuple[bytes, str], _Pending] = {}
         self.fdb: dict[tuple[str, bytes], str] = {}            # (bridge, mac) -> port
         self._local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
+        for name in host.bridges:
+            self._dev(name)
 
     def _sysctl(self, name: str, default: int) -> int:
         s = self.host.sysctls
@@ -244,6 +246,9 @@ class Engine:
     def _eth_rx(self, r: _Run, frame: bytearray, dev: Interface) -> None:
         if len(frame) < 14:
             raise _Drop(Disposition.DROP, "runt frame (shorter than an Ethernet header)")
+        if len(frame) > dev.mtu + 14 + 4:
+            # is_skb_forwardable(): the receiving device refuses frames beyond its MTU.
+            raise _Drop(Disposition.DROP, f"frame longer than the MTU of {dev.name}")
         pkt = Packet(frame, LinkType.ETHERNET, iif=dev.name, timestamp=r.now)
         # netdev ingress runs on the port, before the bridge's rx_handler (nf_ingress).
         self._hook(r, "netdev", "ingress", pkt, dev.name, None)
@@ -315,6 +320,20 @@ class Engine:
             self.learned[(sip, dev.name)] = sha
             self._resolved(r, sip, dev.name, sha)
         raise _Drop(Disposition.LOCAL)
+
+    def _dev(self, name: str) -> Interface:
+        """An interface by name; a bridge only listed in ``host.bridges`` (a Host built by
+        hand) is its own device too."""
+        ifc = self.host.interfaces.get(name)
+        if ifc is None and name in self.host.bridges:
+            b = self.host.bridges[name]
+            ifc = self.host.interfaces[name] = Interface(name, b.mac, list(b.addresses), kind="bridge",
+                                                         ifindex=max(i.ifindex for i in self.host.interfaces.values()) + 1)
+            self.host.rebuild()
+            self._local |= {a.ip.packed for a in b.addresses}
+        if ifc is None:
+            raise _Drop(Disposition.DROP, f"no such interface {name!r}")
+        return ifc
 
     def _local_on(self, dev: Interface) -> set[bytes]:
         return {a.ip.packed for a in dev.addresses}
@@ -562,12 +581,13 @@ class Engine:
                 raise _Drop(Disposition.DROP, "UDP: bad checksum")
             if unicast:
                 self._icmp_error(r, l3[:ihl + ulen], 0, 3, 3, bytes(4), input_route=False, local_dst=True,
-                                 iif=dev)
+                                 iif=dev, pkt_type=pkt.pkt_type)
             raise _Drop(Disposition.LOCAL, "no socket")
         if proto in KNOWN_PROTOCOLS4:
             raise _Drop(Disposition.LOCAL)
         if unicast:
-            self._icmp_error(r, l3, 0, 3, 2, bytes(4), input_route=False, local_dst=True, iif=dev)
+            self._icmp_error(r, l3, 0, 3, 2, bytes(4), input_route=False, local_dst=True, iif=dev,
+                             pkt_type=pkt.pkt_type)
         raise _Drop(Disposition.LOCAL, f"no handler for protocol {proto}")
 
     # ------------------------------------------------------------------ generated v4
@@ -975,7 +995,7 @@ class Engine:
     def _bridge_rx(self, r: _Run, frame: bytearray, port: Interface) -> None:
         br_name = port.bridge
         assert br_name is not None
-        br = self.host.interfaces[br_name]
+        br = self._dev(br_name)
         bridge = self.host.bridges[br_name]
         src, dst = bytes(frame[6:12]), bytes(frame[0:6])
         local_macs = {br.mac} | {self.host.interfaces[p].mac for p in bridge.ports}
