@@ -208,7 +208,7 @@ class _Executor:
         return obj.family or _DEFAULT_FAMILY
 
     def _view(self) -> Ruleset:
-        return Ruleset(dict(self.tx.tables), self.base.generation, self.tx.next_table_handle)
+        return Ruleset(dict(self.tx.tables), self.base.generation, self.tx.table_handles)
 
     def _need_table(self, fam: str, name: str, loc, *, kernel=True) -> Table:
         t = self.tx.tables.get((fam, name))

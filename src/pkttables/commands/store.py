@@ -40,7 +40,7 @@ import os
 import tempfile
 
 from pkttables.errors import Diagnostic, PktError
-from pkttables.model import Ruleset, Table
+from pkttables.model import HandleCounter, Ruleset, Table
 
 __all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "loads"]
 
@@ -150,7 +150,7 @@ def loads(text: str, path: str = "<state>") -> Ruleset:
         if not all(isinstance(t, Table) for t in tables):
             raise ValueError("a table entry is not a table")
         rs = Ruleset({(t.family, t.name): t for t in tables}, int(doc["generation"]),
-                     int(doc["next_table_handle"]))
+                     HandleCounter(int(doc["next_table_handle"])))
     except (KeyError, TypeError, ValueError, AttributeError, ImportError) as e:
         raise StateError(path, f"corrupt ({type(e).__name__}: {e})") from None
     return rs

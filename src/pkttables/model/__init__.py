@@ -12,10 +12,10 @@ and chains, rules, sets, objects and flowtables share one counter per table
 (``table->hgenerator``), so handles are stable across generations and never reused.
 """
 
-from pkttables.model.objects import (Chain, Element, Flowtable, Hook, Rule, Set, StatefulObject,
-                                     Table)
+from pkttables.model.objects import (Chain, Element, Flowtable, HandleCounter, Hook, Rule, Set,
+                                     StatefulObject, Table)
 from pkttables.model.ruleset import ModelError, Ruleset
 from pkttables.model.transaction import Transaction
 
-__all__ = ["Chain", "Element", "Flowtable", "Hook", "ModelError", "Rule", "Ruleset", "Set",
+__all__ = ["Chain", "Element", "Flowtable", "HandleCounter", "Hook", "ModelError", "Rule", "Ruleset", "Set",
            "StatefulObject", "Table", "Transaction"]

@@ -14,6 +14,20 @@ from pkttables.errors import Location
 
 
 @dataclass(slots=True)
+class HandleCounter:
+    """A handle generator shared by every generation's copy of one table (or of the ruleset):
+    like the kernel's ``table->hgenerator`` and ``nft_net->table_handle``, it is never rolled
+    back, so handles used by an aborted transaction are not handed out again."""
+
+    value: int = 1
+
+    def alloc(self) -> int:
+        h = self.value
+        self.value += 1
+        return h
+
+
+@dataclass(slots=True)
 class Hook:
     """What makes a chain a base chain: ``type filter hook input priority 0; policy drop;``."""
 
@@ -111,9 +125,11 @@ class Table:
     sets: dict[str, Set] = field(default_factory=dict)
     objects: dict[tuple[str, str], StatefulObject] = field(default_factory=dict)
     flowtables: dict[str, Flowtable] = field(default_factory=dict)
-    next_handle: int = 1            # table->hgenerator: the next chain/rule/set/object handle
+    hgen: HandleCounter = field(default_factory=HandleCounter)  # chains, rules, sets, objects
+
+    @property
+    def next_handle(self) -> int:
+        return self.hgen.value
 
     def alloc_handle(self) -> int:
-        h = self.next_handle
-        self.next_handle += 1
-        return h
+        return self.hgen.alloc()

@@ -6,7 +6,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 
-from pkttables.model.objects import Chain, Set, Table
+from pkttables.model.objects import Chain, HandleCounter, Set, Table
 
 FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 
@@ -31,7 +31,11 @@ class Ruleset:
 
     tables: dict[tuple[str, str], Table] = field(default_factory=dict)
     generation: int = 0
-    next_table_handle: int = 1      # nft_net->table_handle
+    table_handles: HandleCounter = field(default_factory=HandleCounter)  # nft_net->table_handle
+
+    @property
+    def next_table_handle(self) -> int:
+        return self.table_handles.value
 
     def table(self, family: str, name: str) -> Table:
         t = self.tables.get((family, name))

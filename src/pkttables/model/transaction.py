@@ -18,7 +18,7 @@ import errno
 from collections.abc import Callable
 
 from pkttables.model.objects import (Chain, Element, Flowtable, Hook, Rule, Set, StatefulObject,
-                                     Table)
+                                     Table)  # noqa: F401 - re-exported for callers building objects
 from pkttables.model.ruleset import FAMILIES, ModelError, Ruleset
 
 
@@ -26,7 +26,8 @@ class Transaction:
     def __init__(self, base: Ruleset):
         self.base = base
         self.tables: dict[tuple[str, str], Table] = dict(base.tables)
-        self.next_table_handle = base.next_table_handle
+        # Shared with the base generation on purpose: handles are never reused (objects.HandleCounter).
+        self.table_handles = base.table_handles
         self._own_tables: set[int] = set()      # id() of tables copied by this transaction
         self._own_chains: set[int] = set()
         self._own_sets: set[int] = set()
@@ -93,8 +94,7 @@ class Transaction:
             if comment is not None:
                 t.comment = comment
             return t
-        t = Table(family, name, self.next_table_handle, flags or frozenset(), comment)
-        self.next_table_handle += 1
+        t = Table(family, name, self.table_handles.alloc(), flags or frozenset(), comment)
         self.tables[(family, name)] = t
         self._own_tables.add(id(t))
         return t
@@ -152,8 +152,8 @@ class Transaction:
             if destroy:
                 return
             raise ModelError(errno.ENOENT, f"chain {family} {table} {name or handle}")
-        if c.rules:
-            raise ModelError(errno.EBUSY, f"chain {family} {table} {name}")
+        # Rules go with the chain (kernel 6.x); only a jump/goto to it makes it busy, which
+        # the command layer checks because only it knows the rules' targets.
         del t.chains[name]
 
     def flush_chain(self, family: str, table: str, name: str) -> None:
@@ -289,4 +289,4 @@ class Transaction:
         for check in self.validators:
             check(self)
         self._committed = True  # its objects now belong to the new generation
-        return Ruleset(self.tables, self.base.generation + 1, self.next_table_handle)
+        return Ruleset(self.tables, self.base.generation + 1, self.table_handles)

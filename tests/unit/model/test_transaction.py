@@ -62,7 +62,7 @@ def test_positions_and_indexes():
     (lambda tx: tx.add_table("inet", "filter", create=True), errno.EEXIST),
     (lambda tx: tx.delete_table("ip", "nope"), errno.ENOENT),
     (lambda tx: tx.add_rule("inet", "filter", "nope", ()), errno.ENOENT),
-    (lambda tx: tx.delete_chain("inet", "filter", "input"), errno.EBUSY),
+    (lambda tx: tx.delete_chain("inet", "filter", "nope"), errno.ENOENT),
     (lambda tx: tx.delete_rule("inet", "filter", "input", 99), errno.ENOENT),
     (lambda tx: tx.add_rule("inet", "filter", "input", (), position=99), errno.ENOENT),
     (lambda tx: tx.add_chain("inet", "filter", "other", hook=Hook("nat", "input", 0)), errno.EOPNOTSUPP),
@@ -109,3 +109,21 @@ def test_random_batches_match_a_list_model_and_leave_the_base_alone(ops):
     new = tx.commit()
     assert [(r.handle, r.stmts) for r in new.chain("inet", "filter", "input").rules] == model
     assert [(r.handle, r.stmts) for r in rs.chain("inet", "filter", "input").rules] == snapshot
+
+
+def test_deleting_a_chain_takes_its_rules_along():
+    tx = Transaction(build())
+    tx.delete_chain("inet", "filter", "input")
+    assert "input" not in tx.commit().table("inet", "filter").chains
+
+
+def test_an_aborted_transaction_still_uses_up_handles_like_the_kernel():
+    rs = build()
+    tx = Transaction(rs)
+    tx.add_rule("inet", "filter", "input", ("lost",))
+    tx.add_table("ip", "lost")
+    del tx  # aborted: nothing committed
+    assert [r.stmts for r in rs.chain("inet", "filter", "input").rules] == [("r1",), ("r2",)]
+    tx = Transaction(rs)
+    assert tx.add_rule("inet", "filter", "input", ("kept",)).handle == 6
+    assert tx.add_table("ip", "nat").handle == 3
