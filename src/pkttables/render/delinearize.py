@@ -1406,7 +1406,7 @@ class _FibPresent(Expr):
 
 
 def _quote_name(n: str) -> str:
-    return n
+    return f'"{n}"' 
 
 
 def _tcpopt_name(kind: int) -> str:
