@@ -249,7 +249,7 @@ def classify(exit_code: int, stderr: str) -> str | None:
 
 
 def chain_bodies(text: str) -> dict[tuple[str, str, str], list[str]]:
-    """``nft list ruleset`` text -> (family, table, chain) -> rule lines (stripped)."""
+    """``nft list`` text -> (family, table, chain) -> rule lines (without the two-tab indent)."""
     out: dict[tuple[str, str, str], list[str]] = {}
     fam = table = chain = None
     for line in text.splitlines():
@@ -266,7 +266,9 @@ def chain_bodies(text: str) -> dict[tuple[str, str, str], list[str]]:
             chain = None
             continue
         if chain is not None and line.startswith("\t\t"):
-            s = line.strip()
+            # only the indentation goes: nft sometimes ends a rule line with a blank
+            # (``ct expiration 0s`` lists as "ct expiration "), and that is part of the answer
+            s = line[2:]
             if re.match(r"^type \S+ hook ", s) or s.startswith(("policy ", "comment ")):
                 continue
             out[(fam, table, chain)].append(s)

@@ -92,6 +92,9 @@ def test_records_well_formed(records):
                 assert LISTING_KEYS <= r.keys(), r["id"]
                 assert r["listing_a"].startswith(r["listing"]) and "# handle " in r["listing_a"]
                 assert isinstance(r["json"], dict) and r["json"].get("chain") == r["chain"]
+                # the text and JSON listings were cut from the same position of the chain
+                assert r["listing_a"].endswith(f"# handle {r['json']['handle']}"), r["id"]
+                assert r["listing_a"][: -len(f" # handle {r['json']['handle']}")] == r["listing"], r["id"]
         else:
             assert r["rejected_by"] in {"parser", "evaluate", "kernel", "abort", "crash"}
             assert r["stderr"] or r["rejected_by"] == "crash", r["id"]
