@@ -116,7 +116,18 @@ def test_listing_shared_pass_rate():
 
 
 @pytest.mark.parametrize("rule,family,want", [
-    ("tcp dport 22", "inet", "tcp dport 22"),
+    ("tcp dport 22", "inet", "tcp dport 22"),                         # meta l4proto dependency removed
+    ("ip saddr 192.168.2.0/24", "inet", "ip saddr 192.168.2.0/24"),    # 3-byte prefix load
+    ("tcp flags & syn == 0", "ip", "tcp flags ! syn"),                 # flag match negated
+    ("tcp flags fin,syn / fin,syn", "ip", "tcp flags fin,syn / fin,syn"),
+    ("ip dscp 0x38", "ip", "ip dscp cs7"),                             # sub-byte field from mask
+    ("meta length 33-45", "ip", "meta length 33-45"),                  # byteorder + cmp gte/lte
+    ("meta mark or 0x03 == 0x01", "ip", "meta mark | 0x00000003 == 0x00000001"),
+    ("ct state 8", "ip", "ct state new"),
+    ("tcp sport 1024 tcp dport 22", "ip", "tcp sport 1024 tcp dport 22"),   # merged load split
+    ("meta hour \"17:00\" drop", "ip", 'meta hour "17:00" drop'),     # TZ=UTC-2
+    ("vlan id 4094", "bridge", "vlan id 4094"),                        # ether type 8021q dep
+    ("icmp mtu 33", "ip", "icmp mtu 33"),                              # icmp type picks mtu
 ])
 def test_exact(rule, family, want):
     for c in cases():

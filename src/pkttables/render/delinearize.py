@@ -1559,7 +1559,13 @@ def delinearize(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = ()
     their lookups appear."""
     d = _Delin(family, {}, opts or ListOptions())
     d.anon_queue = list(anon_sets)
-    return d.run([_as_ins(x) for x in instrs])
+    try:
+        return d.run([_as_ins(x) for x in instrs])
+    except DelinearizeError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as e:
+        # a malformed instruction line: one error type for callers, never a traceback
+        raise DelinearizeError(f"cannot delinearize: {type(e).__name__}: {e}") from None
 
 
 def rule_text(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
