@@ -14,7 +14,7 @@ puts the brackets around it (no indent; :mod:`pkttables.vm.program` indents).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pkttables.errors import PktError
 
@@ -118,19 +118,3 @@ def match(pattern: re.Pattern[str], body: str, what: str) -> re.Match[str]:
     if m is None:
         raise DumpError(f"cannot read {what} expression {body!r}")
     return m
-
-
-def enum_name(enum_map: dict[int, str], value: int, default: str = "unknown") -> str:
-    return enum_map.get(int(value), default)
-
-
-def lookup_name(names: dict[int, str], word: str, what: str) -> int:
-    for k, v in names.items():
-        if v == word:
-            return k
-    raise DumpError(f"unknown {what} {word!r}")
-
-
-def opt(value: Any, text: str) -> str:
-    """``text`` when ``value`` is set (not None), else nothing: optional dump attributes."""
-    return text if value is not None else ""

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum
 
 from pkttables.proto import HashType, NgType
 from pkttables.vm._base import DumpError, Instr, match, register
