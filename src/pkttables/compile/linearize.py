@@ -77,6 +77,7 @@ class AnonSetDecl:
     key_len: int
     elements: tuple[SetElem, ...]
     data_len: int = 0
+    size: int | None = None             # a meter's declared size
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,16 @@ class _Lin:
             self.release(s.key)
         elif isinstance(s, N.SetStmt):
             self.set_stmt(s)
+        elif isinstance(s, N.Dynset):
+            self.dynset(s)
+        elif isinstance(s, N.Objref):
+            if s.key is None:
+                self.out.append(I.Raw(f"objref type {s.type} name {s.name}"))
+            else:
+                sreg = self.get_reg(s.key)
+                self.gen(s.key, sreg)
+                self.out.append(I.Raw(f"objref sreg {I.reg_name(sreg)} set {self.set_name(s.mapping)}"))
+                self.release(s.key)
         elif isinstance(s, N.Plain):
             regs = []
             for e in s.regs:
@@ -188,6 +199,26 @@ class _Lin:
                 self.release(e)
         else:
             raise TypeError(f"cannot linearize {type(s).__name__}")
+
+    def dynset(self, s: N.Dynset) -> None:
+        """nft ``netlink_gen_set_stmt``/``netlink_gen_meter_stmt``: key register, then
+        data register, both released after the instruction."""
+        if s.declare is not None:
+            flags, key_bits, size = s.declare
+            self.sets.append(AnonSetDecl(s.set, flags, key_bits, (), 0, size))
+        kreg = self.get_reg(s.key)
+        self.gen(s.key, kreg)
+        text = f"dynset {s.op} reg_key {I.reg_name(kreg)} set {s.set}"
+        if s.data is not None:
+            dreg = self.get_reg(s.data)
+            self.gen(s.data, dreg)
+            text += f" sreg_data {I.reg_name(dreg)}"
+            self.release(s.data)
+        if s.timeout_ms:
+            text += f" timeout {s.timeout_ms}ms"
+        text += "".join(f" expr [ {e} ]" for e in s.exprs)
+        self.out.append(I.Raw(text))
+        self.release(s.key)
 
     def set_stmt(self, s: N.SetStmt) -> None:
         t = s.target
@@ -314,8 +345,13 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
         flags |= MAP
     if s.concat and s.interval:
         flags |= CONCAT
-    name = "__map%d" if s.is_map else "__set%d"
+    if s.objmap:
+        flags |= OBJECT
+    name = "__objmap%d" if s.objmap else "__map%d" if s.is_map else "__set%d"
     elems: list[SetElem] = []
+    # the catch-all element: no key, flagged NFT_SET_ELEM_CATCHALL (2)
+    catchall = [el for el in s.elements if el.key is None]
+    s_elements = tuple(el for el in s.elements if el.key is not None)
 
     def data_of(el: N.Elem) -> tuple[bytes | None, str | None]:
         d = el.data
@@ -328,7 +364,7 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
         return d.data, None  # type: ignore[attr-defined]
 
     if s.interval and s.concat:
-        for el in s.elements:
+        for el in s_elements:
             lo = b"".join(_pad4(_range_ends(p)[0]) for p in el.key.parts)  # type: ignore[attr-defined]
             hi = b"".join(_pad4(_range_ends(p)[1]) for p in el.key.parts)  # type: ignore[attr-defined]
             d, v = data_of(el)
@@ -336,7 +372,7 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
     elif s.interval:
         nbytes = s.nbytes
         segs = []
-        for el in s.elements:
+        for el in s_elements:
             lo, hi = _range_ends(el.key, big=True)
             segs.append([int.from_bytes(lo, "big"), int.from_bytes(hi, "big"), data_of(el)])
         segs.sort(key=lambda x: x[0])
@@ -355,11 +391,14 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
             if hi < top and nxt != hi + 1:
                 elems.append(SetElem((hi + 1).to_bytes(nbytes, "big"), 1))
     else:
-        for el in s.elements:
+        for el in s_elements:
             k = el.key
             key = b"".join(_pad4(p.data) for p in k.parts) if isinstance(k, N.Concat) else k.data  # type: ignore
             d, v = data_of(el)
             elems.append(SetElem(key, 0, None, d, v))
+    for el in catchall:
+        d, v = data_of(el)
+        elems.append(SetElem(b"", 2, None, d, v))
     return AnonSetDecl(name, flags, s.len_bits, tuple(elems), s.data_len_bits)
 
 
@@ -385,9 +424,11 @@ def dump(prog: Program) -> str:
     first, then ``FAMILY TABLE CHAIN`` and one line per instruction."""
     lines: list[str] = []
     for st in prog.sets:
-        lines.append(f"{st.name} {prog.table} {st.flags:x}")
+        size = f" size {st.size}" if st.size else ""
+        lines.append(f"{st.name} {prog.table} {st.flags:x}{size}")
         lines.append(f"{st.name} {prog.table} 0")
-        lines.append("\t" + "\t".join(e.dump() for e in st.elements))
+        if st.elements:
+            lines.append("\t" + "\t".join(e.dump() for e in st.elements))
     lines.append(f"{prog.family} {prog.table} {prog.chain}")
     lines.extend("  " + i.dump() for i in prog.instrs)
     return "\n".join(lines) + "\n"

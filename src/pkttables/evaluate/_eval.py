@@ -79,10 +79,11 @@ CT_DUMP = {
     CtKeyId.PROTO_DST: "proto_dst", CtKeyId.LABELS: "label", CtKeyId.PKTS: "packets",
     CtKeyId.BYTES: "bytes", CtKeyId.AVGPKT: "avgpkt", CtKeyId.ZONE: "zone",
     CtKeyId.EVENTMASK: "event", CtKeyId.SRC_IP: "src_ip", CtKeyId.DST_IP: "dst_ip",
-    CtKeyId.SRC_IP6: "src_ip6", CtKeyId.DST_IP6: "dst_ip6", CtKeyId.ID: "id",
+    # libnftnl 1.2.4 has no name for NFT_CT_ID and prints "unknown"
+    CtKeyId.SRC_IP6: "src_ip6", CtKeyId.DST_IP6: "dst_ip6", CtKeyId.ID: "unknown",
 }
 
-_OPS = {"implicit": "eq", "==": "eq", "!=": "neq", "<": "lt", ">": "gt", "<=": "lte", ">=": "gte",
+_OPS = {"implicit": "eq", "!": "eq", "==": "eq", "!=": "neq", "<": "lt", ">": "gt", "<=": "lte", ">=": "gte",
         "eq": "eq", "ne": "neq", "lt": "lt", "gt": "gt", "le": "lte", "ge": "gte"}
 
 # Which payload base a dependency establishes, and the protocol it names.
@@ -120,6 +121,8 @@ class EvalContext:
     ifindex: Callable[[str], int | None] | None = None
     # seconds east of UTC for `meta time/hour/day` (nft uses the local zone); None: local
     tz_offset: int | None = None
+    # stateful objects of the table by kind ("counter", "ct helper" ...); None: unchecked
+    objects: dict[str, frozenset[str]] | None = None
 
 
 def _err(msg: str, loc: Location | None) -> EvalError:
@@ -294,6 +297,9 @@ class _RuleEval:
         loc = e.loc
         if isinstance(e, A.Payload):
             return self._payload(e.proto, e.field, loc)
+        if isinstance(e, A.Symbol) and e.name in ("time", "day", "hour"):
+            # nft's meta_key_unqualified: `time < "..."` is `meta time < "..."`
+            e = A.Meta(e.loc, e.name, qualified=False)
         if isinstance(e, A.Meta):
             name = e.key
             if name in META_KEY_ALIASES:
@@ -663,7 +669,8 @@ class _RuleEval:
 
     # ------------------------------------------------------------ sets
     def _anon_set(self, e: A.SetExpr, lhs: _Lhs, is_map: bool = False,
-                  data_lhs: _Lhs | None = None, verdict_map: bool = False) -> N.AnonSet:
+                  data_lhs: _Lhs | None = None, verdict_map: bool = False,
+                  objmap: bool = False) -> N.AnonSet:
         elems: list[N.Elem] = []
         concat = isinstance(lhs.expr, N.Concat)
         for it in _flatten_set(e.elements):
@@ -686,10 +693,14 @@ class _RuleEval:
             elif is_map:
                 raise _err("invalid map element: a set element in a map", key_ast.loc)
             if isinstance(key_ast, A.Wildcard):
-                raise _err("catch-all elements are not supported here", key_ast.loc)
+                if not is_map:
+                    raise _err("catch-all elements are not supported here", key_ast.loc)
+                # the catch-all element (NFT_SET_ELEM_CATCHALL) has no key
+                elems.append(N.Elem(None, _norm(data) if data is not None else None, it.loc))
+                continue
             key = self._concat_const(key_ast, lhs) if concat else self._elem_key(key_ast, lhs)
             elems.append(N.Elem(_norm(key), _norm(data) if data is not None else None, it.loc))
-        interval = any(_has_range(el.key) for el in elems)
+        interval = any(el.key is not None and _has_range(el.key) for el in elems)
         x = lhs.expr
         ddt = None
         dbits = 0
@@ -778,11 +789,12 @@ class _RuleEval:
             if fold_xor is not None:
                 right = _xor_value(right, fold_xor)
             # OP_IMPLICIT on a bitmask: a flag test, `x & v != 0` (nft flagcmp).
-            if s.op == "implicit" and _is_bitmask(lhs.dtype) and isinstance(left, (N.Payload, N.Meta, N.Ct,
-                                                                                    N.Exthdr)):
+            if s.op in ("implicit", "!") and _is_bitmask(lhs.dtype) and \
+                    isinstance(left, (N.Payload, N.Meta, N.Ct, N.Exthdr)):
+                # `! v` on a bitmask (nft OP_NEG): none of the flags, `x & v == 0`
                 left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left, right)
                 right = N.Value(s.loc, right.dtype, right.len_bits, right.byteorder, bytes(len(right.data)))
-                op = "neq"
+                op = "neq" if s.op == "implicit" else "eq"
             elif isinstance(left, N.Exthdr) and left.present and isinstance(r, A.Symbol) \
                     and r.name in ("exists", "missing"):
                 right = N.Value(r.loc, right.dtype, 8, HOST, bytes([1 if r.name == "exists" else 0]))
@@ -825,6 +837,18 @@ class _RuleEval:
             other_stmt(self, s)
 
     def _set_stmt(self, s: A.SetStmt) -> None:
+        t = s.target
+        # stateful objects assigned by name: ct helper/timeout/expectation, secmark
+        # (nft: these keys are objref statements, not ct/meta set)
+        kind = None
+        if isinstance(t, A.Ct) and t.key in ("helper", "timeout", "expectation") and t.direction is None:
+            kind = f"ct {t.key}"
+        elif isinstance(t, A.Meta) and t.key == "secmark" and _names_object(s.value):
+            kind = "secmark"
+        if kind is not None:
+            from ._stmts import objref
+            self.out.append(objref(self, kind, s.value, s.loc))
+            return
         lhs = self._lhs(s.target)
         value = self._value_expr(s.value, lhs)
         target = lhs.expr
@@ -930,6 +954,15 @@ def _date_ns(text: str, tz: int, dt: Datatype) -> int:
             raise EvalError(f"Could not parse {dt.desc}") from None
     epoch = d.replace(tzinfo=datetime.timezone.utc).timestamp() - tz
     return int(epoch) * 1_000_000_000
+
+
+def _names_object(e: A.Expr) -> bool:
+    """``"name"`` or a map whose values are names: an object reference."""
+    if isinstance(e, A.String):
+        return True
+    if isinstance(e, A.MapExpr) and isinstance(e.mapping, A.SetExpr):
+        return any(isinstance(m, A.Mapping) and isinstance(m.value, A.String) for m in e.mapping.elements)
+    return False
 
 
 def _num(v: N.Value) -> int:

@@ -103,8 +103,9 @@ class Concat(TExpr):
 
 @_dc
 class Elem:
-    """An element of an anonymous set/map: key (Value, Range or Concat of them), data."""
-    key: TExpr
+    """An element of an anonymous set/map: key (Value, Range or Concat of them), data.
+    ``key`` is None for the catch-all element ``*`` (NFT_SET_ELEM_CATCHALL)."""
+    key: TExpr | None
     data: TExpr | None = None
     loc: Location | None = None
 
@@ -172,6 +173,31 @@ class Plain(TStmt):
     optionally after loading ``regs`` expressions (nat, dup, fwd, queue, tproxy)."""
     texts: tuple[str, ...]
     regs: tuple[TExpr, ...] = ()
+
+
+@_dc
+class Dynset(TStmt):
+    """``add/update/delete @set { key [timeout T] [: data] [stmts] }`` and meters (nft
+    ``stmt_evaluate_set``/``stmt_evaluate_meter``): the key (and data) are loaded, the
+    per-element statements are printed as ``expr [ ... ]``.  ``declare`` is the set a
+    meter creates: (flags, key length in bits, size)."""
+    op: str                   # add update delete
+    set: str
+    key: TExpr
+    data: TExpr | None = None
+    timeout_ms: int | None = None
+    exprs: tuple[str, ...] = ()
+    declare: tuple[int, int, int | None] | None = None
+
+
+@_dc
+class Objref(TStmt):
+    """A reference to a stateful object (nft ``objref_stmt``): by name (``type``,
+    ``name``) or through a map from ``key`` (an AnonSet with ``objmap`` or a SetRef)."""
+    type: int                 # NFT_OBJECT_*
+    name: str | None = None
+    key: TExpr | None = None
+    mapping: TExpr | None = None
 
 
 @_dc

@@ -1,6 +1,7 @@
 """Evaluation of the statements beyond matches, verdicts, counters and ``set``: log,
 limit, quota, reject, nat/masquerade/redirect, queue, notrack, dup, fwd, tproxy,
-objref, connlimit, synproxy (nft ``stmt_evaluate_*``).
+objref, connlimit, synproxy, dynset/meter, flow offload, exthdr reset
+(nft ``stmt_evaluate_*``).
 
 Each becomes a :class:`~pkttables.evaluate._nodes.Plain` statement: the instruction
 text nft 1.0.6 emits, with ``{r0}``, ``{r1}``... standing for the registers its
@@ -31,6 +32,14 @@ _QUEUE_FLAGS = {"bypass": 0x1, "fanout": 0x2}
 
 def _err(msg, loc):
     return EvalError(msg, loc)
+
+
+# NFT_OBJECT_* (include/uapi/linux/netfilter/nf_tables.h)
+OBJ_TYPES = {"counter": 1, "quota": 2, "ct helper": 3, "limit": 4, "connlimit": 5, "tunnel": 6,
+             "ct timeout": 7, "secmark": 8, "ct expectation": 9, "synproxy": 10}
+# NFT_SET_* flags of the set a meter declares (nft stmt_evaluate_meter)
+_SET_ANONYMOUS, _SET_TIMEOUT, _SET_EVAL = 0x1, 0x10, 0x20
+_NFPROTO = {"ip": 2, "ip6": 10}
 
 
 def _limit(s: A.Limit) -> N.Plain:
@@ -190,6 +199,222 @@ def _queue(ev, s: A.Queue) -> N.Plain:
     return N.Plain(s.loc, (f"queue sreg_qnum {{r0}}{fl}",), (e,))
 
 
+def _typed_lhs(dtname: str, bits: int, order: ByteOrder, loc):
+    """A stand-in left-hand side that types a statement argument (an address, a port,
+    a device) as nft's ``stmt_evaluate_arg`` does with its ``dtype``/``len``."""
+    from ._eval import _Lhs
+    dt = DATATYPES[dtname]
+    return _Lhs(N.Value(loc, dt, bits, order, b""), dt, bits)
+
+
+def _addr_lhs(fam: str, loc):
+    return _typed_lhs("ipv4_addr", 32, BIG, loc) if fam == "ip" else _typed_lhs("ipv6_addr", 128, BIG, loc)
+
+
+def _tail_loc(loc, text: str):
+    """The location of the last ``len(text)`` columns of ``loc`` (a number the parser
+    folded into a larger node)."""
+    if loc is None or not loc.first_col:
+        return loc
+    from pkttables.errors import Location
+    return Location(loc.file, loc.line, max(loc.first_col, loc.last_col - len(text) + 1), loc.last_col,
+                    loc.line_text)
+
+
+def _tproxy(ev, s: A.Tproxy) -> N.Plain:
+    # nft stmt_evaluate_tproxy: a transport match first; the address family from the
+    # statement, else the table's; inet needs it spelled out when an address is given.
+    if ev.pctx.get("th") is None:
+        raise _err("Transparent proxy support requires transport protocol match", s.loc)
+    fam = s.family
+    if fam is None and ev.fam in ("ip", "ip6"):
+        fam = ev.fam
+    if s.addr is not None:
+        if fam is None:
+            raise _err("ip or ip6 must be specified with address for inet tables.", s.loc)
+        nh = ev.pctx.get("nh")
+        if nh is not None and nh != fam:
+            raise _err(f"conflicting protocols specified: {nh} vs. {fam}. You must specify ip or ip6 "
+                       "family in tproxy statement", s.loc)
+    regs: list[N.TExpr] = []
+    args: list[str] = []
+    if s.addr is not None:
+        regs.append(ev._value_expr(s.addr, _addr_lhs(fam, s.loc)))
+        args.append("addr reg {r0}")
+    if s.port is not None:
+        regs.append(ev._value_expr(s.port, _typed_lhs("inet_service", 16, BIG, s.loc)))
+        args.append(f"port reg {{r{len(regs) - 1}}}")
+    head = "tproxy" + (f" {fam}" if fam else "")
+    return N.Plain(s.loc, (head + "".join(" " + a for a in args),), tuple(regs))
+
+
+def _synproxy(s: A.Synproxy) -> N.Plain:
+    # libnftnl prints mss and wscale only; the timestamp/sack-perm flags are not shown.
+    return N.Plain(s.loc, (f"synproxy mss {s.mss or 0} wscale {s.wscale or 0}",))
+
+
+def _device(ev, e: A.Expr, loc) -> N.TExpr:
+    return ev._value_expr(e, _typed_lhs("iface_index", 32, HOST, loc))
+
+
+def _dup(ev, s: A.Dup) -> N.Plain:
+    # nft stmt_evaluate_dup: ip/ip6 duplicate to an address (and optionally out of a
+    # device); netdev duplicates out of a device.
+    if ev.fam == "netdev":
+        if s.addr is None:
+            raise _err("missing destination interface", s.loc)
+        if s.dev is not None:
+            raise _err("cannot specify device with netdev family", s.dev.loc)
+        return N.Plain(s.loc, ("dup sreg_dev {r0}",), (_device(ev, s.addr, s.loc),))
+    if ev.fam not in ("ip", "ip6"):
+        raise _err("unsupported family", s.loc)
+    if s.addr is None:
+        raise _err("missing destination address", s.loc)
+    regs = [ev._value_expr(s.addr, _addr_lhs(ev.fam, s.loc))]
+    text = "dup sreg_addr {r0}"
+    if s.dev is not None:
+        regs.append(_device(ev, s.dev, s.loc))
+        text += " sreg_dev {r1}"
+    return N.Plain(s.loc, (text,), tuple(regs))
+
+
+def _fwd(ev, s: A.Fwd) -> N.Plain:
+    # nft stmt_evaluate_fwd: netdev only; the device is loaded first (netlink_gen_fwd_stmt).
+    if ev.fam != "netdev":
+        raise _err("unsupported family", s.loc)
+    regs = [_device(ev, s.dev, s.loc)]
+    text = "fwd sreg_dev {r0}"
+    if s.addr is not None:
+        fam = s.family or "ip"
+        regs.append(ev._value_expr(s.addr, _addr_lhs(fam, s.loc)))
+        text += f" sreg_addr {{r1}} nfproto {_NFPROTO[fam]}"
+    return N.Plain(s.loc, (text,), tuple(regs))
+
+
+def _reset(ev, s: A.Reset) -> N.Plain:
+    from pkttables.proto import TCP_OPTIONS
+    opt = s.option
+    kind = getattr(opt, "option", None)
+    if isinstance(kind, int):
+        if kind > 255:
+            raise _err("value too large", _tail_loc(opt.loc, str(kind)))
+    else:
+        h = TCP_OPTIONS.get(kind)
+        if h is None:
+            raise _err(f"unknown tcp option {kind}", opt.loc)
+        kind = h.kind
+    return N.Plain(s.loc, (f"exthdr reset tcpopt {kind}",))
+
+
+def _stateful_text(s: A.Stmt, where: str) -> str:
+    """A statement inside a set element (dynset ``expr [ ... ]``)."""
+    if isinstance(s, A.Counter):
+        return f"counter pkts {s.packets or 0} bytes {s.bytes or 0}"
+    if isinstance(s, A.Limit):
+        return _limit(s).texts[0]
+    if isinstance(s, A.Quota):
+        return _quota(s).texts[0]
+    if isinstance(s, A.Connlimit):
+        return f"connlimit count {s.count} flags {int(s.over)}"
+    raise _err(f"{where} statement must be stateful", s.loc)
+
+
+def _timeout_ms(v, loc) -> int:
+    text = getattr(v, "name", None) or getattr(v, "text", None) or str(v)
+    try:
+        return int(DATATYPES["time"].parse(text))
+    except Exception:  # noqa: BLE001 - any parse failure is nft's message
+        raise _err("Wrong time format", getattr(v, "loc", None) or loc) from None
+
+
+def _dynset_parts(ev, key_ast: A.Expr, extra: tuple = ()):
+    """Split ``key [timeout T] [: data]`` and its options."""
+    data_ast = None
+    if isinstance(key_ast, A.Mapping):
+        data_ast = key_ast.value
+        key_ast = key_ast.key
+    opts = list(extra)
+    if isinstance(key_ast, A.Elem):
+        opts = list(key_ast.opts) + opts
+        key_ast = key_ast.key
+    timeout = None
+    stmts: list[A.Stmt] = []
+    for o in opts:
+        name = getattr(o, "name", None)
+        if isinstance(o, (A.Prop, A.ElemOpt)) and name == "timeout":
+            timeout = _timeout_ms(o.value, o.loc)
+        elif isinstance(o, (A.Prop, A.ElemOpt)) and name in ("expires", "comment"):
+            continue
+        elif isinstance(o, A.Stmt):
+            stmts.append(o)
+    return key_ast, data_ast, timeout, stmts
+
+
+def _dynset(ev, s: A.DynsetStmt) -> N.Dynset:
+    from ._eval import _Lhs
+    info = ev.ctx.sets.get(s.set)
+    if info is None:
+        raise _err("No such file or directory", s.loc)
+    key_ast, data_ast, timeout, stmts = _dynset_parts(ev, s.key, tuple(s.stmts))
+    lhs = ev._lhs(key_ast)
+    x = lhs.expr
+    if info.key_len_bits != x.len_bits:
+        raise _err(f"datatype mismatch, expected {info.key[0][0].desc}, expression has type "
+                   f"{lhs.dtype.desc}", key_ast.loc)
+    data = None
+    if data_ast is not None:
+        if not info.is_map or info.data is None:
+            raise _err("map data on a set", data_ast.loc)
+        dt, bits, order = info.data
+        dl = _Lhs(N.Value(data_ast.loc, dt, bits, order, b""), dt, bits)
+        data = ev._value_expr(data_ast, dl)
+    exprs = tuple(_stateful_text(st, "set") for st in stmts)
+    return N.Dynset(s.loc, s.op, s.set, x, data, timeout or None, exprs)
+
+
+def _meter(ev, s: A.Meter) -> N.Dynset:
+    # nft stmt_evaluate_meter: the meter is a set of its own, flagged EVAL (and TIMEOUT
+    # when elements time out); elements are added, or updated when they time out.
+    key_ast, _, timeout, _ = _dynset_parts(ev, s.key)
+    lhs = ev._lhs(key_ast)
+    flags = _SET_ANONYMOUS | _SET_EVAL | (_SET_TIMEOUT if timeout else 0)
+    op = "update" if timeout else "add"
+    exprs = (_stateful_text(s.stmt, "meter"),)
+    return N.Dynset(s.loc, op, s.name, lhs.expr, None, timeout or None, exprs,
+                    (flags, lhs.expr.len_bits, s.size))
+
+
+def _obj_name(ev, kind: str, e: A.Expr) -> str:
+    name = e.value if isinstance(e, A.String) else getattr(e, "name", None)
+    if name is None:
+        raise _err("expected an object name", e.loc)
+    objs = ev.ctx.objects
+    if objs is not None and name not in objs.get(kind, ()):
+        # the kernel answers ENOENT for the object reference
+        raise _err("Could not process rule: No such file or directory", e.loc)
+    return name
+
+
+def objref(ev, kind: str, e: A.Expr, loc) -> N.Objref:
+    """``counter name X``, ``ct helper set X``, ``quota name KEY map { ... }``."""
+    import dataclasses
+    typ = OBJ_TYPES[kind]
+    if isinstance(e, A.MapExpr):
+        key = ev._lhs(e.key)
+        if isinstance(e.mapping, A.SetExpr):
+            mp = ev._anon_set(e.mapping, key, is_map=True, objmap=True)
+            for it in e.mapping.elements:
+                if isinstance(it, A.Mapping):
+                    _obj_name(ev, kind, it.value)
+            mp = dataclasses.replace(mp, is_map=False, objmap=True)
+        elif isinstance(e.mapping, A.SetRef):
+            mp = ev._setref(e.mapping, key, True)
+        else:
+            raise _err("expected a map", e.mapping.loc)
+        return N.Objref(loc, typ, None, key.expr, mp)
+    return N.Objref(loc, typ, _obj_name(ev, kind, e))
+
+
 def other_stmt(ev, s: A.Stmt) -> None:
     if isinstance(s, A.Limit):
         ev.out.append(_limit(s))
@@ -207,5 +432,29 @@ def other_stmt(ev, s: A.Stmt) -> None:
         ev.out.append(N.Plain(s.loc, ("notrack",)))
     elif isinstance(s, A.Connlimit):
         ev.out.append(N.Plain(s.loc, (f"connlimit count {s.count} flags {int(s.over)}",)))
+    elif isinstance(s, A.Tproxy):
+        ev.out.append(_tproxy(ev, s))
+    elif isinstance(s, A.Synproxy):
+        ev.out.append(_synproxy(s))
+    elif isinstance(s, A.Dup):
+        ev.out.append(_dup(ev, s))
+    elif isinstance(s, A.Fwd):
+        ev.out.append(_fwd(ev, s))
+    elif isinstance(s, A.Reset):
+        ev.out.append(_reset(ev, s))
+    elif isinstance(s, A.DynsetStmt):
+        ev.out.append(_dynset(ev, s))
+    elif isinstance(s, A.Meter):
+        ev.out.append(_meter(ev, s))
+    elif isinstance(s, A.ObjRef):
+        ev.out.append(objref(ev, s.kind, s.name, s.loc))
+    elif isinstance(s, A.FlowOffload):
+        ev.out.append(N.Plain(s.loc, (f"flow_offload flowtable {s.flowtable}",)))
+    elif isinstance(s, A.Last):
+        # nft 1.0.6 has no `last` statement: its scanner reads the word as a string
+        from pkttables.errors import Location, SyntaxError_
+        loc = s.loc
+        at = Location(loc.file, loc.line, loc.last_col + 1, loc.last_col + 1, loc.line_text) if loc else None
+        raise SyntaxError_("syntax error, unexpected newline", at)
     else:
         raise _err(f"statement not supported yet: {type(s).__name__}", s.loc)
