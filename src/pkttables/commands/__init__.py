@@ -17,7 +17,7 @@ Also here: :class:`StateStore`, the offline store behind ``pkt --state FILE``.
 
 from __future__ import annotations
 
-from pkttables.errors import Diagnostic, PktError, SyntaxError_
+from pkttables.errors import Diagnostic, PktError
 from pkttables.lang import ast as A
 from pkttables.model import Ruleset
 
@@ -46,22 +46,8 @@ def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = No
     """Parse with the context's include paths and ``-D name=value`` variables."""
     from pkttables.lang import parse
     opts = opts or Options()
-    if not opts.vars:
-        return parse(text, filename, opts.include_paths)
-    # nft_ctx_add_var: the variables are defines of the outermost scope.  The parser has
-    # no public way to seed a scope yet, so the defines are parsed on their own first.
-    from pkttables.lang import parser as P
-    defs = "\n".join(f"define {k} = {v}" for k, v in opts.vars.items())
-    pre = P._Parser(P.tokenize(defs, "<cmdline>"), opts.include_paths)
-    pre.script()
-    if pre.diags:
-        raise SyntaxError_(pre.diags)
-    p = P._Parser(P.tokenize(text, filename), opts.include_paths)
-    p.scopes[0].update(pre.scopes[0])
-    script = p.script()
-    if p.diags:
-        raise SyntaxError_(p.diags)
-    return script
+    # nft_ctx_add_var: the variables are defines of the outermost scope.
+    return parse(text, filename, opts.include_paths, defines=opts.vars or None)
 
 
 def run_text(text: str, base: Ruleset, opts: Options | None = None, filename: str = "<cmdline>") -> Result:

@@ -1576,8 +1576,13 @@ class _Abort(Exception):
     pass
 
 
-def parse(text: str, filename: str = "<cmdline>", include_path=()) -> A.Script:
+def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None) -> A.Script:
     """Parse nftables text (a file's content, or a command line) into a :class:`~.ast.Script`.
+
+    ``defines`` maps names to value text, as ``nft -D name=value`` does: each becomes a
+    ``define`` of the outermost scope, parsed as one command-line buffer before ``text``
+    (nft: ``nft_ctx_add_var``), so ``$name`` works in ``text``
+    and a bad value is reported against ``<cmdline>``.
 
     Raises :class:`~pkttables.errors.SyntaxError_` carrying every diagnostic (at most
     ``MAX_ERRORS``, in source order as nft reports them)."""
@@ -1586,7 +1591,18 @@ def parse(text: str, filename: str = "<cmdline>", include_path=()) -> A.Script:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        top: dict = {}
+        if defines:
+            items = defines.items() if hasattr(defines, "items") else defines
+            # nft 1.0.6 joins them into one command-line buffer: "define k=v; " each.
+            pre_text = "".join(f"define {k}={v}; " for k, v in items)
+            pre = _Parser(tokenize(pre_text, "<cmdline>"), include_path)
+            pre.script()
+            if pre.diags:
+                raise SyntaxError_(pre.diags)
+            top = pre.scopes[0]
         p = _Parser(tokenize(text, filename), include_path)
+        p.scopes[0].update(top)
         script = p.script()
     finally:
         if was_enabled:
@@ -1596,11 +1612,11 @@ def parse(text: str, filename: str = "<cmdline>", include_path=()) -> A.Script:
     return script
 
 
-def parse_file(path: str, include_path=()) -> A.Script:
-    """Parse a file as ``nft -f FILE`` does."""
+def parse_file(path: str, include_path=(), defines=None) -> A.Script:
+    """Parse a file as ``nft -f FILE`` does (``defines`` as in :func:`parse`)."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             text = fh.read()
     except OSError as e:
         raise SyntaxError_(f'Could not open file "{path}": {e.strerror}') from None
-    return parse(text, path, include_path)
+    return parse(text, path, include_path, defines)
