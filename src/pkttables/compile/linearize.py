@@ -193,6 +193,8 @@ class _Lin:
                 self.gen(e, r)
                 regs.append(r)
             names = {f"r{i}": I.reg_name(r) for i, r in enumerate(regs)}
+            # {r0_k}: the 32-bit slot k words after r0 (parts of concatenated map data)
+            names.update({f"r{i}_{k}": I.reg_name(r + k) for i, r in enumerate(regs) for k in range(1, 12)})
             for t in s.texts:
                 self.out.append(I.Raw(t.format(**names)))
             for e in reversed(s.regs):
@@ -359,7 +361,15 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
             return None, None
         if isinstance(d, N.Verdict):
             return None, d.kind if d.chain is None else f"{d.kind} {d.chain}"
+        # interval data (nat maps to ranges, nft's "typeof ... : interval ..."): all the
+        # low ends, then all the high ends, each part in its own 32-bit words
+        if isinstance(d, N.Range):
+            return _pad4(d.low.data) + _pad4(d.high.data), None
         if isinstance(d, N.Concat):
+            if any(isinstance(p, N.Range) for p in d.parts):
+                los = b"".join(_pad4(_range_ends(p)[0]) for p in d.parts)
+                his = b"".join(_pad4(_range_ends(p)[1]) for p in d.parts)
+                return los + his, None
             return b"".join(_pad4(p.data) for p in d.parts), None  # type: ignore[attr-defined]
         return d.data, None  # type: ignore[attr-defined]
 

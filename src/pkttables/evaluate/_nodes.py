@@ -119,6 +119,7 @@ class AnonSet(TExpr):
     data_dtype: Datatype | None = None
     data_len_bits: int = 0
     objmap: bool = False
+    data_interval: bool = False   # data are ranges (stored low ends, then high ends)
 
 
 @_dc

@@ -135,20 +135,26 @@ def _reject(ev, s: A.Reject) -> N.Plain:
 
 def _nat(ev, s: A.Nat) -> N.Plain:
     from ._eval import _Lhs, INTEGER
-    fam = s.family or (ev.fam if ev.fam in ("ip", "ip6") else ev.pctx.get("nh"))
+    # without an explicit family: the table's, else the network protocol matched, else
+    # the table's own "inet" (nft prints "nat dnat inet")
+    fam = s.family or (ev.fam if ev.fam in ("ip", "ip6") else ev.pctx.get("nh")) or ev.fam
     kind = {"masquerade": "masq", "redirect": "redir"}.get(s.kind, s.kind)
     flags = 0
     for f in s.flags:
         flags |= _NAT_FLAGS.get(f, 0)
     regs: list[N.TExpr] = []
     args: list[str] = []
+    if isinstance(s.addr, A.MapExpr) and isinstance(s.addr.mapping, A.SetExpr) and s.port is None \
+            and fam in ("ip", "ip6"):
+        special = _nat_map(ev, s, fam, kind, flags)
+        if special is not None:
+            return special
     if s.addr is not None:
         if fam not in ("ip", "ip6"):
             raise _err("specify `dnat ip` or 'dnat ip6' in inet table to disambiguate"
                        if s.kind == "dnat" else "specify `snat ip` or 'snat ip6' in inet table to disambiguate",
                        s.loc)
-        if s.family is not None and ev.fam == "inet":
-            ev._need(s.family, s.loc)
+        _nat_family_check(ev, s, fam)
         dt = DATATYPES["ipv4_addr" if fam == "ip" else "ipv6_addr"]
         bits = 32 if fam == "ip" else 128
         lhs = _Lhs(N.Value(s.loc, dt, bits, BIG, b""), dt, bits)
@@ -178,6 +184,58 @@ def _nat(ev, s: A.Nat) -> N.Plain:
     head = f"nat {kind} {fam}" if kind in ("snat", "dnat") else kind
     text = head + "".join(" " + a for a in args) + (f" flags 0x{flags:x}" if flags else "")
     return N.Plain(s.loc, (text,), tuple(regs))
+
+
+def _nat_family_check(ev, s: A.Nat, fam: str) -> None:
+    # nft 1.0.6 adds no `meta nfproto` dependency for `snat ip to` in inet tables; it
+    # only refuses an address family that contradicts the network protocol matched.
+    nh = ev.pctx.get("nh")
+    if nh in ("ip", "ip6") and nh != fam:
+        raise _err(f"conflicting protocols specified: {nh} vs. {fam}", s.loc)
+
+
+def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
+    """``snat to KEY map { k : ADDR-RANGE }`` and ``dnat to KEY map { k : ADDR . PORT }``:
+    the map's data is a range and/or an address-port concatenation (nft
+    ``stmt_evaluate_nat_map``); the lookup leaves them in consecutive 32-bit registers."""
+    from ._eval import _Lhs, INTEGER
+    m = s.addr
+    values = [it.value for it in m.mapping.elements if isinstance(it, A.Mapping)]
+    if not values:
+        return None
+    concat = isinstance(values[0], A.Concat)
+    ranged = any(isinstance(v, (A.Range, A.Prefix)) or
+                 (isinstance(v, A.Concat) and any(isinstance(p, (A.Range, A.Prefix)) for p in v.parts))
+                 for v in values)
+    if not concat and not ranged:
+        return None
+    _nat_family_check(ev, s, fam)
+    alhs = _addr_lhs(fam, s.loc)
+    aw = 1 if fam == "ip" else 4                       # 32-bit words of an address
+    if concat:
+        plhs = _typed_lhs("inet_service", 16, BIG, s.loc)
+        tot = (aw + 1) * 32
+        dl = _Lhs(N.Concat(s.loc, INTEGER, tot, BIG, (alhs.expr, plhs.expr)), INTEGER, tot)
+        dl.parts = [alhs, plhs]  # type: ignore[attr-defined]
+    else:
+        dl = alhs
+    key = ev._lhs(m.key)
+    mp = ev._anon_set(m.mapping, key, is_map=True, data_lhs=dl)
+    import dataclasses
+    mp = dataclasses.replace(mp, data_interval=ranged)
+    x = dl.expr
+    expr = N.Map(m.loc, dl.dtype, x.len_bits, x.byteorder, key.expr, mp)
+    if concat and ranged:
+        args = f"addr_min reg {{r0}} addr_max reg {{r0_{aw + 1}}} proto_min reg {{r0_{aw}}} " \
+               f"proto_max reg {{r0_{2 * aw + 1}}}"
+    elif concat:
+        args = f"addr_min reg {{r0}} proto_min reg {{r0_{aw}}}"
+    else:
+        args = f"addr_min reg {{r0}} addr_max reg {{r0_{aw}}}"
+    if s.prefix:
+        flags |= 0x40
+    text = f"nat {kind} {fam} {args}" + (f" flags 0x{flags:x}" if flags else "")
+    return N.Plain(s.loc, (text,), (expr,))
 
 
 def _queue(ev, s: A.Queue) -> N.Plain:
