@@ -44,4 +44,6 @@ def bridge_host() -> Host:
     h.interfaces["lan1"] = Interface("lan1", mac("02:00:00:00:02:01"), bridge="br0")
     h.interfaces["lan2"] = Interface("lan2", mac("02:00:00:00:02:02"), bridge="br0")
     h.bridges["br0"] = Bridge("br0", mac("02:00:00:00:03:01"), ["lan1", "lan2"], [ip("10.0.0.1/24")])
+    # As load_host() does: the bridge is also an interface of the host.
+    h.interfaces["br0"] = Interface("br0", mac("02:00:00:00:03:01"), [ip("10.0.0.1/24")], kind="bridge")
     return h

@@ -498,7 +498,7 @@ class Engine:
             if hint is not None and hint in self._local:
                 src = hint
             else:
-                sel = self.host.routing._select4(out.name, ipaddress.IPv4Address(p.addr), 253)
+                sel = self.host.routing.select_source_on(out.name, ipaddress.IPv4Address(p.addr), 253)
                 src = sel.packed if sel is not None else bytes(4)
             body = B.arp(1, out.mac, src, bytes(6), p.addr)
             sub = _Run(r.now, r.depth + 1)

@@ -511,6 +511,11 @@ class Routing:
             return RouteDecision(RouteKind.MULTICAST, r.dev, d, r, src)
         return RouteDecision(RouteKind.OUTPUT, r.dev, gw, r, src)
 
+    def select_source_on(self, dev: str | None, dst: Any, scope: int = 0) -> IPv4Address | None:
+        """The kernel's ``inet_select_addr(dev, dst, scope)``: an IPv4 source on ``dev``
+        (scope 0 universe, 253 link), for packets the host builds itself (ARP, ICMP)."""
+        return self._select4(dev, dst, scope)
+
     def _select4(self, dev: str | None, dst: Any, scope: int) -> IPv4Address | None:
         """inet_select_addr(dev, dst, scope)."""
         addr = None
