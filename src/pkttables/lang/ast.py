@@ -331,13 +331,19 @@ class Reject(Stmt):
 
 @_dc
 class Nat(Stmt):
-    """snat/dnat/masquerade/redirect; ``family`` is the ``ip to``/``ip6 to`` of inet tables."""
+    """snat/dnat/masquerade/redirect; ``family`` is the ``ip to``/``ip6 to`` of inet tables.
+
+    The type flags (nft ``STMT_NAT_F_*``): ``prefix`` for ``snat ip prefix to``,
+    ``interval`` for ``snat ip interval to`` (the map gives address ranges), ``concat``
+    for ``snat ip addr . port to`` (the map gives address . port)."""
     kind: str
     family: str | None = None
     addr: Expr | None = None
     port: Expr | None = None
     flags: tuple[str, ...] = ()
     prefix: bool = False
+    interval: bool = False
+    concat: bool = False
 
 
 @_dc

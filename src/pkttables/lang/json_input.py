@@ -594,18 +594,20 @@ class _Reader:
             flags = self.strlist(d["flags"], _sub(path, "flags"), "nat flags")
             for i, f in enumerate(flags):
                 self.choice(f, ("random", "fully-random", "persistent", "netmap"), f"{path}.flags[{i}]", "nat flag")
-        prefix = False
+        prefix = interval = concat = False
         if "type_flags" in d:
             tf = self.strlist(d["type_flags"], _sub(path, "type_flags"), "nat type flags")
             for i, f in enumerate(tf):
                 self.choice(f, ("interval", "prefix", "concat"), f"{path}.type_flags[{i}]", "nat type flag")
             prefix = "prefix" in tf
+            interval = "interval" in tf
+            concat = "concat" in tf
         if prefix and "netmap" in flags:
             # "snat ip prefix to ..." sets NF_NAT_RANGE_NETMAP; nft's listing shows it as a flag.
             flags = tuple(f for f in flags if f != "netmap")
         if key in ("masquerade", "redirect") and (addr is not None or fam is not None):
             self.fail(path, f"{key} takes no address")
-        return A.Nat(self.loc(path), key, fam, addr, port, flags, prefix)
+        return A.Nat(self.loc(path), key, fam, addr, port, flags, prefix, interval, concat)
 
     def s_tproxy(self, key, v, path):
         d = self.obj(v, path)

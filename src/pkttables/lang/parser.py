@@ -72,6 +72,7 @@ class _Err(Exception):
         self.expecting = expecting
         self.message = message
         self.loc = loc
+        self.name: str | None = None  # the token's name when scoped (see _Parser.err_kw)
 
 
 class _Parser:
@@ -97,6 +98,14 @@ class _Parser:
 
     def err(self, tok: Token | None = None, expecting: str | None = None):
         raise _Err(tok or self.peek(), expecting)
+
+    def err_kw(self, tok: Token, expecting: str | None = None, scoped=()):
+        """A syntax error naming ``tok`` by its text when it is a keyword of the current
+        scanner start condition (``scoped``), as nft's scoped keywords are named."""
+        e = _Err(tok, expecting)
+        if tok.kind is WORD and tok.text in scoped:
+            e.name = tok.text
+        raise e
 
     def expect(self, kind: str, expecting: str | None = None) -> Token:
         t = self.peek()
@@ -169,7 +178,7 @@ class _Parser:
         if e.message is not None:
             self.diags.append(Diagnostic(e.loc or e.tok.loc, e.message))
         else:
-            msg = "syntax error, unexpected " + token_name(e.tok)
+            msg = "syntax error, unexpected " + (e.name or token_name(e.tok))
             if e.expecting:
                 msg += ", expecting " + e.expecting
             self.diags.append(Diagnostic(e.tok.loc, msg))
@@ -1002,24 +1011,40 @@ class _Parser:
         return addr, port
 
     def stmt_snat(self):
+        """nft ``nat_stmt_args``: ``[ip|ip6] to ADDR[:PORT]``, ``ADDR[:PORT]``, ``:PORT``,
+        ``[ip|ip6] prefix|interval to EXPR``, ``ip|ip6 addr . port to EXPR``, then flags."""
         t = self.next()
         fam = None
-        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and not self.is_word("to", 1) and not self.is_word("prefix", 1) and not self.is_word("addr", 1) and not (self.peek(1).kind is WORD and self.peek(1).text in K.PROTO_FIELDS["ip"] and self.is_word("to", 3)):
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and not self.is_word("to", 1) and not self.is_word("prefix", 1) and not self.is_word("addr", 1) and not self.is_word("interval", 1) and not (self.peek(1).kind is WORD and self.peek(1).text in K.PROTO_FIELDS["ip"] and self.is_word("to", 3)):
             self.err(self.peek(1), "to")
-        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and (self.is_word("to", 1) or self.is_word("prefix", 1) or self.is_word("addr", 1)):
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and (self.is_word("to", 1) or self.is_word("prefix", 1) or self.is_word("addr", 1) or self.is_word("interval", 1)):
             fam = self.next().text
-        prefix = False
-        if self.word("addr"):
+        prefix = interval = concat = False
+        if fam is not None and self.word("addr"):
             self.expect(".", ".")
             if not self.word("port"):
                 self.err(self.peek(), "port")
+            concat = True
         elif self.word("prefix"):
             prefix = True
+        elif self.word("interval"):
+            interval = True
         addr = port = None
-        if self.word("to"):
+        if prefix or interval or concat:
+            # These take one expression (a map or a range), never ``:PORT``.
+            if not self.word("to"):
+                self.err(self.peek(), "to")
+            addr = self.nat_value()
+        elif self.word("to"):
             addr, port = self._nat_addr_port()
+        elif fam is None and self.peek().kind not in (NEWLINE, ";", "}", EOF) and not (self.peek().kind is WORD and self.peek().text in ("random", "fully-random", "persistent", "addr")):
+            # ``snat 10.0.0.1`` / ``dnat :80``: the ``to`` is optional (nft nat_stmt_args).
+            addr, port = self._nat_addr_port()
+        else:
+            # snat/dnat need an address or a port; ``addr`` is a nat-scope keyword.
+            self.err_kw(self.peek(), None, ("addr", "random", "fully-random", "persistent"))
         flags = self._nat_flags()
-        return A.Nat(self.span(t.loc), t.text, fam, addr, port, flags, prefix)
+        return A.Nat(self.span(t.loc), t.text, fam, addr, port, flags, prefix, interval, concat)
 
     stmt_dnat = stmt_snat
 

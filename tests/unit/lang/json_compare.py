@@ -18,6 +18,8 @@ text it encodes (each rule is named so reports can count them):
 * ``burst5``: nft's default packet burst is 5; its text listing omits it, JSON prints it.
 * ``prio``: JSON chain priorities are numbers; the text names them (``filter``, ``srcnat``;
   the ip/ip6/inet/arp/netdev values of nft's standard priority table).
+* ``natflags``: JSON nat ``type_flags`` carry what nft's evaluation adds (``concat`` for
+  an ``addr . port`` map, ``interval`` beside ``prefix``); the text of a listing omits them.
 * ``zero``: JSON listing prints defaults (``numgen ... offset 0``) the text omits.
 """
 
@@ -103,6 +105,11 @@ def normalize(x, used: set | None = None):
             if pr is not None:
                 used.add("prio")
                 return ("ChainType", x.type, x.hook, ("Number", pr), n(x.device))
+        if isinstance(x, A.Nat) and (x.concat or (x.interval and x.prefix)):
+            # nft's evaluation adds type flags its JSON listing prints: concat when the
+            # map gives address . port, interval next to prefix.
+            used.add("natflags")
+            x = A.Nat(x.loc, x.kind, x.family, x.addr, x.port, x.flags, x.prefix, x.interval and not x.prefix, False)
         if isinstance(x, A.Queue):
             return ("Queue", n(x.num), tuple(sorted(x.flags)))
         if isinstance(x, A.Numgen):

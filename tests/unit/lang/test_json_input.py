@@ -115,7 +115,7 @@ def test_corpus_json_rules_give_the_text_ast():
     # The normalizations that were needed are the documented ones, and the raw
     # shapes (no normalization at all) agree for most rules too.
     assert used <= {"op", "order", "string", "meta", "flags|", "spnum", "time", "counter0",
-                    "logflags", "flagmask", "zero", "list1", "burst5"}
+                    "logflags", "flagmask", "zero", "list1", "burst5", "natflags"}
 
 
 def test_strict_equality_without_normalization():

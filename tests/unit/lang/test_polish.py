@@ -46,3 +46,46 @@ def test_define_in_file_clashes_with_cmdline_define():
 def test_defines_accept_pairs_and_none():
     assert parse("add rule ip t c mark $m\n", defines=[("m", "7")]).commands[0].obj.rule.stmts[0].right.value == 7
     assert parse("add table ip t\n", defines=None).commands
+
+
+# ---------------------------------------------------------------- nat type flags
+def nat(r: str) -> A.Nat:
+    (s,) = rule(r).stmts
+    assert isinstance(s, A.Nat)
+    return s
+
+
+def test_nat_interval_and_concat_flags():
+    s = nat("snat ip interval to ip saddr map { 10.141.11.4 : 192.168.2.2-192.168.2.4 }")
+    assert (s.family, s.interval, s.prefix, s.concat) == ("ip", True, False, False)
+    assert isinstance(s.addr, A.MapExpr)
+    s = nat("dnat ip interval to 10.0.0.1-10.0.0.5 persistent")
+    assert s.interval and isinstance(s.addr, A.Range) and s.flags == ("persistent",)
+    s = nat("snat interval to 10.0.0.1-10.0.0.5")
+    assert s.interval and s.family is None
+    s = nat("snat ip addr . port to ip saddr map { 1.1.1.1 : 2.2.2.2 . 80 }")
+    assert s.concat and not s.interval and s.port is None
+    s = nat("snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }")
+    assert s.prefix and not s.interval
+    s = nat("snat 10.0.0.1")  # the ``to`` is optional
+    assert s.addr == A.Symbol(s.addr.loc, "10.0.0.1")
+
+
+def test_nat_json_type_flags():
+    from pkttables.lang.json_input import parse_json
+    import json
+    doc = {"nftables": [{"add": {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [
+        {"snat": {"family": "ip", "addr": {"range": ["10.0.0.1", "10.0.0.5"]}, "type_flags": ["interval"]}}]}}}]}
+    s = parse_json(json.dumps(doc)).commands[0].obj.rule.stmts[0]
+    assert s.interval and not s.concat
+
+
+@pytest.mark.parametrize("r, golden", [
+    ("snat ip interval 10.0.0.1", "in.nft:1:34-41: Error: syntax error, unexpected string, expecting to"),
+    ("snat ip interval to :80", "in.nft:1:37-37: Error: syntax error, unexpected colon"),
+    ("snat addr . port to 1.1.1.1", "in.nft:1:22-25: Error: syntax error, unexpected addr"),
+    ("snat", "in.nft:1:21-21: Error: syntax error, unexpected newline"),
+    ("snat random", "in.nft:1:22-27: Error: syntax error, unexpected random"),
+])
+def test_nat_errors_as_nft(r, golden):
+    assert err(f"add rule ip t c {r}\n").splitlines()[0] == golden
