@@ -1,0 +1,576 @@
+"""The conntrack table and the two hook functions, nf_conntrack_in and nf_conntrack_confirm.
+
+Theory of operation
+-------------------
+``in_hook(pkt, hook, now)`` runs at priority -200 in PREROUTING and OUTPUT
+(``nf_conntrack_in``):
+
+1. A packet that already carries an entry (loopback) or is marked untracked
+   (``notrack``) passes untouched.  A *template* (``ct zone set`` in a raw chain) only
+   gives the zone.
+2. The l3 header is parsed as ``get_l4proto`` does; a non-first fragment (the engine
+   defragments at -400 first) or a truncated header gets no entry: ``ct state invalid``.
+3. ICMP/ICMPv6 errors are looked up by the packet they quote (``nf_conntrack_inet_error``):
+   found, they become RELATED to that entry; not found or broken, invalid.  IPv6
+   neighbour discovery and MLD are untracked.
+4. Otherwise the tuple is looked up (``resolve_normal_ct``).  A miss allocates a new,
+   *unconfirmed* entry -- not yet in the table -- after checking ``nf_conntrack_max``
+   (early drop, see below).  ctinfo follows: reply direction -> ESTABLISHED_REPLY; a
+   reply seen -> ESTABLISHED; expected -> RELATED; else NEW.
+5. The protocol tracker (TCP state machine, UDP, ICMP, ...) checks the packet and
+   refreshes the timeout.  A negative verdict detaches the entry: the packet is
+   ``invalid`` and an unconfirmed entry vanishes.  TCP may ask to kill a closed entry and
+   look up again (-NF_REPEAT, reopening after TIME_WAIT/CLOSE).
+6. The first reply sets SEEN_REPLY.
+
+``confirm(pkt, now)`` runs last in INPUT and POSTROUTING (``nf_conntrack_confirm``): an
+unconfirmed entry is inserted under both tuples, gets CONFIRMED, its absolute expiry,
+and a NEW event; for a confirmed entry the events cached while the packet traversed
+(state change, reply, assured, mark) are delivered as one UPDATE.
+
+The table is a dict keyed by ``(zone, tuple)`` for each direction.  Python hashes the
+tuple's ``bytes`` addresses with SipHash-1-3 under a per-process random key
+(PYTHONHASHSEED; PEP 456), so an attacker who chooses tuples cannot make them collide on
+purpose -- the role the kernel's ``hash_conntrack_raw`` gives to siphash with a boot-time
+random seed.  A dict resizes itself, so there are no chains to grow long.
+
+Bounded table and early drop: ``nf_conntrack_max`` counts confirmed entries plus the one
+being created.  When the limit would be exceeded, ``early_drop`` looks at the hash
+buckets of the new tuple and the 7 after it (NF_CT_EVICTION_RANGE = 8 buckets of
+``nf_conntrack_buckets``) and kills every entry there that is confirmed, not ASSURED and
+not dying; if none was found the packet is dropped (``nf_conntrack: table full``).
+The buckets are modelled with the same keyed hash modulo ``nf_conntrack_buckets``, both
+directions of an entry indexed, as the kernel hashes both tuplehash nodes.  Not
+modelled: the GC worker's extra eviction of closing TCP entries under pressure.
+
+Expiry: entries carry their absolute expiry; a heap of (expiry, id) is consulted at every
+call with the injected ``now`` and every entry found expired is destroyed (DESTROY
+event).  The kernel's GC runs later than the exact expiry, but an expired entry is never
+found by a lookup there either, which is what traffic observes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from pkttables.conntrack import _l4
+from pkttables.conntrack._conn import Conn
+from pkttables.conntrack._enums import CtDir, CtEventType, CtInfo, CtStateBit, Event, Status
+from pkttables.conntrack._format import format_event
+from pkttables.conntrack._tcp import TcpSettings, tcp_packet
+from pkttables.conntrack._tuple import (AF_INET, AF_INET6, Tuple, addresses, get_tuple, invert,
+                                        l3_bounds)
+
+__all__ = ["ConntrackTable", "CtEvent", "ct_state", "notrack", "make_template",
+           "SYSCTL_DEFAULTS", "NF_CT_EVICTION_RANGE"]
+
+NF_DROP, NF_ACCEPT, NF_REPEAT = 0, 1, 4
+NF_CT_EVICTION_RANGE = 8
+CONFIRM_PRIORITY = 2**31 - 1   # NF_IP_PRI_CONNTRACK_CONFIRM (INT_MAX)
+CONNTRACK_PRIORITY = -200      # NF_IP_PRI_CONNTRACK
+
+_PRE, _IN, _FWD, _OUT, _POST = 0, 1, 2, 3, 4
+_HOOK_NAMES = {"prerouting": _PRE, "input": _IN, "forward": _FWD, "output": _OUT,
+               "postrouting": _POST}
+
+# Values of the kernel this project checks against (6.18); the host file may override.
+SYSCTL_DEFAULTS: dict[str, int] = {
+    "net.netfilter.nf_conntrack_max": 262144,
+    "net.netfilter.nf_conntrack_buckets": 262144,
+    "net.netfilter.nf_conntrack_acct": 0,
+    "net.netfilter.nf_conntrack_checksum": 1,
+    "net.netfilter.nf_conntrack_tcp_loose": 1,
+    "net.netfilter.nf_conntrack_tcp_be_liberal": 0,
+    "net.netfilter.nf_conntrack_tcp_max_retrans": 3,
+    "net.netfilter.nf_conntrack_tcp_ignore_invalid_rst": 0,
+    **{f"net.netfilter.nf_conntrack_{k}": v for k, v in _l4.DEFAULT_TIMEOUTS.items()},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CtEvent:
+    """One conntrack event as ``conntrack -E`` reports it; ``line`` is its text at the
+    time it was delivered."""
+    type: CtEventType
+    conn_id: int
+    events: int
+    time: float
+    line: str
+
+
+class _Ctx:
+    """What a protocol tracker gets: the packet, its l4 offsets and the hook."""
+    __slots__ = ("pkt", "buf", "nh", "dataoff", "end", "l3num", "protonum", "hook", "now",
+                 "reason", "check")
+
+    def __init__(self, pkt, buf, nh, dataoff, end, l3num, protonum, hook, now, check):
+        self.pkt, self.buf, self.nh, self.dataoff, self.end = pkt, buf, nh, dataoff, end
+        self.l3num, self.protonum, self.hook, self.now = l3num, protonum, hook, now
+        self.reason = ""
+        self.check = check
+
+    def checksum_bad(self) -> bool:
+        """nf_checksum(): verified only in PREROUTING with nf_conntrack_checksum=1
+        (locally generated packets are trusted)."""
+        if not self.check or self.hook != _PRE or self.pkt is None:
+            return False
+        try:
+            res = self.pkt.verify_checksums()
+        except Exception:  # a packet our parser cannot checksum: trust it like the kernel
+            return False
+        return not all(v for k, v in res.items() if k != "ip")
+
+
+def _hook_num(hook) -> int:
+    if isinstance(hook, str):
+        return _HOOK_NAMES[hook]
+    return int(hook)
+
+
+def make_template(zone: int = 0) -> Conn:
+    """A template entry (``ct zone set`` before conntrack): only its zone is used."""
+    t = Tuple(0, b"", b"", 0)
+    c = Conn(t, t, zone)
+    c.status = Status.TEMPLATE | Status.CONFIRMED
+    return c
+
+
+def notrack(pkt) -> None:
+    """``notrack``: the packet skips connection tracking (``ct state untracked``)."""
+    pkt.ct = None
+    pkt.ctinfo = CtInfo.UNTRACKED
+
+
+def ct_state(pkt) -> int:
+    """The value ``ct state`` loads for a packet (nft_ct_get_eval NFT_CT_STATE)."""
+    if pkt.ctinfo == CtInfo.UNTRACKED:
+        return int(CtStateBit.UNTRACKED)
+    ct = pkt.ct
+    if ct is None or pkt.ctinfo is None or ct.status & Status.TEMPLATE:
+        return int(CtStateBit.INVALID)
+    return 1 << (int(pkt.ctinfo) % CtInfo.IS_REPLY + 1)
+
+
+class ConntrackTable:
+    """One network namespace's connection tracking.
+
+    ``host`` (a :class:`pkttables.stack.host.Host`) or ``sysctl`` (a function of a
+    sysctl name) gives the settings; unknown names take :data:`SYSCTL_DEFAULTS`.
+    """
+
+    def __init__(self, host: Any = None, *, sysctl: Callable[[str], int] | None = None,
+                 on_event: Callable[[CtEvent], None] | None = None,
+                 keep_events: bool = True):
+        overrides = dict(getattr(host, "sysctls", {}) or {})
+
+        def get(name: str) -> int:
+            if sysctl is not None:
+                v = sysctl(name)
+                if v is not None:
+                    return int(v)
+            if name in overrides:
+                return int(overrides[name])
+            return SYSCTL_DEFAULTS.get(name, 0)
+
+        self.sysctl = get
+        self.max = get("net.netfilter.nf_conntrack_max")
+        self.buckets = max(1, get("net.netfilter.nf_conntrack_buckets"))
+        self.acct = bool(get("net.netfilter.nf_conntrack_acct"))
+        self.checksum = bool(get("net.netfilter.nf_conntrack_checksum"))
+        self.tcp = TcpSettings.from_sysctl(get)
+        self.timeouts = {k: get(f"net.netfilter.nf_conntrack_{k}") or v
+                         for k, v in _l4.DEFAULT_TIMEOUTS.items()}
+        self.hash: dict[tuple[int, Tuple], tuple[Conn, int]] = {}
+        self._bucket: dict[int, set[Conn]] = {}
+        self._heap: list[tuple[float, int, Conn]] = []
+        self._count = 0
+        self.expectations: dict[tuple[int, Tuple], tuple[Conn, float]] = {}
+        self.events: list[CtEvent] = []
+        self.keep_events = keep_events
+        self.on_event = on_event
+        self.stats = {"found": 0, "invalid": 0, "ignore": 0, "insert": 0, "drop": 0,
+                      "early_drop": 0, "insert_failed": 0}
+        self.last_reason = ""
+        self._trackers = {6: tcp_packet, 17: _l4.udp_packet, 136: _l4.udp_packet,
+                          1: _l4.icmp_packet, 58: _l4.icmp_packet, 47: _l4.gre_packet}
+
+    # ------------------------------------------------------------------ lookups
+
+    def __len__(self) -> int:
+        return self._count
+
+    def lookup(self, t: Tuple, zone: int = 0, now: float | None = None) -> tuple[Conn, int] | None:
+        """The entry and direction a tuple belongs to (``nf_conntrack_find_get``)."""
+        if now is not None:
+            self.expire(now)
+        return self.hash.get((zone, t))
+
+    def tuple_taken(self, t: Tuple, ignored: Conn | None = None, zone: int = 0) -> bool:
+        """nf_conntrack_tuple_taken(): is ``t`` some other entry's tuple?  (NAT port
+        allocation asks this about the reply tuples it tries.)"""
+        hit = self.hash.get((zone, t))
+        return hit is not None and hit[0] is not ignored
+
+    def alter_reply(self, ct: Conn, new_reply: Tuple) -> None:
+        """nf_conntrack_alter_reply(): NAT rewrites the reply tuple of an entry that is
+        not yet confirmed (it is hashed only at confirm)."""
+        if ct.confirmed:
+            raise ValueError("the reply tuple of a confirmed entry cannot change")
+        ct.tuples[CtDir.REPLY] = new_reply
+
+    def entries(self, now: float | None = None) -> list[Conn]:
+        """Confirmed entries in insertion order (expired ones destroyed first)."""
+        if now is not None:
+            self.expire(now)
+        seen: dict[int, Conn] = {}
+        for ct, d in self.hash.values():
+            if d == 0:
+                seen[ct.id] = ct
+        return list(seen.values())
+
+    def __iter__(self) -> Iterator[Conn]:
+        return iter(self.entries())
+
+    # ------------------------------------------------------------------ events
+
+    def event(self, ct: Conn, bits: int) -> None:
+        """nf_conntrack_event_cache(): remember what changed; delivered at confirm."""
+        ct._events |= int(bits)
+
+    def _deliver(self, kind: CtEventType, ct: Conn, bits: int, now: float) -> None:
+        ev = CtEvent(kind, ct.id, bits, now, format_event(kind, ct, now, bits))
+        if self.keep_events:
+            self.events.append(ev)
+        if self.on_event is not None:
+            self.on_event(ev)
+
+    def _deliver_cached(self, ct: Conn, now: float) -> None:
+        bits, ct._events = ct._events, 0
+        # ctnetlink reports an UPDATE for any of these (nf_ct_deliver_cached_events)
+        if bits & ~(Event.NEW | Event.RELATED | Event.DESTROY):
+            self._deliver(CtEventType.UPDATE, ct, bits, now)
+
+    def drain_events(self) -> list[CtEvent]:
+        out, self.events = self.events, []
+        return out
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _bucket_of(self, key: tuple[int, Tuple]) -> int:
+        return hash(key) % self.buckets
+
+    def _insert(self, ct: Conn, now: float) -> None:
+        for d in (0, 1):
+            key = (ct.zone, ct.tuples[d])
+            self.hash[key] = (ct, d)
+            self._bucket.setdefault(self._bucket_of(key), set()).add(ct)
+        self._count += 1
+        heapq.heappush(self._heap, (ct.expires, ct.id, ct))
+
+    def _unlink(self, ct: Conn) -> None:
+        for d in (0, 1):
+            key = (ct.zone, ct.tuples[d])
+            hit = self.hash.get(key)
+            if hit is not None and hit[0] is ct:
+                del self.hash[key]
+                b = self._bucket.get(self._bucket_of(key))
+                if b is not None:
+                    b.discard(ct)
+                    if not b:
+                        del self._bucket[self._bucket_of(key)]
+        self._count -= 1
+
+    def kill(self, ct: Conn, now: float) -> bool:
+        """nf_ct_kill(): remove a confirmed entry at once (DESTROY event); False if it
+        was already dying or never confirmed."""
+        if ct.status & Status.DYING:
+            return False
+        ct.status |= Status.DYING
+        if not ct.confirmed:
+            return False
+        self._unlink(ct)
+        ct._events = 0
+        self._deliver(CtEventType.DESTROY, ct, Event.DESTROY, now)
+        return True
+
+    def expire(self, now: float) -> int:
+        """Destroy every entry whose timeout has passed; returns how many."""
+        n = 0
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            exp, _id, ct = heapq.heappop(heap)
+            if ct.status & Status.DYING:
+                continue
+            if ct.expires > now:
+                heapq.heappush(heap, (ct.expires, ct.id, ct))  # refreshed since
+                continue
+            if self.kill(ct, now):
+                n += 1
+        return n
+
+    def flush(self, now: float) -> int:
+        """``conntrack -F``."""
+        n = 0
+        for ct in self.entries():
+            n += self.kill(ct, now)
+        return n
+
+    def _early_drop(self, key: tuple[int, Tuple], now: float) -> bool:
+        """early_drop(): kill the non-assured entries of up to 8 buckets from the new
+        tuple's own."""
+        b = self._bucket_of(key)
+        for i in range(NF_CT_EVICTION_RANGE):
+            chain = self._bucket.get((b + i) % self.buckets)
+            if not chain:
+                continue
+            drops = 0
+            for ct in sorted(chain, key=lambda c: c.id):
+                if ct.status & (Status.ASSURED | Status.DYING) or not ct.confirmed:
+                    continue
+                drops += self.kill(ct, now)
+            if drops:
+                self.stats["early_drop"] += drops
+                return True
+        return False
+
+    def expect(self, t: Tuple, master: Conn, now: float, timeout: float = 300.0,
+               zone: int | None = None) -> None:
+        """Register an expected connection (what a helper does): the first packet with
+        exactly this original tuple opens an entry with EXPECTED status, RELATED."""
+        self.expectations[(master.zone if zone is None else zone, t)] = (master, now + timeout)
+
+    # ------------------------------------------------------------------ hooks
+
+    def in_hook(self, pkt, hook, now: float) -> int:
+        """nf_conntrack_in(): returns NF_ACCEPT (1) or NF_DROP (0) and sets
+        ``pkt.ct`` / ``pkt.ctinfo`` (both None: ``ct state invalid``)."""
+        hook = _hook_num(hook)
+        self.expire(now)
+        self.last_reason = ""
+        tmpl = None
+        ct = pkt.ct
+        if pkt.ctinfo == CtInfo.UNTRACKED:
+            self.stats["ignore"] += 1
+            return NF_ACCEPT
+        if ct is not None:
+            if not ct.status & Status.TEMPLATE:
+                self.stats["ignore"] += 1   # already tracked (loopback)
+                return NF_ACCEPT
+            tmpl = ct
+        pkt.ct = None
+        pkt.ctinfo = None
+        zone = tmpl.zone if tmpl is not None else 0
+        buf = pkt.buf
+        nh = pkt.nh_off
+        l3 = l3_bounds(buf, nh, len(buf))
+        if l3 is None:
+            return self._invalid("no l4 header / fragment")
+        l3num, protonum, dataoff, end = l3
+        ctx = _Ctx(pkt, buf, nh, dataoff, end, l3num, protonum, hook, now, self.checksum)
+        if protonum == 1 or protonum == 58:
+            verdict = self._icmp(pkt, ctx, zone)
+            if verdict is not None:
+                return verdict
+        for _ in range(3):      # -NF_REPEAT goes round again (at most once in practice)
+            res = self._resolve(pkt, ctx, zone, tmpl)
+            if res is None:
+                return self._invalid(ctx.reason or "cannot get tuple")
+            if res is False:
+                self.stats["drop"] += 1
+                return NF_DROP
+            ct, ctinfo = res
+            dir_ = 1 if ctinfo >= CtInfo.IS_REPLY else 0
+            tracker = self._trackers.get(protonum, _l4.generic_packet)
+            ret = tracker(self, ct, ctx, dir_)
+            if ret <= 0:
+                pkt.ct = None
+                pkt.ctinfo = None
+                if ret == -NF_REPEAT:
+                    continue
+                self.stats["invalid"] += 1
+                self.last_reason = ctx.reason
+                if ret == NF_DROP:
+                    self.stats["drop"] += 1
+                    return NF_DROP
+                return NF_ACCEPT
+            pkt.ct = ct
+            pkt.ctinfo = ctinfo
+            if ctinfo == CtInfo.ESTABLISHED_REPLY and not ct.status & Status.SEEN_REPLY:
+                ct.status |= Status.SEEN_REPLY
+                self.event(ct, Event.REPLY)
+            return NF_ACCEPT
+        return self._invalid("repeat loop")
+
+    def _invalid(self, why: str) -> int:
+        self.stats["invalid"] += 1
+        self.last_reason = why
+        return NF_ACCEPT
+
+    def _resolve(self, pkt, ctx: _Ctx, zone: int, tmpl):
+        """resolve_normal_ct(): (conn, ctinfo), None (no tuple: invalid) or False
+        (table full: drop)."""
+        buf, nh = ctx.buf, ctx.nh
+        src, dst = addresses(buf, nh, ctx.l3num)
+        t = get_tuple(buf, ctx.l3num, src, dst, ctx.protonum, ctx.dataoff, ctx.end)
+        if t is None:
+            ctx.reason = "cannot get tuple"
+            return None
+        hit = self.hash.get((zone, t))
+        if hit is None:
+            ct = self._init_conntrack(t, zone, ctx)
+            if ct is None or ct is False:
+                return ct
+            dir_ = 0
+        else:
+            ct, dir_ = hit
+            self.stats["found"] += 1
+        if dir_ == 1:
+            ctinfo = CtInfo.ESTABLISHED_REPLY
+        elif ct.status & Status.SEEN_REPLY:
+            ctinfo = CtInfo.ESTABLISHED
+        elif ct.status & Status.EXPECTED:
+            ctinfo = CtInfo.RELATED
+        else:
+            ctinfo = CtInfo.NEW
+        return ct, ctinfo
+
+    def _init_conntrack(self, t: Tuple, zone: int, ctx: _Ctx):
+        """init_conntrack(): a new unconfirmed entry, or None (no reply tuple) / False
+        (table full and nothing to evict)."""
+        rt = invert(t)
+        if rt is None:
+            ctx.reason = "cannot invert tuple"
+            return None
+        key = (zone, t)
+        if self.max and self._count + 1 > self.max:
+            if not self._early_drop(key, ctx.now):
+                self.last_reason = "nf_conntrack: table full, dropping packet"
+                return False
+        ct = Conn(t, rt, zone)
+        if self.acct:
+            ct.counters = [[0, 0], [0, 0]]
+        exp = self.expectations.pop(key, None)
+        if exp is not None and exp[1] > ctx.now:
+            master = exp[0]
+            ct.status |= Status.EXPECTED
+            ct.master = master
+            ct.mark = master.mark      # an expected entry inherits the master's mark
+        return ct
+
+    def _icmp(self, pkt, ctx: _Ctx, zone: int) -> int | None:
+        """icmp_error() / icmpv6_error() + nf_conntrack_inet_error(): a verdict when the
+        packet is an error (or untracked ND/MLD), None to track it normally."""
+        buf, off, end = ctx.buf, ctx.dataoff, ctx.end
+        if off + 8 > end:
+            return self._invalid("short packet")
+        if ctx.checksum_bad():
+            return self._invalid("bad checksum")
+        typ = buf[off]
+        if ctx.protonum == 1:
+            if typ > _l4.NR_ICMP_TYPES:
+                return self._invalid("invalid icmp type")
+            if typ not in _l4.ICMP_ERRORS:
+                return None
+        else:
+            if typ in _l4.ICMPV6_NOCT:
+                pkt.ct = None
+                pkt.ctinfo = CtInfo.UNTRACKED
+                return NF_ACCEPT
+            if typ >= 128:
+                return None
+        # the quoted packet: same l3 protocol, its tuple, inverted, must be an entry
+        inner = l3_bounds(buf, off + 8, end)
+        if inner is None or inner[0] != ctx.l3num:
+            return self._invalid("failed to get tuple of inner packet")
+        il3, iproto, ioff, iend = inner
+        isrc, idst = addresses(buf, off + 8, il3)
+        it = get_tuple(buf, il3, isrc, idst, iproto, ioff, iend)
+        if it is None:
+            return self._invalid("failed to get tuple of inner packet")
+        target = invert(it)
+        if target is None:
+            return self._invalid("failed to invert inner tuple")
+        hit = self.hash.get((zone, target))
+        if hit is None:
+            return self._invalid("no match for ICMP error")
+        ct, dir_ = hit
+        outer_dst = addresses(buf, ctx.nh, ctx.l3num)[1]
+        if ct.tuples[dir_].dst != outer_dst:
+            # NAT may have rewritten the destination: a NAT module can allow it by
+            # setting ct.nat.allow_outer_daddr(...); without NAT this is a spoof
+            nat_ok = getattr(ct.nat, "icmp_outer_daddr_ok", None)
+            if not (nat_ok and nat_ok(outer_dst, dir_)):
+                return self._invalid("outer daddr mismatch")
+        pkt.ct = ct
+        pkt.ctinfo = CtInfo.RELATED_REPLY if dir_ == 1 else CtInfo.RELATED
+        return NF_ACCEPT
+
+    def account(self, ct: Conn, ctx: _Ctx, dir_: int) -> None:
+        """nf_ct_acct_update(): packets and bytes (the IP length) per direction."""
+        c = ct.counters
+        if c is not None:
+            c[dir_][0] += 1
+            c[dir_][1] += ctx.end - ctx.nh
+
+    def confirm(self, pkt, now: float) -> int:
+        """nf_conntrack_confirm(): insert a new entry, deliver cached events."""
+        ct = pkt.ct
+        if ct is None or ct.status & Status.TEMPLATE or pkt.ctinfo == CtInfo.UNTRACKED:
+            return NF_ACCEPT
+        if ct.confirmed:
+            if not ct.dying:
+                self._deliver_cached(ct, now)
+            return NF_ACCEPT
+        if pkt.ctinfo is not None and pkt.ctinfo >= CtInfo.IS_REPLY:
+            return NF_ACCEPT
+        if ct.dying:
+            self.stats["insert_failed"] += 1
+            return NF_DROP
+        for d in (0, 1):
+            if (ct.zone, ct.tuples[d]) in self.hash:
+                # a clash: another packet confirmed the same tuple first (not modelled:
+                # nf_ct_resolve_clash's UDP merge); the kernel drops this one
+                self.stats["insert_failed"] += 1
+                return NF_DROP
+        ct.status |= Status.CONFIRMED
+        ct.expires = now + ct.timeout
+        self._insert(ct, now)
+        self.stats["insert"] += 1
+        bits = ct._events | Event.NEW
+        if ct.status & Status.EXPECTED:
+            bits |= Event.RELATED
+        ct._events = 0
+        self._deliver(CtEventType.NEW, ct, bits, now)
+        return NF_ACCEPT
+
+    # ------------------------------------------------------------------ engine glue
+
+    def register(self, hooks, families: Iterable[str] = ("ip", "ip6")) -> None:
+        """Plug into a :class:`pkttables.stack.hooks.HookTable`: tracking at -200 in
+        prerouting and output, confirmation last in input and postrouting."""
+        from pkttables.stack.hooks import HookVerdict, Verdict
+
+        def _v(v: int):
+            return HookVerdict(Verdict.ACCEPT if v == NF_ACCEPT else Verdict.DROP,
+                               reason="" if v == NF_ACCEPT else self.last_reason)
+
+        def track(pkt, st):
+            n = len(self.events)
+            v = self.in_hook(pkt, st.hook, st.now)
+            st.events.extend(self.events[n:])
+            return _v(v)
+
+        def confirm(pkt, st):
+            n = len(self.events)
+            v = self.confirm(pkt, st.now)
+            st.events.extend(self.events[n:])
+            return _v(v)
+
+        for fam in families:
+            hooks.register(fam, "prerouting", CONNTRACK_PRIORITY, track, name="conntrack")
+            hooks.register(fam, "output", CONNTRACK_PRIORITY, track, name="conntrack")
+            hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
+            hooks.register(fam, "postrouting", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
