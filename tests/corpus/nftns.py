@@ -4,8 +4,8 @@ Theory of operation
 -------------------
 Spawning ``ip netns exec NS nft ...`` costs ~10 ms per call; the corpus needs tens of
 thousands of calls.  So :class:`NftLab` creates a namespace ``pktcorpus<pid>[-n]`` (lo
-up, a dummy ``dum0`` and a veth pair ``veth0``/``veth1`` for device-bound chains and
-flowtables), then starts *one* worker, ``ip netns exec NS python3 nftns.py --worker``,
+up, a dummy ``dum0`` and a veth pair ``veth0``/``veth1``, down, for device-bound
+chains and flowtables), then starts *one* worker, ``ip netns exec NS python3 nftns.py --worker``,
 which loads libnftables (the library the ``nft`` binary is a thin wrapper of: the CLI
 joins its arguments with blanks and calls ``nft_run_cmd_from_buffer``) with ctypes and
 answers JSON-line requests: ``{"cmd": TEXT, "flags": N, "debug": N}`` ->
@@ -62,11 +62,11 @@ class NftLab:
         try:
             for argv in (
                 ["ip", "link", "set", "lo", "up"],
+                # dum0 and the veth pair stay down: up, they would send IPv6 DAD/MLD
+                # packets through the output hooks and make counters and quotas
+                # differ from run to run
                 ["ip", "link", "add", "dum0", "type", "dummy"],
-                ["ip", "link", "set", "dum0", "up"],
                 ["ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1"],
-                ["ip", "link", "set", "veth0", "up"],
-                ["ip", "link", "set", "veth1", "up"],
             ):
                 _run(["ip", "netns", "exec", self.ns, *argv])
             self._start()
