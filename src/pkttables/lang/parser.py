@@ -945,23 +945,49 @@ class _Parser:
                 opts.append((w, self.number()))
             elif w == "flags":
                 self.next()
-                flags = []
-                while True:
-                    f = self.flag_word()
-                    if f in ("tcp", "ip") and self.peek().kind is WORD and self.peek().text in ("sequence", "options"):
-                        f = f + " " + self.next().text
-                        while self.peek().kind == "," and self.peek(1).kind is WORD and self.peek(1).text in ("sequence", "options"):
-                            self.next()
-                            f += "," + self.next().text
-                    flags.append(f)
-                    if self.peek().kind == ",":
-                        self.next()
-                        continue
-                    break
-                opts.append(("flags", tuple(flags)))
+                opts.append(("flags", self.log_flags()))
             else:
                 break
         return A.Log(self.span(start), tuple(opts))
+
+    def log_flags(self) -> tuple[str, ...]:
+        """nft ``log_flags``: ``tcp sequence[,options]``, ``ip options``, ``skuid``,
+        ``ether`` or ``all`` -- one group per ``flags`` keyword, each flag its own string
+        (``("tcp sequence", "tcp options")``).  bison names SEQUENCE ``seq``."""
+        t = self.peek()
+        if t.kind is WORD and t.text == "tcp":
+            self.next()
+            out = []
+            while True:
+                f = self.peek()
+                if not (f.kind is WORD and f.text in ("sequence", "options")):
+                    self.err_kw(f, "seq or options")
+                self.next()
+                out.append("tcp " + f.text)
+                if self.peek().kind != ",":
+                    break
+                self.next()
+            flags = tuple(out)
+        elif t.kind is WORD and t.text == "ip":
+            self.next()
+            f = self.peek()
+            if not (f.kind is WORD and f.text == "options"):
+                self.err_kw(f, "options")
+            self.next()
+            flags = ("ip options",)
+        elif t.kind is WORD and t.text in ("skuid", "ether", "all"):
+            self.next()
+            flags = (t.text,)
+        else:
+            self.err(t)
+        if self.peek().kind == ",":
+            # nft: a comma after skuid/ether/all/ip options ends the statement.
+            self.err(self.peek(), self.end_expect())
+        return flags
+
+    def end_expect(self) -> str:
+        """What bison expects where a command may end: in a block or at the top level."""
+        return "newline or semicolon" if len(self.scopes) > 1 else "end of file or newline or semicolon"
 
     def stmt_reject(self):
         start = self.next().loc

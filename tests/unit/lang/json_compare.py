@@ -8,7 +8,7 @@ text it encodes (each rule is named so reports can count them):
 * ``string``: JSON has one string type; the text has quoted (String) and bare (Symbol).
 * ``meta``: JSON ``meta`` keys are always qualified (``mark`` vs ``meta mark``).
 * ``time``: JSON times are integers of seconds; text has ``10s``, ``1h``...
-* ``logflags``: the text parser keeps ``tcp sequence,options`` as one flag.
+* ``logflags``: (no longer needed: the text parser splits ``tcp sequence,options`` too).
 * ``spnum``: JSON listing prints ``spnum 0`` where the text omits it.
 * ``list1``: a one-element list in JSON is the element in text.
 * ``counter0``: JSON ``{"packets": 0, "bytes": 0}`` is the text's bare ``counter``.
