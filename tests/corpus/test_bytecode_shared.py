@@ -62,11 +62,17 @@ def _chains(tf: nftpy.TFile) -> frozenset[str]:
     return frozenset(names)
 
 
-def compile_case(case: nftpy.RuleCase, sets: dict, objects: dict | None = None) -> str:
+def set_hints(tf: nftpy.TFile) -> tuple[tuple[str, str, str], ...]:
+    """The sets nft's cache holds while the file runs, in cache order (table by table)."""
+    return tuple((t.family, t.table, d.name) for t in tf.tables for d in tf.sets if d.expect_ok)
+
+
+def compile_case(case: nftpy.RuleCase, sets: dict, objects: dict | None = None,
+                 hints: tuple | None = None) -> str:
     script = parse(case.add_command)
     rule = script.commands[0].obj.rule
     ctx = EvalContext(case.family, case.table, case.chain, sets, tz_offset=7200,  # the suite runs with TZ=UTC-2
-                      objects=objects)
+                      objects=objects, set_hints=hints)
     return dump(linearize(evaluate_rule(rule, ctx)))
 
 

@@ -123,6 +123,9 @@ class EvalContext:
     tz_offset: int | None = None
     # stateful objects of the table by kind ("counter", "ct helper" ...); None: unchecked
     objects: dict[str, frozenset[str]] | None = None
+    # every set nft's cache holds, (family, table, name) in cache order, for the "did
+    # you mean" hint of an unknown set; None: the sets of this table
+    set_hints: tuple[tuple[str, str, str], ...] | None = None
 
 
 def _err(msg: str, loc: Location | None) -> EvalError:
@@ -223,9 +226,17 @@ class _RuleEval:
     def _learn(self, m: N.Match) -> None:
         """A user's match on a protocol key teaches the protocol context (nft
         ``relational_expr_pctx_update``)."""
+        left = m.left
+        if m.op == "eq" and isinstance(m.right, N.AnonSet) and not m.right.interval and m.right.elements \
+                and _is_l4_key(left):
+            # a set of transport protocols: nft's context keeps the last element's
+            # (so `meta l4proto { tcp, udp } tcp dport 1` conflicts: udp vs. tcp)
+            last = m.right.elements[-1].key
+            if isinstance(last, N.Value):
+                self.pctx["th"] = _L4_BY_NUMBER.get(last.data[0], str(last.data[0]))
+            return
         if m.op != "eq" or not isinstance(m.right, N.Value):
             return
-        left = m.left
         v = int.from_bytes(m.right.data, "little" if m.right.byteorder is HOST else "big")
         if isinstance(left, N.Meta):
             if left.key == "l4proto":
@@ -601,6 +612,9 @@ class _RuleEval:
             return _date_ns(text, self._tz(), dt)
         if name == "hour":
             return (int(dt.parse(text)) - self._tz()) % 86400
+        if name in ("ipv4_addr", "ipv6_addr") and _other_family_literal(name, text):
+            # getaddrinfo() with the other address family: EAI_ADDRFAMILY
+            raise EvalError("Could not resolve hostname: Address family for hostname not supported")
         return dt.parse(text)
 
     def _tz(self) -> int:
@@ -727,16 +741,25 @@ class _RuleEval:
     def _setref(self, e: A.SetRef, lhs: _Lhs, want_map: bool | None) -> N.SetRef:
         info = self.ctx.sets.get(e.name)
         if info is None:
-            # nft learns this from the kernel (ENOENT on the set lookup)
-            raise _err("No such file or directory", e.loc)
+            # nft's set_not_found: ENOENT, with the closest set name in the cache
+            raise _err("No such file or directory" + self._set_hint(e.name), e.loc)
         x = lhs.expr
-        if want_map is False and info.is_map:
-            raise _err(f"Expression is not a set: @{e.name} is a map", e.loc) if False else None
         keylen = info.key_len_bits
         if keylen != x.len_bits and not isinstance(x, N.Binop):
-            raise _err(f"datatype mismatch, expected {info.key[0][0].desc}, expression has type "
-                       f"{lhs.dtype.desc}", e.loc)
+            # nft names the expression's type as expected and the set's as found
+            raise _err(f"datatype mismatch, expected {lhs.dtype.desc}, expression has type "
+                       f"{info.key[0][0].desc}", e.loc)
         return N.SetRef(e.loc, lhs.dtype, x.len_bits, x.byteorder, e.name, info.is_map)
+
+    def _set_hint(self, name: str) -> str:
+        cands = self.ctx.set_hints
+        if cands is None:
+            cands = tuple((self.fam, self.ctx.table, n) for n in self.ctx.sets)
+        best = misspell_closest(name, [c[2] for c in cands])
+        if best is None:
+            return ""
+        fam, table, sname = cands[best]
+        return f"; did you mean set \u2018{sname}\u2019 in table {fam} \u2018{table}\u2019?"
 
     # ------------------------------------------------------------ statements
     def match(self, s: A.Match) -> None:
@@ -956,6 +979,54 @@ def _date_ns(text: str, tz: int, dt: Datatype) -> int:
     return int(epoch) * 1_000_000_000
 
 
+def _string_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: edits, with adjacent transpositions."""
+    la, lb = len(a), len(b)
+    d = [[0] * (lb + 1) for _ in range(la + 1)]
+    for i in range(la + 1):
+        d[i][0] = i
+    for j in range(lb + 1):
+        d[0][j] = j
+    for i in range(1, la + 1):
+        for j in range(1, lb + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + cost)
+    return d[la][lb]
+
+
+def misspell_closest(name: str, candidates: list[str]) -> int | None:
+    """Index of the candidate nft's misspell hint picks (``src/misspell.c``): within a
+    threshold of about a third of the longer length, the first one at the smallest
+    distance; None when none is close."""
+    best, best_d = None, None
+    for i, c in enumerate(candidates):
+        lmax, lmin = max(len(name), len(c)), min(len(name), len(c))
+        if lmax <= 1:
+            continue
+        threshold = max(-(-lmax // 3), 1) if lmax - lmin <= 1 else -(-(lmax + 2) // 3)
+        dist = _string_distance(name, c)
+        if dist <= threshold and (best_d is None or dist < best_d):
+            best, best_d = i, dist
+    return best
+
+
+def _is_l4_key(e: N.TExpr) -> bool:
+    if isinstance(e, N.Meta):
+        return e.key == "l4proto"
+    return isinstance(e, N.Payload) and e.proto in ("ip", "ip6") and e.field in ("protocol", "nexthdr")
+
+
+def _other_family_literal(dtname: str, text: str) -> bool:
+    import ipaddress
+    try:
+        a = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return (a.version == 6) if dtname == "ipv4_addr" else (a.version == 4)
+
+
 def _names_object(e: A.Expr) -> bool:
     """``"name"`` or a map whose values are names: an object reference."""
     if isinstance(e, A.String):
@@ -1013,9 +1084,22 @@ def _xor_set(s: N.TExpr, x: bytes | None) -> N.TExpr:
 def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
     """Evaluate one parsed rule in a table of ``ctx.family``."""
     ev = _RuleEval(ctx)
+    terminal = None
     for s in rule.stmts:
+        # nft rule_evaluate: nothing may follow a terminal statement (verdicts other
+        # than continue, reject, queue, nat)
+        if terminal is not None:
+            raise _err("Statement after terminal statement has no effect", s.loc)
         ev.stmt(s)
+        if _is_terminal(s):
+            terminal = s
     return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out)), rule.comment)
+
+
+def _is_terminal(s: A.Stmt) -> bool:
+    if isinstance(s, A.VerdictStmt):
+        return s.verdict.kind != "continue"
+    return isinstance(s, (A.Reject, A.Queue, A.Nat))
 
 
 def _sort_runs(stmts: list[N.TStmt]) -> list[N.TStmt]:

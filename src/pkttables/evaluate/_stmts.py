@@ -109,10 +109,26 @@ def _code(ev, e: A.Expr, dtname: str) -> int:
     return int(v)
 
 
+def _keyword_loc(loc, word: str):
+    """The location of a statement's leading keyword (nft locates some errors there)."""
+    if loc is None or not loc.first_col:
+        return loc
+    from pkttables.errors import Location
+    return Location(loc.file, loc.line, loc.first_col, loc.first_col + len(word) - 1, loc.line_text)
+
+
 def _reject(ev, s: A.Reject) -> N.Plain:
+    # nft stmt_evaluate_reject: the network protocol known must be one reject can
+    # answer; `tcp reset` needs TCP; icmp/icmpv6 codes must match the network protocol.
     fam = ev.fam
     nh = ev.pctx.get("nh")
+    kw = _keyword_loc(s.loc, "reject")
+    if nh is not None and nh not in ("ip", "ip6"):
+        raise _err("cannot reject this network family", kw)
     if s.family == "tcp":
+        th = ev.pctx.get("th")
+        if th is not None and th != "tcp":
+            raise _err("you cannot use tcp reset with this protocol", kw)
         ev._need("tcp", s.loc)
         return N.Plain(s.loc, ("reject type 1 code 0",))
     if s.family == "icmpx":
@@ -120,10 +136,10 @@ def _reject(ev, s: A.Reject) -> N.Plain:
         return N.Plain(s.loc, (f"reject type 2 code {code}",))
     if s.family in ("icmp", "icmpv6"):
         want = "ip" if s.family == "icmp" else "ip6"
-        if fam in ("ip", "ip6") and nh != want:
-            raise _err(f"conflicting protocols specified: {nh} vs. {want}", s.loc)
-        ev._need(want, s.loc)
+        if nh is not None and nh != want:
+            raise _err("conflicting protocols specified: ip vs ip6", s.code.loc if s.code is not None else kw)
         code = _code(ev, s.code, "icmp_code" if s.family == "icmp" else "icmpv6_code")
+        ev._need(want, s.loc)
         return N.Plain(s.loc, (f"reject type 0 code {code}",))
     # bare reject: ICMP port unreachable for the family the context knows, else ICMPX.
     if nh == "ip":
@@ -151,9 +167,7 @@ def _nat(ev, s: A.Nat) -> N.Plain:
             return special
     if s.addr is not None:
         if fam not in ("ip", "ip6"):
-            raise _err("specify `dnat ip` or 'dnat ip6' in inet table to disambiguate"
-                       if s.kind == "dnat" else "specify `snat ip` or 'snat ip6' in inet table to disambiguate",
-                       s.loc)
+            raise _err("ip or ip6 must be specified with address for inet tables.", _keyword_loc(s.loc, s.kind))
         _nat_family_check(ev, s, fam)
         dt = DATATYPES["ipv4_addr" if fam == "ip" else "ipv6_addr"]
         bits = 32 if fam == "ip" else 128
@@ -171,6 +185,7 @@ def _nat(ev, s: A.Nat) -> N.Plain:
             regs.append(ev._value_expr(s.addr, lhs))
             args.append("addr_min reg {r0}")
     if s.port is not None:
+        _need_transport(ev, s.port.loc)
         dt = DATATYPES["inet_service"]
         lhs = _Lhs(N.Value(s.loc, dt, 16, BIG, b""), dt, 16)
         i = len(regs)
@@ -184,6 +199,20 @@ def _nat(ev, s: A.Nat) -> N.Plain:
     head = f"nat {kind} {fam}" if kind in ("snat", "dnat") else kind
     text = head + "".join(" " + a for a in args) + (f" flags 0x{flags:x}" if flags else "")
     return N.Plain(s.loc, (text,), tuple(regs))
+
+
+def _need_transport(ev, loc) -> None:
+    # nft stmt_evaluate_l3proto/nat: a port needs a transport protocol match before it
+    if ev.pctx.get("th") is None:
+        raise _err("transport protocol mapping is only valid after transport protocol match", loc)
+
+
+def _span(a, b):
+    """From the start of location ``a`` to the end of ``b`` (same line)."""
+    if a is None or b is None or a.line != b.line:
+        return a
+    from pkttables.errors import Location
+    return Location(a.file, a.line, a.first_col, b.last_col, a.line_text)
 
 
 def _nat_family_check(ev, s: A.Nat, fam: str) -> None:
@@ -220,6 +249,8 @@ def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
     else:
         dl = alhs
     key = ev._lhs(m.key)
+    if concat:
+        _need_transport(ev, _span(m.loc, m.mapping.loc))
     mp = ev._anon_set(m.mapping, key, is_map=True, data_lhs=dl)
     import dataclasses
     mp = dataclasses.replace(mp, data_interval=ranged)
@@ -238,12 +269,32 @@ def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
     return N.Plain(s.loc, (text,), (expr,))
 
 
+def _queue_check(s: A.Queue, num, flags: int) -> None:
+    # nft stmt_evaluate_queue: queue numbers are 16 bits; an expression's largest value
+    # (offset + mod - 1) must fit; fanout spreads over a range.
+    if isinstance(num, A.Number) and num.value > 0xFFFF:
+        loc = num.loc
+        if loc is not None and loc.line_text:
+            # nft places the error on `num N`
+            from pkttables.errors import Location
+            start = loc.line_text.rfind("num", 0, loc.first_col - 1)
+            if start >= 0:
+                loc = Location(loc.file, loc.line, start + 1, loc.last_col, loc.line_text)
+        raise _err(f"Value {num.value} exceeds valid range 0-65535", loc)
+    if isinstance(num, (A.Hash, A.Numgen)):
+        if (num.offset or 0) + num.mod - 1 > 0xFFFF:
+            raise _err("queue expression max value exceeds 65535", num.loc)
+    if flags & _QUEUE_FLAGS["fanout"] and num is not None and not isinstance(num, A.Range):
+        raise _err("fanout requires a range to be specified", num.loc)
+
+
 def _queue(ev, s: A.Queue) -> N.Plain:
     flags = 0
     for f in s.flags:
         flags |= _QUEUE_FLAGS.get(f, 0)
     fl = "".join(f" {n}" for n, b in _QUEUE_FLAGS.items() if flags & b)
     num = s.num
+    _queue_check(s, num, flags)
     if num is None:
         return N.Plain(s.loc, (f"queue num 0{fl}",))
     if isinstance(num, A.Number):
