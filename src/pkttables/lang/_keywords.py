@@ -39,7 +39,14 @@ PROTO_FIELDS: dict[str, frozenset[str]] = {
     "dccp": _w("sport dport type"),
     "sctp": _w("sport dport vtag checksum"),
     "th": _w("sport dport"),
-    "gre": _w("flags version protocol"),
+}
+# bison's "expecting ..." after ``<proto> <unknown word>`` (nft 1.0.6, captured; bison
+# lists at most four, so the other protocols print none).
+PROTO_FIELD_EXPECT = {
+    "ether": "saddr or daddr or type", "igmp": "type or checksum or mrt or group",
+    "esp": "seq or spi", "comp": "nexthdr or flags or cpi",
+    "udp": "length or checksum or sport or dport", "udplite": "checksum or sport or dport or csumcov",
+    "dccp": "type or sport or dport", "th": "sport or dport",
 }
 # IPv6 extension headers: ``<hdr> <field>`` and ``exthdr <hdr> exists``.
 EXTHDR_FIELDS: dict[str, frozenset[str]] = {
@@ -58,10 +65,13 @@ META_KEYS = _w(
     "secpath ipsec nfproto l4proto bri_iifpvid bri_iifvproto ibrpvid ibrvproto time day hour "
     "secmark sdif sdifname iifkind oifkind broute"
 )
-# Meta keys usable without ``meta`` (nft grammar: meta_key_unqualified).
+# Meta keys usable without ``meta`` (nft grammar: meta_key_unqualified).  Checked on
+# nft 1.0.6 with ``KEY 1`` in a netdev chain: these are meta keys; ``random`` and
+# ``priority`` are syntax errors; ``length``, ``protocol``, ``l4proto``, ``sdif``... parse
+# as plain symbols ("No symbol type information" in evaluation).
 META_UNQUALIFIED = _w(
     "mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace rtclassid ibriport "
-    "obriport ibrname obrname pkttype cpu iifgroup oifgroup cgroup random ipsec"
+    "obriport ibrname obrname pkttype cpu iifgroup oifgroup cgroup ipsec time day hour"
 )
 CT_KEYS = _w(
     "state direction status mark expiration helper l3proto protocol saddr daddr proto-src "

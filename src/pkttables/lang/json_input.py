@@ -471,7 +471,7 @@ class _Reader:
         if c is not None:
             opts.append(A.ElemOpt(self.loc(_sub(path, "comment")), "comment", c))
         # Later schemas: statements attached to the element ("counter": {...}).
-        for name in ("counter", "quota", "limit", "last"):
+        for name in ("counter", "quota", "limit"):
             if name in d:
                 opts.append(self.stmt({name: d[name]}, path))
         if not opts:
@@ -1246,7 +1246,6 @@ _STMTS = {
     "tproxy": _R.s_tproxy,
     "synproxy": _R.s_synproxy,
     "reset": _R.s_reset,
-    "last": _R.s_last,
     "flow": _R.s_flow,
     "xt": _R.s_xt,
 }

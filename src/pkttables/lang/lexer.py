@@ -70,12 +70,12 @@ include define redefine undefine describe hook device devices table chain rule s
 map flowtable handle ruleset socket tproxy accept drop continue jump goto return inet netdev
 add replace update create insert delete get list reset flush rename import export monitor
 destroy position index comment constant interval dynamic auto-merge timeout gc-interval
-elements expires policy size flow offload meter counter last log queue limit quota hour day
+elements expires policy size flow offload meter counter log queue limit quota hour day
 reject snat dnat masquerade redirect random th bridge ether type typeof vlan arp ip ecn
-icmp igmp ip6 icmpv6 ah esp comp udp udplite tcp dccp sctp gre rt rt0 rt2 srh hbh frag dst mh
+icmp igmp ip6 icmpv6 ah esp comp udp udplite tcp dccp sctp rt rt0 rt2 srh hbh frag dst mh
 meta mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace rtclassid ibriport
 obriport ibrname obrname pkttype cpu iifgroup oifgroup cgroup ct numgen jhash symhash dup fwd
-fib osf synproxy notrack all exists missing exthdr ipsec secmark xt vxlan geneve gretap
+fib osf synproxy notrack all exists missing exthdr ipsec secmark xt priority time flags
 """.split()
 )
 # Keywords that are operators: nft's scanner maps them to the operator tokens.

@@ -54,7 +54,7 @@ _VERDICTS = frozenset(["accept", "drop", "continue", "return"])
 _BINPREC = {"|": 1, "^": 2, "&": 3, "<<": 4, ">>": 4}
 _STMT_WORDS = frozenset(
     "accept drop continue return jump goto counter limit quota log reject snat dnat masquerade "
-    "redirect tproxy queue dup fwd notrack add update delete meter synproxy flow last xt comment reset".split()
+    "redirect tproxy queue dup fwd notrack add update delete meter synproxy flow xt comment reset".split()
 )
 _EXPR_STARTERS = frozenset(
     set(K.PROTO_FIELDS) | set(K.EXTHDR_FIELDS) | K.META_UNQUALIFIED
@@ -662,7 +662,7 @@ class _Parser:
         if w == "comment":
             self.next()
             return A.Prop(self.span(start), w, self.string())
-        if w in ("counter", "quota", "limit", "last"):
+        if w in ("counter", "quota", "limit"):
             return A.Prop(self.span(start), "stmt", self.stmt())
         self.err(t)
 
@@ -1300,7 +1300,7 @@ class _Parser:
                 return A.SctpChunk(self.span(start), c, f)
             if strict:
                 self.i += 1
-                self.err(nxt)
+                self.err(nxt, K.PROTO_FIELD_EXPECT.get(w) if nxt.kind is WORD else None)
             return None
         if w in K.EXTHDR_FIELDS and (nw in K.EXTHDR_FIELDS[w] or (w == "rt" and nw in ("ip", "ip6") or w == "rt" and nw in K.RT_KEYS)):
             if w == "rt" and (nw in K.RT_KEYS or nw in ("ip", "ip6")):
@@ -1614,7 +1614,7 @@ class _Parser:
             elif t.text == "comment":
                 self.next()
                 opts.append(A.ElemOpt(self.span(t.loc), t.text, self.string()))
-            elif stmts and t.text in ("counter", "quota", "limit", "last"):
+            elif stmts and t.text in ("counter", "quota", "limit"):
                 opts.append(self.stmt())
             else:
                 break

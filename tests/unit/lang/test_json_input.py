@@ -217,7 +217,7 @@ def test_stateful_objects_and_statements():
         {"secmark": {"family": "inet", "table": "t", "name": "sm", "context": "system_u:object_r:ssh_server_packet_t:s0"}},
         {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 5, "expr": [
             {"quota": "q"}, {"limit": "l"}, {"counter": "c"}, {"ct helper": "h"}, {"synproxy": "sp"},
-            {"ct count": {"val": 10, "inv": True}}, {"last": {"used": 300}}, {"flow": {"op": "add", "flowtable": "@ft"}},
+            {"ct count": {"val": 10, "inv": True}}, {"flow": {"op": "add", "flowtable": "@ft"}},
             {"xt": {"type": "match", "name": "conntrack"}}, {"notrack": None},
             {"meter": {"name": "m", "size": 10, "key": {"elem": {"val": {"payload": {"protocol": "ip", "field": "saddr"}}, "timeout": 10}},
                        "stmt": {"limit": {"rate": 10, "per": "second"}}}},
@@ -234,13 +234,13 @@ def test_stateful_objects_and_statements():
     assert rule.handle is None  # an added rule's handle is dropped, as nft does
     s = rule.rule.stmts
     assert [type(x).__name__ for x in s] == [
-        "ObjRef", "ObjRef", "ObjRef", "SetStmt", "ObjRef", "Connlimit", "Last", "FlowOffload", "Xt", "Notrack",
+        "ObjRef", "ObjRef", "ObjRef", "SetStmt", "ObjRef", "Connlimit", "FlowOffload", "Xt", "Notrack",
         "Meter", "DynsetStmt"]
     assert s[5] == A.Connlimit(s[5].loc, 10, True)
-    assert isinstance(s[11].key, A.Mapping) and s[11].set == "m" and s[11].op == "update"
+    assert isinstance(s[10].key, A.Mapping) and s[10].set == "m" and s[10].op == "update"
     # The meter matches the text form.
     t = text_stmts("add rule inet t c meter m size 10 { ip saddr timeout 10s limit rate 10/second }")
-    assert normalize_times(s[10]) == normalize_times(t[0])
+    assert normalize_times(s[9]) == normalize_times(t[0])
 
 
 @pytest.mark.parametrize("stmt,text", [

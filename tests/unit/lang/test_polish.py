@@ -139,3 +139,57 @@ def test_log_flag_errors_as_nft(r, golden):
 def test_log_flag_comma_in_a_block():
     assert err("table ip t {\n chain c {\n  log flags all,skuid\n }\n}\n").splitlines()[0] == (
         "in.nft:3:16-16: Error: syntax error, unexpected comma, expecting newline or semicolon")
+
+
+# ---------------------------------------------------------------- words nft 1.0.6 knows (or not)
+def test_unqualified_meta_keys_of_nft_1_0_6():
+    # nft 1.0.6 (``KEY 1`` in a chain): time/day/hour are meta keys without ``meta``.
+    for key in ("time", "day", "hour", "mark", "iifname", "cgroup", "ipsec"):
+        (m,) = rule(f"{key} 1").stmts
+        assert m.left == A.Meta(m.left.loc, key, False)
+    # length/l4proto/sdif are no meta keys unqualified: plain symbols (evaluate rejects them).
+    (m,) = rule("length 1").stmts
+    assert isinstance(m.left, A.Symbol)
+
+
+@pytest.mark.parametrize("text, golden", [
+    ("add rule ip t c random 1\n", "in.nft:1:17-22: Error: syntax error, unexpected random"),
+    ("add rule ip t c priority 1\n", "in.nft:1:17-24: Error: syntax error, unexpected priority"),
+    ("add table ip flags\n", "in.nft:1:14-18: Error: syntax error, unexpected flags, expecting string"),
+    ("add table ip time\n", "in.nft:1:14-17: Error: syntax error, unexpected time, expecting string"),
+    ("add table ip priority\n", "in.nft:1:14-21: Error: syntax error, unexpected priority, expecting string"),
+    # nft 1.0.6 has no ``last`` statement, no ``gre`` expression, no ``dccp option``.
+    ("add rule ip t c last used never\n", "in.nft:1:32-32: Error: syntax error, unexpected newline"),
+    ("add rule ip t c counter last\n", "in.nft:1:29-29: Error: syntax error, unexpected newline"),
+    ("add rule ip t c gre foo 1\n", "in.nft:1:26-26: Error: syntax error, unexpected newline"),
+    ("add rule ip t c dccp option 4 exists\n",
+     "in.nft:1:22-27: Error: syntax error, unexpected string, expecting type or sport or dport"),
+])
+def test_keywords_as_nft_1_0_6(text, golden):
+    assert err(text).splitlines()[0] == golden
+
+
+@pytest.mark.parametrize("text", ["add table ip gre\n", "add table ip last\n", "add table ip vxlan\n",
+                                  "add table ip geneve\n", "add table ip gretap\n"])
+def test_words_that_are_no_keywords_in_nft_1_0_6(text):
+    assert parse(text).commands[0].obj.name == text.split()[-1]
+
+
+def test_json_has_no_last_statement():
+    from pkttables.lang.json_input import parse_json
+    doc = {"nftables": [{"add": {"rule": {"family": "ip", "table": "t", "chain": "c", "expr": [{"last": {"used": 1}}]}}}]}
+    with pytest.raises(SyntaxError_, match="unknown statement object 'last'"):
+        parse_json(doc)
+
+
+@pytest.mark.parametrize("proto, expecting", [
+    ("ether", "saddr or daddr or type"), ("igmp", "type or checksum or mrt or group"), ("esp", "seq or spi"),
+    ("comp", "nexthdr or flags or cpi"), ("udp", "length or checksum or sport or dport"),
+    ("udplite", "checksum or sport or dport or csumcov"), ("th", "sport or dport"), ("vlan", None), ("tcp", None),
+])
+def test_unknown_field_expecting_as_nft(proto, expecting):
+    first = 17 + len(proto) + 1
+    want = f"in.nft:1:{first}-{first + 2}: Error: syntax error, unexpected string"
+    if expecting:
+        want += ", expecting " + expecting
+    assert err(f"add rule ip t c {proto} foo 1\n").splitlines()[0] == want
