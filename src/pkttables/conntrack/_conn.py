@@ -30,7 +30,7 @@ class Conn:
 
     __slots__ = ("tuples", "status", "zone", "mark", "labels", "secmark", "proto",
                  "timeout", "expires", "counters", "nat", "helper", "master", "id",
-                 "_events", "ext", "__weakref__")
+                 "_events", "_heap_at", "ext", "__weakref__")
 
     def __init__(self, orig: Tuple, reply: Tuple, zone: int = 0):
         self.tuples: list[Tuple] = [orig, reply]
@@ -49,6 +49,7 @@ class Conn:
         self.master: "Conn | None" = None
         self.id = next(_ids)
         self._events = 0             # cached IPCT_* bits, delivered at confirm
+        self._heap_at = float("inf")  # earliest expiry the table's heap holds for it
         self.ext: dict[str, Any] = {}
 
     # ---- views

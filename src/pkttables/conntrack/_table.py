@@ -268,7 +268,14 @@ class ConntrackTable:
             self.hash[key] = (ct, d)
             self._bucket.setdefault(self._bucket_of(key), set()).add(ct)
         self._count += 1
-        heapq.heappush(self._heap, (ct.expires, ct.id, ct))
+        self.touch(ct)
+
+    def touch(self, ct: Conn) -> None:
+        """Tell the expiry heap that ``ct.expires`` may have moved earlier (a later
+        expiry is noticed lazily when the old heap slot comes due)."""
+        if ct.confirmed and ct.expires < ct._heap_at:
+            ct._heap_at = ct.expires
+            heapq.heappush(self._heap, (ct.expires, ct.id, ct))
 
     def _unlink(self, ct: Conn) -> None:
         for d in (0, 1):
@@ -304,7 +311,10 @@ class ConntrackTable:
             exp, _id, ct = heapq.heappop(heap)
             if ct.status & Status.DYING:
                 continue
+            if exp != ct._heap_at:
+                continue    # a stale slot: a newer, earlier one exists
             if ct.expires > now:
+                ct._heap_at = ct.expires
                 heapq.heappush(heap, (ct.expires, ct.id, ct))  # refreshed since
                 continue
             if self.kill(ct, now):
@@ -385,6 +395,7 @@ class ConntrackTable:
             dir_ = 1 if ctinfo >= CtInfo.IS_REPLY else 0
             tracker = self._trackers.get(protonum, _l4.generic_packet)
             ret = tracker(self, ct, ctx, dir_)
+            self.touch(ct)
             if ret <= 0:
                 pkt.ct = None
                 pkt.ctinfo = None
