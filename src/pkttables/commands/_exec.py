@@ -229,7 +229,7 @@ class _Executor:
             if isinstance(item, A.Prop) and item.name == "flags":
                 for fl in item.value:
                     if fl not in _TABLE_FLAGS:
-                        raise EvalError(Diagnostic(L.word(L.to_eol(item.loc), fl) or item.loc, f"unknown table option {fl}"))
+                        raise EvalError(Diagnostic(L.word(item.loc, fl) or item.loc, f"unknown table option {fl}"))
                 flags = frozenset(item.value)
             elif isinstance(item, A.Prop) and item.name == "comment":
                 comment = item.value

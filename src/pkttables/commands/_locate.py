@@ -47,14 +47,10 @@ def _span(a: Location, b: Location) -> Location:
 def locate(obj: A.Obj, nested: bool = False, end: Location | None = None) -> Fields:
     """The field locations of ``obj``; on any doubt the whole object's location.
 
-    ``end`` is the command's location: an object's own span may stop before a trailing
-    ``handle N`` (the parser closes it first), so the tokens are read up to ``end``."""
+    The object's span ends after a trailing ``handle N`` (the parser closes a node after
+    its last token), so its own tokens are enough; ``end`` is accepted and unused."""
     loc = obj.loc
-    span = loc
-    if (end is not None and loc is not None and end.line == loc.line and end.file == loc.file
-            and end.last_col > loc.last_col):
-        span = Location(loc.file, loc.line, loc.first_col, end.last_col, loc.line_text)
-    toks = tokens(span)
+    toks = tokens(loc)
     if not toks:
         return Fields(loc)
     i = 0

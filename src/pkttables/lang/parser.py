@@ -153,6 +153,11 @@ class _Parser:
             return Location(first.file, first.line, first.first_col, last.last_col, first.line_text)
         return first
 
+    def mk(self, cls, first: Location, *args):
+        """``cls(span, *args)`` with the span taken *after* the arguments were parsed, so a
+        node ends at its last token (``delete table ip handle 5``, ``flags a, b``)."""
+        return cls(self.span(first), *args)
+
     _sep_expect = None
 
     def separator(self, expecting: str | None = None):
@@ -351,19 +356,19 @@ class _Parser:
                 what = self.next().text
             if self.peek().kind is WORD and self.peek().text in ("xml", "json", "vm"):
                 fmt = self.next().text
-            return A.Command(start, verb, A.Monitor(self.span(start), ev, what, fmt))
+            return A.Command(start, verb, self.mk(A.Monitor, start, ev, what, fmt))
         if verb in ("export", "import"):
             self.word("ruleset")
             t2 = self.peek()
             if t2.kind is WORD and t2.text in ("xml", "json", "vm"):
                 self.next()
-                return A.Command(start, verb, A.Export(self.span(start), t2.text))
+                return A.Command(start, verb, self.mk(A.Export, start, t2.text))
             self.err(t2, "xml or json or vm")
         obj = self.object(verb)
         newname = None
         if verb == "rename":
             newname = self.identifier()
-        return A.Command(self.span(start), verb, obj, newname)
+        return self.mk(A.Command, start, verb, obj, newname)
 
     def object(self, verb: str) -> A.Obj:
         t = self.peek()
@@ -379,60 +384,60 @@ class _Parser:
                 fam = self.family()
                 if w == "hooks" and self.word("device"):
                     tab = self.string()
-            return A.ListObj(self.span(start), w, fam, tab)
+            return self.mk(A.ListObj, start, w, fam, tab)
         if w == "ruleset":
             self.next()
-            return A.RulesetObj(self.span(start), self.family())
+            return self.mk(A.RulesetObj, start, self.family())
         if w == "table":
             self.next()
             fam = self.family()
             if self.is_word("handle"):
-                return A.TableObj(self.span(start), fam, None, self.handle())
+                return self.mk(A.TableObj, start, fam, None, self.handle())
             name = self.identifier()
             body = None
             if self.peek().kind == "{" and verb in ("add", "create"):
                 body = self.block(self.table_item)
-            return A.TableObj(self.span(start), fam, name, None, body)
+            return self.mk(A.TableObj, start, fam, name, None, body)
         if w == "chain":
             self.next()
             fam = self.family()
             tab = self.identifier()
             if self.is_word("handle"):
-                return A.ChainObj(self.span(start), fam, tab, None, self.handle())
+                return self.mk(A.ChainObj, start, fam, tab, None, self.handle())
             name = self.chain_name()
             body = None
             if self.peek().kind == "{" and verb in ("add", "create"):
                 body = self.block(self.chain_item)
-            return A.ChainObj(self.span(start), fam, tab, name, None, body)
+            return self.mk(A.ChainObj, start, fam, tab, name, None, body)
         if w in ("set", "map", "meter"):
             self.next()
             fam = self.family()
             tab = self.identifier()
             if self.is_word("handle"):
-                return A.SetObj(self.span(start), w, fam, tab, None, self.handle())
+                return self.mk(A.SetObj, start, w, fam, tab, None, self.handle())
             name = self.identifier()
             body = None
             if self.peek().kind == "{" and verb in ("add", "create"):
                 body = self.block(self.set_item)
-            return A.SetObj(self.span(start), w, fam, tab, name, None, body)
+            return self.mk(A.SetObj, start, w, fam, tab, name, None, body)
         if w == "element":
             self.next()
             fam = self.family()
             tab = self.identifier()
             name = self.identifier()
             elems = self.set_expr()
-            return A.ElementObj(self.span(start), fam, tab, name, elems)
+            return self.mk(A.ElementObj, start, fam, tab, name, elems)
         if w == "flowtable":
             self.next()
             fam = self.family()
             tab = self.identifier()
             if self.is_word("handle"):
-                return A.FlowtableObj(self.span(start), fam, tab, None, self.handle())
+                return self.mk(A.FlowtableObj, start, fam, tab, None, self.handle())
             name = self.identifier()
             body = None
             if self.peek().kind == "{" and verb in ("add", "create"):
                 body = self.block(self.flowtable_item)
-            return A.FlowtableObj(self.span(start), fam, tab, name, None, body)
+            return self.mk(A.FlowtableObj, start, fam, tab, name, None, body)
         if w in _OBJ_KINDS or (w == "ct" and self.peek(1).kind is WORD and self.peek(1).text in ("helper", "timeout", "expectation", "helpers", "timeouts", "expectations")):
             self.next()
             kind = w
@@ -441,13 +446,13 @@ class _Parser:
             if verb in ("list", "reset", "delete", "flush") and self.peek().kind is WORD and self.peek().text == "table":
                 self.next()
                 fam = self.family()
-                return A.ListObj(self.span(start), kind, fam, self.identifier())
+                return self.mk(A.ListObj, start, kind, fam, self.identifier())
             fam = self.family()
             if kind.endswith("s") and verb == "list":
-                return A.ListObj(self.span(start), kind, fam, None)
+                return self.mk(A.ListObj, start, kind, fam, None)
             tab = self.identifier()
             if self.is_word("handle"):
-                return A.StatefulObj(self.span(start), kind, fam, tab, None, self.handle())
+                return self.mk(A.StatefulObj, start, kind, fam, tab, None, self.handle())
             name = self.identifier()
             body = None
             if verb in ("add", "create"):
@@ -455,7 +460,7 @@ class _Parser:
                     body = self.block(self.obj_item)
                 else:
                     body = self.inline_props()
-            return A.StatefulObj(self.span(start), kind, fam, tab, name, None, body)
+            return self.mk(A.StatefulObj, start, kind, fam, tab, name, None, body)
         if w == "rule":
             self.next()
         elif verb not in ("add", "create", "insert", "replace"):
@@ -476,7 +481,7 @@ class _Parser:
         rule = None
         if verb in ("add", "create", "insert", "replace"):
             rule = self.rule()
-        return A.RuleObj(self.span(start), fam, tab, chain, rule, handle, position, index)
+        return self.mk(A.RuleObj, start, fam, tab, chain, rule, handle, position, index)
 
     def chain_name(self) -> str:
         t = self.peek()
@@ -493,29 +498,29 @@ class _Parser:
             self.next()
             name = self.chain_name()
             body = self.block(self.chain_item)
-            return A.ChainObj(self.span(start), None, None, name, None, body)
+            return self.mk(A.ChainObj, start, None, None, name, None, body)
         if w in ("set", "map"):
             self.next()
             name = self.identifier()
             body = self.block(self.set_item)
-            return A.SetObj(self.span(start), w, None, "", name, None, body)
+            return self.mk(A.SetObj, start, w, None, "", name, None, body)
         if w == "flowtable":
             self.next()
             name = self.identifier()
             body = self.block(self.flowtable_item)
-            return A.FlowtableObj(self.span(start), None, None, name, None, body)
+            return self.mk(A.FlowtableObj, start, None, None, name, None, body)
         if w in _OBJ_KINDS or (w == "ct" and self.is_word("helper", 1) or w == "ct" and self.is_word("timeout", 1) or w == "ct" and self.is_word("expectation", 1)):
             self.next()
             kind = w if w != "ct" else "ct " + self.next().text
             name = self.identifier()
             body = self.block(self.obj_item)
-            return A.StatefulObj(self.span(start), kind, None, None, name, None, body)
+            return self.mk(A.StatefulObj, start, kind, None, None, name, None, body)
         if w == "flags":
             self.next()
-            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+            return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         if w == "comment":
             self.next()
-            return A.Prop(self.span(start), "comment", self.string())
+            return self.mk(A.Prop, start, "comment", self.string())
         self.err(t)
 
     def flag_list(self) -> list[str]:
@@ -540,7 +545,7 @@ class _Parser:
         if t.kind == "-":
             self.next()
             n = self.expect(NUM, "number")
-            return A.Number(self.span(t.loc), -n.value, "-" + n.text)
+            return self.mk(A.Number, t.loc, -n.value, "-" + n.text)
         if t.kind == "$":
             return self.variable()
         if t.kind in (WORD, QSTRING):
@@ -550,7 +555,7 @@ class _Parser:
             if op.kind in ("+", "-"):
                 self.next()
                 n = self.expect(NUM, "number")
-                return A.Binop(self.span(t.loc), op.kind, base, A.Number(n.loc, n.value, n.text))
+                return self.mk(A.Binop, t.loc, op.kind, base, A.Number(n.loc, n.value, n.text))
             return base
         self.err(t)
 
@@ -570,26 +575,26 @@ class _Parser:
                     prio = self.prio()
                 else:
                     self.err(self.peek(), "priority")
-            return A.ChainType(self.span(start), ctype, hook, prio, dev)
+            return self.mk(A.ChainType, start, ctype, hook, prio, dev)
         if w == "policy":
             self.next()
             p = self.peek()
             if p.kind == "$":
-                return A.Prop(self.span(start), "policy", self.variable())
+                return self.mk(A.Prop, start, "policy", self.variable())
             if p.kind is WORD and p.text in ("accept", "drop"):
                 self.next()
-                return A.Prop(self.span(start), "policy", p.text)
+                return self.mk(A.Prop, start, "policy", p.text)
             self.err(p)
         if w == "devices" and self.peek(1).kind == "=":
             self.next()
             self.next()
-            return A.Prop(self.span(start), "devices", self.devices_value())
+            return self.mk(A.Prop, start, "devices", self.devices_value())
         if w == "comment" and self.peek(1).kind in (QSTRING, WORD):
             self.next()
-            return A.Prop(self.span(start), "comment", self.string())
+            return self.mk(A.Prop, start, "comment", self.string())
         if w == "flags" and self.is_word("offload", 1):
             self.next()
-            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+            return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         return self.rule()
 
     def devices_value(self):
@@ -625,7 +630,7 @@ class _Parser:
                     data.append(self.type_word())
                 data = tuple(data)
             self._sep_expect = "newline or semicolon or ." if data is None else None
-            return A.SetType(self.span(start), False, tuple(key), data, interval)
+            return self.mk(A.SetType, start, False, tuple(key), data, interval)
         if w == "typeof":
             self.next()
             key = self.expr(stop_at_colon=True)
@@ -636,34 +641,34 @@ class _Parser:
                 if self.word("interval"):
                     interval = True
                 data = (self.expr(),)
-            return A.SetType(self.span(start), True, (key,), data, interval)
+            return self.mk(A.SetType, start, True, (key,), data, interval)
         if w == "flags":
             self.next()
             self._sep_expect = "newline or semicolon or comma"
-            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+            return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         if w in ("timeout", "gc-interval"):
             self.next()
-            return A.Prop(self.span(start), w, self.time_value())
+            return self.mk(A.Prop, start, w, self.time_value())
         if w == "size":
             self.next()
-            return A.Prop(self.span(start), w, self.number())
+            return self.mk(A.Prop, start, w, self.number())
         if w == "policy":
             self.next()
-            return A.Prop(self.span(start), w, self.flag_word())
+            return self.mk(A.Prop, start, w, self.flag_word())
         if w == "elements":
             self.next()
             self.expect("=", "'='")
             if self.peek().kind == "$":
-                return A.Prop(self.span(start), w, self.variable())
-            return A.Prop(self.span(start), w, self.set_expr())
+                return self.mk(A.Prop, start, w, self.variable())
+            return self.mk(A.Prop, start, w, self.set_expr())
         if w == "auto-merge":
             self.next()
-            return A.Prop(self.span(start), w, True)
+            return self.mk(A.Prop, start, w, True)
         if w == "comment":
             self.next()
-            return A.Prop(self.span(start), w, self.string())
+            return self.mk(A.Prop, start, w, self.string())
         if w in ("counter", "quota", "limit"):
-            return A.Prop(self.span(start), "stmt", self.stmt())
+            return self.mk(A.Prop, start, "stmt", self.stmt())
         self.err(t)
 
     def type_word(self) -> str:
@@ -691,17 +696,17 @@ class _Parser:
             prio = None
             if self.word("priority"):
                 prio = self.prio()
-            return A.ChainType(self.span(start), "flowtable", hook, prio)
+            return self.mk(A.ChainType, start, "flowtable", hook, prio)
         if w == "devices":
             self.next()
             self.expect("=", "'='")
-            return A.Prop(self.span(start), "devices", self.devices_value())
+            return self.mk(A.Prop, start, "devices", self.devices_value())
         if w == "counter":
             self.next()
-            return A.Prop(self.span(start), "counter", True)
+            return self.mk(A.Prop, start, "counter", True)
         if w == "flags":
             self.next()
-            return A.Prop(self.span(start), "flags", tuple(self.flag_list()))
+            return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         self.err(t)
 
     def obj_item(self):
@@ -739,7 +744,7 @@ class _Parser:
                     if self.peek().kind == "/":
                         self.next()
                         vals.append(self.value_primary())
-                out.append(A.Prop(self.span(start), t.text, tuple(vals)))
+                out.append(self.mk(A.Prop, start, t.text, tuple(vals)))
             else:
                 v = self.value_primary(allow_set=True)
                 vals = [v]
@@ -750,7 +755,7 @@ class _Parser:
                 elif u.kind is WORD and u.text not in ("used", "burst", "over", "until"):
                     self.next()
                     vals.append(A.Symbol(u.loc, u.text))
-                out.append(A.Prop(self.span(start), "value", tuple(vals)))
+                out.append(self.mk(A.Prop, start, "value", tuple(vals)))
 
     # ------------------------------------------------------------ rules and statements
     def rule(self) -> A.Rule:
@@ -768,7 +773,7 @@ class _Parser:
             stmts.append(self.stmt())
         if not stmts and comment is None:
             self.err(self.peek())
-        return A.Rule(self.span(start), tuple(stmts), comment)
+        return self.mk(A.Rule, start, tuple(stmts), comment)
 
     def stmt(self) -> A.Stmt:
         t = self.peek()
@@ -784,7 +789,7 @@ class _Parser:
                 self.next()
                 self.next()
                 over = self.word("over")
-                return A.Connlimit(self.span(start), self.number(), over)
+                return self.mk(A.Connlimit, start, self.number(), over)
         if t.kind is WORD and (t.text in KEYWORDS or t.text == "to") and t.text not in _EXPR_STARTERS:
             self.err(t)
         left = self.expr(lhs=True)
@@ -797,17 +802,17 @@ class _Parser:
                 while self.peek().kind == ",":
                     self.next()
                     items.append(self.expr())
-                value = A.ListExpr(self.span(value.loc), tuple(items))
-            return A.SetStmt(self.span(start), left, value)
+                value = self.mk(A.ListExpr, value.loc, tuple(items))
+            return self.mk(A.SetStmt, start, left, value)
         if t.kind == "vmap":
             self.next()
-            return A.VmapStmt(self.span(start), left, self.map_rhs())
+            return self.mk(A.VmapStmt, start, left, self.map_rhs())
         op = "implicit"
         if t.kind in _RELOPS:
             op = t.kind
             self.next()
         right = self.rhs(allow_list=True)
-        return A.Match(self.span(start), left, op, right)
+        return self.mk(A.Match, start, left, op, right)
 
     def map_rhs(self) -> A.Expr:
         t = self.peek()
@@ -830,7 +835,7 @@ class _Parser:
                 target = A.Symbol(n.loc, n.value)
             else:
                 self.err(n, "'{'" if n.kind in (NEWLINE, EOF) else None)
-            return A.Verdict(self.span(t.loc), t.text, target)
+            return self.mk(A.Verdict, t.loc, t.text, target)
         return A.Verdict(t.loc, t.text)
 
     def _verdict_stmt(self):
@@ -842,7 +847,7 @@ class _Parser:
     def stmt_counter(self):
         start = self.next().loc
         if self.word("name"):
-            return A.ObjRef(self.span(start), "counter", self.expr())
+            return self.mk(A.ObjRef, start, "counter", self.expr())
         packets = nbytes = None
         while True:
             if self.word("packets"):
@@ -851,7 +856,7 @@ class _Parser:
                 nbytes = self.number()
             else:
                 break
-        return A.Counter(self.span(start), packets, nbytes)
+        return self.mk(A.Counter, start, packets, nbytes)
 
     def _rate(self):
         """``N/unit`` or ``N bytes-unit/unit`` (``kbytes/second`` is one STRING token)."""
@@ -873,7 +878,7 @@ class _Parser:
     def stmt_limit(self):
         start = self.next().loc
         if self.word("name"):
-            return A.ObjRef(self.span(start), "limit", self.expr())
+            return self.mk(A.ObjRef, start, "limit", self.expr())
         if not self.word("rate"):
             self.err(self.peek(), "rate or name")
         over = self.word("over")
@@ -890,12 +895,12 @@ class _Parser:
                     self.err(t, "packets" if unit == "packets" else None)
                 self.next()
                 bunit = t.text
-        return A.Limit(self.span(start), n, unit, per, over, burst, bunit)
+        return self.mk(A.Limit, start, n, unit, per, over, burst, bunit)
 
     def stmt_quota(self):
         start = self.next().loc
         if self.word("name"):
-            return A.ObjRef(self.span(start), "quota", self.expr())
+            return self.mk(A.ObjRef, start, "quota", self.expr())
         over = self.word("over")
         if not over:
             self.word("until")
@@ -909,7 +914,7 @@ class _Parser:
         if self.word("used"):
             used = self.number()
             uunit = self.flag_word()
-        return A.Quota(self.span(start), n, unit, over, used, uunit)
+        return self.mk(A.Quota, start, n, unit, over, used, uunit)
 
     def stmt_last(self):
         start = self.next().loc
@@ -920,7 +925,7 @@ class _Parser:
             else:
                 t = self.next()
                 used = t.value
-        return A.Last(self.span(start), used)
+        return self.mk(A.Last, start, used)
 
     def stmt_log(self):
         start = self.next().loc
@@ -948,7 +953,7 @@ class _Parser:
                 opts.append(("flags", self.log_flags()))
             else:
                 break
-        return A.Log(self.span(start), tuple(opts))
+        return self.mk(A.Log, start, tuple(opts))
 
     def log_flags(self) -> tuple[str, ...]:
         """nft ``log_flags``: ``tcp sequence[,options]``, ``ip options``, ``skuid``,
@@ -999,12 +1004,12 @@ class _Parser:
             r = self.peek()
             if not self.word("reset"):
                 self.err(r, "reset")
-            return A.Reject(self.span(start), "tcp", A.Symbol(r.loc, "reset"))
+            return self.mk(A.Reject, start, "tcp", A.Symbol(r.loc, "reset"))
         if t.kind is WORD and t.text in ("icmp", "icmpv6", "icmpx", "icmp6"):
             self.next()
             self.word("type")
             c = self.value_primary()
-            return A.Reject(self.span(start), t.text, c)
+            return self.mk(A.Reject, start, t.text, c)
         self.err(t)
 
     def _nat_flags(self) -> tuple[str, ...]:
@@ -1021,10 +1026,10 @@ class _Parser:
         t = self.peek()
         if t.kind == "-":
             self.next()
-            return A.Range(self.span(e.loc), e, self.expr(stop_at_colon=True))
+            return self.mk(A.Range, e.loc, e, self.expr(stop_at_colon=True))
         if t.kind == "/":
             self.next()
-            return A.Prefix(self.span(e.loc), e, self.number())
+            return self.mk(A.Prefix, e.loc, e, self.number())
         return e
 
     def _nat_addr_port(self):
@@ -1070,7 +1075,7 @@ class _Parser:
             # snat/dnat need an address or a port; ``addr`` is a nat-scope keyword.
             self.err_kw(self.peek(), None, ("addr", "random", "fully-random", "persistent"))
         flags = self._nat_flags()
-        return A.Nat(self.span(t.loc), t.text, fam, addr, port, flags, prefix, interval, concat)
+        return self.mk(A.Nat, t.loc, t.text, fam, addr, port, flags, prefix, interval, concat)
 
     stmt_dnat = stmt_snat
 
@@ -1081,7 +1086,7 @@ class _Parser:
             self.expect(":", "colon")
             port = self.nat_value()
         flags = self._nat_flags()
-        return A.Nat(self.span(t.loc), t.text, None, None, port, flags)
+        return self.mk(A.Nat, t.loc, t.text, None, None, port, flags)
 
     stmt_redirect = stmt_masquerade
 
@@ -1093,7 +1098,7 @@ class _Parser:
         if not self.word("to"):
             self.err(self.peek(), "to")
         addr, port = self._nat_addr_port()
-        return A.Tproxy(self.span(t.loc), fam, addr, port)
+        return self.mk(A.Tproxy, t.loc, fam, addr, port)
 
     def stmt_queue(self):
         t = self.next()
@@ -1121,7 +1126,7 @@ class _Parser:
                     self.next()
             else:
                 break
-        return A.Queue(self.span(t.loc), num, tuple(flags))
+        return self.mk(A.Queue, t.loc, num, tuple(flags))
 
     def stmt_dup(self):
         t = self.next()
@@ -1130,7 +1135,7 @@ class _Parser:
             addr = self.expr()
         if self.word("device"):
             dev = self.expr()
-        return A.Dup(self.span(t.loc), addr, dev)
+        return self.mk(A.Dup, t.loc, addr, dev)
 
     def stmt_fwd(self):
         t = self.next()
@@ -1141,8 +1146,8 @@ class _Parser:
             self.err(self.peek(), "to")
         first = self.expr()
         if self.word("device"):
-            return A.Fwd(self.span(t.loc), fam, first, self.expr())
-        return A.Fwd(self.span(t.loc), fam, None, first)
+            return self.mk(A.Fwd, t.loc, fam, first, self.expr())
+        return self.mk(A.Fwd, t.loc, fam, None, first)
 
     def stmt_reset(self):
         """``reset tcp option NAME`` (nft: optstrip_stmt)."""
@@ -1152,7 +1157,7 @@ class _Parser:
         if not self.word("option"):
             self.err(self.peek(), "option")
         o = self.tcp_option(t.loc)
-        return A.Reset(self.span(t.loc), o)
+        return self.mk(A.Reset, t.loc, o)
 
     def stmt_notrack(self):
         return A.Notrack(self.next().loc)
@@ -1163,17 +1168,17 @@ class _Parser:
         key = self.expr(stop_at_colon=True, stmt_words=True)
         if self.peek().kind == ":":
             self.next()
-            key = A.Mapping(self.span(key.loc), key, self.expr())
+            key = self.mk(A.Mapping, key.loc, key, self.expr())
         stmts = []
         while self.peek().kind is not EOF and self.peek().kind != "}":
             t = self.peek()
             if t.kind is WORD and t.text in ("timeout", "expires"):
                 self.next()
-                stmts.append(A.Prop(self.span(t.loc), t.text, self.time_value()))
+                stmts.append(self.mk(A.Prop, t.loc, t.text, self.time_value()))
                 continue
             stmts.append(self.stmt())
         self.expect("}", "'}'")
-        return A.DynsetStmt(self.span(start), op, ref.name, key, tuple(stmts))
+        return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts))
 
     def stmt_add(self):
         if self.peek(1).kind != "@":
@@ -1193,12 +1198,12 @@ class _Parser:
         key = self.elem_opts(self.expr(stmt_words=True), stmts=False)
         st = self.stmt()
         self.expect("}", "'}'")
-        return A.Meter(self.span(t.loc), name, size, key, st)
+        return self.mk(A.Meter, t.loc, name, size, key, st)
 
     def stmt_synproxy(self):
         t = self.next()
         if self.word("name"):
-            return A.ObjRef(self.span(t.loc), "synproxy", self.expr())
+            return self.mk(A.ObjRef, t.loc, "synproxy", self.expr())
         mss = ws = None
         flags = []
         while True:
@@ -1210,20 +1215,20 @@ class _Parser:
                 flags.append(self.next().text)
             else:
                 break
-        return A.Synproxy(self.span(t.loc), mss, ws, tuple(flags))
+        return self.mk(A.Synproxy, t.loc, mss, ws, tuple(flags))
 
     def stmt_flow(self):
         t = self.next()
         if not (self.word("add") or self.word("offload")):
             self.err(self.peek(), "add or offload")
         ref = self.set_ref()
-        return A.FlowOffload(self.span(t.loc), ref.name)
+        return self.mk(A.FlowOffload, t.loc, ref.name)
 
     def stmt_xt(self):
         t = self.next()
         kind = self.flag_word()
         name = self.string()
-        return A.Xt(self.span(t.loc), kind, name)
+        return self.mk(A.Xt, t.loc, kind, name)
 
     # ------------------------------------------------------------ expressions
     def expr(self, lhs: bool = False, stop_at_colon: bool = False, stmt_words: bool = False) -> A.Expr:
@@ -1234,10 +1239,10 @@ class _Parser:
             while self.peek().kind == ".":
                 self.next()
                 parts.append(self.binexpr(0, lhs))
-            first = A.Concat(self.span(first.loc), tuple(parts))
+            first = self.mk(A.Concat, first.loc, tuple(parts))
         if self.is_word("map"):
             self.next()
-            first = A.MapExpr(self.span(first.loc), first, self.map_rhs())
+            first = self.mk(A.MapExpr, first.loc, first, self.map_rhs())
         return first
 
     def binexpr(self, minprec: int, lhs: bool) -> A.Expr:
@@ -1249,7 +1254,7 @@ class _Parser:
                 return left
             self.next()
             right = self.binexpr(prec, lhs)
-            left = A.Binop(self.span(left.loc), op, left, right)
+            left = self.mk(A.Binop, left.loc, op, left, right)
 
     def primary(self, lhs: bool) -> A.Expr:
         t = self.peek()
@@ -1280,7 +1285,7 @@ class _Parser:
                 if w == "arp" and nw in ("saddr", "daddr") and self.peek().kind is WORD and self.peek().text in ("ip", "ether"):
                     # arp saddr ip / arp daddr ether (nft: arp_hdr_expr with a sub-field).
                     nw = nw + " " + self.next().text
-                return A.Payload(self.span(start), w, nw)
+                return self.mk(A.Payload, start, w, nw)
             if w == "tcp" and nw == "option":
                 self.i += 2
                 return self.tcp_option(start)
@@ -1290,14 +1295,14 @@ class _Parser:
                 f = None
                 if self.peek().kind is WORD and self.peek().text in K.IP_OPTION_FIELDS:
                     f = self.next().text
-                return A.IpOption(self.span(start), o, f)
+                return self.mk(A.IpOption, start, o, f)
             if w == "sctp" and nw == "chunk":
                 self.i += 2
                 c = self.flag_word()
                 f = None
                 if self.peek().kind is WORD and self.peek().text in K.SCTP_CHUNK_FIELDS:
                     f = self.next().text
-                return A.SctpChunk(self.span(start), c, f)
+                return self.mk(A.SctpChunk, start, c, f)
             if strict:
                 self.i += 1
                 self.err(nxt, K.PROTO_FIELD_EXPECT.get(w) if nxt.kind is WORD else None)
@@ -1309,17 +1314,17 @@ class _Parser:
                 if self.peek().text in ("ip", "ip6"):
                     fam = self.next().text
                 key = self.flag_word()
-                return A.Rt(self.span(start), key, fam)
+                return self.mk(A.Rt, start, key, fam)
             self.i += 2
             idx = None
             if self.peek().kind == "[":
                 self.next()
                 idx = self.number()
                 self.expect("]", "']'")
-            return A.Exthdr(self.span(start), w, nw, idx)
+            return self.mk(A.Exthdr, start, w, nw, idx)
         if w == "exthdr" and nw in K.EXTHDR_FIELDS:
             self.i += 2
-            return A.Exthdr(self.span(start), nw, None)
+            return self.mk(A.Exthdr, start, nw, None)
         if w == "meta":
             self.i += 1
             kt = self.peek()
@@ -1327,7 +1332,7 @@ class _Parser:
             if key not in K.META_KEYS:
                 # nft's meta_key error names the known keys and spans "meta KEY".
                 raise _Err(kt, message=f"syntax error, unexpected {key}, known keys are {K.META_KEYS_MSG}", loc=self.span(start))
-            return A.Meta(self.span(start), key)
+            return self.mk(A.Meta, start, key)
         if w in K.META_UNQUALIFIED and not (w == "ipsec" and nw in ("in", "out")):
             self.i += 1
             return A.Meta(start, w, False)
@@ -1344,7 +1349,7 @@ class _Parser:
                 self.err(kt)
             if key not in K.CT_KEYS and key not in ("timeout", "expectation"):
                 self.err(kt)
-            return A.Ct(self.span(start), key, d, fam)
+            return self.mk(A.Ct, start, key, d, fam)
         if w == "fib":
             self.i += 1
             flags = [self.flag_word()]
@@ -1356,20 +1361,20 @@ class _Parser:
             res = self.flag_word()
             if res not in K.FIB_RESULTS:
                 self.err(rt)
-            return A.Fib(self.span(start), tuple(flags), res)
+            return self.mk(A.Fib, start, tuple(flags), res)
         if w == "socket":
             self.i += 1
             key = self.flag_word()
             level = None
             if self.word("level"):
                 level = self.number()
-            return A.Socket(self.span(start), key, level)
+            return self.mk(A.Socket, start, key, level)
         if w == "osf":
             self.i += 1
             ttl = None
             if self.word("ttl"):
                 ttl = self.flag_word()
-            return A.Osf(self.span(start), self.flag_word(), ttl)
+            return self.mk(A.Osf, start, self.flag_word(), ttl)
         if w == "numgen":
             self.i += 1
             mode = self.flag_word()
@@ -1379,7 +1384,7 @@ class _Parser:
             off = None
             if self.word("offset"):
                 off = self.number()
-            return A.Numgen(self.span(start), mode, mod, off)
+            return self.mk(A.Numgen, start, mode, mod, off)
         if w in ("jhash", "symhash"):
             self.i += 1
             e = None
@@ -1393,7 +1398,7 @@ class _Parser:
                 seed = self.number()
             if self.word("offset"):
                 off = self.number()
-            return A.Hash(self.span(start), w, e, mod, seed, off)
+            return self.mk(A.Hash, start, w, e, mod, seed, off)
         if w == "ipsec":
             self.i += 1
             d = self.flag_word()
@@ -1406,7 +1411,7 @@ class _Parser:
             if not (kt.kind is WORD and kt.text in K.IPSEC_KEYS):
                 self.err(kt, "ip or ip6 or spi or reqid" if fam is None else None)
             self.next()
-            return A.Ipsec(self.span(start), d, kt.text, spnum, fam)
+            return self.mk(A.Ipsec, start, d, kt.text, spnum, fam)
         return None
 
     def tcp_option(self, start: Location) -> A.Expr:
@@ -1418,7 +1423,7 @@ class _Parser:
             b = self.number()
             self.expect(",", "comma")
             c = self.number()
-            return A.TcpOption(self.span(start), None, None, (a, b, c))
+            return self.mk(A.TcpOption, start, None, None, (a, b, c))
         if t.kind is NUM:
             self.next()
             opt = t.value
@@ -1435,7 +1440,7 @@ class _Parser:
             if isinstance(opt, str) and ft.text not in K.TCP_OPTION_FIELDS_OF.get(opt, K.TCP_OPTION_FIELDS):
                 self.err(ft)
             f = self.next().text
-        return A.TcpOption(self.span(start), opt, f)
+        return self.mk(A.TcpOption, start, opt, f)
 
     def variable(self) -> A.Expr:
         d = self.next()
@@ -1460,15 +1465,15 @@ class _Parser:
                 off = self.value_primary()
                 self.expect(",", "comma")
                 ln = self.value_primary()
-                return A.RawPayload(self.span(at.loc), t.text, off, ln)
-            return A.SetRef(self.span(at.loc), t.value)
+                return self.mk(A.RawPayload, at.loc, t.text, off, ln)
+            return self.mk(A.SetRef, at.loc, t.value)
         if t.kind is WORD and t.text == "th":
             self.next()
             self.expect(",", "comma")
             off = self.value_primary()
             self.expect(",", "comma")
             ln = self.value_primary()
-            return A.RawPayload(self.span(at.loc), "th", off, ln)
+            return self.mk(A.RawPayload, at.loc, "th", off, ln)
         self.err(t, "string")
 
     def value_primary(self, allow_set: bool = False) -> A.Expr:
@@ -1512,11 +1517,11 @@ class _Parser:
         if t.kind == "-":
             self.next()
             hi = self.rhs_bin(0)
-            return A.Range(self.span(e.loc), e, hi)
+            return self.mk(A.Range, e.loc, e, hi)
         if t.kind == "/" and self.peek(1).kind is NUM:
             self.next()
             n = self.number()
-            return A.Prefix(self.span(e.loc), e, n)
+            return self.mk(A.Prefix, e.loc, e, n)
         return e
 
     def rhs_bin(self, minprec: int) -> A.Expr:
@@ -1528,7 +1533,7 @@ class _Parser:
                 return left
             self.next()
             right = self.rhs_bin(prec)
-            left = A.Binop(self.span(left.loc), op, left, right)
+            left = self.mk(A.Binop, left.loc, op, left, right)
 
     def rhs(self, allow_list: bool = False) -> A.Expr:
         t = self.peek()
@@ -1542,18 +1547,18 @@ class _Parser:
             while self.peek().kind == ".":
                 self.next()
                 parts.append(self.rhs_item())
-            first = A.Concat(self.span(first.loc), tuple(parts))
+            first = self.mk(A.Concat, first.loc, tuple(parts))
         if allow_list and self.peek().kind == ",":
             items = [first]
             while self.peek().kind == ",":
                 self.next()
                 items.append(self.rhs_item())
-            first = A.ListExpr(self.span(first.loc), tuple(items))
+            first = self.mk(A.ListExpr, first.loc, tuple(items))
         if allow_list and self.peek().kind == "/":
             # ``tcp flags syn / fin,syn``: value / mask (nft: flagcmp).
             self.next()
             mask = self.rhs(allow_list=True)
-            first = A.Binop(self.span(first.loc), "/", first, mask)
+            first = self.mk(A.Binop, first.loc, "/", first, mask)
         return first
 
     def set_expr(self) -> A.SetExpr:
@@ -1578,7 +1583,7 @@ class _Parser:
                 self.next()
                 break
             self.err(t, "comma or '}'")
-        return A.SetExpr(self.span(lb.loc), tuple(elems))
+        return self.mk(A.SetExpr, lb.loc, tuple(elems))
 
     def set_elem(self) -> A.Expr:
         t = self.peek()
@@ -1599,7 +1604,7 @@ class _Parser:
             else:
                 val = self.rhs()
             val = self.elem_opts(val)
-            return A.Mapping(self.span(key.loc), key, val)
+            return self.mk(A.Mapping, key.loc, key, val)
         return key
 
     def elem_opts(self, key: A.Expr, stmts: bool = True) -> A.Expr:
@@ -1610,16 +1615,16 @@ class _Parser:
                 break
             if t.text in ("timeout", "expires"):
                 self.next()
-                opts.append(A.ElemOpt(self.span(t.loc), t.text, self.time_value()))
+                opts.append(self.mk(A.ElemOpt, t.loc, t.text, self.time_value()))
             elif t.text == "comment":
                 self.next()
-                opts.append(A.ElemOpt(self.span(t.loc), t.text, self.string()))
+                opts.append(self.mk(A.ElemOpt, t.loc, t.text, self.string()))
             elif stmts and t.text in ("counter", "quota", "limit"):
                 opts.append(self.stmt())
             else:
                 break
         if opts:
-            return A.Elem(self.span(key.loc), key, tuple(opts))
+            return self.mk(A.Elem, key.loc, key, tuple(opts))
         return key
 
 

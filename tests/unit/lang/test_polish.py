@@ -193,3 +193,31 @@ def test_unknown_field_expecting_as_nft(proto, expecting):
     if expecting:
         want += ", expecting " + expecting
     assert err(f"add rule ip t c {proto} foo 1\n").splitlines()[0] == want
+
+
+# ---------------------------------------------------------------- spans
+def cols(loc):
+    return loc.first_col, loc.last_col
+
+
+def test_object_span_ends_after_trailing_handle():
+    for text, end in [("delete table ip handle 5\n", 24), ("delete chain ip t handle 12\n", 27),
+                      ("delete set ip t handle 3\n", 24), ("delete counter ip t handle 3\n", 28),
+                      ("delete flowtable ip t handle 3\n", 30), ("delete rule ip t c handle 7\n", 27)]:
+        c = parse(text).commands[0]
+        assert cols(c.obj.loc) == (8, end), text
+        assert c.loc.last_col == end
+
+
+def test_flags_property_spans_its_values():
+    t = parse("table ip t { flags dormant, owner\n}\n").commands[0].obj
+    (p,) = t.body
+    assert p.value == ("dormant", "owner") and cols(p.loc) == (14, 33)
+    s = parse("table ip t { set s { type ipv4_addr; flags interval, timeout; }\n}\n").commands[0].obj.body[0]
+    f = [i for i in s.body if isinstance(i, A.Prop)][0]
+    assert cols(f.loc) == (38, 60)
+
+
+def test_every_node_ends_at_its_last_token():
+    r = rule("ip saddr 10.0.0.1 counter name cnt limit name lim")
+    assert [cols(s.loc) for s in r.stmts] == [(17, 33), (35, 50), (52, 65)]
