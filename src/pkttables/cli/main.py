@@ -68,6 +68,13 @@ def _bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+@verb("conntrack")
+def _conntrack(argv: list[str]) -> int:
+    from pkttables.conntrack import cli_main
+
+    return cli_main(argv)
+
+
 def _usage() -> str:
     return (
         f"pkttables {__version__}\n"
@@ -76,6 +83,7 @@ def _usage() -> str:
         "  decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture and route each packet\n"
         "  route DST [--host HOST] [--from SRC] [--iif NAME]     the host's routing decision\n"
         "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
+        "  conntrack -L|-E|-C --pcap CAPTURE [filters]           the connection table, as conntrack(8) prints it\n"
         "\nanything else is an nft command line (see docs/cli.md):\n"
         "  pkt [--state FILE] [-f FILE] [-c] [-a] [-j] [--debug=netlink] [COMMAND ...]\n"
     )
