@@ -186,6 +186,16 @@ def _bitmask(dt: str | None) -> bool:
     return bool(d is not None and d.is_bitmask)
 
 
+def _flags(names: list) -> Any:
+    """nft 1.0.6's json_add_array_new: a one-element flag array prints as its element."""
+    return names[0] if len(names) == 1 else names
+
+
+# datatypes nft prints through their print function (no json callback, no symbol table):
+# datatype_json then gives the printed text as a string, even for a number
+_PRINTED = {"iface_index"}
+
+
 def _int_json(v: int) -> int | str:
     # integer_type_json: values that do not fit an unsigned long print as hex strings
     return v if 0 <= v < 1 << 64 else f"0x{v:x}"
@@ -201,12 +211,12 @@ def _const(e: Any, dt: str | None, o: ListOptions) -> Any:
         if dt is not None and _is_time(dt):
             return e.value
         d = DATATYPES.get(dt) if dt else None
-        if d is not None and d.is_string():
+        if d is not None and d.is_string() or dt in _PRINTED:
             return e.text
         return _int_json(e.value)
     if isinstance(e, A.Symbol):
         n = e.name
-        if n in ("exists", "missing") and dt in (None, "boolean"):
+        if n in ("exists", "missing"):
             return n == "exists"
         if _is_time(dt):
             ms = _time_ms(n)
@@ -250,6 +260,7 @@ def _expr(e: Any, dt: Any = None, o: ListOptions | None = None) -> Any:
     if isinstance(e, A.Meta):
         return {"meta": {"key": e.key}}
     if isinstance(e, A.Ct):
+        # ct_expr_json prints the key's token: "ip saddr" for NFT_CT_SRC_IP
         key = e.key
         if e.family and not key.startswith(e.family):
             key = f"{e.family} {key}"
@@ -265,6 +276,9 @@ def _expr(e: Any, dt: Any = None, o: ListOptions | None = None) -> Any:
     if isinstance(e, A.TcpOption):
         if e.raw is not None:
             return {"tcp option": {"base": e.raw[0], "offset": e.raw[1], "len": e.raw[2]}}
+        if isinstance(e.option, int) or str(e.option).isdigit():
+            # an option nft has no name for: exthdr_expr_json's raw form
+            return {"tcp option": {"base": int(e.option), "offset": 0, "len": 8}}
         d = {"name": str(e.option)}
         if e.field is not None:
             d["field"] = e.field
@@ -491,7 +505,7 @@ def _log(st: A.Log, o: ListOptions) -> dict:
                 else:
                     flags.append(f)
     if flags:
-        d["flags"] = ["all"] if "all" in flags else [f for f in _LOG_FLAGS if f in flags]
+        d["flags"] = "all" if "all" in flags else _flags([f for f in _LOG_FLAGS if f in flags])
     return {"log": d or None}
 
 
@@ -520,9 +534,9 @@ def _nat(st: A.Nat, o: ListOptions) -> dict:
         d["port"] = _expr(st.port, "inet_service", o)
     flags = [f for f in ("random", "fully-random", "persistent", "netmap") if f in st.flags]
     if flags:
-        d["flags"] = flags
+        d["flags"] = _flags(flags)
     if st.prefix:
-        d["type_flags"] = ["prefix"]
+        d["type_flags"] = "prefix"
     return {st.kind: d or None}
 
 
@@ -568,7 +582,7 @@ def _stmt(st: Any, o: ListOptions, family: str = "ip") -> dict:
         if st.num is not None:
             d["num"] = _expr(st.num, "integer", o)
         if st.flags:
-            d["flags"] = [f for f in ("bypass", "fanout") if f in st.flags]
+            d["flags"] = _flags([f for f in ("bypass", "fanout") if f in st.flags])
         return {"queue": d or None}
     if isinstance(st, A.Dup):
         if st.addr is None and st.dev is None:
@@ -614,7 +628,11 @@ def _stmt(st: Any, o: ListOptions, family: str = "ip") -> dict:
     if isinstance(st, A.FlowOffload):
         return {"flow": {"op": "add", "flowtable": "@" + st.flowtable}}
     if isinstance(st, A.Reset):
-        return {"reset": _expr(st.option, None, o)}
+        r = _expr(st.option, None, o)
+        raw = r.get("tcp option") if isinstance(r, dict) else None
+        if isinstance(raw, dict) and "base" in raw:
+            raw["len"] = 0          # the strip statement loads nothing
+        return {"reset": r}
     if isinstance(st, A.Last):
         if o.stateless or st.used is None:
             return {"last": None}
