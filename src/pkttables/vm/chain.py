@@ -1,0 +1,474 @@
+"""Running chains: ``nft_do_chain``, base chains at the netfilter hooks, and load checks.
+
+Theory of operation
+-------------------
+A committed :class:`~pkttables.model.Ruleset` generation is *loaded* once
+(:class:`LoadedRuleset`): every rule's program becomes a tuple of
+:mod:`pkttables.vm` instructions (read back from the compiler's ``--debug=netlink``
+text when the compiler still keeps its own records), anonymous sets become
+:class:`~pkttables.vm.context.SetLookup` values bound to the lookups that use them,
+and the base chains are grouped by ``(family, hook)`` in the order the kernel walks
+them.
+
+:func:`do_chain` is ``nft_do_chain`` (net/netfilter/nf_tables_core.c)::
+
+    for each rule of the chain:           verdict := CONTINUE, run the expressions
+        BREAK    (no match)               -> next rule
+        CONTINUE (matched, no verdict)    -> trace "rule", next rule
+        otherwise                         -> leave the rule loop
+    ACCEPT / QUEUE / STOLEN               -> return it      (the hook ends)
+    DROP                                  -> return it      (every later hook entry too)
+    JUMP                                  -> push the next rule, enter the chain
+    GOTO                                  -> enter the chain (nothing pushed)
+    CONTINUE (end of chain) / RETURN      -> pop: resume after the jump,
+                                             or, on an empty stack, the base chain policy
+
+The jump stack holds ``NFT_JUMP_STACK_SIZE`` = 16 entries.  The kernel never
+overflows it at run time because ``nft_chain_validate`` refuses, at load time, a
+ruleset whose jumps nest deeper than 16 (``-EMLINK``) or loop (``-ELOOP``); should it
+overflow anyway the kernel WARNs and drops.  :func:`check_loops` is that load-time
+check (the commands executor calls it before committing), and :func:`do_chain` drops
+on overflow as the kernel would.
+
+Hook order (nf_hook_entries_grow, net/netfilter/core.c): entries are sorted by
+priority and a new entry goes *before* the entries that already have its priority, so
+at equal priority the chain registered last runs first.  nft registers a base chain
+when its table/chain is created, so registration order is the order tables and
+chains were created (table handle, then chain handle).  Every base chain is one hook
+entry: its accept lets the packet go on to the next entry (another table's chain at
+the same hook), its drop ends the hook.  ``inet`` chains register in both ``ip`` and
+``ip6``; ``netdev`` chains (and ``inet`` ingress) run only for their devices.
+
+Example::
+
+    rs = run_text(text, Ruleset()).ruleset
+    loaded = LoadedRuleset(rs)
+    runtime = ChainRuntime(loaded, host=host, seed=1)
+    runtime.install(hook_table)           # a HookTable of pkttables.stack.hooks
+    # or directly: runtime.run_hook("ip", "input", pkt, now=1.0) -> HookVerdict
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno as _errno
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from pkttables.errors import Diagnostic, Location
+from pkttables.vm._base import Instr
+from pkttables.vm.lookup import Lookup, Objref
+from pkttables.vm.program import ELEM_CATCHALL, ELEM_INTERVAL_END, Program, SetDump, SetFlag, parse_dump
+from pkttables.vm.regs import Regs, Verdict, VerdictData
+
+__all__ = [
+    "NFT_JUMP_STACK_SIZE", "LoadedRule", "LoadedChain", "LoadedRuleset", "DumpSet", "ChainResult",
+    "do_chain", "check_loops", "program_of", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
+]
+
+#: include/net/netfilter/nf_tables.h
+NFT_JUMP_STACK_SIZE = 16
+#: the low byte of a netfilter verdict is the verdict, the rest its argument (queue number)
+NF_VERDICT_MASK = 0xFF
+#: NF_VERDICT_FLAG_QUEUE_BYPASS (linux/netfilter.h): accept when nobody listens
+QUEUE_BYPASS = 0x8000
+
+#: which engine families a table family's base chains are registered in
+HOOK_FAMILIES: dict[str, tuple[str, ...]] = {
+    "ip": ("ip",), "ip6": ("ip6",), "inet": ("ip", "ip6"), "arp": ("arp",),
+    "bridge": ("bridge",), "netdev": ("netdev",),
+}
+
+
+# ------------------------------------------------------------------ sets from dumps
+class DumpSet:
+    """An anonymous set (or map) read from a rule's dump: the kernel's hash/rbtree.
+
+    Keys are compared as the kernel compares them: ``klen`` bytes, ``memcmp`` order.
+    Element keys in a dump are printed in whole 32-bit words, and registers zero the
+    rest of a short value's last word, so comparing word-padded keys gives the same
+    answer.  Interval sets (NFT_SET_INTERVAL) hold start elements and end markers
+    (NFT_SET_ELEM_INTERVAL_END, the first key *after* the range), as nft sends them.
+    """
+
+    __slots__ = ("name", "flags", "klen", "dlen", "_exact", "_starts", "_catchall", "elements")
+
+    def __init__(self, name: str, flags: int, elements: Iterable[Any]):
+        self.name = name
+        self.flags = flags
+        self.elements = tuple(elements)
+        keys = [e.key for e in self.elements if not e.flags & ELEM_CATCHALL]
+        self.klen = max((len(k) for k in keys), default=4)
+        self.dlen = 0
+        self._catchall: tuple[bool, Any] = (False, None)
+        self._exact: dict[bytes, Any] = {}
+        starts: list[tuple[bytes, bool, Any]] = []
+        for e in self.elements:
+            data = e.data if (isinstance(e.data, VerdictData) or e.data) else None
+            if e.flags & ELEM_CATCHALL:
+                self._catchall = (True, data)
+                continue
+            if isinstance(data, bytes):
+                self.dlen = max(self.dlen, len(data))
+            key = e.key.ljust(self.klen, b"\0")
+            if flags & SetFlag.INTERVAL:
+                starts.append((key, bool(e.flags & ELEM_INTERVAL_END), data))
+                if e.key_end is not None:   # a range of a concatenation (pipapo)
+                    starts.pop()
+                    starts.append((key, False, data))
+                    self._exact[b"end:" + key] = e.key_end.ljust(self.klen, b"\0")
+            else:
+                self._exact[key] = data
+        starts.sort(key=lambda s: s[0])
+        self._starts = starts
+
+    def lookup(self, key: bytes) -> tuple[bool, Any]:
+        if not self.flags & SetFlag.INTERVAL:
+            if key in self._exact:
+                return True, self._exact[key]
+            return False, None
+        found = (False, None)
+        for start, is_end, data in self._starts:
+            if start > key:
+                break
+            end = self._exact.get(b"end:" + start)
+            if end is not None:       # concatenated range: inclusive end
+                if key <= end:
+                    found = (True, data)
+                continue
+            found = (False, None) if is_end else (True, data)
+        return found
+
+    def catchall(self) -> tuple[bool, Any]:
+        return self._catchall
+
+
+# ------------------------------------------------------------------ loading
+@dataclass(slots=True)
+class LoadedRule:
+    """One rule ready to run: its instructions and the sets they name."""
+
+    family: str
+    table: str
+    chain: str
+    handle: int
+    instrs: tuple[Instr, ...]
+    sets: dict[str, Any] = field(default_factory=dict)
+    rule: Any = None                 # the model Rule (for traces: its text)
+    index_of: dict[int, int] = field(default_factory=dict)   # id(instr) -> position
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.family, self.table, self.chain, self.handle)
+
+
+@dataclass(slots=True)
+class LoadedChain:
+    family: str
+    table: str
+    name: str
+    handle: int
+    rules: list[LoadedRule]
+    hook: Any = None                 # model Hook for base chains
+    table_handle: int = 0
+
+    @property
+    def is_base(self) -> bool:
+        return self.hook is not None
+
+    @property
+    def policy(self) -> Verdict:
+        p = getattr(self.hook, "policy", None)
+        return Verdict.DROP if p == "drop" else Verdict.ACCEPT
+
+
+def _is_vm_instrs(instrs) -> bool:
+    return all(isinstance(i, Instr) for i in instrs)
+
+
+def program_of(rule, family: str, table: str, chain: str) -> tuple[tuple[Instr, ...], list[SetDump]]:
+    """The rule's instructions (vm classes) and the anonymous sets its dump declares.
+
+    Accepts a :class:`pkttables.vm.Program`, a tuple of vm instructions, or the
+    compiler's own records (read back through their ``--debug=netlink`` text)."""
+    prog = rule.userdata.get("program") if hasattr(rule, "userdata") else rule
+    if prog is None:
+        return (), []
+    if isinstance(prog, Program):
+        return tuple(prog.instrs), []
+    instrs = getattr(prog, "instrs", prog)
+    sets = getattr(prog, "sets", ())
+    if isinstance(instrs, (tuple, list)) and _is_vm_instrs(instrs) and not sets:
+        return tuple(instrs), []
+    from pkttables.compile import dump as _cdump   # compile sits above vm: import lazily
+    items = parse_dump(_cdump(prog))
+    progs = [i for i in items if isinstance(i, Program)]
+    dumps = [i for i in items if isinstance(i, SetDump)]
+    instrs = tuple(i for p in progs for i in p.instrs)
+    return instrs, dumps
+
+
+def _bind_anon_sets(instrs: tuple[Instr, ...], dumps: list[SetDump], uid: str, objdata=None):
+    """Pair the declaration and element lines of each anonymous set and give each a
+    name of its own: nft prints every anonymous set as ``__set%d`` (the kernel numbers
+    them on load), in the order the rule's lookups use them."""
+    sets: list[DumpSet] = []
+    for d in dumps:
+        if d.flags & SetFlag.ANONYMOUS or not sets or sets[-1].name != d.name:
+            sets.append(DumpSet(d.name, d.flags, d.elements))
+        else:
+            prev = sets[-1]
+            sets[-1] = DumpSet(prev.name, prev.flags, prev.elements + d.elements)
+    out: dict[str, Any] = {}
+    queue = list(sets)
+    new_instrs = []
+    for ins in instrs:
+        name = getattr(ins, "set", None)
+        if isinstance(ins, (Lookup, Objref)) and name and "%d" in name and queue:
+            idx = next((k for k, s in enumerate(queue) if s.name == name), None)
+            if idx is not None:
+                s = queue.pop(idx)
+                real = f"{name.replace('%d', '')}{uid}.{len(out)}"
+                s.name = real
+                out[real] = s
+                ins = dataclasses.replace(ins, set=real)
+        new_instrs.append(ins)
+    return tuple(new_instrs), out
+
+
+class LoadedRuleset:
+    """A committed generation, compiled for running: chains by (family, table, name)
+    and base chains by hook.  Building it never changes the model."""
+
+    def __init__(self, ruleset, *, sets: dict | None = None):
+        self.ruleset = ruleset
+        self.generation = getattr(ruleset, "generation", 0)
+        self.chains: dict[tuple[str, str, str], LoadedChain] = {}
+        self.tables: dict[tuple[str, str], Any] = {}
+        #: named sets supplied by the caller: (family, table, name) -> SetLookup
+        self.named_sets = dict(sets or {})
+        for (fam, tname), t in ruleset.tables.items():
+            self.tables[(fam, tname)] = t
+            for cname, c in t.chains.items():
+                rules = []
+                for r in c.rules:
+                    instrs, dumps = program_of(r, fam, tname, cname)
+                    instrs, anon = _bind_anon_sets(instrs, dumps, f"{fam}/{tname}/{cname}/{r.handle}")
+                    lr = LoadedRule(fam, tname, cname, r.handle, instrs, anon, r)
+                    lr.index_of = {id(i): k for k, i in enumerate(instrs)}
+                    rules.append(lr)
+                self.chains[(fam, tname, cname)] = LoadedChain(fam, tname, cname, c.handle, rules,
+                                                              c.hook, t.handle)
+
+    def chain(self, family: str, table: str, name: str) -> LoadedChain | None:
+        return self.chains.get((family, table, name))
+
+    def base_chains(self, family: str, hook: str, *, types: Iterable[str] = ("filter", "route"),
+                    device: str | None = None) -> list[LoadedChain]:
+        """The base chains a packet of engine family ``family`` meets at ``hook``, in the
+        kernel's order (priority; at equal priority the later registered first).
+
+        ``device``: for netdev ingress/egress, only chains bound to that device."""
+        types = tuple(types)
+        found = []
+        for lc in self.chains.values():
+            h = lc.hook
+            if h is None or h.type not in types or h.hook != hook:
+                continue
+            t = self.tables.get((lc.family, lc.table))
+            if t is not None and "dormant" in t.flags:
+                continue
+            fams = HOOK_FAMILIES.get(lc.family, ())
+            if lc.family == "inet" and hook == "ingress":
+                fams = ("netdev",)   # inet ingress chains hook netdev ingress (5.10+)
+            if family not in fams:
+                continue
+            if family == "netdev" and device is not None and h.devices and device not in h.devices:
+                continue
+            found.append(lc)
+        # registration order = creation order; later registered runs first at a tie
+        found.sort(key=lambda c: (c.hook.priority, -c.table_handle, -c.handle))
+        return found
+
+    def named_set(self, family: str, table: str, name: str):
+        return self.named_sets.get((family, table, name))
+
+
+# ------------------------------------------------------------------ load-time checks
+def check_loops(ruleset) -> list[Diagnostic]:
+    """``nft_chain_validate``: every chain reachable from a base chain through jumps and
+    gotos (and verdict maps) must not reach itself (``ELOOP``) nor nest deeper than
+    NFT_JUMP_STACK_SIZE (``EMLINK``).  Returns one diagnostic per offending rule, with
+    the kernel's strerror as nft prints it: ``Could not process rule: Too many levels of
+    symbolic links`` (ELOOP) or ``... Too many links`` (EMLINK).
+
+    The kernel counts depth from the base chain (level 0); a regular chain that no
+    base chain reaches is only checked for loops when a base chain reaches it, as in
+    the kernel (nft_table_validate walks base chains only)."""
+    diags: list[Diagnostic] = []
+    seen_bad: set[tuple] = set()
+    for (fam, tname), t in ruleset.tables.items():
+        edges: dict[str, list[tuple[str, Any]]] = {}
+        for cname, c in t.chains.items():
+            out = []
+            for r in c.rules:
+                for target in _jump_targets(r, fam, tname, cname):
+                    out.append((target, r))
+            edges[cname] = out
+
+        def walk(cname: str, level: int, path: tuple[str, ...]):
+            for target, r in edges.get(cname, ()):
+                if target in path or target == cname:
+                    key = ("loop", fam, tname, cname, r.handle)
+                    if key not in seen_bad:
+                        seen_bad.add(key)
+                        diags.append(_diag(r, _errno.ELOOP))
+                    continue
+                if level + 1 >= NFT_JUMP_STACK_SIZE:
+                    key = ("deep", fam, tname, cname, r.handle)
+                    if key not in seen_bad:
+                        seen_bad.add(key)
+                        diags.append(_diag(r, _errno.EMLINK))
+                    continue
+                walk(target, level + 1, path + (target,))
+
+        for cname, c in t.chains.items():
+            if c.hook is not None:
+                walk(cname, 0, (cname,))
+    return diags
+
+
+def _diag(rule, err: int) -> Diagnostic:
+    loc = getattr(rule, "loc", None)
+    return Diagnostic(loc if isinstance(loc, Location) else None,
+                      "Could not process rule: " + os.strerror(err))
+
+
+def _jump_targets(rule, fam, tname, cname) -> list[str]:
+    try:
+        instrs, dumps = program_of(rule, fam, tname, cname)
+    except Exception:   # a rule the vm cannot read has no jumps we can see
+        return []
+    out = []
+    for i in instrs:
+        data = getattr(i, "data", None)
+        if isinstance(data, VerdictData) and data.code in (Verdict.JUMP, Verdict.GOTO) and data.chain:
+            out.append(data.chain)
+    for d in dumps:
+        for e in d.elements:
+            if isinstance(e.data, VerdictData) and e.data.code in (Verdict.JUMP, Verdict.GOTO) \
+                    and e.data.chain:
+                out.append(e.data.chain)
+    # named verdict maps: their elements live in the model
+    t = None
+    for i in instrs:
+        if isinstance(i, Lookup) and i.dreg == 0 and "%d" not in i.set:
+            t = t or _table_of(rule)
+    return out
+
+
+def _table_of(rule):
+    return None
+
+
+# ------------------------------------------------------------------ nft_do_chain
+@dataclass(slots=True)
+class ChainResult:
+    """What one base chain decided: the raw verdict code (NF_QUEUE keeps its queue
+    number in the upper bits), the rule that decided (None: the policy), and the
+    chain it was in."""
+
+    verdict: int
+    rule: LoadedRule | None = None
+    chain: LoadedChain | None = None
+    policy: bool = False
+
+    @property
+    def base_verdict(self) -> int:
+        return self.verdict & NF_VERDICT_MASK
+
+
+class Tracer:
+    """What :func:`do_chain` reports when the packet has ``nftrace`` set (the kernel's
+    NFT_TRACETYPE_RULE/RETURN/POLICY events).  Subclassed by :mod:`pkttables.trace`."""
+
+    def rule(self, chain: LoadedChain, rule: LoadedRule, verdict: int, target: str | None) -> None: ...
+    def ret(self, chain: LoadedChain, verdict: int, rule: LoadedRule | None) -> None: ...
+    def policy(self, chain: LoadedChain, verdict: int) -> None: ...
+
+
+def do_chain(loaded: LoadedRuleset, base: LoadedChain, pkt, ctx, *,
+             tracer: Tracer | None = None, regs: Regs | None = None) -> ChainResult:
+    """Run base chain ``base`` on ``pkt`` (nft_do_chain); see the module docstring.
+
+    ``ctx`` is an :class:`~pkttables.vm.context.EvalContext`; when it has a
+    ``current_rule`` attribute it is set to the :class:`LoadedRule` being run (the
+    stateful hooks key their state by rule and instruction)."""
+    if regs is None:
+        regs = Regs()
+    chain = base
+    rules = chain.rules
+    i = 0
+    stack: list[tuple[LoadedChain, int]] = []
+    has_cur = hasattr(ctx, "current_rule")
+    _CONT, _BREAK = Verdict.CONTINUE, Verdict.BREAK
+    while True:
+        code = _CONT
+        rule = None
+        while i < len(rules):
+            rule = rules[i]
+            i += 1
+            if has_cur:
+                ctx.current_rule = rule
+            if rule.sets:
+                ctx.rule_sets = rule.sets
+            regs.verdict = _CONT
+            regs.chain = None
+            for ins in rule.instrs:
+                ins.eval(regs, pkt, ctx)
+                if regs.verdict != _CONT:
+                    break
+            code = regs.verdict
+            if code == _BREAK:
+                code = _CONT
+                continue
+            if code == _CONT:
+                # a rule that matched without a verdict: NFT_TRACETYPE_RULE, continue
+                if tracer is not None and pkt.nftrace:
+                    tracer.rule(chain, rule, code, None)
+                continue
+            break
+        else:
+            rule = None
+            code = _CONT
+        tracing = tracer is not None and pkt.nftrace
+        if tracing and code != _CONT and code != Verdict.RETURN:
+            # __nft_trace_verdict: NFT_TRACETYPE_RULE with the verdict
+            tracer.rule(chain, rule, code, regs.chain)
+        elif tracing:
+            # end of chain or return: NFT_TRACETYPE_RETURN (the rule only for `return`)
+            tracer.ret(chain, code, rule if code == Verdict.RETURN else None)
+        base_code = code & NF_VERDICT_MASK if code >= 0 else code
+        if base_code in (Verdict.ACCEPT, Verdict.QUEUE, Verdict.STOLEN, Verdict.DROP):
+            return ChainResult(code, rule, chain)
+        if code == Verdict.JUMP or code == Verdict.GOTO:
+            target = loaded.chain(chain.family, chain.table, regs.chain or "")
+            if target is None:   # cannot happen for a validated ruleset: the kernel holds a reference
+                return ChainResult(Verdict.DROP, rule, chain)
+            if code == Verdict.JUMP:
+                if len(stack) >= NFT_JUMP_STACK_SIZE:
+                    # WARN_ON_ONCE(stackptr >= NFT_JUMP_STACK_SIZE): NF_DROP
+                    return ChainResult(Verdict.DROP, rule, chain)
+                stack.append((chain, i))
+            chain, rules, i = target, target.rules, 0
+            continue
+        # CONTINUE at the end of a chain, or RETURN
+        if stack:
+            chain, i = stack.pop()
+            rules = chain.rules
+            continue
+        policy = base.policy
+        if tracer is not None and pkt.nftrace:
+            tracer.policy(base, policy)
+        return ChainResult(int(policy), None, base, policy=True)
