@@ -141,6 +141,15 @@ def test_conntrack_syn_sent(host):
     assert "SYN_SENT" in obs.conntrack_text and "[UNREPLIED]" in obs.conntrack_text
 
 
+def test_conntrack_icmp_tuples_carry_type_code_id(host):
+    # conntrack's XML output has no ICMP fields; the harness fills them in from -o extended,id.
+    ping = from_client(IP(src="192.168.1.10", dst="198.51.100.7") / ICMP(type=8, id=0x1234, seq=1))
+    obs = run_kernel(host, CT, [Injection("lan0", ping)])
+    (entry,) = [e for e in obs.conntrack if e["proto"] == "icmp"]
+    assert entry["original"] == {"src": "192.168.1.10", "dst": "198.51.100.7", "type": 8, "code": 0, "id": 0x1234}
+    assert entry["reply"] == {"src": "198.51.100.7", "dst": "192.168.1.10", "type": 0, "code": 0, "id": 0x1234}
+
+
 OUT_DROP = """
 table inet o {
 \tchain out {

@@ -16,6 +16,8 @@ for humans.
 
 from __future__ import annotations
 
+import re
+
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -157,3 +159,31 @@ def parse_conntrack_xml(text: str) -> list[dict[str, Any]]:
         e["status"] = sorted(status)
         entries.append(e)
     return entries
+
+
+_ICMP_FIELD = re.compile(r"\b(type|code|id)=(\d+)")
+
+
+def merge_icmp_fields(entries: list[dict[str, Any]], extended_id_text: str) -> None:
+    """conntrack's XML output leaves out the ICMP type/code/id of a tuple; fill them in from
+    ``conntrack -L -o extended,id`` (matched by the entry id, the last ``id=`` of a line)."""
+    by_id: dict[int, list[dict[str, int]]] = {}
+    for line in extended_id_text.splitlines():
+        fields = _ICMP_FIELD.findall(line)
+        if not fields or fields[-1][0] != "id":
+            continue
+        ctid = int(fields[-1][1])
+        tuples, cur = [], {}
+        for k, v in fields[:-1]:
+            if k in cur:
+                tuples.append(cur)
+                cur = {}
+            cur[k] = int(v)
+        if cur:
+            tuples.append(cur)
+        by_id[ctid] = tuples
+    for e in entries:
+        if e.get("proto") in ("icmp", "icmpv6") and e.get("id") in by_id:
+            tuples = by_id[e["id"]]
+            for direction, t in zip(("original", "reply"), tuples):
+                e[direction].update(t)

@@ -87,7 +87,7 @@ from pkttables.errors import HarnessError
 from pkttables.stack.host import Host, Interface
 from pkttables.testing import _netns
 from pkttables.testing._netns import Deadline, in_netns
-from pkttables.testing._readback import (Count, named_objects, parse_conntrack_xml,
+from pkttables.testing._readback import (Count, merge_icmp_fields, named_objects, parse_conntrack_xml,
                                          rule_counters)
 
 __all__ = [
@@ -725,7 +725,11 @@ class KernelLab:
                 x = self.exec(["conntrack", "-L", "-f", fam, "-o", "xml"], check=False)
                 if x.returncode != 0 and x.stdout.strip() == "":
                     continue
-                entries += parse_conntrack_xml(x.stdout)
+                fam_entries = parse_conntrack_xml(x.stdout)
+                if any(e["proto"] in ("icmp", "icmpv6") for e in fam_entries):
+                    ids = self.exec(["conntrack", "-L", "-f", fam, "-o", "extended,id"], check=False)
+                    merge_icmp_fields(fam_entries, ids.stdout)
+                entries += fam_entries
                 t = self.exec(["conntrack", "-L", "-f", fam, "-o", "extended"], check=False)
                 text += t.stdout
         return Observation(
