@@ -255,10 +255,13 @@ class _RuleEval:
                     self.pctx["ll2"] = "vlan"
                 else:
                     self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+                    # the link layer is plain Ethernet: a vlan header cannot follow
+                    self.pctx.setdefault("ll2", "ether")
             elif left.proto == "vlan" and left.field == "type" and v in _NET_BY_ETHERTYPE:
                 self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
             elif left.proto in ("icmp", "icmpv6") and left.field == "type":
                 self.pctx["icmp_type"] = (v,)  # type: ignore[assignment]
+                self.pctx["icmp_type_user"] = v  # type: ignore[assignment]
 
     # ------------------------------------------------------------ left-hand sides
     def _payload(self, pname: str, fname: str, loc: Location | None, dep: bool = False) -> _Lhs:
@@ -268,6 +271,9 @@ class _RuleEval:
             raise _err(f"unknown payload field {pname} {fname}", loc)
         f = proto.fields[fname]
         if not dep:
+            red = self.pctx.pop("_redundant", None)
+            if red is not None:
+                self.out.remove(red)  # type: ignore[arg-type]
             self._need(pname, loc)
             if f.icmp_dep:
                 self._icmp_dep(pname, f, loc)
@@ -280,6 +286,10 @@ class _RuleEval:
         known = self.pctx.get("icmp_type")
         if known is not None and (known == f.icmp_dep or (len(known) == 1 and known[0] in f.icmp_dep)):
             return
+        user = self.pctx.get("icmp_type_user")
+        if user is not None:
+            # the rule matched another type itself (nft payload_add_dependency)
+            raise _err(f"incompatible icmp match: rule has {user}, need {f.icmp_dep[0]}", loc)
         self.pctx["icmp_type"] = f.icmp_dep  # type: ignore[assignment]
         tf = PROTOCOLS[pname].fields["type"]
         lhs = self._field_lhs(loc, Base.TRANSPORT_HEADER, 0, tf, pname, "type")
@@ -323,7 +333,8 @@ class _RuleEval:
                 raise _err("meta nfproto is only useful in the inet family", loc)
             if mk.key in (MetaKeyId.BRI_IIFNAME, MetaKeyId.BRI_OIFNAME, MetaKeyId.BRI_IIFPVID,
                           MetaKeyId.BRI_IIFVPROTO) and self.fam != "bridge":
-                raise _err(f"meta {name} is only valid in the bridge family", loc)
+                # the kernel's nft_meta_bridge refuses these keys elsewhere (EOPNOTSUPP)
+                raise _err("Could not process rule: Operation not supported", loc)
             return _Lhs(N.Meta(loc, dt, mk.len_bits, mk.byteorder, META_DUMP[mk.key]), dt, mk.len_bits)
         if isinstance(e, A.Ct):
             return self._ct(e)
@@ -346,7 +357,7 @@ class _RuleEval:
         if isinstance(e, A.RawPayload):
             return self._raw_payload(e)
         if isinstance(e, A.Concat):
-            parts = [self._lhs(p) for p in e.parts]
+            parts = [self._key_lhs(p) for p in e.parts]
             tot = sum(((p.expr.len_bits + 31) // 32) * 32 for p in parts)
             c = N.Concat(loc, INTEGER, tot, BIG, tuple(p.expr for p in parts))
             lh = _Lhs(c, INTEGER, tot)
@@ -365,7 +376,8 @@ class _RuleEval:
             dt = DATATYPES[sk.dtype_name]
             lvl = f" level {e.level}" if e.key == "cgroupv2" else ""
             g = N.Generic(loc, dt, sk.len_bits, sk.byteorder, f"socket load {e.key}{lvl} => reg {{reg}}")
-            return _Lhs(g, dt, sk.len_bits)
+            # transparent/wildcard are one-bit values in nft (0-1)
+            return _Lhs(g, dt, 1 if e.key in ("transparent", "wildcard") else sk.len_bits)
         if isinstance(e, A.Numgen):
             off = f" offset {e.offset}" if e.offset else ""
             g = N.Generic(loc, INTEGER, 32, HOST, f"numgen reg {{reg}} = {e.mode} mod {e.mod}{off}")
@@ -373,6 +385,8 @@ class _RuleEval:
         if isinstance(e, A.Hash):
             return self._hash(e)
         if isinstance(e, A.Osf):
+            if e.ttl is not None and e.ttl not in ("loose", "skip", "global"):
+                raise _err("invalid ttl option", _word_loc(loc, e.ttl))
             ttl = {"loose": 1, "skip": 2}.get(e.ttl or "", None)
             t = f" ttl {ttl}" if ttl else ""
             flags = " flags 1" if e.key == "version" else ""
@@ -386,6 +400,9 @@ class _RuleEval:
             if xk is None:
                 raise _err(f"unknown ipsec key {key}", loc)
             dt = DATATYPES[xk.dtype_name]
+            if e.spnum is not None and e.spnum > 255:
+                wl = _word_loc(loc, "spnum")
+                raise _err("value too large", _span_to(wl, len(f"spnum {e.spnum}")))
             d = 0 if e.direction == "in" else 1
             kname = {"ip daddr": "daddr4", "ip6 daddr": "daddr6", "ip saddr": "saddr4",
                      "ip6 saddr": "saddr6"}.get(key, key)
@@ -411,12 +428,23 @@ class _RuleEval:
                 elif nh == "ip6":
                     dt, bits = DATATYPES["ipv6_addr"], 128
                 else:
-                    raise _err("Cannot determine ct address type: protocol unknown; "
-                               "add an explicit ip or ip6 match", loc)
+                    raise _err(f'cannot determine ip protocol version, use "ip {e.key}" or '
+                               f'"ip6 {e.key}" instead', loc)
             else:
                 dt = DATATYPES["inet_service"]
+        if e.family in ("ip", "ip6"):
+            nh = self.pctx.get("nh")
+            if nh in ("ip", "ip6") and nh != e.family:
+                raise _err(f"conflicting protocols specified: {nh} vs. {e.family}", loc)
         d = None if e.direction is None else (0 if e.direction == "original" else 1)
         return _Lhs(N.Ct(loc, dt, bits, ck.byteorder, CT_DUMP[ck.key], d), dt, bits)
+
+    def _key_lhs(self, e: A.Expr) -> _Lhs:
+        """A set/map key or concatenation part: ``ct saddr`` must name its family there
+        (nft: the key's type must be known before the set is built)."""
+        if isinstance(e, A.Ct) and e.family is None and e.key in ("saddr", "daddr"):
+            raise _err("specify either ip or ip6 for address matching", e.loc)
+        return self._lhs(e)
 
     def _ext(self, loc, op: int, kind: int, f: Field | None, present: bool = False) -> _Lhs:
         if f is None or present:
@@ -458,6 +486,8 @@ class _RuleEval:
             return self._ext(loc, ExthdrOp.TCPOPT, kind, f)
         if isinstance(e.option, int):
             kind = e.option
+            if kind > 255:
+                raise _err("value too large", _word_loc(loc, str(kind)))
             f = TCP_OPTION_GENERIC_FIELDS.get(e.field) if e.field else None
             return self._ext(loc, ExthdrOp.TCPOPT, kind, f)
         h = TCP_OPTIONS.get(e.option)
@@ -493,15 +523,18 @@ class _RuleEval:
         if rk is None:
             raise _err(f"unknown rt key {name}", loc)
         dt, bits, kname = DATATYPES.get(rk.dtype_name, INTEGER), rk.len_bits, name
+        # nft rt_expr: the nexthop's family is the one written, else the network
+        # protocol known; no dependency is added, a contradiction cannot match
+        nh = self.fam if self.fam in ("ip", "ip6") else self.pctx.get("nh")
         if name == "nexthop":
-            if self.fam == "ip":
+            if nh == "ip":
                 dt, bits, kname = DATATYPES["ipv4_addr"], 32, "ip nexthop"
-            elif self.fam == "ip6":
+            elif nh == "ip6":
                 dt, bits, kname = DATATYPES["ipv6_addr"], 128, "ip6 nexthop"
             else:
-                raise _err("Cannot determine rt nexthop type: use rt ip nexthop or rt ip6 nexthop", loc)
-        if kname in ("ip nexthop", "ip6 nexthop"):
-            self._need("ip" if kname.startswith("ip ") else "ip6", loc)
+                raise _err('cannot determine ip protocol version, use "ip nexthop" or "ip6 nexthop" instead', loc)
+        elif kname in ("ip nexthop", "ip6 nexthop") and nh in ("ip", "ip6") and kname.split()[0] != nh:
+            raise _err(f"{kname} will not match", loc)
         dump = {"classid": "classid", "ip nexthop": "nexthop4", "ip6 nexthop": "nexthop6",
                 "mtu": "tcpmss", "ipsec": "ipsec"}[kname]
         g = N.Generic(loc, dt, bits, rk.byteorder, f"rt load {dump} => reg {{reg}}")
@@ -513,6 +546,15 @@ class _RuleEval:
         if r is None and e.result != "check":
             raise _err(f"unknown fib result {e.result}", loc)
         flags = " . ".join(e.flags)
+        # nft's parser checks the fib flags (parser_bison.y fib_expr)
+        fl = set(e.flags)
+        floc = _span_to(_word_loc(loc, e.flags[0]) if e.flags else loc, len(flags))
+        if {"saddr", "daddr"} <= fl:
+            raise _err("fib: saddr and daddr are mutually exclusive", floc)
+        if {"iif", "oif"} <= fl:
+            raise _err("fib: iif and oif are mutually exclusive", floc)
+        if not fl & {"saddr", "daddr"}:
+            raise _err("fib: need either saddr or daddr", floc)
         if e.result == "check":
             dt, bits, res, present = DATATYPES["boolean"], 8, "oif", " present"
         else:
@@ -550,6 +592,9 @@ class _RuleEval:
             if isinstance(e, A.Number):
                 if dt.is_string():
                     return e.text.encode()
+                if dt.key == "time_date":
+                    # a number is seconds since the epoch (nft date_type_parse)
+                    return e.value * 1_000_000_000
                 if dt.name == "time":
                     return _time_ms(e.text, dt)
                 if dt.name in ("inet_service", "inet_proto"):
@@ -715,6 +760,8 @@ class _RuleEval:
             key = self._concat_const(key_ast, lhs) if concat else self._elem_key(key_ast, lhs)
             elems.append(N.Elem(_norm(key), _norm(data) if data is not None else None, it.loc))
         interval = any(el.key is not None and _has_range(el.key) for el in elems)
+        if is_map and interval and not concat:
+            _check_map_overlap(elems)
         x = lhs.expr
         ddt = None
         dbits = 0
@@ -763,12 +810,23 @@ class _RuleEval:
 
     # ------------------------------------------------------------ statements
     def match(self, s: A.Match) -> None:
-        lhs = self._lhs(s.left)
+        try:
+            lhs = self._lhs(s.left)
+        except EvalError as exc:
+            d = exc.diagnostics[0]
+            if d.message.startswith("cannot determine ip protocol version") and isinstance(s.left, A.Ct):
+                # nft goes on to parse the value with the unknown type and says so too
+                from pkttables.errors import Diagnostic
+                raise EvalError([d, Diagnostic(s.right.loc, "Can't parse symbolic invalid expressions")]) \
+                    from None
+            raise
         op = _OPS.get(s.op)
         if op is None:
             raise _err(f"unknown operator {s.op}", s.loc)
         left = lhs.expr
         r = s.right
+        if s.op == "!" and isinstance(s.left, A.Binop):
+            raise _err("cannot combine negation with binary expression", s.left.loc)
         # `x & m == v` with an xor/or folded as nft does (evaluate.c binop_transfer).
         left, fold_xor = _fold_lhs(left)
         if isinstance(r, A.SetExpr):
@@ -822,9 +880,10 @@ class _RuleEval:
                     and r.name in ("exists", "missing"):
                 right = N.Value(r.loc, right.dtype, 8, HOST, bytes([1 if r.name == "exists" else 0]))
         m = N.Match(s.loc, left, op, right)
-        if self._redundant(m):
-            return
         self.out.append(m)
+        if self._redundant(m):
+            # dropped once a header field relies on it (nft payload_dependency_kill)
+            self.pctx["_redundant"] = m  # type: ignore[assignment]
         self._learn(m)
 
     def _redundant(self, m: N.Match) -> bool:
@@ -875,6 +934,10 @@ class _RuleEval:
         lhs = self._lhs(s.target)
         value = self._value_expr(s.value, lhs)
         target = lhs.expr
+        if not isinstance(value, (N.Value, N.Map)) and value.byteorder is HOST \
+                and target.byteorder is BIG and value.nbytes > 1:
+            # a host-endian value stored into a header: nft converts it first
+            value = N.Byteorder(value.loc, value.dtype, value.len_bits, BIG, value)
         if isinstance(target, N.Binop) and isinstance(value, N.Value):
             # an unaligned field: the containing bytes are rewritten (see linearize)
             value = N.Value(value.loc, value.dtype, target.len_bits, BIG, value.data)
@@ -883,7 +946,7 @@ class _RuleEval:
     def _value_expr(self, e: A.Expr, lhs: _Lhs) -> N.TExpr:
         """A statement argument: a constant, another expression, or a map lookup."""
         if isinstance(e, A.MapExpr):
-            key = self._lhs(e.key)
+            key = self._key_lhs(e.key)
             if isinstance(e.mapping, A.SetExpr):
                 mp: N.TExpr = self._anon_set(e.mapping, key, is_map=True, data_lhs=lhs)
             elif isinstance(e.mapping, A.SetRef):
@@ -974,7 +1037,7 @@ def _date_ns(text: str, tz: int, dt: Datatype) -> int:
         try:
             return int(text) * 1_000_000_000
         except ValueError:
-            raise EvalError(f"Could not parse {dt.desc}") from None
+            raise EvalError("Cannot parse date") from None
     epoch = d.replace(tzinfo=datetime.timezone.utc).timestamp() - tz
     return int(epoch) * 1_000_000_000
 
@@ -1010,6 +1073,43 @@ def misspell_closest(name: str, candidates: list[str]) -> int | None:
         if dist <= threshold and (best_d is None or dist < best_d):
             best, best_d = i, dist
     return best
+
+
+def _big(v: N.Value) -> int:
+    return int.from_bytes(v.data[::-1] if v.byteorder is HOST else v.data, "big")
+
+
+def _check_map_overlap(elems: list[N.Elem]) -> None:
+    """nft refuses interval maps whose ranges overlap (a key would map to two values):
+    sorted by start, the element that starts inside its predecessor is the error."""
+    spans = []
+    for el in elems:
+        k = el.key
+        if isinstance(k, N.Range):
+            spans.append((_big(k.low), _big(k.high), k.loc))
+        elif isinstance(k, N.Value):
+            spans.append((_big(k), _big(k), k.loc))
+    spans.sort(key=lambda t: t[0])
+    for prev, cur in zip(spans, spans[1:]):
+        if cur[0] <= prev[1]:
+            raise _err("conflicting intervals specified", cur[2])
+
+
+def _word_loc(loc: Location | None, word: str) -> Location | None:
+    """The location of ``word`` inside ``loc`` (nft points at one token of a node the
+    parser built whole)."""
+    if loc is None or not loc.first_col or loc.line_text is None:
+        return loc
+    i = loc.line_text.find(word, loc.first_col - 1, loc.last_col)
+    if i < 0:
+        return loc
+    return Location(loc.file, loc.line, i + 1, i + len(word), loc.line_text)
+
+
+def _span_to(loc: Location | None, width: int) -> Location | None:
+    if loc is None or not loc.first_col:
+        return loc
+    return Location(loc.file, loc.line, loc.first_col, loc.first_col + width - 1, loc.line_text)
 
 
 def _is_l4_key(e: N.TExpr) -> bool:

@@ -63,7 +63,9 @@ def _quota(s: A.Quota) -> N.Plain:
 def _log(s: A.Log) -> N.Plain:
     parts: list[str] = []
     opts = dict((k, v) for k, v in s.opts if k != "flags")
-    if "group" in opts and ("level" in opts or any(k == "flags" for k, _ in s.opts)):
+    # snaplen and queue-threshold are group (nflog) options: nft flags them as group
+    grouped = any(k in opts for k in ("group", "snaplen", "queue-threshold"))
+    if grouped and ("level" in opts or any(k == "flags" for k, _ in s.opts)):
         # nft points at the `log` keyword
         from pkttables.errors import Location
         loc = s.loc
