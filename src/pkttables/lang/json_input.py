@@ -1062,6 +1062,10 @@ class _Reader:
         if verb not in ("add", "create"):
             return self.cmd(verb, A.StatefulObj(self.loc(path), k, fam, tab, name), path)
         body = tuple(_OBJ_BODY[k](self, d, path))
+        c = self.get(d, "comment", path, "s")
+        if c is not None:
+            # the text form: ``comment "x"`` -> Prop("comment", (String,)), as parser.obj_props
+            body += (A.Prop(self.loc(_sub(path, "comment")), "comment", (A.String(self.loc(_sub(path, "comment")), c),)),)
         return self.cmd(verb, A.StatefulObj(self.loc(path), k, fam, tab, name, None, body), path)
 
     def prop(self, path, name, *vals) -> A.Prop:

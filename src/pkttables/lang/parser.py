@@ -457,9 +457,9 @@ class _Parser:
             body = None
             if verb in ("add", "create"):
                 if self.peek().kind == "{":
-                    body = self.block(self.obj_item)
+                    body = self.obj_block(kind)
                 else:
-                    body = self.inline_props()
+                    body = self.obj_props(kind)
             return self.mk(A.StatefulObj, start, kind, fam, tab, name, None, body)
         if w == "rule":
             self.next()
@@ -513,7 +513,7 @@ class _Parser:
             self.next()
             kind = w if w != "ct" else "ct " + self.next().text
             name = self.identifier()
-            body = self.block(self.obj_item)
+            body = self.obj_block(kind)
             return self.mk(A.StatefulObj, start, kind, None, None, name, None, body)
         if w == "flags":
             self.next()
@@ -709,16 +709,56 @@ class _Parser:
             return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         self.err(t)
 
-    def obj_item(self):
-        """A property line of a stateful object block: words and values up to the separator."""
+    def obj_block(self, kind: str) -> tuple:
+        """A stateful object's ``{ ... }``: its property lines, flattened into one tuple."""
+        lines = self.block(lambda: self.obj_props(kind) or self.err(self.peek()))
+        return tuple(p for line in lines for p in line)
+
+    def obj_props(self, kind: str) -> tuple:
+        """One line of a stateful object's properties, in the shape the JSON front end
+        builds (``json_input.b_<kind>``), one ``Prop(name, values)`` per property:
+
+        * counter ``packets N bytes N``; ct helper ``type "ftp" protocol tcp``, ``l3proto ip``;
+          ct timeout ``protocol``, ``l3proto``, ``policy = {state: N}``; ct expectation
+          ``protocol``, ``dport``, ``timeout``, ``size``, ``l3proto``: ``Prop(name, (values...))``.
+        * quota ``[over] N unit [used N unit]``: ``Prop("over"|"value", (N, unit))``,
+          ``Prop("used", (N, unit))``.
+        * limit ``rate [over] N[ unit]/per [burst N [unit]]``: ``Prop("rate", ([over,] N,
+          [unit,] per))``, ``Prop("burst", (N, unit))`` (the unit nft implies when omitted).
+        * synproxy ``mss N``, ``wscale N``, ``Prop(flag, ())`` per flag; secmark ``"ctx"``:
+          ``Prop("value", "ctx")``; any kind: ``comment "x"``: ``Prop("comment", (String,))``.
+        """
         t = self.peek()
-        if t.kind is QSTRING:  # secmark { "ctx" }
+        start = t.loc
+        if t.kind is WORD and t.text == "comment":
             self.next()
-            return A.Prop(t.loc, "value", t.value)
+            v = self.peek()
+            return (self.mk(A.Prop, start, "comment", (self.value_primary(),)),) if v.kind in (QSTRING, WORD) else self.err(v, "string")
+        if kind == "secmark" and t.kind is QSTRING:
+            self.next()
+            return (A.Prop(t.loc, "value", t.value),)
+        if kind == "limit" and t.kind is WORD and t.text == "rate":
+            lim = self.limit_args(start)
+            n = A.Number(lim.loc, lim.rate, str(lim.rate))
+            vals: tuple = ((A.Symbol(lim.loc, "over"),) if lim.over else ()) + (n,)
+            if lim.unit != "packets":
+                vals += (A.Symbol(lim.loc, lim.unit),)
+            out = [A.Prop(lim.loc, "rate", vals + (A.Symbol(lim.loc, lim.per),))]
+            if lim.burst:
+                bunit = lim.burst_unit or ("packets" if lim.unit == "packets" else "bytes")
+                out.append(A.Prop(lim.loc, "burst", (A.Number(lim.loc, lim.burst, str(lim.burst)), A.Symbol(lim.loc, bunit))))
+            return tuple(out) + self.obj_props(kind)
+        if kind == "quota" and (t.kind is NUM or t.kind is WORD and t.text in ("over", "until")):
+            q = self.quota_args(start)
+            out = [A.Prop(q.loc, "over" if q.over else "value", (A.Number(q.loc, q.amount, str(q.amount)), A.Symbol(q.loc, q.unit)))]
+            if q.used is not None:
+                out.append(A.Prop(q.loc, "used", (A.Number(q.loc, q.used, str(q.used)), A.Symbol(q.loc, q.used_unit))))
+            return tuple(out) + self.obj_props(kind)
+        if kind == "synproxy" and t.kind is WORD and t.text in ("timestamp", "sack-perm", "sack-permitted"):
+            self.next()
+            return (A.Prop(t.loc, t.text, ()),) + self.obj_props(kind)
         props = self.inline_props()
-        if not props:
-            self.err(t)
-        return props[0] if len(props) == 1 else A.Prop(t.loc, "group", props)
+        return props + self.obj_props(kind) if self.is_word("comment") else props
 
     def inline_props(self) -> tuple:
         """``packets 1 bytes 2``, ``over 25 mbytes used 1 kbytes``, ``rate 10/second burst 5 packets``,
@@ -726,7 +766,7 @@ class _Parser:
         out = []
         while True:
             t = self.peek()
-            if t.kind in (NEWLINE, ";", "}", EOF):
+            if t.kind in (NEWLINE, ";", "}", EOF) or t.kind is WORD and t.text == "comment":
                 return tuple(out)
             start = t.loc
             if t.kind is WORD and not (t.text[0].isdigit()):
@@ -736,7 +776,7 @@ class _Parser:
                 vals = []
                 while True:
                     v = self.peek()
-                    if v.kind in (NEWLINE, ";", "}", EOF) or (v.kind is WORD and not v.text[0].isdigit() and vals and v.text in ("bytes", "packets", "burst", "used", "protocol", "l3proto", "policy", "dport", "timeout", "size", "wscale", "mss", "timestamp", "sack-perm", "sack-permitted", "until", "rate", "over", "type")):
+                    if v.kind in (NEWLINE, ";", "}", EOF) or v.kind is WORD and v.text == "comment" or (v.kind is WORD and not v.text[0].isdigit() and vals and v.text in ("bytes", "packets", "burst", "used", "protocol", "l3proto", "policy", "dport", "timeout", "size", "wscale", "mss", "timestamp", "sack-perm", "sack-permitted", "until", "rate", "over", "type")):
                         break
                     if v.kind is WORD and v.text in ("bytes", "packets", "burst", "used", "over", "until", "rate", "timestamp", "sack-perm", "sack-permitted", "wscale", "mss") and not vals:
                         break
@@ -879,6 +919,10 @@ class _Parser:
         start = self.next().loc
         if self.word("name"):
             return self.mk(A.ObjRef, start, "limit", self.expr())
+        return self.limit_args(start)
+
+    def limit_args(self, start: Location) -> A.Limit:
+        """``rate [over|until] N[ unit]/per [burst N [unit]]`` (statement and object)."""
         if not self.word("rate"):
             self.err(self.peek(), "rate or name")
         over = self.word("over")
@@ -901,6 +945,10 @@ class _Parser:
         start = self.next().loc
         if self.word("name"):
             return self.mk(A.ObjRef, start, "quota", self.expr())
+        return self.quota_args(start)
+
+    def quota_args(self, start: Location) -> A.Quota:
+        """``[over|until] N [unit] [used N unit]`` (statement and object)."""
         over = self.word("over")
         if not over:
             self.word("until")

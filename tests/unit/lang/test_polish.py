@@ -221,3 +221,53 @@ def test_flags_property_spans_its_values():
 def test_every_node_ends_at_its_last_token():
     r = rule("ip saddr 10.0.0.1 counter name cnt limit name lim")
     assert [cols(s.loc) for s in r.stmts] == [(17, 33), (35, 50), (52, 65)]
+
+
+# ---------------------------------------------------------------- stateful objects: text == JSON
+_OBJ_PAIRS = [
+    ("counter", "packets 1 bytes 2", {"packets": 1, "bytes": 2}),
+    ("quota", "over 2500 bytes used 10 bytes", {"bytes": 2500, "used": 10, "inv": True}),
+    ("quota", "2500 bytes", {"bytes": 2500}),
+    ("limit", "rate over 10/second burst 5 packets", {"rate": 10, "per": "second", "burst": 5, "inv": True}),
+    ("limit", "rate 10 mbytes/second burst 5 bytes", {"rate": 10, "per": "second", "rate_unit": "mbytes", "burst": 5}),
+    ("limit", "rate 10/minute", {"rate": 10, "per": "minute"}),
+    ("ct helper", 'type "ftp" protocol tcp; l3proto ip', {"type": "ftp", "protocol": "tcp", "l3proto": "ip"}),
+    ("ct timeout", "protocol tcp; l3proto ip; policy = { established: 10, close: 2 }",
+     {"protocol": "tcp", "l3proto": "ip", "policy": {"established": 10, "close": 2}}),
+    ("ct expectation", "protocol tcp; dport 22; timeout 1000ms; size 12; l3proto ip",
+     {"protocol": "tcp", "dport": 22, "timeout": 1000, "size": 12, "l3proto": "ip"}),
+    ("synproxy", "mss 1460; wscale 7; timestamp sack-perm",
+     {"mss": 1460, "wscale": 7, "flags": ["timestamp", "sack-perm"]}),
+    ("secmark", '"system_u:object_r:ssh_server_packet_t:s0"', {"context": "system_u:object_r:ssh_server_packet_t:s0"}),
+]
+
+
+def _json_obj(kind, d):
+    from pkttables.lang.json_input import parse_json
+    o = dict(family="ip", table="t", name="o", **d)
+    return parse_json({"nftables": [{"add": {kind: o}}]}).commands[0].obj
+
+
+@pytest.mark.parametrize("kind, text, js", _OBJ_PAIRS, ids=[f"{k}:{t[:20]}" for k, t, _ in _OBJ_PAIRS])
+def test_stateful_object_text_block_inline_and_json_agree(kind, text, js):
+    from json_compare import normalize
+    block = parse(f"table ip t {{ {kind} o {{ {text}; }}\n}}\n").commands[0].obj.body[0]
+    assert not any(p.name == "group" for p in block.body)  # flat, as JSON
+    j = _json_obj(kind, js)
+    assert normalize(block.body) == normalize(j.body)
+    if ";" not in text:  # the one-line command form: add KIND ip t o PROPS
+        cmd = parse(f"add {kind} ip t o {text}\n").commands[0].obj
+        assert normalize(cmd.body) == normalize(j.body)
+
+
+def test_object_comment_and_multiline_block():
+    o = parse('table ip t {\n counter c {\n  packets 1 bytes 2\n  comment "x"\n }\n}\n').commands[0].obj.body[0]
+    assert [p.name for p in o.body] == ["packets", "bytes", "comment"]
+    assert o.body[2].value[0].value == "x"
+
+
+def test_object_comment_text_and_json_agree():
+    from json_compare import normalize
+    t = parse('add counter ip t o packets 1 bytes 2 comment "x"\n').commands[0].obj
+    j = _json_obj("counter", {"packets": 1, "bytes": 2, "comment": "x"})
+    assert normalize(t.body) == normalize(j.body)
