@@ -578,9 +578,8 @@ def _stmt(st: Any, o: ListOptions, family: str = "ip") -> dict:
             return {kind: {"map": {"key": _expr(n.key, kdt, o), "data": _mapping(n.mapping, kdt, "string", o)}}}
         return {kind: _expr(n, "string", o)}
     if isinstance(st, A.Queue):
-        d: dict = {}
-        if st.num is not None:
-            d["num"] = _expr(st.num, "integer", o)
+        # the kernel's queue always has a number (0 unless given): queue_stmt_json prints it
+        d: dict = {"num": _expr(st.num, "integer", o) if st.num is not None else 0}
         if st.flags:
             d["flags"] = _flags([f for f in ("bypass", "fanout") if f in st.flags])
         return {"queue": d or None}
@@ -715,20 +714,18 @@ def table_json(t: Table) -> dict:
     d: dict = {"family": t.family, "name": t.name, "handle": t.handle}
     flags = [f for f in ("dormant", "owner") if f in t.flags]
     if flags:
-        d["flags"] = flags
-    if t.comment is not None:
-        d["comment"] = t.comment
+        # nft 1.0.6 frees the one-element array's string before printing it (it prints
+        # garbage such as "cnt"); we print the flag it meant.  nft 1.0.6 prints no
+        # table comment.
+        d["flags"] = _flags(flags)
     return {"table": d}
 
 
 def chain_json(c: Chain, t: Table) -> dict:
     d: dict = {"family": t.family, "table": t.name, "name": c.name, "handle": c.handle}
-    if c.comment is not None:
-        d["comment"] = c.comment
     h = c.hook
     if h is not None:
-        if h.devices:
-            d["dev"] = h.devices[0] if len(h.devices) == 1 else list(h.devices)
+        # nft 1.0.6 prints neither the chain's comment nor its devices
         d["type"] = h.type
         d["hook"] = h.hook
         d["prio"] = int(h.priority)
@@ -767,13 +764,10 @@ def _type_names(tp: Any) -> list[str]:
 def _set_type_json(s: Set, data: bool = False) -> Any:
     tp = s.data_type if data else s.key_type
     if s.typeof and not data:
-        words = tp if isinstance(tp, str) else " . ".join(str(x) for x in tp) if isinstance(tp, (tuple, list)) else str(tp)
-        from pkttables.lang import parse
-        try:
-            r = parse(f"add rule ip t c {words} 1\n").commands[0].obj.rule.stmts[0]
-            return {"typeof": _expr(r.left)}
-        except Exception:
-            return {"typeof": words}
+        # nft 1.0.6 prints a typeof set's datatypes, not its expressions
+        names = [_typeof_dtype(p) or "integer" for p in _typeof_parts(tp)]
+        names = [DATATYPES[n].name if n in DATATYPES else n for n in names]
+        return names[0] if len(names) == 1 else names
     names = [DATATYPES[n].name if n in DATATYPES else n for n in _type_names(tp)]
     if len(names) == 1:
         return names[0]
@@ -795,6 +789,8 @@ def _typeof_parts(tp: Any) -> list[str]:
 
 
 def _typeof_dtype(words: str) -> str | None:
+    if words in DATATYPES:          # the model may keep the datatype a typeof resolved to
+        return words
     try:
         r = resolve_expr(words)
         return r[1] if r else None
@@ -909,9 +905,60 @@ def set_json(s: Set, t: Table, opts: ListOptions | None = None) -> dict:
     return {kind: d}
 
 
+_UNIT = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, A.Number):
+        return v.value
+    if isinstance(v, A.String):
+        return v.value
+    if isinstance(v, A.Symbol):
+        return v.name
+    return v
+
+
+def _spec(obj: StatefulObject) -> dict:
+    """The object's spec with plain values, in the keys documented by :mod:`.text`.  The
+    command front end stores the body's properties as given (tuples of AST words:
+    ``rate: (over, 10, mbytes, second)``); hand-built models use plain values."""
+    out: dict = {}
+    for k, v in (obj.spec or {}).items():
+        words = [_plain(x) for x in v] if isinstance(v, tuple) else [_plain(v)]
+        if obj.kind == "quota" and k in ("over", "until", "value", "bytes", "used") and len(words) >= 1:
+            if k in ("over",) and len(words) == 1 and isinstance(words[0], bool):
+                out["over"] = words[0]
+                continue
+            n = words[0] if isinstance(words[0], int) else int(str(words[0]))
+            mult = _UNIT.get(words[1], 1) if len(words) > 1 and isinstance(words[1], str) else 1
+            if k == "used":
+                out["used"] = n * mult
+            else:
+                out["bytes"] = n * mult
+                if k == "over":
+                    out["over"] = True
+        elif obj.kind == "limit" and k == "rate" and len(words) > 1:
+            if words[0] == "over":
+                out["over"] = True
+                words = words[1:]
+            n = int(words[0])
+            if len(words) == 3 and words[1] in _UNIT:
+                out["type"] = "bytes"
+                n *= _UNIT[words[1]]
+                out["unit"] = words[2]
+            elif len(words) >= 2:
+                out["unit"] = words[-1]
+            out["rate"] = n
+        elif obj.kind == "limit" and k == "burst" and len(words) > 1:
+            out["burst"] = int(words[0]) * _UNIT.get(words[1], 1)
+        else:
+            out[k] = words[0] if len(words) == 1 else words
+    return out
+
+
 def object_json(obj: StatefulObject, t: Table, opts: ListOptions | None = None) -> dict:
     o = _o(opts)
-    sp = obj.spec or {}
+    sp = _spec(obj)
     d: dict = {"family": t.family, "name": obj.name, "table": t.name, "handle": obj.handle}
     if obj.comment is not None:
         d["comment"] = obj.comment
@@ -983,13 +1030,14 @@ def _objects(t: Table) -> list[StatefulObject]:
 
 
 def _table_items(t: Table, o: ListOptions) -> list:
-    # table_print_json_full: chains first ("both maps and rules may refer to chains"),
-    # then objects, named sets, flowtables, and last the rules of every chain
+    # nft 1.0.6's table_print_json_full: the table, its stateful objects, named sets and
+    # maps, flowtables, chains, and last the rules of every chain (later versions moved
+    # the chains before the objects)
     out = [table_json(t)]
-    out += [chain_json(c, t) for c in t.chains.values()]
     out += [object_json(x, t, o) for x in _objects(t)]
     out += [set_json(s, t, o) for s in t.sets.values() if not _is_anonymous(s)]
     out += [flowtable_json(ft, t) for ft in t.flowtables.values()]
+    out += [chain_json(c, t) for c in t.chains.values()]
     for c in t.chains.values():
         out += [rule_obj_json(r, c, t, o) for r in c.rules]
     return out
