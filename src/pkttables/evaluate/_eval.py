@@ -608,7 +608,7 @@ class _RuleEval:
                 if dt.name in ("ipv4_addr", "ipv6_addr", "ether_addr") and False:
                     pass
                 bits = lhs.vbits if lhs is not None else dt.size_bits
-                if bits and e.value >= 1 << bits:
+                if (bits or (lhs is not None and lhs.field == "raw")) and e.value >= 1 << bits:
                     raise EvalError(f"Value {e.value} exceeds valid range 0-{(1 << bits) - 1}")
                 return e.value
             if isinstance(e, A.String):
@@ -1189,7 +1189,11 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
         # nft rule_evaluate: nothing may follow a terminal statement (verdicts other
         # than continue, reject, queue, nat)
         if terminal is not None:
-            raise _err("Statement after terminal statement has no effect", s.loc)
+            loc = s.loc
+            if isinstance(s, A.Counter) and loc is not None:
+                # nft locates a counter statement at its keyword
+                loc = _span_to(loc, len("counter"))
+            raise _err("Statement after terminal statement has no effect", loc)
         ev.stmt(s)
         if _is_terminal(s):
             terminal = s

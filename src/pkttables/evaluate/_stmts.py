@@ -42,9 +42,23 @@ _SET_ANONYMOUS, _SET_TIMEOUT, _SET_EVAL = 0x1, 0x10, 0x20
 _NFPROTO = {"ip": 2, "ip6": 10}
 
 
+def _rate_loc(s: A.Limit):
+    """nft places rate errors on ``RATE UNIT``."""
+    loc = s.loc
+    if loc is None or loc.line_text is None or not loc.first_col:
+        return loc
+    text = loc.line_text
+    i = text.find(str(s.rate), loc.first_col - 1, loc.last_col)
+    j = text.find(s.unit, i, loc.last_col) if i >= 0 else -1
+    if i < 0 or j < 0:
+        return loc
+    from pkttables.errors import Location
+    return Location(loc.file, loc.line, i + 1, j + len(s.unit), text)
+
+
 def _limit(s: A.Limit) -> N.Plain:
     if s.unit != "packets" and s.unit not in _UNITS:
-        raise _err("Wrong rate format", s.loc)
+        raise _err("Wrong rate format", _rate_loc(s))
     if s.unit == "packets":
         rate, burst, typ = s.rate, 5 if s.burst is None else s.burst, "packets"
     else:
