@@ -18,7 +18,8 @@ Examples (text -> token kind):
 ``08`` WORD (invalid octal falls back to a string in nft), ``eth*`` ASTRING,
 ``"x y"`` QSTRING, ``[::1]`` WORD ``::1`` (RFC 2732 brackets stripped), ``and`` ``&``.
 
-Columns follow flex's ``update_pos``: each token advances the column by its length;
+Columns follow flex's ``update_pos``: each token advances the column by its length in
+bytes (``yyleng``: a UTF-8 quoted string or comment is wider than its characters);
 a newline, a backslash-newline continuation and a whole-line comment reset it to 1 on
 the next line.  A comment line (``^[ \\t]*#...\\n``) swallows its newline, so it never
 ends a command, exactly as in nft.
@@ -266,9 +267,15 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
             g = m.lastgroup
             s = m.group()
             n = len(s)
-            if g == "ws" or g == "cmt":
+            if g == "ws":
                 pos += n
                 col += n
+                continue
+            if g == "cmt":
+                # nft counts columns in bytes (flex yyleng): a UTF-8 comment moves the
+                # newline that follows it.
+                pos += n
+                col += n if s.isascii() else len(s.encode("utf-8", "surrogateescape"))
                 continue
             if g == "ip4":
                 tok = Token(WORD, s, s, Location(filename, line, col, col + n - 1, line_text))
@@ -298,6 +305,13 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
             elif g == "op":
                 tok = Token(s, s, None, Location(filename, line, col, col + n - 1, line_text))
             elif g == "q":
+                if not s.isascii():
+                    # Columns count bytes, as nft's: a UTF-8 string is wider than its characters.
+                    nb = len(s.encode("utf-8", "surrogateescape"))
+                    append(Token(QSTRING, s, s[1:-1], Location(filename, line, col, col + nb - 1, line_text)))
+                    pos += n
+                    col += nb
+                    continue
                 tok = Token(QSTRING, s, s[1:-1], Location(filename, line, col, col + n - 1, line_text))
             elif g == "nl" or g == "cont" or g == "crlf":
                 if g == "nl":
@@ -323,7 +337,8 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
             ch = text[pos]
             append(Token(JUNK, ch, None, Location(filename, line, col, col, line_text)))
             pos += 1
-            col += 1
+            # flex's ``.`` takes one byte: nft reports the first byte of a UTF-8 character.
+            col += 1 if ch < "\x80" else len(ch.encode("utf-8", "surrogateescape"))
             continue
         kind, n, value = r
         s = text[pos : pos + n]

@@ -200,7 +200,7 @@ class _Parser:
                     if self.common_item():
                         continue
                     c = self.command()
-                    self.separator()
+                    self.separator(self.end_expect())
                     cmds.append(c)
                 except _Err as e:
                     self.record(e)
@@ -809,6 +809,9 @@ class _Parser:
             if t.kind is WORD and t.text == "comment":
                 self.next()
                 comment = self.string()
+                if self.peek().kind not in (NEWLINE, ";", EOF) and not (self.peek().kind == "}" and len(self.scopes) > 1):
+                    # the comment ends the rule (nft's rule: stmt_list comment_spec)
+                    self.err(self.peek(), self.end_expect())
                 break
             stmts.append(self.stmt())
         if not stmts and comment is None:

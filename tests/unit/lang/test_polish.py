@@ -271,3 +271,38 @@ def test_object_comment_text_and_json_agree():
     t = parse('add counter ip t o packets 1 bytes 2 comment "x"\n').commands[0].obj
     j = _json_obj("counter", {"packets": 1, "bytes": 2, "comment": "x"})
     assert normalize(t.body) == normalize(j.body)
+
+
+# ---------------------------------------------------------------- columns count UTF-8 bytes
+# goldens: nft 1.0.6 -c -f u.nft (first line of the message)
+@pytest.mark.parametrize("text, golden", [
+    ('add rule ip t c meta mark 1 comment "éééé" foo\n',
+     "u.nft:1:48-50: Error: syntax error, unexpected string, expecting end of file or newline or semicolon"),
+    ('add rule ip t c iifname "é é" }\n',
+     "u.nft:1:33-33: Error: syntax error, unexpected '}', expecting end of file or newline or semicolon"),
+    ('add rule ip t c iifname "héllo wörld" }\n',
+     "u.nft:1:41-41: Error: syntax error, unexpected '}', expecting end of file or newline or semicolon"),
+    ("add rule ip t c iifname €€ }\n", "u.nft:1:25-25: Error: syntax error, unexpected junk"),
+    ("add rule ip t c tcp dport # café\n", "u.nft:1:34-34: Error: syntax error, unexpected newline"),
+    ('table ip t {\n\tchain c {\n\t\tiifname "éé" }\n\t}\n}\n',
+     "u.nft:3:18-18: Error: syntax error, unexpected '}', expecting newline or semicolon"),
+])
+def test_columns_count_bytes_like_nft(text, golden):
+    with pytest.raises(SyntaxError_) as ei:
+        parse(text, "u.nft")
+    first = ei.value.diagnostics[0]
+    assert first.render().splitlines()[0] == golden
+
+
+def test_token_locations_are_byte_columns():
+    from pkttables.lang.lexer import tokenize
+    toks = tokenize('"€" x # é\n')
+    assert [(t.text, t.loc.first_col, t.loc.last_col) for t in toks[:3]] == [('"€"', 1, 5), ("x", 7, 7), ("\n", 13, 13)]
+
+
+@pytest.mark.xfail(reason="errors.Diagnostic.render indents carets by characters; nft by bytes "
+                          "(needs a change in src/pkttables/errors.py, not in lang/)", strict=True)
+def test_caret_indent_counts_bytes():
+    with pytest.raises(SyntaxError_) as ei:
+        parse('add rule ip t c iifname "é é" }\n', "u.nft")
+    assert ei.value.diagnostics[0].render().splitlines()[2] == " " * 32 + "^"
