@@ -1,0 +1,718 @@
+"""Capture replay: a capture's packets through the engine, one outcome per packet.
+
+Theory of operation
+-------------------
+``pkt simulate`` answers "what would this host, with this ruleset, do with this
+traffic?".  The engine (:mod:`pkttables.stack.engine`) is sans-IO: it takes one packet
+and a time and returns an :class:`~pkttables.stack.engine.Outcome`.  This module is the
+IO around it:
+
+1. **Hooks.**  A :class:`~pkttables.stack.hooks.HookTable` is built once.  Connection
+   tracking registers first (-200 in prerouting/output, confirm last in
+   input/postrouting), but only when the ruleset needs it -- ``ct`` expressions, NAT
+   chains, ``masquerade``/``redirect``/``snat``/``dnat``: the kernel registers its
+   conntrack hooks in a namespace only then (``nf_ct_netns_get``), so an empty
+   ruleset is not tracked.  Then the ruleset's base chains, through a *backend*: an
+   object with ``install(hook_table)``.  ``interp`` (the reference interpreter) is
+   :class:`pkttables.vm.chain.ChainRuntime`; while that class does not exist, a ruleset
+   with base chains raises :class:`RunnerUnavailable` instead of being ignored
+   (nothing is faked).  Every entry the backend installs is wrapped, so the replay
+   sees which base chain decided what (:class:`Decision`).
+2. **Time** is the capture's: each record's timestamp is the engine's ``now``.
+   Before a packet at ``t``, the neighbour timers due up to ``t`` run, one due time
+   after another, so ARP retries and "host unreachable" errors carry the time the
+   kernel would send them (:class:`TimerResult`).  Timestamps that go backwards are
+   clamped (the kernel's clock never does) and the packet says so in its events.
+3. **Ingress.**  A pcapng interface name is the interface the packet arrives on;
+   ``local`` means sent by the host (raw IP, or an Ethernet frame whose header is
+   dropped).  A pcap (or a pcapng without names) needs ``iif``.  Raw-IP and Linux
+   cooked (SLL/SLL2) records arriving on an Ethernet interface get an Ethernet header
+   addressed to that interface, from :data:`SYNTH_SRC_MAC`.
+4. **Results** are streamed: :meth:`Simulator.replay` yields one
+   :class:`PacketResult` per record (and a :class:`TimerResult` when timers sent
+   something) and keeps nothing, so a capture of any length runs in bounded memory.
+   Each emitted frame gets a running index: its position in ``--out``.
+
+Determinism: the engine's random fields (IPv4 IDs, flow labels, ICMP credit) come from
+``seed``; the backend gets the same seed.  Same inputs and seed, same results.
+
+NAT: ``PacketResult.nat`` compares the packet's flow as it arrived with the flow of the
+frames it left as (its own, not the generated ones): a difference is a translation.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from pkttables.errors import Diagnostic, PktError
+from pkttables.stack.engine import Disposition, Engine, Outcome
+from pkttables.stack.hooks import HookState, HookTable, HookVerdict, PriorityHooks, Verdict
+
+__all__ = ["SCHEMA", "BACKENDS", "SYNTH_SRC_MAC", "Flow", "Decision", "Emitted", "CtView",
+           "PacketResult", "TimerResult", "Simulator", "RunnerUnavailable", "load_ruleset",
+           "needs_conntrack", "flow_of", "event_json"]
+
+#: version of the outcome records (docs/outcomes-schema.md)
+SCHEMA = 1
+LOCAL = "local"
+#: source MAC of the Ethernet header put on raw-IP records arriving on an interface
+SYNTH_SRC_MAC = bytes.fromhex("0200000000fe")
+_ETH_P_IP, _ETH_P_IPV6, _ETH_P_ARP = 0x0800, 0x86DD, 0x0806
+_LINK_ETHERNET, _LINK_RAW, _LINK_SLL, _LINK_IPV4, _LINK_IPV6, _LINK_SLL2 = 1, 101, 113, 228, 229, 276
+_PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp", 136: "udplite", 47: "gre"}
+
+
+class RunnerUnavailable(PktError):
+    """The ruleset has base chains but the chosen backend cannot run them (yet)."""
+
+
+# ------------------------------------------------------------------ values
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A packet's addresses and ports, as conntrack would tuple it (ports are ICMP id
+    for echo, None when the protocol has none)."""
+    family: int                  # 4 or 6
+    proto: int
+    src: bytes
+    dst: bytes
+    sport: int | None = None
+    dport: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"family": f"ip{'' if self.family == 4 else '6'}",
+                             "proto": _PROTO_NAMES.get(self.proto, self.proto),
+                             "src": str(ipaddress.ip_address(self.src)),
+                             "dst": str(ipaddress.ip_address(self.dst))}
+        if self.sport is not None:
+            d["sport"] = self.sport
+        if self.dport is not None:
+            d["dport"] = self.dport
+        return d
+
+    def __str__(self) -> str:
+        def ep(a: bytes, p: int | None) -> str:
+            s = str(ipaddress.ip_address(a))
+            if p is None:
+                return s
+            return f"[{s}]:{p}" if self.family == 6 else f"{s}:{p}"
+        return f"{_PROTO_NAMES.get(self.proto, self.proto)} {ep(self.src, self.sport)} -> {ep(self.dst, self.dport)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one base chain (one hook entry of the backend) returned for the packet.
+
+    ``handle`` is None when the chain's policy decided (``policy`` True) or when the
+    backend did not say which rule it was (``family``/``table``/``chain`` None too)."""
+    hook: str                    # "ip input", "ip6 forward", ...
+    verdict: str                 # accept, drop, queue, stolen, ...
+    family: str | None = None
+    table: str | None = None
+    chain: str | None = None
+    handle: int | None = None
+    text: str | None = None
+    policy: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hook": self.hook, "verdict": self.verdict, "family": self.family, "table": self.table,
+                "chain": self.chain, "handle": self.handle, "text": self.text, "policy": self.policy}
+
+    @property
+    def where(self) -> str:
+        if self.chain is None:
+            return self.hook
+        what = "policy" if self.policy else f"handle {self.handle}"
+        return f"{self.family} {self.table} {self.chain} {what}"
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """A frame the host sent: out of ``oif``, ``index`` = its position in ``--out``;
+    ``kind`` is ``packet`` (the input packet itself, forwarded or sent, or one of its
+    fragments), ``arp``/``ns`` (neighbour resolution) or the kind of a packet the host
+    generated (``icmp``, ``tcp-reset``, ``echo-reply``, ...)."""
+    oif: str
+    index: int
+    kind: str
+    data: bytes
+    time_ns: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"oif": self.oif, "index": self.index, "kind": self.kind, "len": len(self.data)}
+
+
+@dataclass(frozen=True, slots=True)
+class CtView:
+    """The packet's conntrack entry as the ruleset saw it (after nf_conntrack_in), and
+    the entry as ``conntrack -L`` prints it after the packet."""
+    state: str                   # new, established, related, invalid, untracked
+    new: bool                    # this packet created the entry
+    entry: str | None            # conntrack -L line, None when invalid/untracked
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "new": self.new, "entry": self.entry}
+
+
+@dataclass(frozen=True, slots=True)
+class PacketResult:
+    """The outcome of one input packet (one line of ``--json``)."""
+    index: int
+    time_ns: int
+    iif: str
+    verdict: str                 # accept, drop, queue, stolen, local
+    reason: str | None
+    hooks: tuple[str, ...]
+    flow: Flow | None
+    rule: Decision | None        # the deciding rule or policy (see docs/outcomes-schema.md)
+    chains: tuple[Decision, ...]
+    nat: tuple[Flow, Flow] | None
+    ct: CtView | None
+    emitted: tuple[Emitted, ...]
+    events: tuple[dict[str, Any], ...]
+    send_error: int | None = None
+
+    @property
+    def time(self) -> float:
+        return self.time_ns / 1e9
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "type": "packet", "index": self.index, "time": round(self.time, 6), "time_ns": self.time_ns,
+            "iif": self.iif, "verdict": self.verdict, "reason": self.reason,
+            "flow": self.flow.to_json() if self.flow else None,
+            "rule": None, "policy": None,
+            "chains": [c.to_json() for c in self.chains],
+            "hooks": list(self.hooks),
+            "nat": {"before": self.nat[0].to_json(), "after": self.nat[1].to_json()} if self.nat else None,
+            "ct": self.ct.to_json() if self.ct else None,
+            "emitted": [e.to_json() for e in self.emitted],
+            "events": list(self.events),
+        }
+        r = self.rule
+        if r is not None and r.policy:
+            d["policy"] = {"family": r.family, "table": r.table, "chain": r.chain, "verdict": r.verdict,
+                           "hook": r.hook}
+        elif r is not None:
+            d["rule"] = {"family": r.family, "table": r.table, "chain": r.chain, "handle": r.handle,
+                         "text": r.text, "verdict": r.verdict, "hook": r.hook}
+        if self.send_error is not None:
+            d["send_error"] = self.send_error
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class TimerResult:
+    """What the host did on its own between packets: neighbour timers (ARP/NS retries,
+    unreachable errors for packets that waited in vain), conntrack expiry events."""
+    time_ns: int
+    emitted: tuple[Emitted, ...]
+    events: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "timer", "time": round(self.time_ns / 1e9, 6), "time_ns": self.time_ns,
+                "emitted": [e.to_json() for e in self.emitted], "events": list(self.events)}
+
+
+# ------------------------------------------------------------------ ruleset
+def load_ruleset(path: str):
+    """A ruleset file as a model Ruleset: nft text, or nft JSON (the file starts with
+    ``{``).  Errors are nft's (:class:`pkttables.errors.PktError` with a location)."""
+    from pkttables.commands import FileError, execute, parse_text
+    from pkttables.model import Ruleset
+
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise FileError(path, e.strerror or str(e)) from None
+    if text.lstrip().startswith("{"):
+        from pkttables.lang.json_input import parse_json
+        script = parse_json(text, path)
+    else:
+        script = parse_text(text, path)
+    return execute(script, Ruleset()).ruleset
+
+
+def _rule_programs(ruleset) -> Iterator[Any]:
+    for t in ruleset.tables.values():
+        for c in t.chains.values():
+            for r in c.rules:
+                prog = getattr(r, "userdata", {}).get("program")
+                if prog is not None:
+                    yield from getattr(prog, "instrs", ())
+
+
+_CT_WORDS = ("ct", "nat", "masq", "redir", "connlimit", "synproxy")
+
+
+def needs_conntrack(ruleset) -> bool:
+    """Does the kernel track connections for this ruleset?  nf_ct_netns_get() is called
+    by NAT chains and by the ct, nat, masq, redir, connlimit and synproxy expressions."""
+    if ruleset is None:
+        return False
+    for t in ruleset.tables.values():
+        for c in t.chains.values():
+            if c.hook is not None and getattr(c.hook, "type", None) == "nat":
+                return True
+    for ins in _rule_programs(ruleset):
+        name = type(ins).__name__.lower()
+        if name.startswith(_CT_WORDS):
+            return True
+        text = getattr(ins, "text", None)
+        if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
+            return True
+    return False
+
+
+def _has_base_chains(ruleset) -> bool:
+    return ruleset is not None and any(c.hook is not None for t in ruleset.tables.values()
+                                       for c in t.chains.values())
+
+
+def _interp_backend(ruleset, host, *, seed: int):
+    """The reference interpreter: pkttables.vm.chain.ChainRuntime."""
+    try:
+        from pkttables.vm import chain as vmchain
+    except ImportError as e:   # the chain runner is being written
+        raise RunnerUnavailable(f"the ruleset has base chains, but the chain runner cannot be imported "
+                                f"({e}); pkt simulate does not guess verdicts") from None
+    runtime_cls = getattr(vmchain, "ChainRuntime", None)
+    if runtime_cls is None:
+        raise RunnerUnavailable("the ruleset has base chains, but the chain runner "
+                                "(pkttables.vm.chain.ChainRuntime) has not landed yet; "
+                                "pkt simulate does not guess verdicts")
+    return runtime_cls(vmchain.LoadedRuleset(ruleset), host=host, seed=seed)
+
+
+#: backend name -> factory(ruleset, host, *, seed) -> object with install(HookTable)
+BACKENDS: dict[str, Callable[..., Any]] = {"interp": _interp_backend}
+
+
+# ------------------------------------------------------------------ packets
+def flow_of(frame: bytes, l3: bool = False) -> Flow | None:
+    """The flow of an Ethernet frame (or an L3 packet with ``l3``); None for non-IP."""
+    off = 0
+    if not l3:
+        if len(frame) < 14:
+            return None
+        et = frame[12] << 8 | frame[13]
+        off = 14
+        if et == 0x8100 and len(frame) >= 18:
+            et, off = frame[16] << 8 | frame[17], 18
+        if et not in (_ETH_P_IP, _ETH_P_IPV6):
+            return None
+    if len(frame) < off + 1:
+        return None
+    ver = frame[off] >> 4
+    if ver == 4 and len(frame) >= off + 20:
+        ihl = (frame[off] & 0xF) * 4
+        proto = frame[off + 9]
+        src, dst = bytes(frame[off + 12:off + 16]), bytes(frame[off + 16:off + 20])
+        th = off + ihl
+        frag = struct.unpack_from("!H", frame, off + 6)[0] & 0x1FFF
+        if frag:
+            return Flow(4, proto, src, dst)
+    elif ver == 6 and len(frame) >= off + 40:
+        proto = frame[off + 6]
+        src, dst = bytes(frame[off + 8:off + 24]), bytes(frame[off + 24:off + 40])
+        th = off + 40
+    else:
+        return None
+    sport = dport = None
+    if proto in (6, 17, 132, 136) and len(frame) >= th + 4:
+        sport, dport = struct.unpack_from("!HH", frame, th)
+    elif proto in (1, 58) and len(frame) >= th + 8 and frame[th] in (8, 0, 128, 129):
+        sport = dport = struct.unpack_from("!H", frame, th + 4)[0]   # the echo id
+    return Flow(4 if ver == 4 else 6, proto, src, dst, sport, dport)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (bytes, bytearray)):
+        if len(v) in (4, 16):
+            return str(ipaddress.ip_address(bytes(v)))
+        return bytes(v).hex()
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return str(v)
+
+
+def event_json(ev: Any) -> dict[str, Any]:
+    """One Outcome event as JSON: ``{"type": ..., "line": ...}`` when it has a text
+    (conntrack events, trace lines, log lines), ``{"type": ..., "args": [...]}`` for the
+    engine's tuples (``("neigh", "incomplete", dev, addr)``)."""
+    to_json = getattr(ev, "to_json", None)
+    if callable(to_json):
+        d = to_json()
+        if isinstance(d, dict):
+            return d
+    line = getattr(ev, "line", None)
+    if isinstance(line, str):
+        cls = type(ev).__name__.lower()
+        kind = getattr(ev, "kind", None)
+        if cls == "ctevent":
+            kind = "conntrack"
+        elif not isinstance(kind, str):
+            kind = "trace" if "trace" in cls else "log" if "log" in cls else cls
+        return {"type": kind, "line": line}
+    if isinstance(ev, tuple) and ev and isinstance(ev[0], str):
+        return {"type": ev[0], "args": [_jsonable(x) for x in ev[1:]]}
+    if isinstance(ev, str):
+        return {"type": "trace" if ev.startswith("trace id ") else "note", "line": ev}
+    return {"type": "note", "line": str(ev)}
+
+
+def _is_chain_result(ev: Any) -> bool:
+    return hasattr(ev, "policy") and hasattr(ev, "chain") and hasattr(ev, "verdict") and hasattr(ev, "rule")
+
+
+_VERDICT_WORDS = {0: "drop", 1: "accept", 2: "stolen", 3: "queue", 4: "repeat", 5: "stop"}
+
+
+class _Record:
+    """What the hooks saw for the packet being processed."""
+    __slots__ = ("decisions", "ct", "ct_pkt", "ct_events", "main_events")
+
+    def __init__(self) -> None:
+        # The engine gives each generated packet (reset, ICMP error) a run of its own
+        # with its own events list: the first list a hook sees is the input packet's.
+        self.main_events: list | None = None
+        self.decisions: list[Decision] = []
+        self.ct: Any = None
+        self.ct_pkt: Any = None
+        self.ct_events: list[Any] = []
+
+
+# ------------------------------------------------------------------ the simulator
+class Simulator:
+    """Replays packets through an :class:`~pkttables.stack.engine.Engine` with a
+    ruleset and (when the ruleset needs it) connection tracking.
+
+    ``conntrack``: None (default) tracks when the ruleset needs it, as the kernel does;
+    True/False force it.  ``runtime``: an object with ``install(hook_table)`` used
+    instead of ``backend`` (tests, embedders).  Raises :class:`RunnerUnavailable` when
+    the ruleset has base chains and the backend cannot run them."""
+
+    def __init__(self, host, ruleset=None, *, seed: int = 0, conntrack: bool | None = None,
+                 backend: str = "interp", runtime: Any = None):
+        self.host = host
+        self.ruleset = ruleset
+        self.seed = seed
+        self.hooks = HookTable()
+        self._rec = _Record()
+        self.ct_table = None
+        track = needs_conntrack(ruleset) if conntrack is None else conntrack
+        if track:
+            self._install_conntrack()
+        if runtime is None and _has_base_chains(ruleset):
+            factory = BACKENDS.get(backend)
+            if factory is None:
+                raise PktError(f"unknown backend '{backend}' (known: {', '.join(sorted(BACKENDS))})")
+            runtime = factory(ruleset, host, seed=seed)
+        self.runtime = runtime
+        if runtime is not None:
+            self._install_runtime(runtime)
+        self.engine = Engine(host, self.hooks, seed=seed)
+        self._local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
+        self._texts: dict[tuple, str | None] = {}
+        self.emitted_count = 0
+        self.last_ns: int | None = None
+        self.packets = 0
+
+    # -------------------------------------------------------------- hooks
+    def _install_conntrack(self) -> None:
+        from pkttables.conntrack import ConntrackTable
+        from pkttables.conntrack._table import CONFIRM_PRIORITY, CONNTRACK_PRIORITY
+
+        rec_events = self._ct_event
+        # keep_events=False: the table must not keep every event of a long capture.
+        ct = self.ct_table = ConntrackTable(self.host, on_event=rec_events, keep_events=False)
+
+        def verdict(v: int) -> HookVerdict:
+            return HookVerdict(Verdict.ACCEPT if v == 1 else Verdict.DROP,
+                               reason="" if v == 1 else f"conntrack: {ct.last_reason}")
+
+        def track(pkt, st: HookState):
+            v = ct.in_hook(pkt, st.hook, st.now)
+            rec = self._rec
+            if rec.main_events is None:
+                rec.main_events = st.events
+            if rec.ct_pkt is None and st.events is rec.main_events:
+                rec.ct_pkt = pkt
+                rec.ct = (pkt.ct, pkt.ctinfo)
+            return verdict(v)
+
+        def confirm(pkt, st: HookState):
+            return verdict(ct.confirm(pkt, st.now))
+
+        for fam in ("ip", "ip6"):
+            self.hooks.register(fam, "prerouting", CONNTRACK_PRIORITY, track, name="conntrack")
+            self.hooks.register(fam, "output", CONNTRACK_PRIORITY, track, name="conntrack")
+            self.hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
+            self.hooks.register(fam, "postrouting", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
+
+    def _ct_event(self, ev) -> None:
+        self._rec.ct_events.append(ev)
+
+    def _install_runtime(self, runtime: Any) -> None:
+        scratch = HookTable()
+        runtime.install(scratch)
+        for (fam, hook), runner in scratch.runners.items():
+            if isinstance(runner, PriorityHooks):
+                for prio, name, cb in runner.entries:
+                    self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb), name=name)
+            elif runner:
+                prio = int(getattr(runner, "priority", 0))
+                self.hooks.register(fam, hook, prio, self._watch(fam, hook, runner.run),
+                                    name=f"{fam} {hook} chains")
+
+    def _watch(self, fam: str, hook: str, cb: Callable) -> Callable:
+        where = f"{fam} {hook}"
+        runtime = self.runtime
+
+        def watched(pkt, st: HookState):
+            n = len(st.events)
+            if runtime is not None and hasattr(runtime, "last_result"):
+                runtime.last_result = None
+            v = cb(pkt, st)
+            code = v.verdict if isinstance(v, HookVerdict) else int(v)
+            found = None
+            for ev in st.events[n:]:
+                if _is_chain_result(ev):
+                    found = ev
+            if found is None and runtime is not None:
+                found = getattr(runtime, "last_result", None)
+            if found is not None:
+                # The decision is kept here; the event itself is not an output event.
+                st.events[n:] = [e for e in st.events[n:] if not _is_chain_result(e)]
+            rec = self._rec
+            if rec.main_events is None:
+                rec.main_events = st.events
+            if st.events is rec.main_events:
+                # Chains that a generated packet (reset, ICMP error) passes are its own.
+                rec.decisions.append(self._decision(where, int(code), found))
+            return v
+
+        return watched
+
+    def _decision(self, where: str, code: int, res: Any) -> Decision:
+        word = _VERDICT_WORDS.get(code & 0xFF, str(code))
+        if res is None:
+            return Decision(where, word)
+        chain = getattr(res, "chain", None)
+        rule = getattr(res, "rule", None)
+        fam, table, cname = (getattr(chain, "family", None), getattr(chain, "table", None),
+                             getattr(chain, "name", None))
+        if rule is None or getattr(res, "policy", False):
+            return Decision(where, word, fam, table, cname, None, None, True)
+        handle = getattr(rule, "handle", None)
+        return Decision(where, word, getattr(rule, "family", fam), getattr(rule, "table", table),
+                        getattr(rule, "chain", cname), handle, self._rule_text(rule, fam, table, cname, handle))
+
+    def _rule_text(self, lrule, fam, table, chain, handle) -> str | None:
+        key = (fam, table, chain, handle)
+        if key not in self._texts:
+            text = None
+            model = getattr(lrule, "rule", None)
+            if model is not None:
+                try:
+                    from pkttables.render.text import rule_line
+                    t = self.ruleset.tables.get((fam, table)) if self.ruleset is not None else None
+                    text = rule_line(model, fam, None, t).strip()
+                except Exception:   # a rule render cannot print still has its handle
+                    loc = getattr(model, "loc", None)
+                    text = getattr(loc, "line_text", None)
+                    text = text.strip() if text else None
+            self._texts[key] = text
+        return self._texts[key]
+
+    # -------------------------------------------------------------- running
+    def _emitted(self, out: Outcome, time_ns: int) -> tuple[Emitted, ...]:
+        gen = {}
+        for g in out.generated:
+            gen.setdefault(bytes(g.data), g.kind)
+        result = []
+        for e in out.emitted:
+            data = e.data
+            et = data[12] << 8 | data[13] if len(data) >= 14 else 0
+            if et == _ETH_P_ARP:
+                kind = "arp"
+            else:
+                kind = gen.get(bytes(data[14:]), "packet")
+            result.append(Emitted(e.ifname, self.emitted_count, kind, data, time_ns))
+            self.emitted_count += 1
+        return tuple(result)
+
+    def _timers(self, until_ns: int) -> Iterator[TimerResult]:
+        """Run the neighbour timers due up to ``until_ns``, one due time at a time."""
+        from pkttables.stack.engine import RETRANS
+
+        until = until_ns / 1e9
+        while self.engine.pending:
+            due = min(p.first + p.probes * RETRANS for p in self.engine.pending.values())
+            if due > until:
+                break
+            self._rec = _Record()
+            out = self.engine.advance(due)
+            due_ns = int(round(due * 1e9))
+            ems = self._emitted(out, due_ns)
+            evs = tuple(event_json(e) for e in (*out.events, *self._rec.ct_events))
+            if ems or evs:
+                yield TimerResult(due_ns, ems, evs)
+        if self.ct_table is not None:
+            self._rec = _Record()
+            self.ct_table.expire(until)
+            if self._rec.ct_events:
+                yield TimerResult(until_ns, (), tuple(event_json(e) for e in self._rec.ct_events))
+
+    def process(self, data: bytes, time_ns: int, iif: str, index: int | None = None,
+                link: int = _LINK_ETHERNET) -> Iterator[PacketResult | TimerResult]:
+        """Run one packet at ``time_ns`` (after the timers due before it)."""
+        notes: list[dict[str, Any]] = []
+        if self.last_ns is not None and time_ns < self.last_ns:
+            notes.append({"type": "note", "line": f"timestamp {time_ns} is before the previous packet's; "
+                                                  f"clamped to {self.last_ns}"})
+            time_ns = self.last_ns
+        yield from self._timers(time_ns)
+        self.last_ns = time_ns
+        idx = self.packets if index is None else index
+        self.packets += 1
+        frame = self._to_engine(data, link, iif, idx)
+        l3 = iif == LOCAL
+        before = flow_of(frame, l3=l3)
+        self._rec = rec = _Record()
+        out = self.engine.process(frame, time_ns / 1e9, iif=iif)
+        ems = self._emitted(out, time_ns)
+        nat = None
+        if before is not None:
+            for e in ems:
+                if e.kind == "packet":
+                    after = flow_of(e.data)
+                    if after is not None and after != before:
+                        nat = (before, after)
+                    break
+        ct = None
+        if rec.ct is not None:
+            ct = self._ct_view(rec, time_ns)
+        events = tuple(notes) + tuple(event_json(e) for e in (*out.events, *rec.ct_events))
+        yield PacketResult(idx, time_ns, iif, out.verdict.value, out.drop_reason,
+                           tuple(f"{f} {h}" for f, h in out.hooks), before,
+                           _deciding(out.verdict, rec.decisions), tuple(d for d in rec.decisions
+                                                                        if d.chain is not None),
+                           nat, ct, ems, events, out.send_error)
+
+    def _ct_view(self, rec: _Record, time_ns: int) -> CtView:
+        from pkttables.conntrack import ct_state, format_entry
+
+        conn, ctinfo = rec.ct
+        pkt = rec.ct_pkt
+        saved = (pkt.ct, pkt.ctinfo)
+        pkt.ct, pkt.ctinfo = conn, ctinfo
+        bits = ct_state(pkt)
+        pkt.ct, pkt.ctinfo = saved
+        state = {1: "invalid", 2: "established", 4: "related", 8: "new", 64: "untracked"}.get(bits, str(bits))
+        entry = None
+        new = False
+        if conn is not None and state not in ("invalid", "untracked"):
+            new = state == "new" and any(getattr(ev, "conn_id", None) == conn.id
+                                         and getattr(ev.type, "value", None) == "NEW" for ev in rec.ct_events)
+            if getattr(conn, "confirmed", True):
+                entry = format_entry(conn, time_ns / 1e9)
+        return CtView(state, new, entry)
+
+    def _to_engine(self, data: bytes, link: int, iif: str, index: int) -> bytes:
+        """The record as the engine takes it: an Ethernet frame, or L3 for ``local``."""
+        if iif == LOCAL:
+            if link == _LINK_ETHERNET:
+                return bytes(data[14:])
+            if link in (_LINK_RAW, _LINK_IPV4, _LINK_IPV6):
+                return bytes(data)
+            if link == _LINK_SLL:
+                return bytes(data[16:])
+            if link == _LINK_SLL2:
+                return bytes(data[20:])
+        else:
+            if link == _LINK_ETHERNET:
+                return bytes(data)
+            l3 = None
+            if link in (_LINK_RAW, _LINK_IPV4, _LINK_IPV6):
+                l3 = bytes(data)
+            elif link == _LINK_SLL:
+                l3 = bytes(data[16:])
+            elif link == _LINK_SLL2:
+                l3 = bytes(data[20:])
+            if l3 is not None:
+                dev = self.host.interfaces.get(iif)
+                mac = dev.mac if dev is not None else b"\xff" * 6
+                et = _ETH_P_IPV6 if l3[:1] and l3[0] >> 4 == 6 else _ETH_P_IP
+                return mac + SYNTH_SRC_MAC + struct.pack("!H", et) + l3
+        raise PktError(f"packet {index}: link type {link} is not supported "
+                       "(Ethernet, raw IP and Linux cooked captures are)")
+
+    def replay(self, source: Any, *, iif: str | None = None, count: int | None = None,
+               drain: float = 0.0, progress: Callable[[int, int], None] | None = None,
+               ) -> Iterator[PacketResult | TimerResult]:
+        """Replay a capture (path or an iterable of :class:`~pkttables.capture.CaptureRecord`).
+
+        ``iif`` is the ingress interface of records without an interface name.
+        ``drain``: after the last packet, run the timers for this many more seconds.
+        ``progress(packets, bytes)`` is called every 1024 packets."""
+        from pkttables.capture import read_capture
+
+        name = source if isinstance(source, (str, os.PathLike)) else "<records>"
+        records = read_capture(source) if isinstance(source, (str, os.PathLike)) else source
+        nbytes = 0
+        for rec in records:
+            if count is not None and rec.index >= count:
+                break
+            dev = rec.ifname or iif
+            if dev is None:
+                raise PktError(f"{name}: packet {rec.index}: the capture names no interface: give --iif NAME")
+            if dev != LOCAL and dev not in self.host.interfaces:
+                known = ", ".join(n for n in self.host.interfaces if n != "lo")
+                raise PktError(f"{name}: packet {rec.index}: interface '{dev}' is not in the host "
+                               f"(known: {known}, local)")
+            if dev != LOCAL and self.host.interfaces[dev].kind == "loopback":
+                raise PktError(f"{name}: packet {rec.index}: packets cannot arrive on the loopback "
+                               f"interface '{dev}'")
+            try:
+                yield from self.process(rec.data, rec.ts_ns, dev, rec.index, rec.linktype)
+            except PktError as e:
+                if name != "<records>" and not str(e).startswith(str(name)):
+                    raise PktError([Diagnostic(None, f"{name}: {d.message}") for d in e.diagnostics]) from None
+                raise
+            nbytes += len(rec.data) + 32
+            if progress is not None and self.packets % 1024 == 0:
+                progress(self.packets, nbytes)
+        if progress is not None:
+            progress(self.packets, nbytes)
+        if drain > 0 and self.last_ns is not None:
+            yield from self._timers(self.last_ns + int(drain * 1e9))
+
+    def conntrack_entries(self) -> list:
+        """The final conntrack table (empty when the ruleset does not track)."""
+        if self.ct_table is None:
+            return []
+        now = (self.last_ns or 0) / 1e9
+        return self.ct_table.entries(now)
+
+
+def _deciding(verdict: Disposition, decisions: list[Decision]) -> Decision | None:
+    """The rule (or policy) that decided: for a drop/queue/stolen packet the first base
+    chain that did not accept; otherwise the last base chain the packet passed."""
+    if not decisions:
+        return None
+    if verdict in (Disposition.DROP, Disposition.QUEUE, Disposition.STOLEN):
+        for d in decisions:
+            if d.verdict not in ("accept", "stop"):
+                return d if d.chain is not None else None
+        return None
+    for d in reversed(decisions):
+        if d.chain is not None:
+            return d
+    return None
