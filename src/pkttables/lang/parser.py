@@ -39,7 +39,7 @@ from . import _keywords as K
 from . import ast as A
 from .lexer import ASTRING, EOF, JUNK, KEYWORDS, NEWLINE, NUM, QSTRING, WORD, Token, token_name, tokenize
 
-__all__ = ["parse", "parse_file", "DEFAULT_INCLUDE_PATH", "MAX_ERRORS"]
+__all__ = ["parse", "parse_file", "DEFAULT_INCLUDE_PATH", "MAX_ERRORS", "IncludedDiagnostic"]
 
 # nft is configured with --sysconfdir=/etc on Debian: DEFAULT_INCLUDE_PATH "/etc".
 DEFAULT_INCLUDE_PATH = "/etc"
@@ -66,6 +66,24 @@ _LIST_PLURALS = frozenset(
 )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncludedDiagnostic(Diagnostic):
+    """A diagnostic inside an included file: rendered after nft's include chain
+    (``erec_print``: the innermost include first, the others indented under it)::
+
+        In file included from ./a.nft:2:3-20:
+                         from main.nft:2:1-18:
+        ./b.nft:1:27-27: Error: syntax error, unexpected '}'
+    """
+
+    included_from: tuple[Location, ...] = ()
+
+    def render(self) -> str:
+        head = [("In file included from " if i == 0 else "                 from ") + f"{loc}:"
+                for i, loc in enumerate(self.included_from)]
+        return "\n".join(head + [Diagnostic.render(self)])
+
+
 class _Err(Exception):
     def __init__(self, tok: Token, expecting: str | None = None, message: str | None = None, loc: Location | None = None):
         self.tok = tok
@@ -83,6 +101,7 @@ class _Parser:
         self.scopes: list[dict] = [{}]
         self.diags: list[Diagnostic] = []
         self.depth = depth
+        self.included: dict[int, tuple[Location, ...]] = {}  # id(token) -> include chain
 
     # ------------------------------------------------------------ token helpers
     def peek(self, k: int = 0) -> Token:
@@ -180,13 +199,17 @@ class _Parser:
                 return
 
     def record(self, e: _Err):
+        chain = self.included.get(id(e.tok), ()) if self.included else ()
         if e.message is not None:
-            self.diags.append(Diagnostic(e.loc or e.tok.loc, e.message))
+            loc, msg = e.loc or e.tok.loc, e.message
         else:
-            msg = "syntax error, unexpected " + (e.name or token_name(e.tok))
+            loc, msg = e.tok.loc, "syntax error, unexpected " + (e.name or token_name(e.tok))
             if e.expecting:
                 msg += ", expecting " + e.expecting
-            self.diags.append(Diagnostic(e.tok.loc, msg))
+        if chain and loc is not None and loc.file == e.tok.loc.file:
+            self.diags.append(IncludedDiagnostic(loc, msg, "Error", chain))
+        else:
+            self.diags.append(Diagnostic(loc, msg))
         if len(self.diags) >= MAX_ERRORS:
             raise _Abort()
 
@@ -227,7 +250,7 @@ class _Parser:
             # nft's location for the include covers its separator too.
             last = sep.loc.last_col if sep.kind is not EOF and sep.loc.line == t.loc.line else q.loc.last_col
             loc = Location(t.loc.file, t.loc.line, t.loc.first_col, last, t.loc.line_text)
-            self.include(q.value, loc)
+            self.include(q.value, loc, t)
             return True
         if t.text in ("define", "redefine"):
             self.next()
@@ -257,9 +280,11 @@ class _Parser:
             return self.set_expr()
         return self.rhs(allow_list=True)
 
-    def include(self, name: str, loc: Location):
-        if self.depth >= MAX_INCLUDE_DEPTH:
-            raise _Err(self.peek(), message=f"Include nested too deeply, max {MAX_INCLUDE_DEPTH} levels", loc=loc)
+    def include(self, name: str, loc: Location, kw: Token | None = None):
+        parent = self.included.get(id(kw), ()) if kw is not None else ()
+        # nft: the top file has depth 1, each include one more (input_descriptor.depth).
+        if self.depth + len(parent) + 1 >= MAX_INCLUDE_DEPTH:
+            raise _Err(kw or self.peek(), message=f"Include nested too deeply, max {MAX_INCLUDE_DEPTH} levels", loc=loc)
         files: list[str] = []
         if name.startswith(("./", "../", "/")):
             dirs = [None]
@@ -276,7 +301,7 @@ class _Parser:
                     found_plain = True
                     break
         if not files and not wildcard:
-            raise _Err(self.peek(), message=f"File not found: {name}", loc=loc)
+            raise _Err(kw or self.peek(), message=f"File not found: {name}", loc=loc)
         del found_plain
         new: list[Token] = []
         for f in files:
@@ -284,11 +309,16 @@ class _Parser:
                 with open(f, encoding="utf-8", errors="surrogateescape") as fh:
                     text = fh.read()
             except OSError as e:
-                raise _Err(self.peek(), message=f'Could not open file "{f}": {e.strerror}', loc=loc) from None
+                raise _Err(kw or self.peek(), message=f'Could not open file "{f}": {e.strerror}', loc=loc) from None
             toks = tokenize(text, f)
             toks.pop()  # the included file's EOF
             if toks and toks[-1].kind is not NEWLINE:
                 toks.append(Token(NEWLINE, "\n", None, toks[-1].loc))
+            # Remember the include chain of every token of the file (innermost first),
+            # for nft's "In file included from FILE:LINE:COL-COL:" lines.
+            chain = (loc,) + parent
+            for tok in toks:
+                self.included[id(tok)] = chain
             new.extend(toks)
         self.toks[self.i : self.i] = new
 

@@ -306,3 +306,73 @@ def test_caret_indent_counts_bytes():
     with pytest.raises(SyntaxError_) as ei:
         parse('add rule ip t c iifname "é é" }\n', "u.nft")
     assert ei.value.diagnostics[0].render().splitlines()[2] == " " * 32 + "^"
+
+
+# ---------------------------------------------------------------- include chains
+def _files(tmp_path, monkeypatch, files: dict):
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+
+def _ferr(path: str) -> str:
+    from pkttables.lang import parse_file
+    with pytest.raises(SyntaxError_) as ei:
+        parse_file(path)
+    return str(ei.value)
+
+
+# goldens: nft 1.0.6 -c -f FILE run in the directory holding the files
+def test_include_chain_nested(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, {"main.nft": '# top\ninclude "./a.nft"\n',
+                                   "a.nft": 'add table ip t\n  include "./b.nft"\n',
+                                   "b.nft": "add rule ip t c tcp dport }\n"})
+    assert _ferr("main.nft") == (
+        "In file included from ./a.nft:2:3-20:\n"
+        "                 from main.nft:2:1-18:\n"
+        "./b.nft:1:27-27: Error: syntax error, unexpected '}'\n"
+        "add rule ip t c tcp dport }\n"
+        "                          ^")
+
+
+def test_include_chain_two_includes_on_one_line(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, {"two.nft": 'include "./b.nft"; include "./d.nft"\n',
+                                   "b.nft": "add rule ip t c tcp dport }\n", "d.nft": "add rule ip t c ) 1\n"})
+    assert _ferr("two.nft") == (
+        "In file included from two.nft:1:1-18:\n"
+        "./b.nft:1:27-27: Error: syntax error, unexpected '}'\n"
+        "add rule ip t c tcp dport }\n"
+        "                          ^\n"
+        "In file included from two.nft:1:20-37:\n"
+        "./d.nft:1:17-17: Error: syntax error, unexpected ')'\n"
+        "add rule ip t c ) 1\n"
+        "                ^")
+
+
+def test_include_inside_a_block(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, {"blk.nft": 'table ip t {\n include "./c.nft"\n}\n',
+                                   "c.nft": "chain c {\n foo bar }\n}\n"})
+    assert _ferr("blk.nft") == (
+        "In file included from blk.nft:2:2-19:\n"
+        "./c.nft:2:10-10: Error: syntax error, unexpected '}', expecting newline or semicolon\n"
+        " foo bar }\n"
+        "         ^")
+
+
+def test_missing_file_inside_an_include(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, {"m2.nft": 'include "./a2.nft"\n', "a2.nft": 'include "./nf.nft"\n'})
+    assert _ferr("m2.nft") == (
+        "In file included from m2.nft:1:1-19:\n"
+        "./a2.nft:1:1-19: Error: File not found: ./nf.nft\n"
+        'include "./nf.nft"\n'
+        "^^^^^^^^^^^^^^^^^^^")
+
+
+def test_include_nested_too_deeply(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, {"self.nft": 'include "./self.nft"\n'})
+    want = ("In file included from ./self.nft:1:1-21:\n"
+            + "                 from ./self.nft:1:1-21:\n" * 13
+            + "                 from self.nft:1:1-21:\n"
+            "./self.nft:1:1-21: Error: Include nested too deeply, max 16 levels\n"
+            'include "./self.nft"\n' + "^" * 21)
+    assert _ferr("self.nft") == want
