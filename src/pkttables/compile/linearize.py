@@ -37,14 +37,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pkttables import vm
 from pkttables.evaluate import _nodes as N
-from pkttables.proto import ByteOrder
+from pkttables.evaluate._eval import CT_DUMP, META_DUMP
+from pkttables.proto import Base, ByteOrder, CtDir, ExthdrFlag, ExthdrOp
+from pkttables.vm.regs import VerdictData
 
-from . import _instr as I
-
-__all__ = ["AnonSetDecl", "Program", "linearize", "dump"]
+__all__ = ["AnonSetDecl", "Program", "linearize", "dump", "reg_name", "data_words", "elem_words"]
 
 HOST = ByteOrder.HOST
+
+# libnftnl key names -> kernel key ids (the typed AST carries the names it prints)
+_META_ID = {v: k for k, v in META_DUMP.items()}
+_CT_ID = {v: k for k, v in CT_DUMP.items()}
+_CMP = {"eq": vm.CmpOp.EQ, "neq": vm.CmpOp.NEQ, "lt": vm.CmpOp.LT, "lte": vm.CmpOp.LTE,
+        "gt": vm.CmpOp.GT, "gte": vm.CmpOp.GTE}
+
+
+def data_words(data: bytes) -> str:
+    """``0x0000e800 0x...``: libnftnl 1.2.4 prints each 32-bit word as a native u32."""
+    pad = data + b"\0" * (-len(data) % 4)
+    return " ".join(f"0x{int.from_bytes(pad[i:i + 4], 'little'):08x}" for i in range(0, len(pad), 4))
+
+
+def elem_words(data: bytes) -> str:
+    """Set element keys: the same words, ``%08x`` without ``0x``."""
+    pad = data + b"\0" * (-len(data) % 4)
+    return " ".join(f"{int.from_bytes(pad[i:i + 4], 'little'):08x}" for i in range(0, len(pad), 4))
+
+
+def reg_name(reg: int) -> int:
+    """nft's ``netlink_put_register``: internal 32-bit slot numbers (1-based) are the
+    128-bit registers 1..4 when aligned, else the 32-bit registers 8..23 -- the
+    numbers the kernel (and :mod:`pkttables.vm`) use."""
+    if reg == 0:
+        return 0
+    r = reg - 1
+    if r % 4 == 0:
+        return 1 + r // 4
+    return r + 8
+
+
+R = reg_name
+
+
+def _text_instr(text: str) -> vm.Instr:
+    """An instruction a statement describes by its dump text (nat, log, limit, ...):
+    read back with the vm's own parser, so the program holds vm classes only."""
+    return vm.parse_instr(f"[ {text} ]")
 
 # set flags (NFT_SET_*)
 ANONYMOUS, CONSTANT, INTERVAL, MAP, TIMEOUT, EVAL, OBJECT, CONCAT = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80
@@ -59,14 +99,14 @@ class SetElem:
     verdict: str | None = None
 
     def dump(self) -> str:
-        s = f"element {I.elem_words(self.key)}"
+        s = f"element {elem_words(self.key)}"
         if self.key_end is not None:
-            s += f"  - {I.elem_words(self.key_end)}"
+            s += f"  - {elem_words(self.key_end)}"
         s += "  : "
         if self.verdict is not None:
             s += f"{self.verdict} "
         elif self.data is not None:
-            s += f"{I.elem_words(self.data)} "
+            s += f"{elem_words(self.data)} "
         return s + f"{self.flags} [end]"
 
 
@@ -86,13 +126,13 @@ class Program:
     table: str
     chain: str
     sets: tuple[AnonSetDecl, ...]
-    instrs: tuple[I.Instr, ...]
+    instrs: tuple[vm.Instr, ...]
 
 
 class _Lin:
     def __init__(self) -> None:
         self.reg_low = 1
-        self.out: list[I.Instr] = []
+        self.out: list[vm.Instr] = []
         self.sets: list[AnonSetDecl] = []
 
     # ---------------------------------------------------------------- registers
@@ -110,35 +150,41 @@ class _Lin:
     def gen(self, e: N.TExpr, dreg: int) -> None:
         o = self.out
         if isinstance(e, N.Payload):
-            o.append(I.PayloadLoad(int(e.base), e.offset_bits // 8, e.nbytes, dreg))
+            o.append(vm.PayloadLoad(Base(e.base), e.offset_bits // 8, e.nbytes, R(dreg)))
         elif isinstance(e, N.Meta):
-            o.append(I.MetaLoad(e.key, dreg))
+            o.append(vm.MetaLoad(_META_ID[e.key], R(dreg)))
         elif isinstance(e, N.Ct):
-            o.append(I.CtLoad(e.key, dreg, e.direction))
+            o.append(vm.CtLoad(_CT_ID[e.key], R(dreg), None if e.direction is None else CtDir(e.direction)))
         elif isinstance(e, N.Exthdr):
-            o.append(I.ExthdrLoad(e.op, e.type, e.offset_bits // 8, e.nbytes, dreg, e.present))
+            o.append(vm.ExthdrLoad(ExthdrOp(e.op), e.type, e.offset_bits // 8, e.nbytes, R(dreg),
+                                   ExthdrFlag.PRESENT if e.present else ExthdrFlag(0)))
+        elif isinstance(e, N.Osf):
+            o.append(vm.Osf(R(dreg), e.ttl, e.flags))
         elif isinstance(e, N.Generic):
             if e.sub is not None:
                 self.gen(e.sub, dreg)
-            o.append(I.Raw(e.load.format(reg=I.reg_name(dreg), sreg=I.reg_name(dreg))))
+            o.append(_text_instr(e.load.format(reg=R(dreg), sreg=R(dreg))))
         elif isinstance(e, N.Binop):
             self.gen(e.left, dreg)
+            n = len(e.right.data)
             if e.op in ("<<", ">>"):
-                o.append(I.Shift(dreg, dreg, e.op, int.from_bytes(e.right.data, "little")))
+                op = vm.BitwiseOp.LSHIFT if e.op == "<<" else vm.BitwiseOp.RSHIFT
+                o.append(vm.Bitwise(R(dreg), R(dreg), e.left.nbytes, op,
+                                    shift=int.from_bytes(e.right.data, "little")))
             elif e.op == "&":
-                o.append(I.Bitwise(dreg, dreg, e.right.data, bytes(len(e.right.data))))
+                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, e.right.data, bytes(n)))
             elif e.op == "|":
                 mask = bytes(0xFF ^ b for b in e.right.data)
-                o.append(I.Bitwise(dreg, dreg, mask, e.right.data))
+                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, mask, e.right.data))
             elif e.op == "^":
-                o.append(I.Bitwise(dreg, dreg, b"\xff" * len(e.right.data), e.right.data))
+                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, b"\xff" * n, e.right.data))
         elif isinstance(e, N.Concat):
             r = dreg
             for p in e.parts:
                 self.gen(p, r)
                 r += (p.len_bits + 31) // 32
         elif isinstance(e, N.Value):
-            o.append(I.Immediate(dreg, e.data))
+            o.append(vm.Immediate(R(dreg), e.data))
         elif isinstance(e, N.Map):
             # nft netlink_gen_map: the key is loaded into the destination register itself
             # unless that is the verdict register.
@@ -147,10 +193,10 @@ class _Lin:
             if dreg == 0:
                 self.release(e.key)
             name = self.set_name(e.mapping)
-            o.append(I.Lookup(kreg, name, dreg=dreg))
+            o.append(vm.Lookup(R(kreg), name, R(dreg)))
         elif isinstance(e, N.Byteorder):
             self.gen(e.expr, dreg)
-            o.append(I.Byteorder(dreg, dreg, "hton", e.nbytes, e.nbytes))
+            o.append(_hton(dreg, e.nbytes))
         else:
             raise TypeError(f"cannot linearize {type(e).__name__}")
 
@@ -168,11 +214,12 @@ class _Lin:
             self.match(s)
         elif isinstance(s, N.VerdictStmt):
             v = s.verdict
-            self.out.append(I.ImmediateVerdict(v.kind, v.chain))
+            text = v.kind if v.chain is None else f"{v.kind} -> {v.chain}"
+            self.out.append(vm.Immediate(0, VerdictData.parse(text)))
         elif isinstance(s, N.VmapStmt):
             sreg = self.get_reg(s.key)
             self.gen(s.key, sreg)
-            self.out.append(I.Lookup(sreg, self.set_name(s.mapping), dreg=0))
+            self.out.append(vm.Lookup(R(sreg), self.set_name(s.mapping), 0))
             self.release(s.key)
         elif isinstance(s, N.SetStmt):
             self.set_stmt(s)
@@ -180,11 +227,11 @@ class _Lin:
             self.dynset(s)
         elif isinstance(s, N.Objref):
             if s.key is None:
-                self.out.append(I.Raw(f"objref type {s.type} name {s.name}"))
+                self.out.append(vm.Objref(type=s.type, obj=s.name))
             else:
                 sreg = self.get_reg(s.key)
                 self.gen(s.key, sreg)
-                self.out.append(I.Raw(f"objref sreg {I.reg_name(sreg)} set {self.set_name(s.mapping)}"))
+                self.out.append(vm.Objref(sreg=R(sreg), set=self.set_name(s.mapping)))
                 self.release(s.key)
         elif isinstance(s, N.Plain):
             regs = []
@@ -192,11 +239,11 @@ class _Lin:
                 r = self.get_reg(e)
                 self.gen(e, r)
                 regs.append(r)
-            names = {f"r{i}": I.reg_name(r) for i, r in enumerate(regs)}
+            names = {f"r{i}": R(r) for i, r in enumerate(regs)}
             # {r0_k}: the 32-bit slot k words after r0 (parts of concatenated map data)
-            names.update({f"r{i}_{k}": I.reg_name(r + k) for i, r in enumerate(regs) for k in range(1, 12)})
+            names.update({f"r{i}_{k}": R(r + k) for i, r in enumerate(regs) for k in range(1, 12)})
             for t in s.texts:
-                self.out.append(I.Raw(t.format(**names)))
+                self.out.append(_text_instr(t.format(**names)))
             for e in reversed(s.regs):
                 self.release(e)
         else:
@@ -210,16 +257,15 @@ class _Lin:
             self.sets.append(AnonSetDecl(s.set, flags, key_bits, (), 0, size))
         kreg = self.get_reg(s.key)
         self.gen(s.key, kreg)
-        text = f"dynset {s.op} reg_key {I.reg_name(kreg)} set {s.set}"
+        sreg_data = None
         if s.data is not None:
             dreg = self.get_reg(s.data)
             self.gen(s.data, dreg)
-            text += f" sreg_data {I.reg_name(dreg)}"
+            sreg_data = R(dreg)
             self.release(s.data)
-        if s.timeout_ms:
-            text += f" timeout {s.timeout_ms}ms"
-        text += "".join(f" expr [ {e} ]" for e in s.exprs)
-        self.out.append(I.Raw(text))
+        exprs = tuple(_text_instr(e) for e in s.exprs)
+        self.out.append(vm.Dynset(vm.DynsetOp[s.op.upper()], R(kreg), s.set, sreg_data,
+                                  s.timeout_ms or None, exprs))
         self.release(s.key)
 
     def set_stmt(self, s: N.SetStmt) -> None:
@@ -229,15 +275,15 @@ class _Lin:
         if isinstance(t, N.Exthdr):
             sreg = self.get_reg(s.value)
             self.gen(s.value, sreg)
-            self.out.append(I.ExthdrWrite(t.op, t.type, t.offset_bits // 8, t.nbytes, sreg))
+            self.out.append(vm.ExthdrWrite(ExthdrOp(t.op), t.type, t.offset_bits // 8, t.nbytes, R(sreg)))
             self.release(s.value)
             return
         sreg = self.get_reg(s.value)
         self.gen(s.value, sreg)
         if isinstance(t, N.Meta):
-            self.out.append(I.MetaSet(t.key, sreg))
+            self.out.append(vm.MetaSet(_META_ID[t.key], R(sreg)))
         elif isinstance(t, N.Ct):
-            self.out.append(I.CtSet(t.key, sreg, t.direction))
+            self.out.append(vm.CtSet(_CT_ID[t.key], R(sreg), None if t.direction is None else CtDir(t.direction)))
         else:
             raise TypeError(f"cannot set {type(t).__name__}")
         self.release(s.value)
@@ -263,13 +309,14 @@ class _Lin:
             data = s.value.data if isinstance(s.value, N.Value) else None
         sreg = self.get_reg(s.value)
         if fmask != b"\xff" * ln and data is not None:
-            self.out.append(I.PayloadLoad(int(p.base), off, ln, sreg))
+            self.out.append(vm.PayloadLoad(Base(p.base), off, ln, R(sreg)))
             keep = bytes(0xFF ^ b for b in fmask)
             xor = bytes(a & b for a, b in zip(data, fmask))
-            self.out.append(I.Bitwise(sreg, sreg, keep, xor))
+            self.out.append(vm.Bitwise(R(sreg), R(sreg), len(keep), vm.BitwiseOp.BOOL, keep, xor))
         else:
             self.gen(s.value, sreg)
-        self.out.append(I.PayloadWrite(sreg, int(p.base), off, ln, csum_type, csum_off, csum_flags))
+        self.out.append(vm.PayloadWrite(R(sreg), Base(p.base), off, ln, vm.CsumType(csum_type), csum_off,
+                                        vm.CsumFlag(csum_flags)))
         self.release(s.value)
 
     def match(self, m: N.Match) -> None:
@@ -280,31 +327,35 @@ class _Lin:
         if isinstance(right, N.Value):
             data = right.data
             if m.op in ("lt", "gt", "lte", "gte") and left.byteorder is HOST and len(data) > 1:
-                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
+                o.append(_hton(sreg, left.nbytes))
                 data = data[::-1]
-            o.append(I.Cmp(m.op, sreg, data))
+            o.append(vm.Cmp(_CMP[m.op], R(sreg), data))
         elif isinstance(right, N.Range):
             lo, hi = right.low.data, right.high.data
             if left.byteorder is HOST and len(lo) > 1:
-                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
+                o.append(_hton(sreg, left.nbytes))
                 lo, hi = lo[::-1], hi[::-1]
             if m.op == "neq":
-                o.append(I.Range("neq", sreg, lo, hi))
+                o.append(vm.Range(vm.RangeOp.NEQ, R(sreg), lo, hi))
             else:
-                o.append(I.Cmp("gte", sreg, lo))
-                o.append(I.Cmp("lte", sreg, hi))
+                o.append(vm.Cmp(vm.CmpOp.GTE, R(sreg), lo))
+                o.append(vm.Cmp(vm.CmpOp.LTE, R(sreg), hi))
         elif isinstance(right, N.AnonSet):
             if right.interval and not right.concat and left.byteorder is HOST and left.nbytes > 1:
-                o.append(I.Byteorder(sreg, sreg, "hton", left.nbytes, left.nbytes))
-            o.append(I.Lookup(sreg, self.set_name(right), invert=m.op == "neq"))
+                o.append(_hton(sreg, left.nbytes))
+            o.append(vm.Lookup(R(sreg), self.set_name(right), flags=1 if m.op == "neq" else None))
         elif isinstance(right, N.SetRef):
-            o.append(I.Lookup(sreg, right.name, invert=m.op == "neq"))
+            o.append(vm.Lookup(R(sreg), right.name, flags=1 if m.op == "neq" else None))
         elif isinstance(right, N.Concat):
             data = b"".join(_pad4(p.data) for p in right.parts)  # type: ignore[attr-defined]
-            o.append(I.Cmp(m.op, sreg, data))
+            o.append(vm.Cmp(_CMP[m.op], R(sreg), data))
         else:
             raise TypeError(f"cannot compare with {type(right).__name__}")
         self.release(left)
+
+
+def _hton(slot: int, n: int) -> vm.Instr:
+    return vm.Byteorder(R(slot), R(slot), vm.ByteorderOp.HTON, n, n)
 
 
 def _payload_of(t: N.TExpr) -> N.TExpr:

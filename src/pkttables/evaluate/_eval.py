@@ -387,12 +387,9 @@ class _RuleEval:
         if isinstance(e, A.Osf):
             if e.ttl is not None and e.ttl not in ("loose", "skip", "global"):
                 raise _err("invalid ttl option", _word_loc(loc, e.ttl))
-            ttl = {"loose": 1, "skip": 2}.get(e.ttl or "", None)
-            t = f" ttl {ttl}" if ttl else ""
-            flags = " flags 1" if e.key == "version" else ""
-            self._need("tcp", loc) if False else None
+            ttl = {"loose": 1, "skip": 2}.get(e.ttl or "", 0)
             dt = DATATYPES["string"]
-            g = N.Generic(loc, dt, 128, HOST, f"osf dreg {{reg}}{t}{flags}")
+            g = N.Osf(loc, dt, 128, HOST, ttl, 1 if e.key == "version" else 0)
             return _Lhs(g, dt, 128)
         if isinstance(e, A.Ipsec):
             key = e.key if e.family is None else f"{e.family} {e.key}"

@@ -78,6 +78,14 @@ class Generic(TExpr):
 
 
 @_dc
+class Osf(TExpr):
+    """``osf [ttl loose|skip] name|version``: the genre string (libnftnl prints neither
+    ttl nor flags)."""
+    ttl: int = 0              # NF_OSF_TTL_*: 0 true, 1 loose, 2 skip
+    flags: int = 0            # NFT_OSF_F_VERSION
+
+
+@_dc
 class Binop(TExpr):
     op: str                   # & | ^ << >>
     left: TExpr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pkttables.compile import compile_rule
-from pkttables.compile._instr import data_words, reg_name
+from pkttables.compile.linearize import data_words, reg_name
 
 
 def _instrs(rule: str, family: str = "ip") -> list[str]:

@@ -177,3 +177,26 @@ def test_misspell_hint_threshold():
     assert misspell_closest("abcdef", ["xyz"]) is None
     with pytest.raises(EvalError):
         _dump("ip saddr @zzzzzz drop")
+
+
+def test_programs_hold_vm_instructions():
+    """linearize emits pkttables.vm classes: what is stored is what the interpreter runs,
+    and the vm's own dump parser reads the compiler's dump back to the same objects."""
+    from pkttables import vm
+    for family, rule, _ in GOLDEN:
+        r = parse(f"add rule {family} t c {rule}").commands[0].obj.rule
+        ctx = EvalContext(family, "t", "c", SETS, objects=OBJECTS, ifindex=lambda n: {"lo": 1}.get(n))
+        prog = linearize(evaluate_rule(r, ctx))
+        assert all(isinstance(i, vm.Instr) for i in prog.instrs)
+        # (dumps print whole words, so lengths are not part of the round trip)
+        assert [vm.parse_instr(i.dump()).dump() for i in prog.instrs] == [i.dump() for i in prog.instrs]
+
+
+def test_vm_instruction_fields():
+    from pkttables import vm
+    from pkttables.proto import Base
+    r = parse("add rule ip t c tcp dport 22 meta mark set 1").commands[0].obj.rule
+    instrs = linearize(evaluate_rule(r, EvalContext("ip"))).instrs
+    assert instrs[2] == vm.PayloadLoad(Base.TRANSPORT_HEADER, 2, 2, 1)
+    assert instrs[3] == vm.Cmp(vm.CmpOp.EQ, 1, b"\x00\x16")
+    assert isinstance(instrs[-1], vm.MetaSet) and instrs[-1].sreg == 1
