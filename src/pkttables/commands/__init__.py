@@ -23,10 +23,10 @@ from pkttables.model import Ruleset
 
 from ._exec import CommandError, NotAvailable, Options, Result, execute
 from ._pipeline import Compiled, available as compile_available, compile_rule
-from .store import StateError, StateStore
+from .store import StateError, StateStore, end_session
 
 __all__ = ["CommandError", "Compiled", "FileError", "NotAvailable", "Options", "Result", "StateError",
-           "StateStore", "compile_available", "compile_rule", "execute", "parse_text",
+           "StateStore", "compile_available", "compile_rule", "end_session", "execute", "parse_text",
            "run_file", "run_text"]
 
 

@@ -38,6 +38,7 @@ from pkttables.model import (Chain, Element, Flowtable, Hook, ModelError, Rule, 
                              StatefulObject, Table, Transaction)
 
 from . import _locate as L
+from . import _sets as S
 from ._pipeline import compile_rule, set_infos
 
 __all__ = ["CommandError", "Options", "Result", "execute", "NotAvailable"]
@@ -123,6 +124,47 @@ def _jump_target(n) -> str | None:
     return getattr(n, "chain", None)
 
 
+def _data_jump(data) -> str | None:
+    """The chain a map element's verdict text (``"jump c"``) names."""
+    if isinstance(data, str) and data.split(" ", 1)[0] in ("jump", "goto") and " " in data:
+        return data.split(" ", 1)[1]
+    return None
+
+
+def _rule_targets(r: Rule, table: Table) -> set[str]:
+    """The chains a rule jumps or goes to: its verdicts, its anonymous vmaps, and the
+    named vmaps it looks up."""
+    out: set[str] = set()
+    for n in _walk(r.stmts):
+        j = _jump_target(n)
+        if j:
+            out.add(j)
+        if type(n).__name__ == "SetRef":
+            s = table.sets.get(n.name)
+            if s is not None and s.is_map:
+                out.update(x for x in (_data_jump(e.data) for e in s.elements) if x)
+    for name in r.userdata.get("sets", ()):
+        s = table.sets.get(name)
+        if s is not None:
+            out.update(x for x in (_data_jump(e.data) for e in s.elements) if x)
+    return out
+
+
+def _reaches(table: Table, start: str, goal: str) -> bool:
+    """Whether ``goal`` is reachable from chain ``start`` through jumps and gotos."""
+    seen, todo = set(), [start]
+    while todo:
+        c = todo.pop()
+        if c == goal:
+            return True
+        if c in seen or c not in table.chains:
+            continue
+        seen.add(c)
+        for r in table.chains[c].rules:
+            todo.extend(_rule_targets(r, table))
+    return False
+
+
 def _refs(table: Table):
     """(chains jumped to, sets referenced, objects referenced, flowtables referenced)."""
     chains, sets, objs, fts = set(), set(), set(), set()
@@ -135,18 +177,22 @@ def _refs(table: Table):
                 cls = type(n).__name__
                 if cls == "SetRef":
                     sets.add(n.name)
-                elif cls == "DynsetStmt" or cls == "Meter":
-                    sets.add(n.set if cls == "DynsetStmt" else n.name)
-                elif cls == "ObjRef":
-                    objs.add(getattr(n.name, "name", None) or getattr(n.name, "value", None))
+                elif cls in ("DynsetStmt", "Dynset"):
+                    sets.add(n.set)
+                elif cls == "Meter":
+                    sets.add(n.name)
+                elif cls in ("ObjRef", "Objref"):
+                    nm = n.name if isinstance(n.name, str) else \
+                        (getattr(n.name, "name", None) or getattr(n.name, "value", None))
+                    if nm:
+                        objs.add(nm)
                 elif cls == "FlowOffload":
-                    fts.add(n.flowtable)
+                    fts.add(getattr(n, "flowtable", None))
     for s in table.sets.values():
         for el in s.elements:
-            for n in _walk((el.key, el.data)):
-                j = _jump_target(n)
-                if j:
-                    chains.add(j)
+            j = _data_jump(el.data)
+            if j:
+                chains.add(j)
     return chains, sets, objs, fts
 
 
@@ -180,6 +226,41 @@ def _strip(node):
         return (type(node).__name__,) + tuple(
             _strip(getattr(node, f.name)) for f in dataclasses.fields(node) if f.name != "loc")
     return node
+
+
+_SET_FLAG_BITS = ((0x1, "anonymous"), (0x2, "constant"), (0x4, "interval"), (0x8, "map"),
+                  (0x10, "timeout"), (0x20, "dynamic"), (0x40, "object"), (0x80, "concat"))
+
+
+def _anon_set_model(d, t: Table) -> Set:
+    """An anonymous set declaration of a compiled rule (``AnonSetDecl``) as a model set.
+    Keys stay the kernel's bytes (key_type is unknown here: the rule's lookup types it);
+    interval sets' start/end element pairs become ``key``/``key_end`` (inclusive)."""
+    pattern = d.name if "%d" in d.name else None
+    n = 0
+    while pattern is not None and pattern % n in t.sets:
+        n += 1
+    name = pattern % n if pattern is not None else d.name      # a meter: its own name
+    flags = frozenset(name for bit, name in _SET_FLAG_BITS if d.flags & bit)
+    elements: list[Element] = []
+    interval = "interval" in flags and not "concat" in flags
+    for el in d.elements:
+        data = el.verdict if getattr(el, "verdict", None) is not None else el.data
+        if interval:
+            if el.flags & 1:            # an interval end: closes the previous start
+                if elements and elements[-1].key_end is None:
+                    hi = int.from_bytes(el.key, "big") - 1
+                    elements[-1].key_end = hi.to_bytes(len(el.key), "big")
+                continue
+            elements.append(Element(bytes(el.key), data))
+            continue
+        elements.append(Element(bytes(el.key), data, key_end=getattr(el, "key_end", None), flags=el.flags))
+    if interval:
+        for e in elements:
+            if e.key_end is None and e.key:     # a range reaching the top has no end element
+                e.key_end = b"\xff" * len(e.key)
+    return Set(name, 0, (), None, "map" in flags, flags, size=getattr(d, "size", None),
+               elements=elements, key_len=(d.key_len,), data_len=getattr(d, "data_len", 0))
 
 
 class _Executor:
@@ -238,15 +319,25 @@ class _Executor:
             self.tx.add_table(fam, obj.name, flags=flags, comment=comment, create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
-        for item in obj.body or ():
+        # nft's cmd_expand (src/rule.c) sends a table block as: the chains (without
+        # rules), the objects, the sets, the flowtables, then every chain's rules -- so
+        # handles come in that order and a rule may jump to a chain declared after it.
+        body = obj.body or ()
+        rules: list = []
+        for item in body:
             if isinstance(item, A.ChainObj):
-                self._chain(item, fam, obj.name, create=False, nested=True)
-            elif isinstance(item, A.SetObj):
-                self._set(item, fam, obj.name, create=False, nested=True)
-            elif isinstance(item, A.StatefulObj):
+                self._chain(item, fam, obj.name, create=False, nested=True, defer=rules)
+        for item in body:
+            if isinstance(item, A.StatefulObj):
                 self._object(item, fam, obj.name, create=False, nested=True)
-            elif isinstance(item, A.FlowtableObj):
+        for item in body:
+            if isinstance(item, A.SetObj):
+                self._set(item, fam, obj.name, create=False, nested=True)
+        for item in body:
+            if isinstance(item, A.FlowtableObj):
                 self._flowtable(item, fam, obj.name, create=False, nested=True)
+        for chain, r, f in rules:
+            self._add_rule(fam, obj.name, chain, r, None, f)
 
     def _create_TableObj(self, cmd):
         self._add_TableObj(cmd, create=True)
@@ -283,6 +374,7 @@ class _Executor:
         self._need_table(fam, obj.name, f.pick("name"))
         self._mutating()
         self.tx.flush_table(fam, obj.name)
+        self._gc_anon(fam, obj.name)
 
     def _delete_RulesetObj(self, cmd):
         self._flush_RulesetObj(cmd)
@@ -339,7 +431,8 @@ class _Executor:
             return tuple(_text(e) for e in v.elements)
         return (_text(v),)
 
-    def _chain(self, obj: A.ChainObj, fam: str, table: str, *, create: bool, nested: bool, cmd=None):
+    def _chain(self, obj: A.ChainObj, fam: str, table: str, *, create: bool, nested: bool, cmd=None,
+               defer: list | None = None):
         f = L.locate(obj, nested=nested, end=cmd.loc if cmd is not None else None)
         tloc = f.pick("table") if not nested else f.whole
         self._need_table(fam, table, tloc)
@@ -382,7 +475,10 @@ class _Executor:
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
         for r in rules:
-            self._add_rule(fam, table, obj.name, r, None, f)
+            if defer is not None:
+                defer.append((obj.name, r, f))
+            else:
+                self._add_rule(fam, table, obj.name, r, None, f)
 
     def _delete_ChainObj(self, cmd, destroy=False):
         obj = cmd.obj
@@ -407,6 +503,7 @@ class _Executor:
         # NLM_F_NONREC, which nft 1.0.6 does not set); only jumps to it make it busy.
         self.tx.flush_chain(fam, obj.table, name)
         self.tx.delete_chain(fam, obj.table, name)
+        self._gc_anon(fam, obj.table)
 
     def _destroy_ChainObj(self, cmd):
         self._delete_ChainObj(cmd, destroy=True)
@@ -420,6 +517,7 @@ class _Executor:
             raise CommandError(E.ENOENT, f.pick("name"))
         self._mutating()
         self.tx.flush_chain(fam, obj.table, obj.name)
+        self._gc_anon(fam, obj.table)
 
     def _rename_ChainObj(self, cmd):
         obj = cmd.obj
@@ -461,13 +559,14 @@ class _Executor:
         if c is None:
             raise CommandError(E.ENOENT, f.pick("name") if not nested else f.whole)
         self._mutating()
+        anon = self._bind_sets(fam, table, comp)
         try:
             if replace:
                 r = self.tx.replace_rule(fam, table, chain, obj.handle, comp.stmts,
                                          comment=rule.comment, loc=rule.loc)
             else:
                 r = self.tx.add_rule(fam, table, chain, comp.stmts, insert=insert,
-                                     position=obj.position if obj else None,
+                                     position=(obj.position or None) if obj else None,
                                      index=obj.index if obj else None,
                                      comment=rule.comment, loc=rule.loc)
         except ModelError as e:
@@ -475,6 +574,52 @@ class _Executor:
         r.userdata["ast"] = rule
         if comp.program is not None:
             r.userdata["program"] = comp.program
+        if anon:
+            r.userdata["sets"] = anon
+        # the kernel refuses a jump that closes a loop (nf_tables_check_loops); nft 1.0.6
+        # on 6.18 reports it as EOPNOTSUPP under the jump's target
+        t = self.tx.tables[(fam, table)]
+        for n in _walk(rule.stmts):
+            j = _jump_target(n)
+            if j and _reaches(t, j, chain):
+                tloc = getattr(getattr(n, "target", None), "loc", None) or rule.loc
+                raise CommandError(E.EOPNOTSUPP, tloc)
+        if replace:
+            self._gc_anon(fam, table)
+
+    def _bind_sets(self, fam: str, table: str, comp) -> tuple[str, ...]:
+        """The kernel side of a rule's sets: its anonymous sets become sets of the table
+        (``__set%d``, numbered as nf_tables_set_alloc_name does: the lowest free number),
+        each taking a handle before the rule; a set the rule adds to or updates becomes
+        dynamic, with nft's default size 65535 when it has none."""
+        t = self.tx.tables[(fam, table)]
+        for st in comp.stmts:
+            if type(st).__name__ == "Dynset" and getattr(st, "declare", None) is None and st.set in t.sets:
+                s = t.sets[st.set]
+                if "dynamic" not in s.flags or s.size is None:
+                    s = self.tx.set_for_update(fam, table, st.set)
+                    s.flags = s.flags | {"dynamic"}
+                    if s.size is None:
+                        s.size = 65535
+        prog = comp.program
+        names = []
+        for d in getattr(prog, "sets", ()) or ():
+            s = _anon_set_model(d, t)
+            self.tx.add_set(fam, table, s)
+            names.append(s.name)
+            t = self.tx.tables[(fam, table)]
+        return tuple(names)
+
+    def _gc_anon(self, fam: str, table: str) -> None:
+        """Anonymous sets go away with the last rule bound to them (the kernel's
+        nf_tables_deactivate_set on rule removal)."""
+        t = self.tx.tables.get((fam, table))
+        if t is None:
+            return
+        used = {n for c in t.chains.values() for r in c.rules for n in r.userdata.get("sets", ())}
+        for name, s in list(t.sets.items()):
+            if "anonymous" in s.flags and name not in used:
+                self.tx.delete_set(fam, table, name)
 
     def _replace_RuleObj(self, cmd):
         obj = cmd.obj
@@ -499,6 +644,7 @@ class _Executor:
             self.tx.delete_rule(fam, obj.table, obj.chain, obj.handle, destroy=destroy)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("handle")) from None
+        self._gc_anon(fam, obj.table)
 
     def _destroy_RuleObj(self, cmd):
         self._delete_RuleObj(cmd, destroy=True)
@@ -512,10 +658,11 @@ class _Executor:
         self._add_SetObj(cmd, create=True)
 
     def _set(self, obj: A.SetObj, fam, table, *, create, nested):
-        from pkttables.types import lookup
         f = L.locate(obj, nested=nested)
         key = data = None
         typeof = False
+        key_typeof: tuple[str, ...] = ()
+        data_typeof = None
         flags: set[str] = set()
         kw: dict = {}
         elements = None
@@ -524,15 +671,15 @@ class _Executor:
             if isinstance(item, A.SetType):
                 typeof = item.typeof
                 if not typeof:
-                    for name in item.key + tuple(item.data or ()):
-                        if name in ("verdict",) or name.startswith("$"):
-                            continue
-                        try:
-                            lookup(name)
-                        except PktError:
-                            raise EvalError(Diagnostic(L.word(item.loc, name) or item.loc,
-                                                       f"unknown datatype {name}")) from None
-                key, data = item.key, item.data
+                    S.check_known(item.key + tuple(item.data or ()), item.loc,
+                                  lambda n, _l=item.loc: L.word(_l, n))
+                    key, data = tuple(item.key), (tuple(item.data) if item.data else None)
+                else:
+                    key_typeof = S.typeof_parts(item.key[0])
+                    key = key_typeof
+                    if item.data:
+                        data_typeof = S._expr_text(item.data[0])
+                        data = (data_typeof,)
                 if item.data_interval:
                     flags.add("interval")
             elif isinstance(item, A.Prop):
@@ -555,36 +702,68 @@ class _Executor:
         if obj.body is not None and key is None:
             raise EvalError(Diagnostic(f.pick("name"), f"set definition does not specify key"))
         self._need_table(fam, table, f.pick("table") if not nested else f.whole)
-        s = Set(obj.name, 0, key, data, obj.kind == "map" or data is not None, frozenset(flags),
-                stmts=tuple(stmts), typeof=typeof, **kw)
+        is_map = obj.kind == "map" or data is not None
+        if kw.get("timeout") is not None:
+            flags.add("timeout")    # nft: a default timeout makes it a timeout set
+        s = Set(obj.name, 0, key, data, is_map, frozenset(flags), typeof=typeof,
+                key_typeof=key_typeof, data_typeof=data_typeof, **kw)
+        if key is not None:
+            self._type_set(s, fam, f.pick("name"))
+            s.stmts = S.stmt_dumps(stmts, fam) if stmts else ()
         self._mutating()
         try:
             s = self.tx.add_set(fam, table, s, create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
         if elements is not None:
-            self.tx.add_elements(fam, table, obj.name, self._elements(elements))
+            self._add_elements(fam, table, obj.name, elements, False, f.whole)
 
-    def _elements(self, se) -> list[Element]:
-        out = []
-        for e in getattr(se, "elements", ()):
-            data = None
-            if isinstance(e, A.Mapping):
-                e, data = e.key, e.value
-            opts: dict = {}
-            est = []
-            key = e
-            if isinstance(e, A.Elem):
-                key = e.key
-                for o in e.opts:
-                    if isinstance(o, A.ElemOpt) and o.name in ("timeout", "expires"):
-                        opts[o.name] = _time_ms(o.value, o.loc)
-                    elif isinstance(o, A.ElemOpt) and o.name == "comment":
-                        opts["comment"] = o.value
-                    else:
-                        est.append(o)
-            out.append(Element(key, data, stmts=tuple(est), **opts))
-        return out
+    def _type_set(self, s: Set, fam: str, loc) -> None:
+        """Fill in the datatype names and lengths of a declared set (model contract)."""
+        try:
+            spec = S.key_spec(s, fam)
+        except PktError:
+            if s.typeof:
+                raise
+            return
+        s.key_type = tuple(dt.key for dt, _, _ in spec.key)
+        s.key_len = tuple(bits for _, bits, _ in spec.key)
+        if spec.data is not None:
+            parts = spec.data if isinstance(spec.data[0], tuple) else (spec.data,)
+            s.data_type = tuple(dt.key for dt, _, _ in parts)
+            s.data_len = sum(((b + 31) // 32) * 32 for _, b, _ in parts) if len(parts) > 1 else parts[0][1]
+        elif spec.data_kind is not None:
+            s.data_type = (spec.data_kind,)
+        if s.is_map and spec.data_kind not in (None, "verdict"):
+            s.flags = s.flags | {"object"}
+        if len(spec.key) > 1 and "interval" in s.flags:
+            s.flags = s.flags | {"concat"}
+
+    def _add_elements(self, fam, table, name, se, create: bool, loc) -> None:
+        s = self.tx.set_for_update(fam, table, name)
+        try:
+            spec = S.key_spec(s, fam)
+        except PktError as e:
+            raise EvalError(Diagnostic(loc, str(e))) from None
+        new = S.build_elements(s, spec, fam, se, set_stmts=s.stmts)
+        self._mutating()
+        if "interval" in s.flags:
+            from pkttables.proto import ByteOrder
+            host = len(spec.key) == 1 and spec.key[0][2] is ByteOrder.HOST
+            if create:
+                have = {(e.key, e.key_end) for e in s.elements}
+                if any((e.key, e.key_end) in have for e in new):
+                    raise CommandError(E.EEXIST, loc)
+            s.elements[:] = S.merge_intervals(s, new, getattr(se, "loc", loc), host=host)
+            return
+        have = {e.key for e in s.elements}
+        for el in new:
+            if el.key in have:
+                if create:
+                    raise CommandError(E.EEXIST, loc)
+                continue
+            have.add(el.key)
+            s.elements.append(el)
 
     def _set_ref(self, obj, f, kernel=False) -> tuple[str, Set]:
         fam = self._fam(obj)
@@ -626,18 +805,7 @@ class _Executor:
         obj = cmd.obj
         f = L.locate(obj, end=cmd.loc)
         fam, name = self._set_ref(obj, f)
-        new = self._elements(obj.elements)
-        s = self.tx.set_for_update(fam, obj.table, name)
-        have = {_strip(e.key): i for i, e in enumerate(s.elements)}
-        self._mutating()
-        for el in new:
-            k = _strip(el.key)
-            if k in have:
-                if create:
-                    raise CommandError(E.EEXIST, f.whole)
-                continue
-            have[k] = len(s.elements)
-            s.elements.append(el)
+        self._add_elements(fam, obj.table, name, obj.elements, create, f.whole)
 
     def _create_ElementObj(self, cmd):
         self._add_ElementObj(cmd, create=True)
@@ -647,11 +815,12 @@ class _Executor:
         f = L.locate(obj, end=cmd.loc)
         fam, name = self._set_ref(obj, f)
         s = self.tx.set_for_update(fam, obj.table, name)
+        spec = S.key_spec(s, fam)
+        gone = S.build_elements(s, spec, fam, obj.elements)
         self._mutating()
-        for el in self._elements(obj.elements):
-            k = _strip(el.key)
+        for el in gone:
             for i, old in enumerate(s.elements):
-                if _strip(old.key) == k:
+                if old.key == el.key and (el.key_end is None or old.key_end == el.key_end):
                     del s.elements[i]
                     break
             else:

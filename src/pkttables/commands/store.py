@@ -42,7 +42,7 @@ import tempfile
 from pkttables.errors import Diagnostic, PktError
 from pkttables.model import HandleCounter, Ruleset, Table
 
-__all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "loads"]
+__all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "end_session", "loads"]
 
 FORMAT = "pkttables-state"
 VERSION = 1
@@ -156,6 +156,15 @@ def loads(text: str, path: str = "<state>") -> Ruleset:
     return rs
 
 
+def end_session(rs: Ruleset) -> Ruleset:
+    """``rs`` as another process sees it once this one is gone: without the tables this
+    session owns (``flags owner``).  Returns ``rs`` itself when it owns none."""
+    owned = [k for k, t in rs.tables.items() if "owner" in t.flags]
+    if not owned:
+        return rs
+    return Ruleset({k: t for k, t in rs.tables.items() if k not in owned}, rs.generation, rs.table_handles)
+
+
 class StateStore:
     """A ruleset in a file.  A missing file is an empty ruleset (generation 0)."""
 
@@ -173,6 +182,10 @@ class StateStore:
         return loads(text, self.path)
 
     def save(self, rs: Ruleset) -> None:
+        """Write ``rs``; tables with the ``owner`` flag are not kept: they belong to the
+        session that created them (the ``pkt`` process), and the kernel removes them
+        when its netlink socket closes (NFT_TABLE_F_OWNER)."""
+        rs = end_session(rs)
         try:
             text = dumps(rs)
         except TypeError as e:

@@ -64,21 +64,62 @@ class Chain:
 
 @dataclass(slots=True)
 class Element:
-    key: Any                        # kernel-form value (bytes / tuple for concatenations / range)
-    data: Any = None                # map data or verdict
+    """One element of a set or map, as the kernel holds it.
+
+    * ``key``: the register form of the key (``bytes``: what a ``lookup`` compares, e.g.
+      ``b"\\x0a\\x00\\x00\\x01"`` for ``10.0.0.1``, ``b"\\x00\\x16"`` for port 22, a
+      ``mark`` little-endian); for a concatenation a ``tuple`` of the parts' register
+      forms, unpadded (the kernel's key is their concatenation, each padded to 32 bits).
+    * ``key_end``: interval sets only: the inclusive upper bound, same form as ``key``
+      (``None`` = a single value).  nft's segtree has already run: overlaps were refused
+      or, with ``auto-merge``, merged; the listing decomposes ranges back into prefixes.
+    * ``data``: maps: the register form of the data (``bytes``, a ``tuple`` for
+      concatenated data, ``(low, high)`` pair of bytes for interval data is not used:
+      a data range is a ``tuple`` ``("range", low, high)``); verdict maps: the verdict
+      text (``"accept"``, ``"jump chain"``); object maps: the object's name (``str``).
+    * ``timeout``/``expires``: milliseconds (``expires`` = left when listed; a fresh
+      element with a timeout expires after ``timeout``); ``comment``: the udata comment.
+    * ``stmts``: per-element statements in the kernel's form: instruction dump lines
+      (``"[ counter pkts 0 bytes 0 ]"``, ``"[ quota bytes 1000 consumed 0 flags 0 ]"``).
+    * ``flags``: kernel element flags; ``2`` = the catch-all element (``*``, no key).
+    """
+
+    key: Any                        # bytes / tuple of bytes (concatenations)
+    data: Any = None                # map data (bytes / tuple), verdict text, object name
     timeout: int | None = None      # milliseconds
     expires: int | None = None      # milliseconds left at listing time
     comment: str | None = None
-    stmts: tuple = ()               # per-element statements (counter, quota, limit)
+    stmts: tuple = ()               # per-element statements (instruction dump lines)
     key_end: Any = None             # interval sets: inclusive upper bound
+    flags: int = 0                  # NFT_SET_ELEM_CATCHALL (2)
 
 
 @dataclass(slots=True)
 class Set:
+    """A named set or map, or an anonymous one (``__set%d``), as the kernel holds it.
+
+    * ``key_type``: datatype names (:mod:`pkttables.types`), one per concatenated part,
+      as a ``tuple`` (``("ipv4_addr", "inet_service")``); for ``typeof`` sets the types of
+      the expressions.  ``key_len``: each part's length in bits (``(32, 16)``).
+    * ``data_type``/``data_len``: maps: the data's datatype name(s) (``"verdict"`` for
+      vmaps, the object kind ``"counter"``/``"quota"``/... for object maps) and bits.
+    * ``typeof``: declared with ``typeof``; ``key_typeof``/``data_typeof`` are then the
+      expressions as nft stores them in the set's udata and lists them (``("ip saddr",
+      "tcp dport")``, ``"meta mark"``).
+    * ``flags``: the kernel's set flags by name: ``constant interval timeout dynamic
+      anonymous eval concat map object``.  Anonymous sets are real sets of the table
+      named ``__set%d``/``__map%d`` (numbered in the table, as the kernel names them)
+      with ``anonymous`` and ``constant``; they use up a table handle before the rule
+      that is bound to them (``Rule.userdata["sets"]`` names them) and go with it.
+    * ``elements``: :class:`Element` in kernel form, in insertion order (the listing
+      sorts them as nft does).
+    * ``stmts``: set-wide statements (``counter`` on every element), as dump lines.
+    """
+
     name: str
     handle: int
-    key_type: Any                   # datatype(s), or the `typeof` expressions
-    data_type: Any = None           # maps: datatype of the data (verdict for vmaps)
+    key_type: Any                   # tuple of datatype names (a str is read as one name)
+    data_type: Any = None           # maps: datatype name(s) of the data, "verdict", object kind
     is_map: bool = False
     flags: frozenset[str] = frozenset()   # constant, interval, timeout, dynamic, anonymous, eval
     timeout: int | None = None
@@ -90,11 +131,30 @@ class Set:
     stmts: tuple = ()               # set-wide statements (`counter` on every element)
     comment: str | None = None
     typeof: bool = False            # declared with `typeof`: the listing prints the expressions
+    key_len: tuple[int, ...] = ()   # bits per key part
+    data_len: int = 0               # bits of the data (0 for verdicts and objects)
+    key_typeof: tuple[str, ...] = ()    # typeof sets: the key expressions as nft lists them
+    data_typeof: str | None = None      # typeof maps: the data expression
 
 
 @dataclass(slots=True)
 class StatefulObject:
-    """Named counter, quota, limit, ct helper, ct timeout, ct expectation, synproxy, secmark."""
+    """Named counter, quota, limit, ct helper, ct timeout, ct expectation, synproxy, secmark.
+
+    ``spec`` holds the object's kernel attributes, by kind (ints unless said):
+
+    =============== ======================================================================
+    counter         ``packets``, ``bytes``
+    quota           ``bytes``, ``used``, ``over`` (bool)
+    limit           ``rate``, ``unit`` (second minute hour day week), ``burst``, ``type``
+                    (``packets``/``bytes``; bytes rates and bursts in bytes), ``over``
+    ct helper       ``type`` (str), ``protocol`` (tcp/udp), ``l3proto`` (ip ip6 inet)
+    ct timeout      ``protocol``, ``l3proto``, ``policy`` ({state name: seconds})
+    ct expectation  ``protocol``, ``dport``, ``timeout`` (ms), ``size``, ``l3proto``
+    synproxy        ``mss``, ``wscale``, ``flags`` (tuple of ``timestamp``/``sack-perm``)
+    secmark         ``context`` (str)
+    =============== ======================================================================
+    """
 
     kind: str
     name: str

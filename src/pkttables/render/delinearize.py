@@ -46,7 +46,7 @@ lists as ``tcp dport 22``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from typing import Any, Iterable
 
 from pkttables.proto import (CT_KEYS, META_KEYS, PROTOCOLS, IPV6_EXTHDRS, TCP_OPTIONS, IP_OPTIONS,
@@ -1242,8 +1242,9 @@ class _Delin:
                        kind="verdict"))
 
     def _kill_for_nat(self, it: Ins) -> None:
-        if it.after("proto_min") is not None:
-            self.kill_dep(Base.TRANSPORT_HEADER)
+        # nft keeps the l4proto match a NAT port needs (`meta l4proto tcp redirect to
+        # :8080`): the user had to write it, so it is listed
+        return
 
     def i_masq(self, it: Ins, ins, i):
         args = self._nat_args(it, None)
@@ -1334,7 +1335,8 @@ class _Delin:
         if "expr" in t:
             inner = it.text.split("expr ", 1)[1].rsplit("]", 1)[0].strip()
             if inner.startswith("[") and inner.endswith("]"):
-                sub = _Delin(self.family, {}, self.o)
+                # nft prints a dynset's statement templates stateless (no packet counts)
+                sub = _Delin(self.family, {}, replace(self.o, stateless=True))
                 sub.run([parse_line(inner)])
                 s += " " + " ".join(x.text for x in sub.stmts)
         s += " }"
@@ -1458,6 +1460,23 @@ def _key_value(e: Expr, key: bytes, swapped: bool) -> int | bytes:
     return value_of(e, key)
 
 
+def _msort_value(e: Expr, key: bytes, swapped: bool) -> int:
+    """nft's expr_msort_value (src/mergesort.c): a value's number; a concatenation's
+    parts, each in its own byte order and length, joined and read host-endian."""
+    try:
+        if isinstance(e, Concat):
+            out, off = b"", 0
+            for p in e.parts:
+                n = p.nbytes
+                out += key[off:off + n]
+                off += (n + 3) // 4 * 4
+            return int.from_bytes(out, "little")
+        v = _key_value(e, key, swapped)
+        return int.from_bytes(v, "little") if isinstance(v, (bytes, bytearray)) else int(v)
+    except Exception:   # an odd shape: keep the kernel's order for it
+        return 0
+
+
 def _elem_key_text(e: Expr, key: bytes, o: ListOptions, swapped: bool) -> str:
     if isinstance(e, Concat):
         return fmt_concat_value(e, key, o)
@@ -1487,6 +1506,9 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
             # keys of up to 16 bits live in the kernel's bitmap backend (nft_set_bitmap),
             # which the listing walks in ascending key order
             els.sort(key=lambda el: int.from_bytes(el.key[:load_n or e.nbytes], "big"))
+        elif not shift and (not load_n or load_n == e.nbytes or isinstance(e, Concat)):
+            # nft sorts every listed set (netlink_list_setelems -> list_expr_sort)
+            els.sort(key=lambda el: _msort_value(e, el.key, swapped))
         for el in els:
             if shift or (load_n and isinstance(e, Payload) and load_n != e.nbytes):
                 k = fmt_value(e, int.from_bytes(el.key[:load_n], "big") >> shift, o)

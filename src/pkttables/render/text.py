@@ -28,10 +28,11 @@ secmark ``context``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
 from pkttables.model import Chain, Element, Flowtable, Rule, Ruleset, Set, StatefulObject, Table
-from pkttables.proto import priority_name
+from pkttables.proto import ByteOrder, priority_name
 from pkttables.types import DATATYPES, Datatype, resolve_expr
 
 from ._dump import AnonSet, SetElem, SET_ANONYMOUS, SET_INTERVAL, SET_MAP, SET_OBJECT
@@ -41,7 +42,7 @@ from .options import ListOptions
 
 __all__ = [
     "list_ruleset", "list_table", "list_tables", "list_chain", "list_chains", "list_sets", "list_set",
-    "list_maps", "list_objects", "list_object", "list_flowtables", "rule_line", "set_block",
+    "list_maps", "list_objects", "list_object", "list_flowtable", "list_flowtables", "rule_line", "set_block",
 ]
 
 _NEWLINE = ",\n\t\t\t     "
@@ -91,6 +92,38 @@ def _dtype_names(t: Any, typeof: bool = False) -> list[str]:
         return out
     name = getattr(t, "dtype_name", None) or getattr(t, "name", None)
     return [str(name)] if name else [str(t)]
+
+
+def _key_names(s: Set) -> list[str]:
+    """The datatype names of the key parts (legacy: typeof expression text)."""
+    if s.typeof and not s.key_typeof and isinstance(s.key_type, str):
+        return _dtype_names(s.key_type, True)
+    return _dtype_names(s.key_type)
+
+
+def _type_names_text(t: Any) -> list[str]:
+    return [DATATYPES[n].name if n in DATATYPES else n for n in _dtype_names(t)]
+
+
+def _msort_value(names: list[str], key: Any) -> int:
+    """nft's expr_msort_value (src/mergesort.c): a value's number in its byte order; a
+    concatenation's parts in their byte orders, joined, read host-endian."""
+    if isinstance(key, tuple):
+        return int.from_bytes(b"".join(bytes(k) for k in key), "little")
+    if not isinstance(key, (bytes, bytearray)):
+        return 0
+    dt = _dt(names[0]) if names else None
+    host = dt is not None and (dt.is_string() or dt.byteorder is ByteOrder.HOST)
+    return int.from_bytes(key, "little" if host else "big")
+
+
+def sorted_elements(s: Set) -> list[Element]:
+    """The elements in nft's listing order: ``list_expr_sort`` of every set's elements
+    (interval sets by their low end), the catch-all element last."""
+    names = _key_names(s)
+    plain = [e for e in s.elements if not (getattr(e, "flags", 0) & 2)]
+    rest = [e for e in s.elements if getattr(e, "flags", 0) & 2]
+    return sorted(plain, key=lambda e: _msort_value(names, e.key)) + rest
 
 
 def _type_text(t: Any, typeof: bool) -> str:
@@ -168,6 +201,8 @@ def _stmt_text(st: Any, o: ListOptions) -> str:
 
 def _data_text(s: Set, data: Any, o: ListOptions) -> str:
     if isinstance(data, str):
+        if "object" in s.flags:
+            return _quote(data)
         return data
     names = _dtype_names(s.data_type)
     if not names or names == ["verdict"]:
@@ -179,7 +214,7 @@ def _data_text(s: Set, data: Any, o: ListOptions) -> str:
 
 
 def element_text(s: Set, el: Element, o: ListOptions) -> str:
-    names = _dtype_names(s.key_type, s.typeof)
+    names = _key_names(s)
     if el.key_end is not None:
         t = _range_text(names, el.key, el.key_end, o)
     else:
@@ -199,11 +234,11 @@ def element_text(s: Set, el: Element, o: ListOptions) -> str:
 
 def elements_block(s: Set, o: ListOptions, anonymous: bool = False) -> str:
     """``{ a, b,\\n\\t\\t\\t     c }`` as nft's set_expr_print breaks it."""
-    names = _dtype_names(s.key_type, s.typeof)
+    names = _key_names(s)
     key = names[0] if len(names) == 1 else None
     out = "{ "
     count = 0
-    for i, el in enumerate(s.elements):
+    for i, el in enumerate(sorted_elements(s)):
         if i:
             out += _delim(key, count, anonymous)
             if out.endswith(_NEWLINE):
@@ -234,27 +269,38 @@ def set_block(s: Set, o: ListOptions | None = None, indent: str = "\t") -> str:
     kind = "map" if s.is_map else "set"
     i2 = indent + "\t"
     lines = [f"{indent}{kind} {s.name} {{{_handle(s.handle, o)}"]
-    ktype = _type_text(s.key_type, s.typeof)
-    if s.is_map:
-        dtype = _type_text(s.data_type, s.typeof and not _is_plain(s.data_type))
-        if s.typeof and dtype.startswith("typeof "):
-            dtype = dtype[len("typeof "):]
-        lines.append(f"{i2}type {ktype} : {dtype}" if not s.typeof else f"{i2}{ktype} : {dtype}")
+    if s.typeof and s.key_typeof:
+        ktype = "typeof " + " . ".join(s.key_typeof)
+        if s.is_map:
+            dtype = s.data_typeof or " . ".join(_type_names_text(s.data_type))
+            ktype += f" : {dtype}"
+        lines.append(f"{i2}{ktype}")
     else:
-        lines.append(f"{i2}{ktype}" if s.typeof else f"{i2}type {ktype}")
+        ktype = _type_text(s.key_type, s.typeof)
+        if s.is_map:
+            dtype = _type_text(s.data_type, s.typeof and not _is_plain(s.data_type))
+            if s.typeof and dtype.startswith("typeof "):
+                dtype = dtype[len("typeof "):]
+            lines.append(f"{i2}type {ktype} : {dtype}" if not s.typeof else f"{i2}{ktype} : {dtype}")
+        else:
+            lines.append(f"{i2}{ktype}" if s.typeof else f"{i2}type {ktype}")
     if s.policy and s.policy != "performance":
         lines.append(f"{i2}policy {s.policy}")
     if s.size:
         lines.append(f"{i2}size {s.size}")
     flags = [f for f in _SET_FLAG_ORDER if f in s.flags]
+    if flags == ["timeout"] and s.timeout is not None:
+        flags = []          # nft 1.0.6: implied by the default timeout when alone
     if flags:
         lines.append(f"{i2}flags {','.join(flags)}")
     if s.timeout is not None:
         lines.append(f"{i2}timeout {_time_text(s.timeout, o)}")
     if s.gc_interval is not None:
         lines.append(f"{i2}gc-interval {_time_text(s.gc_interval, o)}")
-    for st in s.stmts:
-        lines.append(f"{i2}{_stmt_text(st, o)}")
+    if s.stmts:
+        # nft prints the set's statement templates stateless (set_print_declaration)
+        so = replace(o, stateless=True)
+        lines.append(i2 + " ".join(_stmt_text(st, so) for st in s.stmts))
     if s.auto_merge:
         lines.append(f"{i2}auto-merge")
     if s.elements and not o.terse:
@@ -407,7 +453,43 @@ def rule_line(rule: Rule, family: str, o: ListOptions | None = None, table: Tabl
     return text + _handle(rule.handle, o)
 
 
+def _program_sets(prog: Any, table: Table | None, names: tuple[str, ...]) -> list[AnonSet]:
+    """The rule's anonymous sets in the delinearizer's form: the table's ``__set%d`` sets
+    the rule is bound to (``Rule.userdata["sets"]``), else the program's declarations."""
+    out: list[AnonSet] = []
+    if names and table is not None and all(n in table.sets for n in names):
+        sets = _anon_sets(table)
+        return [sets[n] for n in names if n in sets]
+    for d in getattr(prog, "sets", ()):
+        a = AnonSet(d.name, d.flags, getattr(d, "size", None))
+        for el in d.elements:
+            data = el.verdict if getattr(el, "verdict", None) is not None else el.data
+            a.elements.append(SetElem(bytes(el.key), data, el.flags))
+        out.append(a)
+    return out
+
+
+def _objmap_kind(text: str, table: Table | None) -> str:
+    """``{obj} name KEY map @m``: the object kind is the named map's data type (the
+    objref instruction does not carry it)."""
+    if not text.startswith("{obj}") or table is None:
+        return text
+    name = text.rsplit("@", 1)[-1].split()[0] if "@" in text else None
+    s = table.sets.get(name) if name else None
+    kind = " ".join(_dtype_names(s.data_type)) if s is not None else ""
+    return text.replace("{obj}", kind, 1) if kind else text
+
+
 def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> str:
+    prog = rule.userdata.get("program") if isinstance(rule.userdata, dict) else None
+    if prog is not None and getattr(prog, "instrs", None) is not None:
+        try:
+            anon = _program_sets(prog, table, tuple(rule.userdata.get("sets", ())))
+            return " ".join(_objmap_kind(s.text, table) for s in delinearize(prog.instrs, family, anon, o))
+        except DelinearizeError as e:
+            return f"# {e}"
+        except Exception as e:  # never a traceback from a listing
+            return f"# unrenderable rule: {type(e).__name__}"
     stmts = rule.stmts
     if isinstance(stmts, str):
         stmts = tuple(x for x in stmts.splitlines() if x.strip())
@@ -594,6 +676,18 @@ def list_object(rs: Ruleset, kind: str, family: str, table: str, name: str,
         import errno
         raise ModelError(errno.ENOENT, f"{kind} {family} {table} {name}")
     return _table_header(t, o) + object_block(obj, o) + "}\n"
+
+
+def list_flowtable(rs: Ruleset, family: str, table: str, name: str, opts: ListOptions | None = None) -> str:
+    """``nft list flowtable FAMILY TABLE NAME``."""
+    o = _o(opts)
+    t = rs.table(family, table)
+    ft = t.flowtables.get(name)
+    if ft is None:
+        from pkttables.model import ModelError
+        import errno
+        raise ModelError(errno.ENOENT, f"flowtable {family} {table} {name}")
+    return _table_header(t, o) + flowtable_block(ft, family, o) + "}\n"
 
 
 def list_flowtables(rs: Ruleset, opts: ListOptions | None = None, family: str | None = None) -> str:
