@@ -150,3 +150,19 @@ def test_pinned_rulesets_identical(results, name):
     typeof, anonymous sets and their handles, owner tables)."""
     mine = [r for r in results if r[0] == name]
     assert mine and all(r[2] for r in mine), [(r[1], r[3]) for r in mine if not r[2]]
+
+
+HOME_ROUTER = HERE.parents[1] / "examples" / "home-router" / "ruleset.nft"
+HOME_ROUTER_GOLDEN = HERE / "golden" / "home-router.expected.json"   # golden/capture_home_router.py
+
+
+@pytest.mark.parametrize("key", ["listing", "listing_a", "listing_s", "listing_t", "listing_n", "listing_snn"])
+def test_home_router_example_lists_as_nft(key):
+    """The bundled example loads and lists exactly as nft 1.0.6 lists it."""
+    from pkttables.commands import Options, run_file, run_text
+    from pkttables.model import Ruleset
+    exp = json.loads(HOME_ROUTER_GOLDEN.read_text())
+    assert exp["ok"], exp["stderr"]
+    rs = run_file(str(HOME_ROUTER), Ruleset()).ruleset
+    got = run_text("list ruleset", rs, Options(flags=set(VARIANTS[key]))).output
+    assert got == exp[key]
