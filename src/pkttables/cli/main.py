@@ -6,6 +6,7 @@ that nft does not have are dispatched first:
     pkt decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture, route each packet
     pkt route [--host HOST] DST [--from SRC] [--iif NAME]     the host's routing decision
     pkt bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks with same-run ratios
+    pkt simulate --ruleset R --traffic T [--host H] [...]     replay a capture through host + ruleset
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def _route(argv: list[str]) -> int:
     return route_main(p.parse_args(argv))
 
 
+@verb("simulate")
+def _simulate(argv: list[str]) -> int:
+    from pkttables.cli.simulate import simulate_main
+
+    return simulate_main(argv, _Parser)
+
+
 @verb("bench")
 def _bench(argv: list[str]) -> int:
     from pkttables.bench.__main__ import main as bench_main
@@ -83,6 +91,7 @@ def _usage() -> str:
         "  decode CAPTURE [--host HOST] [--iif NAME] [--json]   dissect a capture and route each packet\n"
         "  route DST [--host HOST] [--from SRC] [--iif NAME]     the host's routing decision\n"
         "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
+        "  simulate --ruleset R --traffic T [--host H] [--json J] [--out O]   replay a capture (docs/simulate.md)\n"
         "  conntrack -L|-E|-C --pcap CAPTURE [filters]           the connection table, as conntrack(8) prints it\n"
         "\nanything else is an nft command line (see docs/cli.md):\n"
         "  pkt [--state FILE] [-f FILE] [-c] [-a] [-j] [--debug=netlink] [COMMAND ...]\n"

@@ -1,0 +1,300 @@
+"""``pkt simulate``: replay a capture through a host and a ruleset, and say what happened.
+
+    pkt simulate --ruleset R.nft --host HOST.toml --traffic T.pcapng [--iif NAME]
+                 [--out OUT.pcapng] [--json OUTCOMES.jsonl] [--trace] [--list]
+                 [--conntrack] [--seed N] [--backend NAME] [--progress]
+
+Without ``--trace``/``--list``/``--conntrack`` it prints a summary for people (rich
+tables); with them, what ``nft monitor trace``, ``nft list ruleset`` and ``conntrack
+-L`` would print.  ``--json`` and ``--out`` are files written as the replay goes (see
+docs/simulate.md, docs/outcomes-schema.md).  Bad arguments and files are one error
+naming what and where, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import IO, Any
+
+from pkttables.errors import PktError
+
+__all__ = ["build_parser", "simulate_main", "run"]
+
+_CT_VERSION = "conntrack v1.4.7 (conntrack-tools)"
+
+
+def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = parser_cls(prog="pkt simulate", description="Replay a capture through a host and a ruleset: "
+                   "verdicts, deciding rules, NAT, conntrack, emitted packets.")
+    p.add_argument("--ruleset", required=True, metavar="R.nft", help="ruleset: nft text or nft JSON")
+    p.add_argument("--host", metavar="HOST.toml", help="host description (contracts/host.toml.md); "
+                   "default: one interface eth0")
+    p.add_argument("--traffic", required=True, metavar="T.pcapng",
+                   help="capture; pcapng interface names are ingress interfaces, 'local' = sent by the host")
+    p.add_argument("--iif", metavar="NAME", help="ingress interface of packets whose capture names none (pcap)")
+    p.add_argument("--out", metavar="OUT.pcapng", help="write every packet the host emits (pcapng)")
+    p.add_argument("--json", metavar="OUTCOMES.jsonl", help="one JSON object per packet ('-' = stdout)")
+    p.add_argument("--trace", action="store_true", help="print trace lines as `nft monitor trace`")
+    p.add_argument("--list", action="store_true", help="print the ruleset with final counters as `nft list ruleset`")
+    p.add_argument("--conntrack", action="store_true", help="print the final table as `conntrack -L`")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (default 0)")
+    p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    return p
+
+
+class _Progress:
+    """A rich progress bar on stderr, shown only once the run has taken a second, and
+    only when stderr is a terminal (or ``force``)."""
+
+    def __init__(self, total_bytes: int, force: bool, stream: IO[str]):
+        self.total = max(total_bytes, 1)
+        self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
+        self.stream = stream
+        self.start = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, packets: int, nbytes: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[packets]} packets"),
+                                TimeElapsedColumn(), console=Console(file=self.stream, force_terminal=None),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("replay", total=self.total, packets=0)
+        self.bar.update(self.task, completed=min(nbytes, self.total), packets=packets)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class _Outputs:
+    """The --out and --json files, opened before the run so a bad path fails first."""
+
+    def __init__(self, args: argparse.Namespace, stdout: IO[str]):
+        from pkttables.capture import PcapngWriter
+
+        self.writer = None
+        self.ifaces: dict[str, int] = {}
+        self.json: IO[str] | None = None
+        self._own_json = False
+        try:
+            if args.out:
+                self.writer = PcapngWriter(args.out)
+            if args.json == "-":
+                self.json = stdout
+            elif args.json:
+                self.json = open(args.json, "w", encoding="utf-8")
+                self._own_json = True
+        except OSError as e:
+            self.close()
+            raise PktError(f"cannot write '{e.filename}': {e.strerror}") from None
+
+    def frames(self, res) -> None:
+        from pkttables.capture import LinkType
+
+        if self.writer is None:
+            return
+        for e in res.emitted:
+            i = self.ifaces.get(e.oif)
+            if i is None:
+                i = self.ifaces[e.oif] = self.writer.add_interface(e.oif, LinkType.ETHERNET)
+            self.writer.write(i, e.data, e.time_ns, direction="out")
+
+    def line(self, obj: dict[str, Any]) -> None:
+        if self.json is not None:
+            self.json.write(json.dumps(obj, separators=(", ", ": ")) + "\n")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.json is not None and self._own_json:
+            self.json.close()
+        self.json = None
+
+
+def _load(args: argparse.Namespace):
+    from pkttables.datapath import load_ruleset
+    from pkttables.stack.host import Host, load_host
+
+    host = load_host(args.host) if args.host else Host.single_interface()
+    if args.iif is not None and args.iif != "local" and args.iif not in host.interfaces:
+        known = ", ".join(n for n in host.interfaces if n != "lo")
+        raise PktError(f"--iif: no interface '{args.iif}' in the host (known: {known}, local)")
+    ruleset = load_ruleset(args.ruleset)
+    if not os.path.isfile(args.traffic):
+        what = "is not a file" if os.path.exists(args.traffic) else "No such file or directory"
+        raise PktError(f"--traffic: cannot read '{args.traffic}': {what}")
+    return host, ruleset
+
+
+def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Run ``pkt simulate`` with parsed arguments (raises PktError on bad input)."""
+    from pkttables.datapath import BACKENDS, SCHEMA, RunnerUnavailable, Simulator
+    from pkttables.datapath.summary import Summary
+
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    if args.backend not in BACKENDS:
+        raise PktError(f"--backend: unknown backend '{args.backend}' (known: {', '.join(sorted(BACKENDS))})")
+    host, ruleset = _load(args)
+    try:
+        sim = Simulator(host, ruleset, seed=args.seed, backend=args.backend)
+    except RunnerUnavailable as e:
+        raise RunnerUnavailable(f"{args.ruleset}: {e.diagnostics[0].message}") from None
+    outputs = _Outputs(args, stdout)
+    summary = Summary()
+    progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
+    try:
+        outputs.line({"type": "header", "schema": SCHEMA, "format": "pkttables-outcomes",
+                      "ruleset": args.ruleset, "host": args.host, "traffic": args.traffic,
+                      "seed": args.seed, "backend": args.backend, "conntrack": sim.ct_table is not None})
+        for res in sim.replay(args.traffic, iif=args.iif, progress=progress):
+            outputs.frames(res)
+            outputs.line(res.to_json())
+            summary.add(res)
+            if args.trace:
+                for ev in res.events:
+                    if ev.get("type") == "trace":
+                        stdout.write(ev["line"] + "\n")
+        outputs.line({"type": "end", "packets": summary.packets, "emitted": sim.emitted_count,
+                      "verdicts": dict(summary.verdicts)})
+    finally:
+        progress.close()
+        outputs.close()
+    if args.list:
+        _print_list(sim, ruleset, stdout, stderr)
+    if args.conntrack:
+        _print_conntrack(sim, stdout, stderr)
+    if not (args.trace or args.list or args.conntrack or args.json == "-"):
+        render_summary(summary, sim, stdout)
+    return 0
+
+
+def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
+    from pkttables.render.text import list_ruleset
+
+    rs = ruleset
+    runtime = sim.runtime
+    if runtime is not None:
+        current = getattr(runtime, "current_ruleset", None)
+        if callable(current):
+            rs = current()
+        else:
+            stderr.write("pkt simulate: warning: the backend does not export its counters; "
+                         "the listing shows them as loaded\n")
+    stdout.write(list_ruleset(rs))
+
+
+def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:
+    from pkttables.conntrack import format_entry
+
+    if sim.ct_table is None:
+        stderr.write("pkt simulate: connection tracking was not active: the ruleset uses no ct "
+                     "expression and no NAT (the kernel tracks only then)\n")
+    now = (sim.last_ns or 0) / 1e9
+    entries = sim.conntrack_entries()
+    for c in entries:
+        stdout.write(format_entry(c, now) + "\n")
+    stderr.write(f"{_CT_VERSION}: {len(entries)} flow entries have been shown.\n")
+
+
+def render_summary(summary, sim, stdout: IO[str]) -> None:
+    """The summary for people: rich tables on ``stdout``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    width = None if (hasattr(stdout, "isatty") and stdout.isatty()) else 120
+    con = Console(file=stdout, width=width, highlight=False)
+    span = 0.0
+    if summary.first_ns is not None and summary.last_ns is not None:
+        span = (summary.last_ns - summary.first_ns) / 1e9
+    con.print(f"{summary.packets} packets over {span:.3f} s, {sim.emitted_count} emitted, "
+              f"conntrack {'on' if sim.ct_table is not None else 'off'}, "
+              f"ruleset {'run by ' + type(sim.runtime).__name__ if sim.runtime is not None else 'without base chains'}")
+
+    t = Table(title="Packets by verdict")
+    t.add_column("verdict")
+    t.add_column("packets", justify="right")
+    t.add_column("%", justify="right")
+    for v, n in summary.verdicts.most_common():
+        t.add_row(v, str(n), f"{100 * n / max(summary.packets, 1):.1f}")
+    con.print(t)
+
+    if summary.rules or summary.policies:
+        t = Table(title="Deciding rules and policies")
+        for col in ("family", "table", "chain", "handle", "rule", "verdict"):
+            t.add_column(col)
+        t.add_column("packets", justify="right")
+        for (f, tb, c, h, x, v), n in summary.rules.most_common():
+            t.add_row(f or "?", tb or "?", c or "?", str(h), x or "", v, str(n))
+        for (f, tb, c, v), n in summary.policies.most_common():
+            t.add_row(f or "?", tb or "?", c or "?", "-", "(policy)", v, str(n))
+        con.print(t)
+
+    if summary.dropped_flows:
+        t = Table(title="Top dropped flows")
+        t.add_column("flow")
+        t.add_column("packets", justify="right")
+        for flow, n, err in summary.dropped_flows.top(10):
+            t.add_row(str(flow), f"{n}" if not err else f"{n} (±{err})")
+        con.print(t)
+        t = Table(title="Why packets were dropped")
+        t.add_column("reason")
+        t.add_column("packets", justify="right")
+        for why, n, err in summary.drop_reasons.top(10):
+            t.add_row(str(why), f"{n}" if not err else f"{n} (±{err})")
+        con.print(t)
+
+    if summary.nat:
+        t = Table(title="NAT translations")
+        t.add_column("before")
+        t.add_column("after")
+        t.add_column("packets", justify="right")
+        for (before, after), n, err in summary.nat.top(10):
+            t.add_row(str(before), str(after), f"{n}" if not err else f"{n} (±{err})")
+        con.print(t)
+
+    if sim.ct_table is not None:
+        from collections import Counter
+
+        t = Table(title="Conntrack")
+        t.add_column("packets in state")
+        t.add_column("packets", justify="right")
+        for s, n in summary.ct_states.most_common():
+            t.add_row(s, str(n))
+        con.print(t)
+        final = Counter((c.state_name or "-") for c in sim.conntrack_entries())
+        if final:
+            t = Table(title=f"Conntrack table at the end ({sum(final.values())} entries)")
+            t.add_column("entry state")
+            t.add_column("entries", justify="right")
+            for s, n in final.most_common():
+                t.add_row(s, str(n))
+            con.print(t)
+
+    if summary.emitted:
+        t = Table(title="Emitted")
+        t.add_column("interface")
+        t.add_column("frames", justify="right")
+        for oif, n in sorted(summary.emitted.items()):
+            t.add_row(oif, str(n))
+        con.print(t)
+
+
+def simulate_main(argv: list[str], parser_cls=argparse.ArgumentParser) -> int:
+    args = build_parser(parser_cls).parse_args(argv)
+    return run(args)
