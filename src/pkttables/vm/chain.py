@@ -298,10 +298,11 @@ class LoadedRuleset:
 # ------------------------------------------------------------------ load-time checks
 def check_loops(ruleset) -> list[Diagnostic]:
     """``nft_chain_validate``: every chain reachable from a base chain through jumps and
-    gotos (and verdict maps) must not reach itself (``ELOOP``) nor nest deeper than
-    NFT_JUMP_STACK_SIZE (``EMLINK``).  Returns one diagnostic per offending rule, with
-    the kernel's strerror as nft prints it: ``Could not process rule: Too many levels of
-    symbolic links`` (ELOOP) or ``... Too many links`` (EMLINK).
+    gotos (and verdict maps) must not reach itself nor nest deeper than
+    NFT_JUMP_STACK_SIZE.  Both give ``EMLINK``: Linux 6.18 answers a loop with
+    ``Could not process rule: Too many links`` (its depth walk hits the limit before
+    anything else; checked with nft 1.0.6, the carets then cover the whole command).
+    Returns one diagnostic per offending rule.
 
     The kernel counts depth from the base chain (level 0); a regular chain that no
     base chain reaches is only checked for loops when a base chain reaches it, as in
@@ -323,7 +324,7 @@ def check_loops(ruleset) -> list[Diagnostic]:
                     key = ("loop", fam, tname, cname, r.handle)
                     if key not in seen_bad:
                         seen_bad.add(key)
-                        diags.append(_diag(r, _errno.ELOOP))
+                        diags.append(_diag(r, _errno.EMLINK))
                     continue
                 if level + 1 >= NFT_JUMP_STACK_SIZE:
                     key = ("deep", fam, tname, cname, r.handle)
