@@ -361,16 +361,8 @@ def _jump_targets(rule, fam, tname, cname) -> list[str]:
             if isinstance(e.data, VerdictData) and e.data.code in (Verdict.JUMP, Verdict.GOTO) \
                     and e.data.chain:
                 out.append(e.data.chain)
-    # named verdict maps: their elements live in the model
-    t = None
-    for i in instrs:
-        if isinstance(i, Lookup) and i.dreg == 0 and "%d" not in i.set:
-            t = t or _table_of(rule)
+    # named verdict maps are not followed: their elements are AST values in the model
     return out
-
-
-def _table_of(rule):
-    return None
 
 
 # ------------------------------------------------------------------ nft_do_chain
