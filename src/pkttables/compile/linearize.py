@@ -161,9 +161,13 @@ class _Lin:
         elif isinstance(e, N.Osf):
             o.append(vm.Osf(R(dreg), e.ttl, e.flags))
         elif isinstance(e, N.Generic):
+            sreg = dreg
             if e.sub is not None:
-                self.gen(e.sub, dreg)
-            o.append(_text_instr(e.load.format(reg=R(dreg), sreg=R(dreg))))
+                # nft netlink_gen_hash: the hashed expression gets a register of its own
+                sreg = self.get_reg(e.sub)
+                self.gen(e.sub, sreg)
+                self.release(e.sub)
+            o.append(_text_instr(e.load.format(reg=R(dreg), sreg=R(sreg))))
         elif isinstance(e, N.Binop):
             self.gen(e.left, dreg)
             n = len(e.right.data)
@@ -190,6 +194,7 @@ class _Lin:
             # unless that is the verdict register.
             kreg = self.get_reg(e.key) if dreg == 0 else dreg
             self.gen(e.key, kreg)
+            self._interval_hton(e.key, e.mapping, kreg)
             if dreg == 0:
                 self.release(e.key)
             name = self.set_name(e.mapping)
@@ -199,6 +204,12 @@ class _Lin:
             o.append(_hton(dreg, e.nbytes))
         else:
             raise TypeError(f"cannot linearize {type(e).__name__}")
+
+    def _interval_hton(self, key: N.TExpr, mapping: N.TExpr, reg: int) -> None:
+        # interval sets hold big-endian keys: host-endian ones are converted first
+        if isinstance(mapping, N.AnonSet) and mapping.interval and not mapping.concat \
+                and key.byteorder is HOST and key.nbytes > 1:
+            self.out.append(_hton(reg, key.nbytes))
 
     def set_name(self, s: N.TExpr) -> str:
         if isinstance(s, N.SetRef):
@@ -219,6 +230,7 @@ class _Lin:
         elif isinstance(s, N.VmapStmt):
             sreg = self.get_reg(s.key)
             self.gen(s.key, sreg)
+            self._interval_hton(s.key, s.mapping, sreg)
             self.out.append(vm.Lookup(R(sreg), self.set_name(s.mapping), 0))
             self.release(s.key)
         elif isinstance(s, N.SetStmt):

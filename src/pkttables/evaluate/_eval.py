@@ -807,6 +807,10 @@ class _RuleEval:
 
     # ------------------------------------------------------------ statements
     def match(self, s: A.Match) -> None:
+        if isinstance(s.left, A.Fib) and isinstance(s.right, A.Symbol) and s.right.name in ("exists", "missing") \
+                and s.left.result in ("oif", "oifname"):
+            # `fib daddr oif exists`: nft's fib presence test (NFTA_FIB_F_PRESENT)
+            s = A.Match(s.loc, A.Fib(s.left.loc, s.left.flags, "check"), s.op, s.right)
         try:
             lhs = self._lhs(s.left)
         except EvalError as exc:
@@ -867,7 +871,7 @@ class _RuleEval:
             if fold_xor is not None:
                 right = _xor_value(right, fold_xor)
             # OP_IMPLICIT on a bitmask: a flag test, `x & v != 0` (nft flagcmp).
-            if s.op in ("implicit", "!") and _is_bitmask(lhs.dtype) and \
+            if s.op in ("implicit", "!") and _is_bitmask(lhs.dtype) and any(right.data) and \
                     isinstance(left, (N.Payload, N.Meta, N.Ct, N.Exthdr)):
                 # `! v` on a bitmask (nft OP_NEG): none of the flags, `x & v == 0`
                 left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left, right)
@@ -1203,51 +1207,57 @@ def _is_terminal(s: A.Stmt) -> bool:
     return isinstance(s, (A.Reject, A.Queue, A.Nat))
 
 
-def _sort_runs(stmts: list[N.TStmt]) -> list[N.TStmt]:
-    out: list[N.TStmt] = []
-    run: list[N.Match] = []
-
-    def flush() -> None:
-        if len(run) > 1 and len({m.left.base for m in run}) == 1:  # type: ignore[union-attr]
-            run.sort(key=lambda m: m.left.offset_bits)  # type: ignore[union-attr]
-        out.extend(run)
-        run.clear()
-
-    for s in stmts:
-        if _mergeable(s):
-            run.append(s)  # type: ignore[arg-type]
-        else:
-            flush()
-            out.append(s)
-    flush()
-    return out
-
-
 def _mergeable(s: N.TStmt) -> bool:
     return (isinstance(s, N.Match) and s.op == "eq" and isinstance(s.left, N.Payload)
             and isinstance(s.right, N.Value) and s.left.offset_bits % 8 == 0 and s.left.len_bits % 8 == 0)
 
 
+def _can_merge(a: N.Payload, b: N.Payload) -> bool:
+    # adjacent on one base, at most one 16-byte register; a load that already fills
+    # 32-bit words is left alone (empirical, fits nft 1.0.6: ip saddr + ip daddr and
+    # arp htype.ptype + hlen stay apart, ether saddr + type merge)
+    return (a.base == b.base and a.offset_bits + a.len_bits == b.offset_bits
+            and a.len_bits + b.len_bits <= 128 and MERGE_RULE(a.len_bits, b.len_bits))
+
+
+MERGE_RULE = lambda x, y: not (x % 32 == 0 and (y % 32 == 0 or y < 16))  # noqa: E731
+
+
+def _merge(prev: N.Match, s: N.Match) -> N.Match:
+    a = prev.left
+    left = N.Payload(a.loc, INTEGER, a.len_bits + s.left.len_bits, BIG, a.base, a.offset_bits,  # type: ignore
+                     a.proto, a.field)  # type: ignore[union-attr]
+    data = prev.right.data + s.right.data  # type: ignore[union-attr]
+    return N.Match(prev.loc, left, "eq", N.Value(prev.right.loc, INTEGER, left.len_bits, BIG, data), prev.implicit)
+
+
 def merge_payloads(stmts: list[N.TStmt]) -> list[N.TStmt]:
-    """nft's ``payload_try_merge``: consecutive equality matches on adjacent bytes of one
-    payload base become one load and one compare (at most a 16-byte register); a run
-    is ordered by offset first."""
-    stmts = _sort_runs(stmts)
-    out: list[N.TStmt] = []
-    for s in stmts:
-        prev = out[-1] if out else None
-        if prev is not None and _mergeable(prev) and _mergeable(s):
-            a, b = prev.left, s.left  # type: ignore[union-attr]
-            # 32-bit words are compared as fast as one load; nft leaves them apart.
-            if a.base == b.base and a.offset_bits + a.len_bits == b.offset_bits \
-                    and a.len_bits + b.len_bits <= 128 and not (a.len_bits % 32 == 0 and b.len_bits % 32 == 0):
-                left = N.Payload(a.loc, INTEGER, a.len_bits + b.len_bits, BIG, a.base, a.offset_bits,
-                                 a.proto, a.field)
-                data = prev.right.data + s.right.data  # type: ignore[union-attr]
-                right = N.Value(prev.right.loc, INTEGER, left.len_bits, BIG, data)
-                out[-1] = N.Match(prev.loc, left, "eq", right, prev.implicit)
-                continue
-        out.append(s)
+    """nft's ``payload_try_merge``: in each run of consecutive equality matches on
+    payload fields, taken in offset order, adjacent fields become one load and one
+    compare.  The merged match takes the place of its first field in the rule; the
+    others keep their places (nft sorts a copy of the run, not the rule)."""
+    out = list(stmts)
+    i = 0
+    while i < len(out):
+        if not _mergeable(out[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(out) and _mergeable(out[j]):
+            j += 1
+        run = list(range(i, j))
+        order = sorted(run, key=lambda k: out[k].left.offset_bits)  # type: ignore[union-attr]
+        dead: set[int] = set()
+        cur = order[0]
+        for nxt in order[1:]:
+            if out[cur].left.base == out[nxt].left.base and \
+                    _can_merge(out[cur].left, out[nxt].left):  # type: ignore[union-attr]
+                out[cur] = _merge(out[cur], out[nxt])  # type: ignore[arg-type]
+                dead.add(nxt)
+            else:
+                cur = nxt
+        out = out[:i] + [out[k] for k in run if k not in dead] + out[j:]
+        i = i + len(run) - len(dead)
     return out
 
 
