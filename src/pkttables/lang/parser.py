@@ -93,8 +93,12 @@ class _Err(Exception):
         self.name: str | None = None  # the token's name when scoped (see _Parser.err_kw)
 
 
+_LOOKAHEAD = 8  # the parser looks at most this many tokens ahead (peek(3) is the most used)
+
+
 class _Parser:
     def __init__(self, toks: list[Token], include_path, depth=0):
+        toks.extend([toks[-1]] * _LOOKAHEAD)  # peek(k) past the end sees EOF
         self.toks = toks
         self.i = 0
         self.include_path = list(include_path)
@@ -105,9 +109,8 @@ class _Parser:
 
     # ------------------------------------------------------------ token helpers
     def peek(self, k: int = 0) -> Token:
-        i = self.i + k
-        toks = self.toks
-        return toks[i] if i < len(toks) else toks[-1]
+        # The list ends with _LOOKAHEAD extra EOF tokens, so no bounds check is needed.
+        return self.toks[self.i + k]
 
     def next(self) -> Token:
         t = self.toks[self.i]
