@@ -30,7 +30,7 @@ RULESETS = HERE / "generated" / "rulesets"
 FAILURES = HERE / "rulesets_e2e_failures.txt"
 sys.path.insert(0, str(HERE))
 
-FLOOR = 0.94        # measured 645/680 (94.9%); see the failures file header
+FLOOR = 0.95        # measured 652/680 (95.9%); see the failures file header
 
 # variant key in expected.json -> python-nftables output flags (nft 1.0.6: -n is every
 # numeric flag at once, so -n and -nn are the same)

@@ -92,6 +92,7 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None) -> Res
     except PktError as exc:
         exc.output = "".join(ex.out)  # nft prints --debug=netlink before the kernel answers
         raise
+    ex.apply_resets()
     if ex.changed and not ex.opts.dry_run:
         new = ex.tx.commit()
     else:
@@ -270,6 +271,7 @@ class _Executor:
         self.tx = Transaction(base)
         self.out: list[str] = []
         self.changed = False
+        self.resets: list[tuple[str, str, str, str]] = []
 
     # -- dispatch ---------------------------------------------------------------------
     def command(self, cmd: A.Command) -> None:
@@ -841,19 +843,8 @@ class _Executor:
     def _object(self, obj: A.StatefulObj, fam, table, *, create, nested):
         f = L.locate(obj, nested=nested)
         self._need_table(fam, table, f.pick("table") if not nested else f.whole)
-        spec: dict = {}
-        comment = None
-
-        def props(items):
-            nonlocal comment
-            for p in items:
-                if isinstance(p, A.Prop) and p.name == "group":
-                    props(p.value)
-                elif isinstance(p, A.Prop) and p.name == "comment":
-                    comment = _text(p.value[0]) if isinstance(p.value, tuple) and p.value else p.value
-                elif isinstance(p, A.Prop):
-                    spec[p.name] = p.value
-        props(obj.body or ())
+        from ._objects import object_spec
+        spec, comment = object_spec(obj.kind, obj.body, fam, f.pick("name"))
         self._mutating()
         try:
             self.tx.add_object(fam, table, StatefulObject(obj.kind, obj.name, 0, spec, comment), create=create)
@@ -945,7 +936,22 @@ class _Executor:
         elif isinstance(obj, A.SetObj):
             self._set_ref(obj, f)
         from . import _listing
-        self.out.append(_listing.render(cmd, self._view(), self.opts))
+        view = self._view()
+        self.out.append(_listing.render(cmd, view, self.opts))
+        if cmd.verb == "reset":
+            # nft answers from the state it read before the batch: the values go back to
+            # zero when the batch is applied (a later `list` in it still shows them)
+            self.resets.extend(_listing.reset_objects(view, cmd))
+
+    def apply_resets(self) -> None:
+        from ._listing import zeroed
+        for fam, table, kind, name in self.resets:
+            t = self.tx.tables.get((fam, table))
+            if t is None or (kind, name) not in t.objects:
+                continue
+            o = self.tx.add_object(fam, table, StatefulObject(kind, name, 0))
+            self.tx.tables[(fam, table)].objects[(kind, name)] = dataclasses.replace(o, spec=zeroed(o.spec))
+            self.changed = True
 
     def _describe(self, cmd: A.Command) -> None:
         from pkttables.types import describe

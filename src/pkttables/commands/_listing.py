@@ -95,7 +95,7 @@ def render(cmd: A.Command, ruleset: Ruleset, opts) -> str:
         if kind is not None:
             if obj.table is not None and fam is None:
                 fam = "ip"
-            return T.list_objects(ruleset, kind, o, fam, obj.table)
+            return T.list_objects(ruleset, kind, o, fam, obj.table, reset=cmd.verb == "reset")
         raise _not_available(cmd, w)
     raise _not_available(cmd, type(obj).__name__)
 

@@ -596,8 +596,8 @@ def list_table(rs: Ruleset, family: str, name: str, opts: ListOptions | None = N
 
 def list_tables(rs: Ruleset, opts: ListOptions | None = None, family: str | None = None) -> str:
     """``nft list tables``: one ``table FAMILY NAME`` line per table."""
-    o = _o(opts)
-    return "".join(f"table {t.family} {t.name}{_handle(t.handle, o)}\n" for t in _tables(rs, family))
+    # nft 1.0.6 prints no handles here, even with -a (do_list_tables)
+    return "".join(f"table {t.family} {t.name}\n" for t in _tables(rs, family))
 
 
 def list_chain(rs: Ruleset, family: str, table: str, name: str, opts: ListOptions | None = None) -> str:
@@ -605,7 +605,8 @@ def list_chain(rs: Ruleset, family: str, table: str, name: str, opts: ListOption
     o = _o(opts)
     t = rs.table(family, table)
     c = rs.chain(family, table, name)
-    return _table_header(t, o) + chain_block(c, family, o, t) + "}\n"
+    # the table line carries no handle here, even with -a (nft 1.0.6 do_list_chain)
+    return f"table {t.family} {t.name} {{\n" + chain_block(c, family, o, t) + "}\n"
 
 
 def list_chains(rs: Ruleset, opts: ListOptions | None = None, family: str | None = None) -> str:
@@ -650,7 +651,7 @@ def list_maps(rs: Ruleset, opts: ListOptions | None = None, family: str | None =
 
 
 def list_objects(rs: Ruleset, kind: str, opts: ListOptions | None = None, family: str | None = None,
-                 table: str | None = None) -> str:
+                 table: str | None = None, reset: bool = False) -> str:
     """``nft list counters|quotas|limits|ct helpers|ct timeouts|ct expectations|synproxys|
     secmarks [table FAMILY NAME]``; ``kind`` is the singular object kind (``counter``)."""
     o = _o(opts)
@@ -658,9 +659,11 @@ def list_objects(rs: Ruleset, kind: str, opts: ListOptions | None = None, family
     for t in _tables(rs, family):
         if table is not None and t.name != table:
             continue
+        if not t.objects:
+            continue        # nft skips tables without any object (of any kind)
         objs = [x for x in _objects_sorted(t) if x.kind == kind]
-        if not objs:
-            continue        # nft skips tables without objects of the kind (unlike list sets)
+        if reset and not objs:
+            continue        # `reset quotas`: the kernel's reset dump names only those tables
         out += _table_header(t, o) + "".join(object_block(x, o) for x in objs) + "}\n"
     return out
 
