@@ -145,7 +145,10 @@ def _reject(ev, s: A.Reject) -> N.Plain:
         th = ev.pctx.get("th")
         if th is not None and th != "tcp":
             raise _err("you cannot use tcp reset with this protocol", kw)
+        # nft puts a statement's dependency at the head of the rule (rule_stmt_insert)
+        n = len(ev.out)
         ev._need("tcp", s.loc)
+        ev.out[:] = ev.out[n:] + ev.out[:n]
         return N.Plain(s.loc, ("reject type 1 code 0",))
     if s.family == "icmpx":
         code = _code(ev, s.code, "icmpx_code") if s.code is not None else 1
