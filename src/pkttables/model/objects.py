@@ -73,10 +73,9 @@ class Element:
     * ``key_end``: interval sets only: the inclusive upper bound, same form as ``key``
       (``None`` = a single value).  nft's segtree has already run: overlaps were refused
       or, with ``auto-merge``, merged; the listing decomposes ranges back into prefixes.
-    * ``data``: maps: the register form of the data (``bytes``, a ``tuple`` for
-      concatenated data, ``(low, high)`` pair of bytes for interval data is not used:
-      a data range is a ``tuple`` ``("range", low, high)``); verdict maps: the verdict
-      text (``"accept"``, ``"jump chain"``); object maps: the object's name (``str``).
+    * ``data``: maps: the register form of the data (``bytes``; a ``tuple`` for
+      concatenated data; ``("range", low, high)`` for a data range); verdict maps: the
+      verdict text (``"accept"``, ``"jump chain"``); object maps: the object's name.
     * ``timeout``/``expires``: milliseconds (``expires`` = left when listed; a fresh
       element with a timeout expires after ``timeout``); ``comment``: the udata comment.
     * ``stmts``: per-element statements in the kernel's form: instruction dump lines
