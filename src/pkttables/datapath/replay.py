@@ -274,18 +274,26 @@ def _has_base_chains(ruleset) -> bool:
 
 
 def _interp_backend(ruleset, host, *, seed: int):
-    """The reference interpreter: pkttables.vm.chain.ChainRuntime."""
+    """The reference interpreter: ``ChainRuntime`` (pkttables.vm.stateful_impl) over a
+    ``LoadedRuleset`` (pkttables.vm.chain)."""
     try:
         from pkttables.vm import chain as vmchain
+        runtime_cls = getattr(vmchain, "ChainRuntime", None)
+        if runtime_cls is None:
+            from pkttables.vm.stateful_impl import ChainRuntime as runtime_cls
     except ImportError as e:   # the chain runner is being written
         raise RunnerUnavailable(f"the ruleset has base chains, but the chain runner cannot be imported "
                                 f"({e}); pkt simulate does not guess verdicts") from None
-    runtime_cls = getattr(vmchain, "ChainRuntime", None)
-    if runtime_cls is None:
-        raise RunnerUnavailable("the ruleset has base chains, but the chain runner "
-                                "(pkttables.vm.chain.ChainRuntime) has not landed yet; "
-                                "pkt simulate does not guess verdicts")
-    return runtime_cls(vmchain.LoadedRuleset(ruleset), host=host, seed=seed)
+    try:
+        loaded = vmchain.LoadedRuleset(ruleset)
+    except PktError:
+        raise
+    except Exception as e:   # a rule the interpreter cannot load: say which, do not guess
+        raise RunnerUnavailable(f"the interpreter cannot load this ruleset: {type(e).__name__}: {e}") from None
+    runtime = runtime_cls(loaded, host=host, seed=seed)
+    from pkttables.datapath._ctglue import install_ct_get
+    install_ct_get(runtime)
+    return runtime
 
 
 #: backend name -> factory(ruleset, host, *, seed) -> object with install(HookTable)
@@ -343,23 +351,40 @@ def _jsonable(v: Any) -> Any:
 
 
 def event_json(ev: Any) -> dict[str, Any]:
-    """One Outcome event as JSON: ``{"type": ..., "line": ...}`` when it has a text
-    (conntrack events, trace lines, log lines), ``{"type": ..., "args": [...]}`` for the
-    engine's tuples (``("neigh", "incomplete", dev, addr)``)."""
+    """One Outcome event as JSON (docs/outcomes-schema.md, "events"): conntrack events
+    ``{"type": "conntrack", "line"}``, trace lines ``{"type": "trace", "line"}``, log lines
+    ``{"type": "log", "line", "prefix", "group", ...}``, the runtime's other events
+    (reject, queue, dup, fwd) with their fields, the engine's tuples
+    (``("neigh", "incomplete", dev, addr)``) as ``{"type", "args"}``."""
+    import dataclasses
+
     to_json = getattr(ev, "to_json", None)
     if callable(to_json):
         d = to_json()
         if isinstance(d, dict):
             return d
+    cls = type(ev).__name__
+    if cls == "CtEvent":
+        return {"type": "conntrack", "event": getattr(ev.type, "value", str(ev.type)), "line": ev.line}
+    if cls == "TraceEvent":
+        return {"type": "trace", "line": ev.text}
+    if dataclasses.is_dataclass(ev) and not isinstance(ev, type):
+        name = cls[:-5] if cls.endswith("Event") and len(cls) > 5 else cls
+        d: dict[str, Any] = {"type": name.lower()}
+        for f in dataclasses.fields(ev):
+            key = "packet_len" if f.name in ("packet", "original") else f.name
+            v = getattr(ev, f.name)
+            if f.name in ("packet", "original"):
+                v = len(v) if v is not None else None
+                key = f"{f.name}_len"
+            elif f.name == "type":
+                key = "icmp_type" if name.lower() == "reject" else "kind"
+            d[key] = _jsonable(v)
+        return d
     line = getattr(ev, "line", None)
     if isinstance(line, str):
-        cls = type(ev).__name__.lower()
         kind = getattr(ev, "kind", None)
-        if cls == "ctevent":
-            kind = "conntrack"
-        elif not isinstance(kind, str):
-            kind = "trace" if "trace" in cls else "log" if "log" in cls else cls
-        return {"type": kind, "line": line}
+        return {"type": kind if isinstance(kind, str) else cls.lower(), "line": line}
     if isinstance(ev, tuple) and ev and isinstance(ev[0], str):
         return {"type": ev[0], "args": [_jsonable(x) for x in ev[1:]]}
     if isinstance(ev, str):
@@ -406,6 +431,10 @@ class Simulator:
         self.hooks = HookTable()
         self._rec = _Record()
         self.ct_table = None
+        self.warnings: list[str] = []
+        self._chain_results: list[Any] = []
+        self._tracer: Any = None
+        self.packets = 0
         track = needs_conntrack(ruleset) if conntrack is None else conntrack
         if track:
             self._install_conntrack()
@@ -422,7 +451,6 @@ class Simulator:
         self._texts: dict[tuple, str | None] = {}
         self.emitted_count = 0
         self.last_ns: int | None = None
-        self.packets = 0
 
     # -------------------------------------------------------------- hooks
     def _install_conntrack(self) -> None:
@@ -460,34 +488,82 @@ class Simulator:
         self._rec.ct_events.append(ev)
 
     def _install_runtime(self, runtime: Any) -> None:
+        from pkttables.conntrack._table import CONNTRACK_PRIORITY
+
+        run_chain = getattr(runtime, "run_chain", None)
+        if callable(run_chain):
+            # ChainRuntime.run_hook walks the base chains through run_chain: recording its
+            # ChainResults tells which rule (or policy) each base chain ended with.
+            results = self._chain_results
+
+            def recording_run_chain(chain, pkt, *, family, hook, now, tracer=None):
+                res = run_chain(chain, pkt, family=family, hook=hook, now=now, tracer=tracer)
+                results.append(res)
+                return res
+
+            runtime.run_chain = recording_run_chain
+        if hasattr(runtime, "tracer_factory"):
+            runtime.tracer_factory = self._tracer_factory
         scratch = HookTable()
         runtime.install(scratch)
+        loaded = getattr(runtime, "loaded", None)
+        types = getattr(runtime, "types", ("filter", "route"))
         for (fam, hook), runner in scratch.runners.items():
             if isinstance(runner, PriorityHooks):
                 for prio, name, cb in runner.entries:
                     self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb), name=name)
-            elif runner:
-                prio = int(getattr(runner, "priority", 0))
-                self.hooks.register(fam, hook, prio, self._watch(fam, hook, runner.run),
-                                    name=f"{fam} {hook} chains")
+                continue
+            if not runner:
+                continue
+            prio = getattr(runner, "priority", None)
+            if prio is None and loaded is not None:
+                prios = sorted(c.hook.priority for c in loaded.base_chains(fam, hook, types=types))
+                prio = prios[0] if prios else 0
+                if prios and prios[0] < CONNTRACK_PRIORITY <= prios[-1] and self.ct_table is not None:
+                    # One runner per hook point: it cannot run on both sides of conntrack.
+                    prio = CONNTRACK_PRIORITY + 1
+                    self.warnings.append(f"{fam} {hook}: chains with priority below conntrack's (-200) "
+                                         "run after it")
+            self.hooks.register(fam, hook, int(prio or 0), self._watch(fam, hook, runner.run),
+                                name=f"{fam} {hook} chains")
+        if self.ruleset is not None:
+            for (tfam, tname), t in self.ruleset.tables.items():
+                for cname, c in t.chains.items():
+                    if c.hook is not None and c.hook.type not in types:
+                        self.warnings.append(f"{tfam} {tname} {cname}: type {c.hook.type} chains are not "
+                                             f"run by this backend (NAT has not landed)")
+
+    def _tracer_factory(self, pkt, family, hook, chain, ctx):
+        if not getattr(pkt, "nftrace", 0):
+            return None
+        if self._tracer is None:
+            from pkttables.trace import TraceRecorder
+            # One recorder per input packet (seeded by seed and index): nothing piles up.
+            self._tracer = TraceRecorder(seed=hash((self.seed, self.packets)) & 0xFFFFFFFF)
+        return self._tracer.factory(pkt, family, hook, chain, ctx)
 
     def _watch(self, fam: str, hook: str, cb: Callable) -> Callable:
         where = f"{fam} {hook}"
         runtime = self.runtime
+        results = self._chain_results
 
         def watched(pkt, st: HookState):
             n = len(st.events)
+            del results[:]
             if runtime is not None and hasattr(runtime, "last_result"):
                 runtime.last_result = None
             v = cb(pkt, st)
             code = v.verdict if isinstance(v, HookVerdict) else int(v)
-            found = None
-            for ev in st.events[n:]:
-                if _is_chain_result(ev):
-                    found = ev
-            if found is None and runtime is not None:
-                found = getattr(runtime, "last_result", None)
-            if found is not None:
+            found = list(results)
+            del results[:]
+            if not found:
+                for ev in st.events[n:]:
+                    if _is_chain_result(ev):
+                        found.append(ev)
+                last = getattr(runtime, "last_result", None) if runtime is not None else None
+                if not found and last is not None:
+                    found.append(last)
+            if any(_is_chain_result(e) for e in st.events[n:]):
                 # The decision is kept here; the event itself is not an output event.
                 st.events[n:] = [e for e in st.events[n:] if not _is_chain_result(e)]
             rec = self._rec
@@ -495,7 +571,10 @@ class Simulator:
                 rec.main_events = st.events
             if st.events is rec.main_events:
                 # Chains that a generated packet (reset, ICMP error) passes are its own.
-                rec.decisions.append(self._decision(where, int(code), found))
+                if found:
+                    rec.decisions.extend(self._decision(where, int(r.verdict), r) for r in found)
+                else:
+                    rec.decisions.append(self._decision(where, int(code), None))
             return v
 
         return watched
@@ -521,9 +600,11 @@ class Simulator:
             model = getattr(lrule, "rule", None)
             if model is not None:
                 try:
+                    from pkttables.render.options import ListOptions
                     from pkttables.render.text import rule_line
                     t = self.ruleset.tables.get((fam, table)) if self.ruleset is not None else None
-                    text = rule_line(model, fam, None, t).strip()
+                    # Stateless (-s): the text names the rule, counters belong to --list.
+                    text = rule_line(model, fam, ListOptions(stateless=True), t).strip()
                 except Exception:   # a rule render cannot print still has its handle
                     loc = getattr(model, "loc", None)
                     text = getattr(loc, "line_text", None)
@@ -586,8 +667,27 @@ class Simulator:
         l3 = iif == LOCAL
         before = flow_of(frame, l3=l3)
         self._rec = rec = _Record()
-        out = self.engine.process(frame, time_ns / 1e9, iif=iif)
+        self._tracer = None
+        try:
+            out = self.engine.process(frame, time_ns / 1e9, iif=iif)
+        except NotImplementedError as e:
+            # The interpreter met a statement whose state is not implemented yet
+            # (vm.context.HookNotImplemented): stop and say where, never guess.
+            rule = getattr(getattr(self.runtime, "ctx", None), "current_rule", None)
+            where = ""
+            if rule is not None:
+                where = f" in {rule.family} {rule.table} {rule.chain} handle {rule.handle}"
+                text = self._rule_text(rule, rule.family, rule.table, rule.chain, rule.handle)
+                where += f" ({text})" if text else ""
+            raise RunnerUnavailable(f"packet {idx}: the interpreter cannot run a statement{where}: {e}") from None
         ems = self._emitted(out, time_ns)
+        traces: list[Any] = []
+        if self._tracer is not None:
+            traces, self._tracer = self._tracer.events, None
+        ctx_events = getattr(getattr(self.runtime, "ctx", None), "events", None)
+        if isinstance(ctx_events, list):
+            # The runtime copies its events into the hook state; its own list would grow.
+            ctx_events.clear()
         nat = None
         if before is not None:
             for e in ems:
@@ -599,7 +699,7 @@ class Simulator:
         ct = None
         if rec.ct is not None:
             ct = self._ct_view(rec, time_ns)
-        events = tuple(notes) + tuple(event_json(e) for e in (*out.events, *rec.ct_events))
+        events = tuple(notes) + tuple(event_json(e) for e in (*out.events, *rec.ct_events, *traces))
         yield PacketResult(idx, time_ns, iif, out.verdict.value, out.drop_reason,
                            tuple(f"{f} {h}" for f, h in out.hooks), before,
                            _deciding(out.verdict, rec.decisions), tuple(d for d in rec.decisions
