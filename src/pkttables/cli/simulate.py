@@ -155,13 +155,16 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         sim = Simulator(host, ruleset, seed=args.seed, backend=args.backend)
     except RunnerUnavailable as e:
         raise RunnerUnavailable(f"{args.ruleset}: {e.diagnostics[0].message}") from None
+    for w in sim.warnings:
+        stderr.write(f"pkt simulate: warning: {w}\n")
     outputs = _Outputs(args, stdout)
     summary = Summary()
     progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
     try:
         outputs.line({"type": "header", "schema": SCHEMA, "format": "pkttables-outcomes",
                       "ruleset": args.ruleset, "host": args.host, "traffic": args.traffic,
-                      "seed": args.seed, "backend": args.backend, "conntrack": sim.ct_table is not None})
+                      "seed": args.seed, "backend": args.backend, "conntrack": sim.ct_table is not None,
+                      "warnings": list(sim.warnings)})
         for res in sim.replay(args.traffic, iif=args.iif, progress=progress):
             outputs.frames(res)
             outputs.line(res.to_json())
