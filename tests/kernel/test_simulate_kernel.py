@@ -1,6 +1,6 @@
-"""`pkt simulate` against the kernel: the same host and traffic, an empty ruleset (the
-chain runner has not landed: base chains cannot be simulated yet), through
-`run_kernel` and through `pkt simulate --json --out`.  Per input packet and interface
+"""`pkt simulate` against the kernel: the same host and traffic, an empty ruleset and a
+filter ruleset the interpreter runs (ct state, tcp/udp ports, iifname, policies; no
+named sets, no NAT yet), through `run_kernel` and through `pkt simulate --json --out`.  Per input packet and interface
 the emitted frames must be equal byte for byte after `mask_random`."""
 
 from __future__ import annotations
@@ -104,3 +104,60 @@ def test_forwarding_errors_and_raw_sends_match_the_kernel(tmp_path):
     obs = run_kernel(load_host(str(host_file)), "", injections(traffic), conntrack=False)
     assert len(obs.emitted) >= 6 and len(out) == len(obs.emitted)
     assert compare(host, lines, out, obs) == []
+
+
+FILTER = """flush ruleset
+table inet f {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		ct state established,related accept
+		tcp dport 22 accept
+		meta l4proto icmp accept
+	}
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		iifname "wan0" tcp dport 23 drop
+		udp dport 9999 drop
+	}
+}
+"""
+
+
+def test_filter_ruleset_through_the_interpreter_matches_the_kernel(tmp_path):
+    """The chain runner (vm ChainRuntime) with conntrack: what the kernel emits with the
+    same filter ruleset -- resets only for port 22, echo replies, forwarded traffic but
+    the dropped ports."""
+    wan = ("02:00:00:00:01:01", "02:00:00:00:01:fe")
+    frames = [
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "192.168.1.1", tcp(4000, 22, TCP_SYN)))),
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "192.168.1.1", tcp(4001, 23, TCP_SYN)))),
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "192.168.1.1", udp(4002, 9, b"closed")))),
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "192.168.1.1", icmp_echo(5, 1, b"ping")))),
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "8.8.8.8", udp(4003, 9999, b"no")))),
+        ("lan0", ether(LAN, PC, ipv4("192.168.1.10", "8.8.8.8", udp(4004, 53, b"yes")))),
+        ("wan0", ether(*wan, ipv4("198.51.100.1", "192.168.1.10", tcp(4005, 23, TCP_SYN)))),
+        ("wan0", ether(*wan, ipv4("198.51.100.1", "192.168.1.10", tcp(4006, 24, TCP_SYN)))),
+    ]
+    traffic = tmp_path / "t.pcapng"
+    with PcapngWriter(str(traffic)) as w:
+        ids = {}
+        for i, (dev, data) in enumerate(frames):
+            if dev not in ids:
+                ids[dev] = w.add_interface(dev, LinkType.ETHERNET)
+            w.write(ids[dev], data, 1_700_000_000 * 10**9 + i * STEP_NS)
+    rules = tmp_path / "filter.nft"
+    rules.write_text(FILTER)
+    host_file = EXAMPLE / "host.toml"
+    out, js = tmp_path / "out.pcapng", tmp_path / "o.jsonl"
+    assert main(["simulate", "--ruleset", str(rules), "--host", str(host_file), "--traffic", str(traffic),
+                 "--json", str(js), "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in js.read_text().splitlines()]
+    pk = [x for x in lines if x["type"] == "packet"]
+    assert [x["verdict"] for x in pk] == ["local", "drop", "drop", "local", "drop", "accept", "drop", "accept"]
+    assert pk[0]["rule"]["text"] == "tcp dport 22 accept"
+    assert pk[1]["policy"]["chain"] == "input"
+    assert pk[6]["rule"]["text"] == 'iifname "wan0" tcp dport 23 drop'
+    obs = run_kernel(load_host(str(host_file)), FILTER, injections(traffic), conntrack=False)
+    frames_out = list(read_capture(str(out)))
+    assert len(obs.emitted) == len(frames_out) == 4
+    assert compare(load_host(str(host_file)), lines, frames_out, obs) == []
