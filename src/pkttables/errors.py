@@ -60,11 +60,15 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One message about one place.  ``severity`` is ``Error`` or ``Warning`` as in nft."""
+    """One message about one place.  ``severity`` is ``Error`` or ``Warning`` as in nft.
+
+    ``secondary`` are related places (nft's ``~~~`` underlines, e.g. the earlier match a
+    conflicting protocol came from); those on the primary location's line are marked."""
 
     location: Location | None
     message: str
     severity: str = "Error"
+    secondary: tuple[Location, ...] = ()
 
     def render(self) -> str:
         loc = self.location
@@ -76,13 +80,24 @@ class Diagnostic:
         if loc.line_text is not None:
             out += "\n" + loc.line_text
             if loc.first_col:
-                width = max(1, loc.last_col - loc.first_col + 1)
-                # nft keeps tabs in the indent so the carets line up under tabbed text.
-                indent = "".join(
-                    "\t" if ch == "\t" else " " for ch in loc.line_text[: loc.first_col - 1]
-                )
-                out += "\n" + indent + "^" * width
+                spans = [(s.first_col, s.last_col, "~") for s in self.secondary
+                         if s.first_col and s.file == loc.file and s.line == loc.line]
+                spans.append((loc.first_col, loc.last_col, "^"))
+                out += "\n" + _marker_line(loc.line_text, spans)
         return out
+
+
+def _marker_line(line_text: str, spans: list[tuple[int, int, str]]) -> str:
+    """The line under the source line, as nft's erec_print builds it: columns count bytes,
+    each byte of the source before a mark becomes a space (a tab stays a tab, so the marks
+    line up under tabbed text), then ``~`` under related places and ``^`` under the primary."""
+    raw = line_text.encode()
+    end = max(max(last, first) for first, last, _ in spans)
+    buf = ["\t" if i < len(raw) and raw[i] == 9 else " " for i in range(end)]
+    for first, last, ch in spans:
+        for i in range(first - 1, max(first, last)):
+            buf[i] = ch
+    return "".join(buf)
 
 
 class PktError(Exception):

@@ -32,3 +32,18 @@ def test_capture_error_names_file_and_offset():
     e = CaptureError("x.pcap", 1234, "truncated record")
     assert (e.path, e.offset) == ("x.pcap", 1234)
     assert "x.pcap" in str(e) and "1234" in str(e)
+
+
+def test_secondary_locations_are_underlined_with_tildes():
+    # nft 1.0.6: add rule inet test-inet output meta nfproto ipv6 ct original ip saddr 1.2.3.4
+    line = "add rule inet test-inet output meta nfproto ipv6 ct original ip saddr 1.2.3.4"
+    primary = Location(CMDLINE, 1, 50, 69, line)
+    earlier = Location(CMDLINE, 1, 32, 48, line)
+    assert Diagnostic(primary, "conflicting protocols specified: ip6 vs. ip", secondary=(earlier,)).render() == (
+        "Error: conflicting protocols specified: ip6 vs. ip\n" + line + "\n"
+        "                               ~~~~~~~~~~~~~~~~~ ^^^^^^^^^^^^^^^^^^^^")
+
+
+def test_marks_count_bytes_like_nft():
+    line = 'add rule ip t c iifname "é é" }'
+    assert Diagnostic(Location("u.nft", 1, 33, 33, line), "x").render().splitlines()[-1] == " " * 32 + "^"

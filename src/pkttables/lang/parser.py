@@ -210,7 +210,7 @@ class _Parser:
             if e.expecting:
                 msg += ", expecting " + e.expecting
         if chain and loc is not None and loc.file == e.tok.loc.file:
-            self.diags.append(IncludedDiagnostic(loc, msg, "Error", chain))
+            self.diags.append(IncludedDiagnostic(loc, msg, "Error", included_from=chain))
         else:
             self.diags.append(Diagnostic(loc, msg))
         if len(self.diags) >= MAX_ERRORS:

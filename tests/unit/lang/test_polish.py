@@ -300,8 +300,7 @@ def test_token_locations_are_byte_columns():
     assert [(t.text, t.loc.first_col, t.loc.last_col) for t in toks[:3]] == [('"€"', 1, 5), ("x", 7, 7), ("\n", 13, 13)]
 
 
-@pytest.mark.xfail(reason="errors.Diagnostic.render indents carets by characters; nft by bytes "
-                          "(needs a change in src/pkttables/errors.py, not in lang/)", strict=True)
+# nft counts columns in bytes, carets included (errors._marker_line).
 def test_caret_indent_counts_bytes():
     with pytest.raises(SyntaxError_) as ei:
         parse('add rule ip t c iifname "é é" }\n', "u.nft")
