@@ -231,15 +231,135 @@ class Engine:
             return
         state = HookState(family, hook, iif, oif, r.now, r.events, self)
         pkt.iif, pkt.oif = iif, oif
+        before = len(r.events)
         v = runner.run(pkt, state)
         pkt.reparse()
         if v.verdict == Verdict.ACCEPT:
             return
+        if v.verdict == Verdict.DROP and len(r.events) > before:
+            for ev in r.events[before:]:
+                if type(ev).__name__ == "RejectEvent":
+                    self._reject(r, ev, pkt, family, hook, iif, oif)
         if v.verdict == Verdict.QUEUE:
             raise _Drop(Disposition.QUEUE, f"queued to {v.queue_num} at {family} {hook}")
         if v.verdict == Verdict.STOLEN:
             raise _Drop(Disposition.STOLEN, f"stolen at {family} {hook}")
         raise _Drop(Disposition.DROP, v.reason or f"dropped at {family} {hook}", EPERM)
+
+    # ------------------------------------------------------------------ reject
+
+    def _reject(self, r: _Run, ev: Any, pkt: Packet, family: str, hook: str, iif: str | None,
+                oif: str | None) -> None:
+        """Send what a ``reject`` statement asks for (the packet itself is dropped).
+
+        ip/ip6 hooks (nf_reject_ipv4.c / nf_reject_ipv6.c): the TCP reset is a local packet
+        (``ip_local_out``: OUTPUT and POSTROUTING hooks, ``ip_route_me_harder`` from the
+        reset's own addresses); the ICMP error goes through ``icmp_send`` /
+        ``icmpv6_send`` with their eligibility rules and rate limits.  No reset for a bad
+        TCP checksum, a fragment or a reset (``nf_reject_ip_tcphdr_get``); no ICMP error
+        for a bad transport checksum (``nf_reject_verify_csum``).
+
+        netdev ingress and bridge (nft_reject_netdev.c / nft_reject_bridge.c): the reply is
+        built whole by ``nf_reject_skb_v4/v6_*`` -- no rate limit, IP ID 0, DF, TTL
+        ``ip_default_ttl`` -- with the Ethernet addresses swapped, and sent straight back
+        out of the interface the packet came in on."""
+        nh = pkt.nh_off
+        if nh < 0:
+            return
+        l3 = bytearray(pkt.buf[nh:nh + pkt.l3_len] if pkt.l3_len > 0 else pkt.buf[nh:])
+        if len(l3) < 20:
+            return
+        version = l3[0] >> 4
+        if family in ("netdev", "bridge"):
+            self._reject_l2(r, ev, pkt, l3, version, family, iif)
+            return
+        if not self._reject_csum_ok(l3, version):
+            return
+        dev = self.host.interfaces.get(iif or "") if iif else None
+        if ev.kind == "tcp-reset":
+            if ev.packet is None:
+                return
+            rst = bytearray(ev.packet)
+            ttl = self._sysctl("net.ipv4.ip_default_ttl", 64) if version == 4 else 64
+            if version == 4:
+                daddr = bytes(l3[16:20])
+                if daddr[0] >= 224 or daddr == b"\xff" * 4 or self.host.addr_type(daddr) == "broadcast":
+                    return                      # RTCF_BROADCAST | RTCF_MULTICAST
+                rst[8] = ttl
+                rst[10:12] = b"\0\0"
+                struct.pack_into("!H", rst, 10, internet_checksum(rst, 0, 20))
+                d = self.host.route_output(bytes(rst[16:20]), None, bytes(rst[12:16]))
+            else:
+                if l3[24] == 0xFF:
+                    return                      # ipv6_addr_is_multicast(daddr)
+                rst[7] = ttl
+                src = ipaddress.IPv6Address(bytes(rst[24:40]))
+                o = iif if (src.is_link_local and iif) else None
+                d = self.host.route_output(src, o, bytes(rst[8:24]))
+            if not d.delivers:
+                return
+            self._local_out(r, "reject-tcp-reset", bytes(rst), decision=d)
+            return
+        if version == 4:
+            if (l3[6] << 8 | l3[7]) & 0x1FFF:
+                return                          # only fragment 0
+            local_dst = hook == "input" or (hook in ("output", "postrouting")
+                                             and self.host.is_local(bytes(l3[16:20])))
+            self._icmp_error(r, l3, 0, 3, ev.code, bytes(4), input_route=hook in ("prerouting", "input", "forward"),
+                             local_dst=local_dst, pkt_type=pkt.pkt_type if iif else PacketType.HOST, iif=dev)
+        else:
+            self._icmp6_error(r, l3, 0, 1, ev.code, bytes(4), iif=dev,
+                              pkt_type=pkt.pkt_type if iif else PacketType.HOST)
+
+    @staticmethod
+    def _reject_csum_ok(l3: bytearray, version: int) -> bool:
+        """nf_reject_verify_csum + nf_ip_checksum: TCP, UDP (non-zero checksum), ICMP are
+        verified; a bad one gets no reply."""
+        p = Packet(bytes(l3), LinkType.RAW)
+        try:
+            ok = p.verify_checksums()
+        except Exception:       # noqa: BLE001 -- a malformed packet: nothing to verify
+            return True
+        for name, good in ok.items():
+            if name != "ip" and not good:
+                return False
+        return True
+
+    def _reject_l2(self, r: _Run, ev: Any, pkt: Packet, l3: bytearray, version: int, family: str,
+                   iif: str | None) -> None:
+        from pkttables.vm.reject import unreach_l3
+        dev = self.host.interfaces.get(iif or "")
+        if dev is None or pkt.mac_len < 14:
+            return
+        if not self._reject_csum_ok(l3, version):
+            return
+        if ev.kind == "tcp-reset":
+            reply = ev.packet
+            if reply is not None:
+                reply = bytearray(reply)
+                if version == 4:
+                    reply[8] = self._sysctl("net.ipv4.ip_default_ttl", 64)
+                    reply[10:12] = b"\0\0"
+                    struct.pack_into("!H", reply, 10, internet_checksum(reply, 0, 20))
+                reply = bytes(reply)
+        else:
+            reply = unreach_l3(bytes(l3), version, ev.code, self._sysctl("net.ipv4.ip_default_ttl", 64))
+        if reply is None:
+            return
+        frame = bytes(pkt.buf[0:pkt.mac_len])
+        hdr = bytearray(frame)
+        hdr[0:6], hdr[6:12] = frame[6:12], frame[0:6]
+        out = bytearray(bytes(hdr) + reply)
+        if family == "bridge":
+            # br_forward(local_orig): bridge output + postrouting, then the port.
+            copy = Packet(bytes(out), LinkType.ETHERNET, timestamp=r.now)
+            try:
+                self._hook(r, "bridge", "output", copy, None, dev.name)
+                self._hook(r, "bridge", "postrouting", copy, None, dev.name)
+            except _Drop:
+                return
+            out = bytearray(copy.buf)
+        self._dev_xmit(r, out, dev)
 
     # ------------------------------------------------------------------ link layer
 
@@ -806,8 +926,11 @@ class Engine:
         pkt.pkt_type = pkt_type
         if not bridged:
             self._hook(r, "ip6", "prerouting", pkt, dev.name, None)
-        d = self.host.route_input(daddr, saddr, dev.name)
         nh = pkt.nh_off
+        # ip6_rcv_finish() routes the header as prerouting left it (DNAT, redirect)
+        saddr = ipaddress.IPv6Address(bytes(pkt.buf[nh + 8:nh + 24]))
+        daddr = ipaddress.IPv6Address(bytes(pkt.buf[nh + 24:nh + 40]))
+        d = self.host.route_input(daddr, saddr, dev.name)
         l3 = bytearray(pkt.buf[nh:])
         k = d.kind
         if k == RouteKind.MARTIAN:
