@@ -320,10 +320,8 @@ class Engine:
             ok = p.verify_checksums()
         except Exception:       # noqa: BLE001 -- a malformed packet: nothing to verify
             return True
-        for name, good in ok.items():
-            if name != "ip" and not good:
-                return False
-        return True
+        # nf_reject_verify_csum: SCTP, UDP-Lite, DCCP, AH, ESP are not checked here.
+        return all(good for name, good in ok.items() if name in ("tcp", "udp", "icmp", "icmpv6"))
 
     def _reject_l2(self, r: _Run, ev: Any, pkt: Packet, l3: bytearray, version: int, family: str,
                    iif: str | None) -> None:
@@ -334,6 +332,8 @@ class Engine:
         if not self._reject_csum_ok(l3, version):
             return
         if ev.kind == "tcp-reset":
+            if version == 6 and l3[24] == 0xFF:
+                return
             reply = ev.packet
             if reply is not None:
                 reply = bytearray(reply)
@@ -343,7 +343,8 @@ class Engine:
                     struct.pack_into("!H", reply, 10, internet_checksum(reply, 0, 20))
                 reply = bytes(reply)
         else:
-            reply = unreach_l3(bytes(l3), version, ev.code, self._sysctl("net.ipv4.ip_default_ttl", 64))
+            ttl = self._sysctl("net.ipv4.ip_default_ttl", 64) if version == 4 else 64
+            reply = unreach_l3(bytes(pkt.buf[pkt.nh_off:]), version, ev.code, ttl)
         if reply is None:
             return
         frame = bytes(pkt.buf[0:pkt.mac_len])

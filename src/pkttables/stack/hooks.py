@@ -12,8 +12,9 @@ userspace).  When every entry accepted, the packet continues on its path.
 Here the engine (:mod:`pkttables.stack.engine`) calls :meth:`HookTable.run` at each
 point it passes.  A :class:`HookTable` maps ``(family, hook)`` to a :class:`HookRunner`;
 the default runner, :class:`PriorityHooks`, keeps ``(priority, name, callback)``
-entries sorted by priority (ties keep registration order, as ``nf_register_net_hook``
-inserts after equal priorities) and stops at the first verdict that is not ACCEPT.
+entries sorted by priority (at a tie the entry registered last runs first, as
+``nf_hook_entries_grow`` inserts before equal priorities) and stops at the first
+verdict that is not ACCEPT.
 Conntrack (-200), NAT (dstnat -100, srcnat 100) and every nft base chain register
 callbacks here; the engine itself knows nothing of rules.
 
@@ -118,9 +119,11 @@ class PriorityHooks:
         self._keys: list[tuple[int, int]] = []
 
     def register(self, priority: int, callback: Callback, name: str = "") -> None:
-        # After every entry of equal priority, as nf_register_net_hook does.
-        key = (priority, len(self.entries))
-        i = bisect.bisect_right(self._keys, key)
+        # Before every entry of equal priority: nf_hook_entries_grow() copies the old
+        # entries until it meets one whose priority is >= the new one's and inserts
+        # there, so at a tie the entry registered last runs first.
+        key = (priority, -len(self.entries))
+        i = bisect.bisect_left(self._keys, (priority,))
         self._keys.insert(i, key)
         self.entries.insert(i, (priority, name or getattr(callback, "__name__", "hook"), callback))
 

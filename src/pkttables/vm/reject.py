@@ -20,7 +20,7 @@ import struct
 from pkttables.packet.checksum import internet_checksum as _csum
 from pkttables.vm.stateful import RejectType
 
-__all__ = ["build_reject", "tcp_reset"]
+__all__ = ["build_reject", "tcp_reset", "unreach_l3"]
 
 _ICMPX_V4 = {0: 0, 1: 3, 2: 1, 3: 13}      # NFT_REJECT_ICMPX_* -> ICMP_*_UNREACH
 _ICMPX_V6 = {0: 0, 1: 4, 2: 3, 3: 1}       # -> ICMPV6_*
@@ -68,6 +68,41 @@ def tcp_reset(l3: bytes, version: int, ttl: int = 64) -> bytes | None:
     else:
         ip = bytearray(struct.pack("!IHBB16s16s", 6 << 28, 20, 6, ttl, dst, src))
     return bytes(ip) + bytes(tcp)
+
+
+def unreach_l3(l3: bytes, version: int, code: int, ttl: int = 64) -> bytes | None:
+    """The ICMP/ICMPv6 destination unreachable that netdev and bridge ``reject`` build
+    themselves (nf_reject_skb_v4_unreach / nf_reject_skb_v6_unreach), not through
+    icmp_send: no rate limit; IPv4 header TOS 0, ID 0, DF, TTL ``ttl``; IPv6 traffic
+    class and flow label 0.  The quote is ``min(536, skb->len)`` (IPv6: 1220) bytes from
+    the network header -- taken before the trim to the IP length, so Ethernet padding
+    of a short frame is quoted too.  ``l3`` runs from the network header to the end of
+    the frame; the caller has checked the transport checksum."""
+    if version == 4:
+        if len(l3) < 20 or l3[0] >> 4 != 4 or (l3[0] & 0xF) < 5:
+            return None
+        tot = struct.unpack_from("!H", l3, 2)[0]
+        if tot < (l3[0] & 0xF) * 4 or len(l3) < tot:
+            return None                 # nf_reject_iphdr_validate
+        if struct.unpack_from("!H", l3, 6)[0] & 0x1FFF:
+            return None                 # not the first fragment
+        quote = l3[:min(536, len(l3))]
+        icmp = bytearray(struct.pack("!BBHI", 3, code, 0, 0) + quote)
+        struct.pack_into("!H", icmp, 2, _csum(bytes(icmp)))
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, ttl, 1, 0,
+                                   l3[16:20], l3[12:16]))
+        struct.pack_into("!H", ip, 10, _csum(bytes(ip)))
+        return bytes(ip) + bytes(icmp)
+    if len(l3) < 40 or l3[0] >> 4 != 6:
+        return None
+    if 40 + struct.unpack_from("!H", l3, 4)[0] > len(l3):
+        return None                     # nf_reject_ip6hdr_validate
+    quote = l3[:min(1220, len(l3))]
+    src, dst = l3[24:40], l3[8:24]
+    icmp = bytearray(struct.pack("!BBHI", 1, code, 0, 0) + quote)
+    pseudo = src + dst + struct.pack("!IxxxB", len(icmp), 58)
+    struct.pack_into("!H", icmp, 2, _csum(pseudo + bytes(icmp)))
+    return struct.pack("!IHBB16s16s", 6 << 28, len(icmp), 58, ttl, src, dst) + bytes(icmp)
 
 
 def build_reject(instr, pkt, ctx):
