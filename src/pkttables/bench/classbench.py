@@ -1,0 +1,277 @@
+"""A ClassBench-style generator of ACL rulesets and of traces that hit them.
+
+Theory of operation
+-------------------
+ClassBench (D. E. Taylor and J. S. Turner, "ClassBench: A Packet Classification
+Benchmark", IEEE INFOCOM 2005) builds synthetic filter sets from *seed parameter files*
+measured on real ACL/firewall/IP-chain filter sets, and traces from the filter set.
+This module follows the structure of that paper with its own (smaller) parameters:
+
+* **protocol mix** -- each rule names TCP, UDP, ICMP or no protocol (:data:`PROTO_MIX`);
+* **port classes** -- each port is WC (wildcard, 0-65535), HI (1024-65535), LO
+  (0-1023), AR (an arbitrary range) or EM (an exact port); sport/dport classes are drawn
+  as pairs (:data:`PORT_PAIRS`), exact ports from a popularity list;
+* **prefix lengths** -- source and destination prefix lengths from skewed
+  distributions with spikes at 0, 8, 16, 24 and 32 (:data:`SRC_PREFIX`,
+  :data:`DST_PREFIX`);
+* **address nesting** -- ClassBench grows addresses down a binary tree whose branching
+  is skewed so that prefixes nest and share ancestors.  Here a new prefix either
+  extends the leading bits of an earlier address (probability ``NEST``, keeping a
+  random number of its bits) or is fresh: the set gets the overlaps a first-match
+  classifier has to get right.
+* **traces** (ClassBench's ``trace_generator``): pick a rule uniformly, pick a header
+  inside the rule's box, and emit that header a Pareto-distributed number of times
+  (shape ``a``, scale ``b``) -- locality of reference.  The copies are spread over a
+  short window rather than emitted back to back.
+
+Rules come out in the ``ip`` family form nft 1.0.6 accepts::
+
+    ip saddr 10.1.0.0/16 ip daddr 192.0.2.0/24 meta l4proto tcp th sport 1024-65535 th dport 443 accept
+
+A /0 prefix and a wildcard port are left out of the rule (nft would accept them, but
+a real ACL does not write them).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+__all__ = ["AclRule", "generate_rules", "generate_acl", "ruleset_text", "parse_acl_rules",
+           "generate_trace", "trace_headers", "PROTO_MIX", "PORT_PAIRS"]
+
+# -- seed parameters (ours, shaped like the ACL seeds of the paper) ----------------
+
+#: protocol number (0: any) -> weight
+PROTO_MIX = {6: 0.58, 17: 0.30, 1: 0.04, 0: 0.08}
+#: (sport class, dport class) -> weight
+PORT_PAIRS = {
+    ("WC", "EM"): 0.45, ("WC", "WC"): 0.10, ("WC", "AR"): 0.08, ("WC", "HI"): 0.07,
+    ("WC", "LO"): 0.04, ("HI", "EM"): 0.10, ("EM", "WC"): 0.05, ("HI", "HI"): 0.04,
+    ("EM", "EM"): 0.03, ("AR", "AR"): 0.02, ("LO", "EM"): 0.02,
+}
+_POPULAR_PORTS = (80, 443, 22, 53, 25, 110, 143, 123, 161, 389, 445, 993, 995, 3306, 5432,
+                  8080, 8443, 21, 23, 179, 514, 636, 1433, 3389, 5060, 6379, 9200)
+_COMMON_RANGES = ((1024, 5000), (6000, 6063), (33434, 33534), (5000, 5100), (8000, 8999),
+                  (49152, 65535), (137, 139), (20, 21), (1900, 1999))
+#: prefix length -> weight (spikes at the octet boundaries, as in real ACLs)
+SRC_PREFIX = {0: 0.12, 8: 0.05, 16: 0.12, 24: 0.22, 32: 0.30, **{p: 0.19 / 15 for p in
+              (12, 14, 19, 20, 21, 22, 23, 25, 26, 27, 28, 29, 30, 31, 18)}}
+DST_PREFIX = {0: 0.05, 8: 0.04, 16: 0.10, 24: 0.25, 32: 0.40, **{p: 0.16 / 15 for p in
+              (12, 14, 19, 20, 21, 22, 23, 25, 26, 27, 28, 29, 30, 31, 18)}}
+NEST = 0.7
+ACCEPT = 0.6
+
+_PROTO_NAME = {6: "tcp", 17: "udp", 1: "icmp"}
+_PROTO_NUM = {v: k for k, v in _PROTO_NAME.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class AclRule:
+    """One 5-tuple rule: prefixes as (address int, length), ports as inclusive ranges,
+    ``proto`` 0 for any.  ``ports`` of an ICMP or any-protocol rule are wildcards."""
+
+    src: tuple[int, int]
+    dst: tuple[int, int]
+    proto: int
+    sport: tuple[int, int]
+    dport: tuple[int, int]
+    verdict: str
+
+    def text(self, counter: bool = False) -> str:
+        parts = []
+        for kw, (a, p) in (("saddr", self.src), ("daddr", self.dst)):
+            if p:
+                parts.append(f"ip {kw} {_ip(a)}" + ("" if p == 32 else f"/{p}"))
+        if self.proto:
+            parts.append(f"meta l4proto {_PROTO_NAME[self.proto]}")
+        for kw, (lo, hi) in (("sport", self.sport), ("dport", self.dport)):
+            if (lo, hi) != (0, 65535):
+                parts.append(f"th {kw} {lo}" if lo == hi else f"th {kw} {lo}-{hi}")
+        if counter:
+            parts.append("counter")
+        parts.append(self.verdict)
+        return " ".join(parts)
+
+    def box(self) -> tuple[tuple[int, int], ...]:
+        """(lo, hi) per dimension: src, dst, proto (0-255 for any), sport, dport."""
+        def pre(a, p):
+            m = (0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF
+            return (a & m, (a & m) | (~m & 0xFFFFFFFF))
+        proto = (0, 255) if not self.proto else (self.proto, self.proto)
+        return (pre(*self.src), pre(*self.dst), proto, self.sport, self.dport)
+
+
+def _ip(a: int) -> str:
+    return ".".join(str((a >> s) & 255) for s in (24, 16, 8, 0))
+
+
+def _pick(rng: random.Random, table: dict):
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+def _port(rng: random.Random, cls: str) -> tuple[int, int]:
+    if cls == "WC":
+        return (0, 65535)
+    if cls == "HI":
+        return (1024, 65535)
+    if cls == "LO":
+        return (0, 1023)
+    if cls == "EM":
+        p = rng.choice(_POPULAR_PORTS) if rng.random() < 0.7 else rng.randrange(1, 65536)
+        return (p, p)
+    if rng.random() < 0.6:
+        return rng.choice(_COMMON_RANGES)
+    lo = rng.randrange(0, 65000)
+    return (lo, min(65535, lo + rng.choice((1, 3, 7, 15, 99, 255, 1023))))
+
+
+def _addr(rng: random.Random, plen: int, pool: list[int]) -> int:
+    if pool and rng.random() < NEST:
+        base = rng.choice(pool)
+        keep = rng.randint(min(plen, 8), max(plen, 8))   # share a random ancestor
+        m = (0xFFFFFFFF << (32 - keep)) & 0xFFFFFFFF if keep else 0
+        a = (base & m) | (rng.getrandbits(32) & ~m & 0xFFFFFFFF)
+    else:
+        a = rng.getrandbits(32)
+    pool.append(a)
+    if len(pool) > 4096:
+        pool.pop(rng.randrange(len(pool)))
+    pm = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+    return a & pm
+
+
+def generate_rules(n_rules: int, seed: int = 1) -> list[AclRule]:
+    """``n_rules`` :class:`AclRule` values, deterministic for a seed."""
+    rng = random.Random(seed)
+    spool: list[int] = []
+    dpool: list[int] = []
+    out = []
+    for _ in range(n_rules):
+        sp = _pick(rng, SRC_PREFIX)
+        dp = _pick(rng, DST_PREFIX)
+        src = (_addr(rng, sp, spool), sp)
+        dst = (_addr(rng, dp, dpool), dp)
+        proto = _pick(rng, PROTO_MIX)
+        if proto in (6, 17):
+            sc, dc = _pick(rng, PORT_PAIRS)
+            sport, dport = _port(rng, sc), _port(rng, dc)
+        else:
+            sport = dport = (0, 65535)
+        verdict = "accept" if rng.random() < ACCEPT else "drop"
+        out.append(AclRule(src, dst, proto, sport, dport, verdict))
+    return out
+
+
+def ruleset_text(rules: list[AclRule], *, table: str = "acl", chain: str = "rules",
+                 hook: str = "forward", policy: str = "accept", counter: bool = False) -> str:
+    """An ``ip`` table with one base chain holding the rules in order."""
+    lines = [f"table ip {table} {{", f"\tchain {chain} {{",
+             f"\t\ttype filter hook {hook} priority filter; policy {policy};"]
+    lines += [f"\t\t{r.text(counter)}" for r in rules]
+    lines += ["\t}", "}", ""]
+    return "\n".join(lines)
+
+
+def generate_acl(n_rules: int, seed: int = 1, *, counter: bool = False) -> str:
+    """nft ruleset text: table ``ip acl``, base chain ``rules`` (forward hook, policy accept)
+    of ``n_rules`` first-match rules."""
+    return ruleset_text(generate_rules(n_rules, seed), counter=counter)
+
+
+_RULE_RE = re.compile(
+    r"^\s*(?:ip saddr (?P<s>[\d.]+)(?:/(?P<sp>\d+))?\s+)?(?:ip daddr (?P<d>[\d.]+)(?:/(?P<dp>\d+))?\s+)?"
+    r"(?:meta l4proto (?P<pr>\w+)\s+)?(?:th sport (?P<s1>\d+)(?:-(?P<s2>\d+))?\s+)?"
+    r"(?:th dport (?P<d1>\d+)(?:-(?P<d2>\d+))?\s+)?(?:counter\s+)?(?P<v>accept|drop)\s*$")
+
+
+def _ipint(s: str) -> int:
+    a = 0
+    for part in s.split("."):
+        a = (a << 8) | int(part)
+    return a
+
+
+def parse_acl_rules(text: str) -> list[AclRule]:
+    """Read back the rules of :func:`generate_acl` text (only that form)."""
+    out = []
+    for line in text.splitlines():
+        m = _RULE_RE.match(line)
+        if not m:
+            continue
+        src = (_ipint(m["s"]), int(m["sp"] or 32)) if m["s"] else (0, 0)
+        dst = (_ipint(m["d"]), int(m["dp"] or 32)) if m["d"] else (0, 0)
+        pr = m["pr"]
+        proto = 0 if pr is None else (_PROTO_NUM[pr] if pr in _PROTO_NUM else int(pr))
+        sport = (int(m["s1"]), int(m["s2"] or m["s1"])) if m["s1"] else (0, 65535)
+        dport = (int(m["d1"]), int(m["d2"] or m["d1"])) if m["d1"] else (0, 65535)
+        out.append(AclRule(src, dst, proto, sport, dport, m["v"]))
+    return out
+
+
+def _pareto(rng: random.Random, a: float, b: float) -> int:
+    # ClassBench: copies = ceil(b / U^(1/a)) -- most headers once, a heavy tail of repeats
+    return max(1, int(b / (1.0 - rng.random()) ** (1.0 / a)))
+
+
+def trace_headers(rules, n_packets: int, seed: int = 1, *, a: float = 1.0, b: float = 0.1,
+                  miss: float = 0.02) -> list[tuple[int, int, int, int, int]]:
+    """(saddr, daddr, proto, sport, dport) headers: each drawn inside a random rule's
+    box, repeated a Pareto(a, b) number of times (ClassBench's locality); a fraction
+    ``miss`` of uniformly random headers (which mostly fall through to the policy)."""
+    if isinstance(rules, str):
+        rules = parse_acl_rules(rules)
+    rng = random.Random(seed)
+    out: list[tuple[int, int, int, int, int]] = []
+    window: list[tuple] = []
+    while len(out) < n_packets:
+        if rules and rng.random() >= miss:
+            r = rng.choice(rules)
+            (s0, s1), (d0, d1), _, (sp0, sp1), (dp0, dp1) = r.box()
+            proto = r.proto or rng.choice((6, 17, 1))
+            h = (rng.randint(s0, s1), rng.randint(d0, d1), proto,
+                 rng.randint(sp0, sp1), rng.randint(dp0, dp1))
+        else:
+            h = (rng.getrandbits(32), rng.getrandbits(32), rng.choice((6, 17, 1)),
+                 rng.randrange(65536), rng.randrange(65536))
+        window.extend([h] * _pareto(rng, a, b))
+        if len(window) >= 64:   # spread copies over a short window: locality, not bursts
+            rng.shuffle(window)
+            out.extend(window)
+            window = []
+    out.extend(window)
+    return out[:n_packets]
+
+
+_MAC_A = bytes.fromhex("020000000001")
+_MAC_B = bytes.fromhex("020000000002")
+
+
+def header_frame(h: tuple[int, int, int, int, int]) -> bytes:
+    """An Ethernet/IPv4 frame for one header; ICMP headers become echo requests whose
+    type/code bytes carry the sport's high byte / low byte (``th sport`` reads them)."""
+    from pkttables.testing.packets import Segment, ether, ipv4, tcp, udp
+
+    s, d, proto, sp, dp = h
+    if proto == 6:
+        seg = tcp(sp, dp)
+    elif proto == 17:
+        seg = udp(sp, dp)
+    else:
+        seg = Segment(proto, sp.to_bytes(2, "big") + b"\0\0" + dp.to_bytes(2, "big") + b"\0\0", 2,
+                      pseudo=False)
+    return ether(_MAC_B, _MAC_A, ipv4(s.to_bytes(4, "big"), d.to_bytes(4, "big"), seg))
+
+
+def generate_trace(rules, n_packets: int, seed: int = 1, **kw) -> list[bytes]:
+    """Ethernet frames (pkttables.testing.packets builders) for :func:`trace_headers`.
+    ``rules``: the :class:`AclRule` list or the text of :func:`generate_acl`."""
+    cache: dict[tuple, bytes] = {}
+    out = []
+    for h in trace_headers(rules, n_packets, seed, **kw):
+        f = cache.get(h)
+        if f is None:
+            f = cache[h] = header_frame(h)
+        out.append(f)
+    return out
