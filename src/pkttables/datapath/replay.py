@@ -268,9 +268,9 @@ def needs_conntrack(ruleset) -> bool:
     return False
 
 
-def _has_base_chains(ruleset) -> bool:
-    return ruleset is not None and any(c.hook is not None for t in ruleset.tables.values()
-                                       for c in t.chains.values())
+def _has_base_chains(ruleset, types: tuple[str, ...] | None = None) -> bool:
+    return ruleset is not None and any(c.hook is not None and (types is None or c.hook.type in types)
+                                       for t in ruleset.tables.values() for c in t.chains.values())
 
 
 def _interp_backend(ruleset, host, *, seed: int):
@@ -444,6 +444,13 @@ class Simulator:
                 raise PktError(f"unknown backend '{backend}' (known: {', '.join(sorted(BACKENDS))})")
             runtime = factory(ruleset, host, seed=seed)
         self.runtime = runtime
+        self.nat_table = None
+        self.nat_runtime = None
+        if runtime is not None and backend == "interp" and _has_base_chains(ruleset, ("nat",)):
+            if self.ct_table is None:
+                self.warnings.append("type nat chains need connection tracking, which is off: not run")
+            else:
+                self._install_nat(ruleset, seed)
         if runtime is not None:
             self._install_runtime(runtime)
         self.engine = Engine(host, self.hooks, seed=seed)
@@ -487,12 +494,29 @@ class Simulator:
     def _ct_event(self, ev) -> None:
         self._rec.ct_events.append(ev)
 
-    def _install_runtime(self, runtime: Any) -> None:
-        from pkttables.conntrack._table import CONNTRACK_PRIORITY
+    def _install_nat(self, ruleset, seed: int) -> None:
+        """nf_nat at -100 (prerouting, output) and 100 (input, postrouting), running the
+        ``type nat`` chains through a second runtime (pkttables.nat.chain_runner)."""
+        from pkttables.datapath._ctglue import install_ct_get
+        from pkttables.nat import NatTable, chain_runner
+        from pkttables.vm.chain import LoadedRuleset
+        from pkttables.vm.stateful_impl import ChainRuntime
 
+        rt = ChainRuntime(LoadedRuleset(ruleset), host=self.host, seed=seed, types=("nat",))
+        install_ct_get(rt)
+        self._wrap_run_chain(rt)
+        self.nat_table = NatTable(self.ct_table, self.host, seed=seed)
+        self.nat_runtime = rt
+        scratch = HookTable()
+        self.nat_table.register(scratch, chain_runner(rt, self.nat_table))
+        for (fam, hook), runner in scratch.runners.items():
+            for prio, name, cb in runner.entries:
+                self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb, rt), name=name)
+
+    def _wrap_run_chain(self, runtime: Any) -> None:
         run_chain = getattr(runtime, "run_chain", None)
         if callable(run_chain):
-            # ChainRuntime.run_hook walks the base chains through run_chain: recording its
+            # ChainRuntime walks the base chains through run_chain: recording its
             # ChainResults tells which rule (or policy) each base chain ended with.
             results = self._chain_results
 
@@ -502,6 +526,11 @@ class Simulator:
                 return res
 
             runtime.run_chain = recording_run_chain
+
+    def _install_runtime(self, runtime: Any) -> None:
+        from pkttables.conntrack._table import CONNTRACK_PRIORITY
+
+        self._wrap_run_chain(runtime)
         if hasattr(runtime, "tracer_factory"):
             runtime.tracer_factory = self._tracer_factory
         scratch = HookTable()
@@ -529,9 +558,10 @@ class Simulator:
         if self.ruleset is not None:
             for (tfam, tname), t in self.ruleset.tables.items():
                 for cname, c in t.chains.items():
-                    if c.hook is not None and c.hook.type not in types:
+                    if c.hook is not None and c.hook.type not in types and not (
+                            c.hook.type == "nat" and self.nat_table is not None):
                         self.warnings.append(f"{tfam} {tname} {cname}: type {c.hook.type} chains are not "
-                                             f"run by this backend (NAT has not landed)")
+                                             f"run by this backend (not run)")
 
     def _tracer_factory(self, pkt, family, hook, chain, ctx):
         if not getattr(pkt, "nftrace", 0):
@@ -542,9 +572,9 @@ class Simulator:
             self._tracer = TraceRecorder(seed=hash((self.seed, self.packets)) & 0xFFFFFFFF)
         return self._tracer.factory(pkt, family, hook, chain, ctx)
 
-    def _watch(self, fam: str, hook: str, cb: Callable) -> Callable:
+    def _watch(self, fam: str, hook: str, cb: Callable, runtime: Any = None) -> Callable:
         where = f"{fam} {hook}"
-        runtime = self.runtime
+        runtime = runtime if runtime is not None else self.runtime
         results = self._chain_results
 
         def watched(pkt, st: HookState):

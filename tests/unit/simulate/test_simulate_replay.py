@@ -344,3 +344,19 @@ def test_event_json_forms():
         {"type": "neigh", "args": ["incomplete", "lan0", "192.168.1.77"]}
     assert event_json("trace id 1 x")["type"] == "trace"
     assert event_json(object())["type"] == "note"
+
+
+def test_nat_chains_run_with_conntrack():
+    rs = ruleset("table ip nat { chain post { type nat hook postrouting priority srcnat; "
+                 "oifname \"wan0\" masquerade; } }")
+    sim = Simulator(router(), rs)
+    assert sim.ct_table is not None and sim.nat_table is not None and sim.warnings == []
+    reply = ether("02:00:00:00:01:01", "02:00:00:00:01:fe", ipv4("9.9.9.9", "203.0.113.2", udp(53, 4000, b"a")))
+    res = packets(sim.replay([rec(0, fwd()), rec(1, reply, "wan0")]))
+    assert str(res[0].nat[1]) == "udp 203.0.113.2:4000 -> 9.9.9.9:53"
+    assert res[0].rule.text == 'oifname "wan0" masquerade' and res[0].rule.chain == "post"
+    assert res[1].verdict == "accept" and res[1].ct.state == "established"
+    assert str(res[1].nat[1]) == "udp 9.9.9.9:53 -> 192.168.1.10:4000"   # de-masqueraded
+    assert res[1].emitted[0].oif == "lan0"
+    off = Simulator(router(), rs, conntrack=False)
+    assert off.nat_table is None and "need connection tracking" in off.warnings[0]
