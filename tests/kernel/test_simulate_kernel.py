@@ -196,3 +196,44 @@ def test_home_router_ruleset_without_its_set_matches_the_kernel(tmp_path):
     frames_out = list(read_capture(str(out)))
     assert len(frames_out) == len(obs.emitted) >= 10
     assert compare(load_host(str(host_file)), lines, frames_out, obs, _nat_mask) == []
+
+
+COUNTERS = """flush ruleset
+table inet f {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 22 counter accept
+		counter
+		meta l4proto icmp counter drop
+	}
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		counter
+	}
+}
+"""
+
+
+def test_list_counters_equal_the_kernels(tmp_path, capsys):
+    rules = tmp_path / "c.nft"
+    rules.write_text(COUNTERS)
+    traffic, host_file = EXAMPLE / "traffic.pcapng", EXAMPLE / "host.toml"
+    assert main(["simulate", "--ruleset", str(rules), "--host", str(host_file), "--traffic", str(traffic),
+                 "--list"]) == 0
+    listing = capsys.readouterr().out
+    obs = run_kernel(load_host(str(host_file)), COUNTERS, injections(traffic), conntrack=False)
+    assert obs.counters, "the kernel reported no counters"
+    mine = {}
+    chain = None
+    for line in listing.splitlines():
+        if line.startswith("\tchain "):
+            chain = line.split()[1]
+        if "counter packets" in line:
+            words = line.split()
+            i = words.index("packets")
+            mine.setdefault(chain, []).append((int(words[i + 1]), int(words[i + 3])))
+    theirs = {}
+    for (fam, table, ch, handle), c in sorted(obs.counters.items()):
+        theirs.setdefault(ch, []).append((c.packets, c.bytes))
+    assert mine == theirs
+    assert any(p for rows in mine.values() for p, _ in rows)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from typing import IO, Any
@@ -51,11 +52,12 @@ class _Progress:
     """A rich progress bar on stderr, shown only once the run has taken a second, and
     only when stderr is a terminal (or ``force``)."""
 
-    def __init__(self, total_bytes: int, force: bool, stream: IO[str]):
+    def __init__(self, total_bytes: int, force: bool, stream: IO[str], clock=time.monotonic):
         self.total = max(total_bytes, 1)
         self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
         self.stream = stream
-        self.start = time.monotonic()
+        self.clock = clock
+        self.start = clock()
         self.bar = None
         self.task = None
 
@@ -63,7 +65,7 @@ class _Progress:
         if not self.enabled:
             return
         if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
+            if self.clock() - self.start < 1.0:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -187,19 +189,55 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
     return 0
 
 
+_HANDLE_RE = re.compile(r" # handle (\d+)$")
+_COUNTER_RE = re.compile(r"\bcounter packets \d+ bytes \d+")
+
+
+def listing_with_counters(ruleset, counters: dict) -> str:
+    """``nft list ruleset`` with each rule's first counter set from ``counters``
+    (``(family, table, chain, handle) -> Count``), as the kernel reports them after the
+    run.  The rule lines are found by their handles (a ``-a`` listing), which are then
+    removed again."""
+    from pkttables.render.options import ListOptions
+    from pkttables.render.text import list_ruleset
+
+    out = []
+    family = table = chain = None
+    for line in list_ruleset(ruleset, ListOptions(handle=True)).splitlines(keepends=True):
+        body = line.rstrip("\n")
+        words = body.split()
+        if body.startswith("table ") and len(words) >= 3:
+            family, table = words[1], words[2]
+        elif body.startswith("\tchain ") and len(words) >= 2:
+            chain = words[1]
+        m = _HANDLE_RE.search(body)
+        if m is not None:
+            c = counters.get((family, table, chain, int(m.group(1))))
+            body = body[:m.start()]
+            if c is not None and body.startswith("\t\t"):
+                body = _COUNTER_RE.sub(f"counter packets {c.packets} bytes {c.bytes}", body, count=1)
+        out.append(body + ("\n" if line.endswith("\n") else ""))
+    return "".join(out)
+
+
 def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
     from pkttables.render.text import list_ruleset
 
-    rs = ruleset
-    runtime = sim.runtime
-    if runtime is not None:
-        current = getattr(runtime, "current_ruleset", None)
-        if callable(current):
-            rs = current()
-        else:
-            stderr.write("pkt simulate: warning: the backend does not export its counters; "
-                         "the listing shows them as loaded\n")
-    stdout.write(list_ruleset(rs))
+    if sim.runtime is None:
+        # No base chain ran: every counter is as loaded.
+        stdout.write(list_ruleset(ruleset))
+        return
+    counters: dict = {}
+    exported = False
+    for rt in (sim.runtime, sim.nat_runtime):
+        state = getattr(rt, "state", None)
+        if state is not None and hasattr(state, "rule_counters"):
+            counters.update(state.rule_counters())
+            exported = True
+    if not exported:
+        stderr.write("pkt simulate: warning: the backend does not export its counters; "
+                     "the listing shows them as loaded\n")
+    stdout.write(listing_with_counters(ruleset, counters))
 
 
 def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:

@@ -204,17 +204,19 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_only_after_a_second_and_on_a_terminal(monkeypatch):
+def test_progress_bar_only_after_a_second_and_on_a_terminal():
     clock = [100.0]
-    monkeypatch.setattr(cli_sim.time, "monotonic", lambda: clock[0])
+
+    def now():
+        return clock[0]
     quiet = io.StringIO()
-    p = cli_sim._Progress(1000, False, quiet)
+    p = cli_sim._Progress(1000, False, quiet, now)
     clock[0] += 5
     p(10, 500)
     p.close()
     assert quiet.getvalue() == "" and p.bar is None
     tty = _Tty()
-    p = cli_sim._Progress(1000, False, tty)
+    p = cli_sim._Progress(1000, False, tty, now)
     p(1, 10)
     assert p.bar is None                # not yet a second
     clock[0] += 1.5
@@ -223,7 +225,7 @@ def test_progress_bar_only_after_a_second_and_on_a_terminal(monkeypatch):
     assert p.bar.tasks[0].completed == 600 and p.bar.tasks[0].fields["packets"] == 2048
     p.close()
     forced = io.StringIO()
-    p = cli_sim._Progress(1000, True, forced)
+    p = cli_sim._Progress(1000, True, forced, now)
     clock[0] += 2
     p(5, 1000)
     assert p.bar is not None
@@ -237,3 +239,26 @@ def test_home_router_example_with_an_empty_ruleset(capsys, tmp_path):
                        "--traffic", str(EXAMPLE / "traffic.pcapng"))
     assert rc == 0, err
     assert out.startswith("21 packets over 0.200 s, 20 emitted")
+
+
+def test_list_shows_the_final_counters(files, capsys):
+    rules = files["dir"] / "c.nft"
+    rules.write_text("table inet f {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
+                     "\t\ttcp dport 22 counter accept\n\t\tcounter\n\t\tudp dport 7 counter drop\n\t}\n}\n")
+    rc, out, err = run(capsys, "--ruleset", str(rules), "--host", files["host"], "--traffic", files["traffic"], "--list")
+    assert rc == 0 and err == ""
+    assert out == ("table inet f {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
+                   "\t\ttcp dport 22 counter packets 1 bytes 60 accept\n"
+                   "\t\tcounter packets 2 bytes 57\n"
+                   "\t\tudp dport 7 counter packets 0 bytes 0 drop\n\t}\n}\n")
+
+
+def test_listing_with_no_counters_is_the_plain_listing():
+    from pkttables.commands import run_text
+    from pkttables.model import Ruleset
+    from pkttables.render.text import list_ruleset
+
+    rs = run_text("table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t}\n\tchain c {\n\t\ttype filter hook input priority 0;\n"
+                  "\t\tip saddr @s counter drop\n\t}\n}\ntable ip6 u {\n\tchain d {\n\t\tcounter\n\t}\n}\n",
+                  Ruleset()).ruleset
+    assert cli_sim.listing_with_counters(rs, {}) == list_ruleset(rs)
