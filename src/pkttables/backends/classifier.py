@@ -150,9 +150,9 @@ class Classifier:
                 los.append([a for a, _ in combo])
                 his.append([b for _, b in combo])
                 owner.append(ri)
-        nd = max(len(self.dims), 1)
-        self.lo = np.array(los, dtype=np.uint64).reshape(-1, nd) if los else np.zeros((0, nd), np.uint64)
-        self.hi = np.array(his, dtype=np.uint64).reshape(-1, nd) if his else np.zeros((0, nd), np.uint64)
+        shape = (len(owner), len(self.dims))
+        self.lo = np.array(los, dtype=np.uint64).reshape(shape)
+        self.hi = np.array(his, dtype=np.uint64).reshape(shape)
         self.box_rule = np.array(owner, dtype=np.int32)
         self.box_pos = np.array([self.rules[o].index for o in owner], dtype=np.int64)
         # per-packet scan: only the dimensions a box constrains
@@ -187,6 +187,22 @@ class Classifier:
             self._leaf.extend(idx.tolist())
             return n
 
+        def contained(idx: np.ndarray, base: list[int], rem: list[int]) -> np.ndarray:
+            """``idx`` without the boxes that an earlier box contains inside this block."""
+            if len(idx) < 2 or len(idx) > 4096:
+                return idx
+            bl = np.array(base, dtype=np.uint64)
+            top = np.array([b + (1 << r) - 1 for b, r in zip(base, rem)], dtype=np.uint64)
+            cl = np.maximum(lo[idx], bl)
+            ch = np.minimum(hi[idx], top)
+            keep = np.ones(len(idx), dtype=bool)
+            for j in range(1, len(idx)):
+                earlier = keep[:j]
+                inside = ((cl[:j] <= cl[j]) & (ch[:j] >= ch[j])).all(axis=1) & earlier
+                if inside.any():
+                    keep[j] = False
+            return idx[keep]
+
         def build(idx: np.ndarray, base: list[int], rem: list[int], depth: int) -> int:
             self._max_depth = max(self._max_depth, depth)
             if len(idx) and nd:
@@ -197,7 +213,7 @@ class Classifier:
                 if first.size:
                     idx = idx[: first[0] + 1]
             if len(idx) <= binth or not nd or depth > 64:
-                return new_leaf(idx)
+                return new_leaf(contained(idx, base, rem) if nd else idx[:1])
             n = len(idx)
             best = None
             for d in range(nd):
@@ -223,6 +239,10 @@ class Classifier:
                 if best is None or (pick[0], pick[1]) < (best[0], best[1]):
                     best = (pick[0], pick[1], pick[2], pick[3], pick[4], d)
             if best is None or best[0] >= n:
+                # no cut separates the boxes: drop the ones an earlier box hides here
+                kept = contained(idx, base, rem)
+                if len(kept) < n:
+                    return build(kept, base, rem, depth)
                 return new_leaf(idx)
             _, _, k, clo, chi, d = best
             node = len(self._ndim)
@@ -505,7 +525,9 @@ class ChainClassifier:
                         ctx.counter(spec.counter, pkt)
                     return hit, Verdict(spec.verdict.code), spec.verdict.chain
                 continue
-            instrs = seg.instrs if hasattr(seg, "instrs") else seg[0]
+            instrs, sets = (seg.instrs, seg.sets) if hasattr(seg, "instrs") else seg
+            if sets:
+                ctx.rule_sets = sets       # as do_chain hands a rule its anonymous sets
             verdict, chain = vm_run(instrs, pkt, ctx, regs)
             if verdict != Verdict.CONTINUE:
                 return pos, verdict, chain
