@@ -455,3 +455,12 @@ def test_manip_and_back_is_identity(v6, proto, a, b, new, sp, dp, np, payload, m
     assert all(raw(bytes(buf)).verify_checksums().values())
     assert l3_manip(buf, 0, len(buf), orig, manip)
     assert bytes(buf) == l3
+
+
+def test_exported_members():
+    import pkttables.nat as nat_pkg
+    assert sorted(nat_pkg.__all__) == sorted([
+        "NatTable", "NatInfo", "NatRange", "NatFlag", "ManipType", "RANDOM_ALL", "NAT_PRIORITY",
+        "NF_NAT_MAX_ATTEMPTS", "chain_runner", "register", "l3_manip", "icmp_reply_translation",
+        "find_best_ips", "jhash2", "netmap_address", "hook_manip"])
+    assert all(hasattr(nat_pkg, n) for n in nat_pkg.__all__)
