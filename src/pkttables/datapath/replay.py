@@ -714,10 +714,11 @@ class Simulator:
         traces: list[Any] = []
         if self._tracer is not None:
             traces, self._tracer = self._tracer.events, None
-        ctx_events = getattr(getattr(self.runtime, "ctx", None), "events", None)
-        if isinstance(ctx_events, list):
-            # The runtime copies its events into the hook state; its own list would grow.
-            ctx_events.clear()
+        for rt in (self.runtime, self.nat_runtime):
+            ctx_events = getattr(getattr(rt, "ctx", None), "events", None)
+            if isinstance(ctx_events, list):
+                # The runtime copies its events into the hook state; its own list would grow.
+                ctx_events.clear()
         nat = None
         if before is not None:
             for e in ems:

@@ -262,3 +262,25 @@ def test_listing_with_no_counters_is_the_plain_listing():
                   "\t\tip saddr @s counter drop\n\t}\n}\ntable ip6 u {\n\tchain d {\n\t\tcounter\n\t}\n}\n",
                   Ruleset()).ruleset
     assert cli_sim.listing_with_counters(rs, {}) == list_ruleset(rs)
+
+
+def test_trace_and_log_through_the_interpreter(files, capsys):
+    rules = files["dir"] / "tr.nft"
+    rules.write_text("table inet f {\n\tchain pre {\n\t\ttype filter hook prerouting priority -300; policy accept;\n"
+                     "\t\ttcp dport 22 meta nftrace set 1\n\t}\n\tchain input {\n"
+                     "\t\ttype filter hook input priority 0; policy accept;\n"
+                     "\t\ttcp dport 22 log prefix \"ssh: \" drop\n\t}\n}\n")
+    argv = ["--ruleset", str(rules), "--host", files["host"], "--traffic", files["traffic"]]
+    rc, out, err = run(capsys, *argv, "--trace")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("trace id ") and ' inet f input packet: iif "lan0" ' in lines[0]
+    assert lines[1].endswith(' inet f input rule tcp dport 22 log prefix "ssh: " drop (verdict drop)')
+    assert lines[0].split()[2] == lines[1].split()[2]            # one trace id per packet
+    rc, out, err = run(capsys, *argv, "--json", "-")
+    pkt = [json.loads(x) for x in out.splitlines()][2]
+    assert pkt["index"] == 1 and pkt["verdict"] == "drop" and pkt["emitted"] == []
+    log = [e for e in pkt["events"] if e["type"] == "log"]
+    assert log and log[0]["line"].startswith("ssh: IN=lan0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:10:08:00 "
+                                             "SRC=192.168.1.10 DST=192.168.1.1 ")
