@@ -397,8 +397,11 @@ class Engine:
                 # __netif_receive_skb_core(): no VLAN device for this VID -> OTHERHOST,
                 # which ip_rcv/arp_rcv drop.
                 raise _Drop(Disposition.DROP, f"VLAN {vid} tagged frame on an untagged port")
-            etype = frame[16] << 8 | frame[17]
-            off = 18
+            # skb_vlan_untag() took the tag out of the frame into skb->vlan_tci (netdev
+            # ingress still sees it), and a priority tag (VID 0) is then cleared: the
+            # later hooks see an untagged frame.
+            del frame[12:16]
+            etype = frame[12] << 8 | frame[13]
         if etype == B.ETH_P_ARP:
             self._arp_rcv(r, frame, off, dev, pkt_type)
         elif etype == B.ETH_P_IP:

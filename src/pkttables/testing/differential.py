@@ -187,7 +187,10 @@ class Comparison:
             out.append(f"  injection {i}: send error kernel {k}, pkttables {o}")
         for d in self.counters + self.objects:
             out.append("  " + d.describe())
+        involved = {d.injection for d in self.frames} | {i for i, _, _ in self.send_errors}
         for i, o in enumerate(self.outcomes):
+            if i not in involved and (self.frames or self.send_errors):
+                continue
             out.append(f"  pkttables injection {i}: {o.verdict.value}"
                        + (f" ({o.drop_reason})" if o.drop_reason else "") + " hooks "
                        + " ".join(f"{f}/{h}" for f, h in o.hooks))
