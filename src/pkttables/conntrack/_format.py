@@ -29,6 +29,8 @@ __all__ = ["format_entry", "format_event", "parse_conntrack_line", "format_tuple
 def format_tuple(t: Tuple) -> str:
     s = f"src={ipaddress.ip_address(t.src)} dst={ipaddress.ip_address(t.dst)}"
     p = t.protonum
+    # DCCP is generic on Linux >= 6.16 (ports 0 in the tuple), but the kernel still
+    # sends CTA_PROTO_SRC/DST_PORT attributes and conntrack-tools prints them: 0 and 0
     if p in (6, 17, 136, 132, 33):
         s += f" sport={t.sport} dport={t.dport}"
     elif p in (1, 58):

@@ -56,7 +56,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from pkttables.conntrack import _l4
+from pkttables.conntrack import _l4, _sctp
 from pkttables.conntrack._conn import Conn
 from pkttables.conntrack._enums import CtDir, CtEventType, CtInfo, CtStateBit, Event, Status
 from pkttables.conntrack._format import format_event
@@ -87,6 +87,8 @@ SYSCTL_DEFAULTS: dict[str, int] = {
     "net.netfilter.nf_conntrack_tcp_max_retrans": 3,
     "net.netfilter.nf_conntrack_tcp_ignore_invalid_rst": 0,
     **{f"net.netfilter.nf_conntrack_{k}": v for k, v in _l4.DEFAULT_TIMEOUTS.items()},
+    **{f"net.netfilter.nf_conntrack_{_sctp.SCTP_SYSCTLS[s]}": v
+       for s, v in _sctp.SCTP_TIMEOUTS.items()},
 }
 
 
@@ -183,6 +185,8 @@ class ConntrackTable:
         self.tcp = TcpSettings.from_sysctl(get)
         self.timeouts = {k: get(f"net.netfilter.nf_conntrack_{k}") or v
                          for k, v in _l4.DEFAULT_TIMEOUTS.items()}
+        self.sctp_timeouts = {s: get(f"net.netfilter.nf_conntrack_{n}")
+                              for s, n in _sctp.SCTP_SYSCTLS.items()}
         self.hash: dict[tuple[int, Tuple], tuple[Conn, int]] = {}
         self._bucket: dict[int, set[Conn]] = {}
         self._heap: list[tuple[float, int, Conn]] = []
@@ -195,7 +199,8 @@ class ConntrackTable:
                       "early_drop": 0, "insert_failed": 0}
         self.last_reason = ""
         self._trackers = {6: tcp_packet, 17: _l4.udp_packet, 136: _l4.udp_packet,
-                          1: _l4.icmp_packet, 58: _l4.icmp_packet, 47: _l4.gre_packet}
+                          1: _l4.icmp_packet, 58: _l4.icmp_packet, 47: _l4.gre_packet,
+                          132: _sctp.sctp_packet}
 
     # ------------------------------------------------------------------ lookups
 
