@@ -472,7 +472,9 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
     for el in catchall:
         d, v = data_of(el)
         elems.append(SetElem(b"", 2, None, d, v))
-    return AnonSetDecl(name, flags, s.len_bits, tuple(elems), s.data_len_bits)
+    # nft 1.0.6 declares anonymous sets with their element count (NFTA_SET_DESC_SIZE,
+    # printed by libnftnl as "size N").
+    return AnonSetDecl(name, flags, s.len_bits, tuple(elems), s.data_len_bits, len(elems))
 
 
 def _range_ends(k: N.TExpr, big: bool = False) -> tuple[bytes, bytes]:

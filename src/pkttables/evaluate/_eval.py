@@ -830,6 +830,14 @@ class _RuleEval:
             raise _err("cannot combine negation with binary expression", s.left.loc)
         # `x & m == v` with an xor/or folded as nft does (evaluate.c binop_transfer).
         left, fold_xor = _fold_lhs(left)
+        if isinstance(r, A.SetExpr) and len(r.elements) == 1 and op in ("eq", "neq") \
+                and s.op != "!" and not isinstance(lhs.expr, N.Concat) \
+                and not isinstance(r.elements[0], (A.Elem, A.Mapping, A.Concat, A.SetExpr, A.Wildcard)):
+            # nft 1.0.6 (expr_evaluate_relational) turns an anonymous set of one element
+            # into that element with an exact ==/!= (no flag test): `tcp dport != { 22 }`
+            # is `cmp neq`, `tcp flags { syn }` is `cmp eq 0x02`.
+            r = r.elements[0]
+            s = A.Match(s.loc, s.left, "!=" if op == "neq" else "==", r)
         if isinstance(r, A.SetExpr):
             if op not in ("eq", "neq"):
                 raise _err("invalid operator for set lookup", s.loc)

@@ -325,8 +325,9 @@ class _Parser:
             new.extend(toks)
         self.toks[self.i : self.i] = new
 
-    def block(self, item_fn) -> tuple:
-        """``'{' items '}'`` where every item ends with a separator; own define scope."""
+    def block(self, item_fn, sep_optional: bool = False) -> tuple:
+        """``'{' items '}'`` where every item ends with a separator (optional with
+        ``sep_optional``); own define scope."""
         self.expect("{", "'{'")
         items: list = []
         self.scopes.append({})
@@ -345,7 +346,10 @@ class _Parser:
                     if r is not None:
                         items.append(r)
                     # nft: ``elements = {..}`` and ``devices = {..}`` need no separator.
-                    if not (isinstance(r, A.Prop) and r.name in ("elements", "devices") and self.toks[self.i - 1].kind == "}"):
+                    if sep_optional:
+                        if self.peek().kind is NEWLINE or self.peek().kind == ";":
+                            self.i += 1
+                    elif not (isinstance(r, A.Prop) and r.name in ("elements", "devices") and self.toks[self.i - 1].kind == "}"):
                         self.separator(getattr(self, "_sep_expect", None))
                     self._sep_expect = None
                 except _Err as e:
@@ -744,7 +748,11 @@ class _Parser:
 
     def obj_block(self, kind: str) -> tuple:
         """A stateful object's ``{ ... }``: its property lines, flattened into one tuple."""
-        lines = self.block(lambda: self.obj_props(kind) or self.err(self.peek()))
+        # nft's counter/quota/limit/synproxy/secmark blocks are `block config` lists with
+        # optional separators (`counter c { packets 1 bytes 2 }`); the ct helper/timeout/
+        # expectation blocks need a separator after every item (checked on nft 1.0.6).
+        lines = self.block(lambda: self.obj_props(kind) or self.err(self.peek()),
+                           sep_optional=not kind.startswith("ct "))
         return tuple(p for line in lines for p in line)
 
     def obj_props(self, kind: str) -> tuple:

@@ -115,7 +115,7 @@ def test_bytecode_like_nft(family, rule, expected):
 
 def test_objmap_declaration():
     lines = _dump('ct helper set tcp dport map { 21 : "h1" }')
-    assert lines[0] == "__objmap%d t 43"
+    assert lines[0] == "__objmap%d t 43 size 1"   # nft 1.0.6 declares the element count
     assert lines[2] == "element 00001500  : 0 [end]"
 
 
