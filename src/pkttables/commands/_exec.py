@@ -373,9 +373,12 @@ class _Executor:
         obj = cmd.obj
         f = L.locate(obj, end=cmd.loc)
         fam = self._fam(obj)
-        self._need_table(fam, obj.name, f.pick("name"))
+        t = self._need_table(fam, obj.name, f.pick("name"))
         self._mutating()
-        self.tx.flush_table(fam, obj.name)
+        # nft 1.0.6 `flush table` deletes the table's rules only (one NFT_MSG_DELRULE for
+        # the table); sets, maps and objects keep their content (checked against 6.18).
+        for cname in list(t.chains):
+            self.tx.flush_chain(fam, obj.name, cname)
         self._gc_anon(fam, obj.name)
 
     def _delete_RulesetObj(self, cmd):
@@ -566,13 +569,21 @@ class _Executor:
             if replace:
                 r = self.tx.replace_rule(fam, table, chain, obj.handle, comp.stmts,
                                          comment=rule.comment, loc=rule.loc)
+                # nf_tables_newrule with NLM_F_REPLACE keeps the old rule's handle (the
+                # handle attribute names it) and allocates none; nft 1.0.6 lists and
+                # echoes the replacement with the old handle
+                hg = self.tx.tables[(fam, table)].hgen
+                if hg.value == r.handle + 1:
+                    hg.value -= 1
+                r.handle = obj.handle
             else:
+                # `add rule ... handle N` is nft's older spelling of `position N`
+                pos = (obj.position or obj.handle or None) if obj else None
                 r = self.tx.add_rule(fam, table, chain, comp.stmts, insert=insert,
-                                     position=(obj.position or None) if obj else None,
-                                     index=obj.index if obj else None,
+                                     position=pos, index=obj.index if obj else None,
                                      comment=rule.comment, loc=rule.loc)
         except ModelError as e:
-            raise CommandError(e.errno, f.pick("position")) from None
+            raise CommandError(e.errno, f.pick("handle") if replace else f.pick("position")) from None
         r.userdata["ast"] = rule
         if comp.program is not None:
             r.userdata["program"] = comp.program
@@ -605,8 +616,18 @@ class _Executor:
                         s.size = 65535
         prog = comp.program
         names = []
+        meters = {st.set: st for st in comp.stmts
+                  if type(st).__name__ == "Dynset" and getattr(st, "declare", None) is not None}
         for d in getattr(prog, "sets", ()) or ():
             s = _anon_set_model(d, t)
+            m = meters.get(s.name)
+            if m is not None:
+                # a meter: nft lists its key's datatypes and nft's default size 65535
+                key = m.key
+                parts = getattr(key, "parts", None) or (key,)
+                s.key_type = tuple(getattr(getattr(p, "dtype", None), "key", "integer") for p in parts)
+                if s.size is None:
+                    s.size = 65535
             self.tx.add_set(fam, table, s)
             names.append(s.name)
             t = self.tx.tables[(fam, table)]

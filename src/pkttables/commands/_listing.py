@@ -16,10 +16,15 @@ and the executor's output flags (python-nftables names, ``Options.flags``) to
 ``list counters|quotas|...``       objects of a kind (``table FAMILY NAME`` narrows)
 ``list counter FAMILY TABLE NAME`` one object
 ``list flowtables [FAMILY]``       every flowtable
+``list meters [FAMILY]``           every table, with its meters (rule-declared sets)
+``list meter FAMILY TABLE NAME``   one meter
+``list hooks [FAMILY]``            nothing (nft 1.0.6 on Linux 6.18 prints nothing)
 ``reset counters|quotas ...``      the listing, then the values go back to zero
 =================================  ==============================================
 
-JSON output (``-j``) is not produced here yet: it raises :class:`NotAvailable`.
+With ``-j`` (``json`` in the output flags) every listing is one libnftables document
+printed by :mod:`pkttables.render.json_output` (``do_command_list_json``): a
+``metainfo`` object, then the same objects in the same order as the text listing.
 """
 
 from __future__ import annotations
@@ -56,13 +61,97 @@ def _not_available(cmd: A.Command, what: str):
     return NotAvailable(Diagnostic(None, f"'{cmd.verb} {what}' is not available yet"))
 
 
+def _is_meter(s) -> bool:
+    """A set a rule declared with ``meter NAME { ... }``: dynamic, anonymous, and named
+    by the user (anonymous sets of rules are ``__set%d``)."""
+    return "anonymous" in s.flags and "dynamic" in s.flags and not s.name.startswith("__")
+
+
+def _meter_text(s, o) -> str:
+    # nft 1.0.6 set_print_plain for a meter: type, size, flags dynamic; no blank line
+    # between meters (unlike sets)
+    from pkttables.render import text as T
+    types = " . ".join(s.key_type) if s.key_type else "integer"
+    hd = f" # handle {s.handle}" if o.handle else ""
+    return (f"\tmeter {s.name} {{{hd}\n\t\ttype {types}\n\t\tsize {s.size or 65535}\n"
+            f"\t\tflags dynamic\n\t}}\n")
+
+
+def _meter_json(s, t) -> dict:
+    return {"meter": {"family": t.family, "name": s.name, "table": t.name,
+                      "type": (" . ".join(s.key_type) if s.key_type else "integer"),
+                      "handle": s.handle, "size": s.size or 65535}}
+
+
+def _meters(cmd: A.Command, ruleset: Ruleset, o, as_json: bool):
+    from pkttables.render import json_output as J
+    from pkttables.render import text as T
+    obj = cmd.obj
+    if isinstance(obj, A.SetObj):        # list meter FAMILY TABLE NAME
+        t = ruleset.table(obj.family or "ip", obj.table)
+        pick = [(t, [t.sets[obj.name]])]
+    else:
+        fam = obj.family
+        pick = [(t, [s for s in t.sets.values() if _is_meter(s)])
+                for t in ruleset.tables.values() if fam is None or t.family == fam]
+    if as_json:
+        return J.dumps({"nftables": [J.metainfo()] + [_meter_json(s, t) for t, ss in pick for s in ss]}) + "\n"
+    out = ""
+    for t, ss in pick:
+        out += T._table_header(t, o) + "".join(_meter_text(s, o) for s in ss) + "}\n"
+    return out
+
+
 def render(cmd: A.Command, ruleset: Ruleset, opts) -> str:
     """The text nft prints for a ``list``/``reset`` command on ``ruleset``."""
-    from pkttables.render import text as T
     flags = getattr(opts, "flags", set())
-    if "json" in flags:
-        raise _not_available(cmd, "-j (JSON listing)")
     o = list_options(flags)
+    obj = cmd.obj
+    if (isinstance(obj, A.SetObj) and obj.kind == "meter") or (isinstance(obj, A.ListObj) and obj.what == "meters"):
+        return _meters(cmd, ruleset, o, "json" in flags)
+    if isinstance(obj, A.ListObj) and obj.what == "hooks":
+        # nft 1.0.6 `list hooks` asks NFNL_SUBSYS_HOOK per device and prints nothing here
+        return ""
+    if "json" in flags:
+        from pkttables.render import json_output as J
+        return J.dumps(_render_json(cmd, ruleset, o)) + "\n"
+    return _render_text(cmd, ruleset, o)
+
+
+def _render_json(cmd: A.Command, ruleset: Ruleset, o) -> dict:
+    from pkttables.render import json_output as J
+    obj = cmd.obj
+    if isinstance(obj, A.RulesetObj):
+        return J.list_ruleset_json(ruleset, o, obj.family)
+    if isinstance(obj, A.TableObj):
+        return J.list_table_json(ruleset, obj.family or "ip", obj.name, o)
+    if isinstance(obj, A.ChainObj):
+        return J.list_chain_json(ruleset, obj.family or "ip", obj.table, obj.name, o)
+    if isinstance(obj, A.SetObj):
+        return J.list_set_json(ruleset, obj.family or "ip", obj.table, obj.name, o)
+    if isinstance(obj, A.StatefulObj):
+        return J.list_objects_json(ruleset, obj.kind, o, obj.family or "ip", obj.table, obj.name)
+    if isinstance(obj, A.ListObj):
+        w, fam = obj.what, obj.family
+        simple = {"tables": J.list_tables_json, "chains": J.list_chains_json, "sets": J.list_sets_json,
+                  "maps": J.list_maps_json, "flowtables": J.list_flowtables_json}
+        if w in simple:
+            return simple[w](ruleset, o, fam)
+        kind = _PLURAL_KINDS.get(w) or (w if w in _PLURAL_KINDS.values() else None)
+        if kind is not None:
+            if obj.table is not None and fam is None:
+                fam = "ip"
+            return J.list_objects_json(ruleset, kind, o, fam, obj.table)
+        raise _not_available(cmd, w)
+    if isinstance(obj, A.FlowtableObj):
+        return {"nftables": [J.metainfo()] + [J.flowtable_json(ruleset.table(obj.family or "ip", obj.table)
+                                                               .flowtables[obj.name],
+                                                               ruleset.table(obj.family or "ip", obj.table))]}
+    raise _not_available(cmd, type(obj).__name__)
+
+
+def _render_text(cmd: A.Command, ruleset: Ruleset, o) -> str:
+    from pkttables.render import text as T
     obj = cmd.obj
     if isinstance(obj, A.RulesetObj):
         return T.list_ruleset(ruleset, o, obj.family)
@@ -71,8 +160,6 @@ def render(cmd: A.Command, ruleset: Ruleset, opts) -> str:
     if isinstance(obj, A.ChainObj):
         return T.list_chain(ruleset, obj.family or "ip", obj.table, obj.name, o)
     if isinstance(obj, A.SetObj):
-        if obj.kind == "meter":
-            raise _not_available(cmd, "meter")
         return T.list_set(ruleset, obj.family or "ip", obj.table, obj.name, o)
     if isinstance(obj, A.StatefulObj):
         return T.list_object(ruleset, obj.kind, obj.family or "ip", obj.table, obj.name, o)

@@ -897,7 +897,9 @@ def set_json(s: Set, t: Table, opts: ListOptions | None = None) -> dict:
     if s.auto_merge:
         d["auto-merge"] = True
     if s.elements and not o.terse:
-        d["elem"] = [_element_json(s, el, o) for el in s.elements]
+        # nft sorts the elements it lists (list_expr_sort), in JSON as in text
+        from .text import sorted_elements
+        d["elem"] = [_element_json(s, el, o) for el in sorted_elements(s)]
     if s.stmts:
         so = ListOptions(stateless=True)
         d["stmt"] = [_elem_stmt_json(x, so) for x in s.stmts]
