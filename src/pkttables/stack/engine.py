@@ -76,6 +76,11 @@ MAX_PROBES = 3            # mcast_solicit (ucast/app probes do not apply to INCO
 RETRANS = 1.0             # retrans_time_ms
 
 
+# ip_tos2prio (net/ipv4/route.c): TC_PRIO_* by IPTOS_TOS(tos) >> 1; the ECN_OR_COST
+# entries are the same class.
+_IP_TOS2PRIO = (0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4)
+
+
 class Disposition(str, enum.Enum):
     """What finally happened to the packet."""
     ACCEPT = "accept"        # left the host (forwarded or sent), or is waiting for a neighbour
@@ -125,10 +130,15 @@ class _Drop(Exception):
 
 
 class _Run:
-    __slots__ = ("now", "hooks", "emitted", "generated", "events", "depth")
+    __slots__ = ("now", "hooks", "emitted", "generated", "events", "depth", "mark", "prio")
 
     def __init__(self, now: float, depth: int = 0):
         self.now = now
+        # skb->mark and skb->priority: the engine re-creates its Packet view of the one
+        # skb between layers, so what a hook set is carried here (a generated packet
+        # gets a run of its own, starting at 0 as a fresh skb does).
+        self.mark = 0
+        self.prio = 0
         self.hooks: list[tuple[str, str]] = []
         self.emitted: list[Emission] = []
         self.generated: list[Generated] = []
@@ -231,8 +241,10 @@ class Engine:
             return
         state = HookState(family, hook, iif, oif, r.now, r.events, self)
         pkt.iif, pkt.oif = iif, oif
+        pkt.mark, pkt.priority = r.mark, r.prio
         before = len(r.events)
         v = runner.run(pkt, state)
+        r.mark, r.prio = pkt.mark, pkt.priority
         pkt.reparse()
         if v.verdict == Verdict.ACCEPT:
             return
@@ -288,14 +300,15 @@ class Engine:
                 rst[8] = ttl
                 rst[10:12] = b"\0\0"
                 struct.pack_into("!H", rst, 10, internet_checksum(rst, 0, 20))
-                d = self.host.route_output(bytes(rst[16:20]), None, bytes(rst[12:16]))
+                # ip_route_me_harder(): FLOWI_FLAG_ANYSRC, the source need not be ours.
+                d = self.host.route_output(bytes(rst[16:20]))
             else:
                 if l3[24] == 0xFF:
                     return                      # ipv6_addr_is_multicast(daddr)
                 rst[7] = ttl
-                src = ipaddress.IPv6Address(bytes(rst[24:40]))
-                o = iif if (src.is_link_local and iif) else None
-                d = self.host.route_output(src, o, bytes(rst[8:24]))
+                to = ipaddress.IPv6Address(bytes(rst[24:40]))
+                o = iif if (to.is_link_local and iif) else None
+                d = self.host.route_output(to, o)
             if not d.delivers:
                 return
             self._local_out(r, "reject-tcp-reset", bytes(rst), decision=d)
@@ -397,9 +410,9 @@ class Engine:
                 # __netif_receive_skb_core(): no VLAN device for this VID -> OTHERHOST,
                 # which ip_rcv/arp_rcv drop.
                 raise _Drop(Disposition.DROP, f"VLAN {vid} tagged frame on an untagged port")
-            # skb_vlan_untag() took the tag out of the frame into skb->vlan_tci (netdev
-            # ingress still sees it), and a priority tag (VID 0) is then cleared: the
-            # later hooks see an untagged frame.
+            # skb_vlan_untag() moved the tag into skb->vlan_tci (netdev ingress and a
+            # bridge still see it), and after the rx_handler a priority tag (VID 0, no
+            # VLAN device) is cleared: ip_rcv and the ip/ip6 hooks see it untagged.
             del frame[12:16]
             etype = frame[12] << 8 | frame[13]
         if etype == B.ETH_P_ARP:
@@ -547,6 +560,8 @@ class Engine:
             self._icmp_error(r, l3, 0, 3, 4, struct.pack("!I", mtu), input_route=True, iif=dev)
             raise _Drop(Disposition.DROP, f"fragmentation needed (mtu {mtu}, DF set)")
         B.decrease_ttl(buf, nh)
+        # ip_forward(): skb->priority = rt_tos2priority(iph->tos)
+        r.prio = _IP_TOS2PRIO[(l3[1] & 0x1E) >> 1]
         gw = d.gateway.packed
         if out.name == dev.name and self._redirect_ok(dev, bytes(l3[12:16])) and \
                 self.rl.redirect_allow(bytes(l3[12:16]), r.now):

@@ -26,8 +26,10 @@ _ICMPX_V4 = {0: 0, 1: 3, 2: 1, 3: 13}      # NFT_REJECT_ICMPX_* -> ICMP_*_UNREAC
 _ICMPX_V6 = {0: 0, 1: 4, 2: 3, 3: 1}       # -> ICMPV6_*
 
 
-def tcp_reset(l3: bytes, version: int, ttl: int = 64) -> bytes | None:
-    """The reset the kernel sends for IP packet ``l3`` (from its network header)."""
+def tcp_reset(l3: bytes, version: int, ttl: int = 64, thoff: int | None = None) -> bytes | None:
+    """The reset the kernel sends for IP packet ``l3`` (from its network header).
+    ``thoff``: where the TCP header starts in ``l3`` when IPv6 extension headers come
+    first (nf_reject_ip6_tcphdr_get walks them with ipv6_skip_exthdr)."""
     if version == 4:
         if len(l3) < 20 or l3[9] != 6:
             return None
@@ -38,9 +40,9 @@ def tcp_reset(l3: bytes, version: int, ttl: int = 64) -> bytes | None:
         th, end = ihl, min(tot, len(l3))
         src, dst = l3[12:16], l3[16:20]
     else:
-        if len(l3) < 40 or l3[6] != 6:
-            return None            # extension headers: not walked here
-        th, end = 40, min(40 + struct.unpack_from("!H", l3, 4)[0], len(l3))
+        if len(l3) < 40 or (l3[6] != 6 and thoff is None):
+            return None
+        th, end = thoff or 40, min(40 + struct.unpack_from("!H", l3, 4)[0], len(l3))
         src, dst = l3[8:24], l3[24:40]
     if end - th < 20:
         return None
@@ -113,7 +115,12 @@ def build_reject(instr, pkt, ctx):
     l3 = bytes(pkt.buf[pkt.nh_off:]) if pkt.nh_off >= 0 else b""
     hook = ctx.hook
     if instr.type == RejectType.TCP_RST:
-        rst = tcp_reset(l3, 6 if v6 else 4, getattr(ctx, "default_ttl", 64)) if l3 else None
+        thoff = None
+        if v6 and pkt.l4proto == 6 and pkt.th_off >= 0 and not pkt.fragoff:
+            thoff = pkt.th_off - pkt.nh_off
+        elif v6:
+            l3 = b""               # no TCP header found behind the extension headers
+        rst = tcp_reset(l3, 6 if v6 else 4, getattr(ctx, "default_ttl", 64), thoff) if l3 else None
         return RejectEvent("tcp-reset", fam, hook, 0, 0, rst, l3)
     code = instr.code
     if instr.type == RejectType.ICMPX_UNREACH:

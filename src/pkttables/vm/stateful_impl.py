@@ -69,6 +69,10 @@ class ObjType:
 def skb_len(pkt, ctx) -> int:
     """``skb->len`` at a hook: from the network header (the MAC header was pulled) to the
     end, or to the IP length where ip_rcv trimmed the padding (``ctx.l3_trim``)."""
+    if getattr(ctx, "hook_family", None) == "arp" and getattr(ctx, "hook", None) == "output":
+        # arp_create() builds the frame with its hardware header (dev_hard_header)
+        # before NF_ARP_OUT: skb->len counts it.
+        return len(pkt.buf)
     start = pkt.nh_off if pkt.nh_off >= 0 else max(pkt.mac_len, 0)
     if getattr(ctx, "l3_trim", False) and pkt.nh_off >= 0:
         return pkt.l3_len
@@ -223,7 +227,21 @@ _TIME_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 60
 
 def _object_state(obj) -> Any:
     """Build the state of a named counter / quota / limit from the model."""
-    w = _words(obj.spec)
+    spec = obj.spec
+    if isinstance(spec, dict) and all(isinstance(v, (int, str, bool)) for v in spec.values()):
+        # The commands layer's kernel-form spec: plain numbers (bytes, seconds' names)
+        # and an ``over`` boolean.
+        if obj.kind == "counter":
+            return Count(int(spec.get("packets", 0)), int(spec.get("bytes", 0)))
+        if obj.kind == "quota" and "bytes" in spec:
+            return _NamedQuota(QuotaState(int(spec["bytes"]), int(spec.get("used", 0))),
+                               bool(spec.get("over")))
+        if obj.kind == "limit" and "rate" in spec:
+            unit = spec.get("unit", "second")
+            unit = _TIME_UNITS.get(unit, unit) if isinstance(unit, str) else int(unit)
+            return _NamedLimit(TokenBucket(int(spec["rate"]), int(unit), int(spec.get("burst", 0)),
+                                           spec.get("type") == "bytes"), bool(spec.get("over")))
+    w = _words(spec)
     nums = [int(x) for x in w if x.isdigit()]
     if obj.kind == "counter":
         d = dict(zip(w[::2], w[1::2]))
@@ -500,6 +518,10 @@ class ChainRuntime:
         events_before = len(self.ctx.events)
         result = HookVerdict(NF.ACCEPT)
         for chain in chains:
+            if chain.family == "inet" and hook == "ingress" and pkt.nfproto not in (2, 10):
+                # nft_do_chain_inet_ingress(): anything but IPv4/IPv6 is accepted
+                # without running the chain.
+                continue
             tracer = None
             if self.tracer_factory is not None:
                 tracer = self.tracer_factory(pkt, family, hook, chain, self.ctx)
