@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from pkttables.commands import FileError, Options, Result, StateStore, execute, parse_text
+from pkttables.commands.store import handle_marks
 from pkttables.errors import PktError
 from pkttables.model import Ruleset
 
@@ -203,11 +204,23 @@ def _run(a: Args, base: Ruleset) -> Result:
         text = " ".join(a.words) + "\n"
         filename = "<cmdline>"
     if "json" in a.opts.flags and text.lstrip().startswith("{"):
-        from pkttables.lang.json_input import parse_json
-        script = parse_json(text, filename if a.file else "<cmdline>")
+        script = _json_script(a.opts, text, filename if a.file else "<cmdline>")
     else:
         script = parse_text(text, filename, a.opts)
     return execute(script, base, a.opts)
+
+
+def _json_script(opts: Options, text: str, filename: str):
+    """JSON input (``-j`` and text starting with ``{``): libnftables' JSON parser;
+    the decoded document is kept for ``-e``, which echoes it back with handles."""
+    import json as _json
+    from pkttables.lang.json_input import parse_json
+    script = parse_json(text, filename)
+    try:
+        opts.json_input = _json.loads(text)
+    except ValueError:
+        opts.json_input = None
+    return script
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -234,7 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             res = _run(a, Ruleset())
         else:
             with store.locked():
-                res = _run(a, store.load())
+                base = store.load()
+                marks = handle_marks(base)
+                try:
+                    res = _run(a, base)
+                except PktError:
+                    # a failed batch changes nothing but the handles it consumed
+                    if not a.check and handle_marks(base) != marks:
+                        store.save(base)
+                    raise
                 if res.changed and not a.check:
                     store.save(res.ruleset)
     except PktError as exc:

@@ -70,6 +70,7 @@ class Options:
     dry_run: bool = False
     include_paths: list[str] = field(default_factory=list)
     vars: dict[str, str] = field(default_factory=dict)
+    json_input: object = None   # the decoded JSON document the script came from (-j echo)
 
 
 @dataclass
@@ -87,17 +88,39 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None) -> Res
     a debug flag the bytecode printed before an error is in ``exc.output``."""
     ex = _Executor(base, opts or Options())
     try:
-        for cmd in script.commands:
+        for i, cmd in enumerate(script.commands):
+            ex.cmd_index = i
             ex.command(cmd)
+        ex.validate()
     except PktError as exc:
         exc.output = "".join(ex.out)  # nft prints --debug=netlink before the kernel answers
+        if getattr(exc, "errno", None) == E.EMLINK and not ex.opts.dry_run:
+            _replay(script, base, ex.opts)
         raise
     ex.apply_resets()
     if ex.changed and not ex.opts.dry_run:
         new = ex.tx.commit()
     else:
         new = base
-    return Result(new, "".join(ex.out), ex.changed and not ex.opts.dry_run)
+    out = "".join(ex.out)
+    if ex.echo and ex.changed and not ex.opts.dry_run:
+        from ._echo import render_echo
+        out += render_echo(ex.echo, new, ex.opts, ex.opts.json_input)
+    return Result(new, out, ex.changed and not ex.opts.dry_run)
+
+
+def _replay(script: A.Script, base: Ruleset, opts: Options) -> None:
+    """The kernel's second pass over a batch whose commit-time validation failed: Linux
+    answers ``nf_tables_validate`` failing with ``-EAGAIN``, nfnetlink aborts and replays
+    the whole batch with validation at each rule, so every rule (and table, chain, set)
+    of the batch takes a handle a second time.  The handle counters are shared with
+    ``base``; everything else of the replay is thrown away."""
+    ex = _Executor(base, dataclasses.replace(opts, flags=set(), debug=set()))
+    for cmd in script.commands:
+        try:
+            ex.command(cmd)
+        except PktError:
+            continue        # nfnetlink goes on with the batch to report every error
 
 
 # ------------------------------------------------------------------ references
@@ -149,6 +172,21 @@ def _rule_targets(r: Rule, table: Table) -> set[str]:
         if s is not None:
             out.update(x for x in (_data_jump(e.data) for e in s.elements) if x)
     return out
+
+
+def _rule_jumps(r: Rule) -> bool:
+    """Whether a rule's program jumps or goes to a chain (immediate or anonymous vmap)."""
+    prog = r.userdata.get("program")
+    if prog is None:
+        return any(_jump_target(n) for n in _walk(r.stmts))
+    for i in getattr(prog, "instrs", ()) or ():
+        d = getattr(i, "data", None)
+        if getattr(d, "chain", None):
+            return True
+    for d in getattr(prog, "sets", ()) or ():
+        if any((getattr(e, "verdict", None) or "").startswith(("jump", "goto")) for e in d.elements):
+            return True
+    return False
 
 
 def _reaches(table: Table, start: str, goal: str) -> bool:
@@ -272,9 +310,42 @@ class _Executor:
         self.out: list[str] = []
         self.changed = False
         self.resets: list[tuple[str, str, str, str]] = []
+        self.echo: list = []            # EchoEvent, when -e
+        self.cmd_index = 0
+        self.rule_cmd: dict[tuple, Location] = {}   # (fam, table, handle) -> command location
+
+    def _echo(self, kind: str, verb: str, fam: str, table: str, **kw) -> None:
+        if "echo" in self.opts.flags:
+            from ._echo import EchoEvent
+            self.echo.append(EchoEvent(kind, verb, fam, table, cmd_index=self.cmd_index, **kw))
 
     # -- dispatch ---------------------------------------------------------------------
+    def validate(self) -> None:
+        """The kernel's commit-time check (nf_tables_validate -> nft_chain_validate,
+        :func:`pkttables.vm.chain.check_loops`): jumps that loop or nest deeper than 16
+        from a base chain.  Linux 6.18 then replays the batch checking each rule as it is
+        added; nft 1.0.6 prints ``Could not process rule: Too many links`` under the whole
+        command of every rule of the batch that jumps (checked: a loop closed by the
+        batch's first rule fails its second jump too)."""
+        if not self.rule_cmd or not self.changed:
+            return
+        from pkttables.vm.chain import check_loops
+        tables = {(f, tn) for f, tn, _ in self.rule_cmd}
+        view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        if not check_loops(view):
+            return
+        diags = []
+        for (fam, tn, h), loc in self.rule_cmd.items():
+            t = self.tx.tables.get((fam, tn))
+            r = next((r for c in t.chains.values() for r in c.rules if r.handle == h), None) if t else None
+            if r is not None and _rule_jumps(r):
+                diags.append(Diagnostic(loc, "Could not process rule: " + os.strerror(E.EMLINK)))
+        err = CommandError(E.EMLINK, None)
+        err.diagnostics = diags or err.diagnostics
+        raise err
+
     def command(self, cmd: A.Command) -> None:
+        self.cur_loc = cmd.loc
         verb, obj = cmd.verb, cmd.obj
         name = type(obj).__name__
         fn = getattr(self, f"_{verb}_{name}", None)
@@ -316,11 +387,17 @@ class _Executor:
                 flags = frozenset(item.value)
             elif isinstance(item, A.Prop) and item.name == "comment":
                 comment = item.value
-        self._mutating()
+        new = (fam, obj.name) not in self.tx.tables
+        if new or obj.body or flags is not None or comment is not None or create:
+            # an existing table named again without changes is no transaction at all
+            # (nf_tables_updtable queues nothing): no new generation
+            self._mutating()
         try:
             self.tx.add_table(fam, obj.name, flags=flags, comment=comment, create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
+        if new:
+            self._echo("table", "create" if create else "add", fam, obj.name)
         # nft's cmd_expand (src/rule.c) sends a table block as: the chains (without
         # rules), the objects, the sets, the flowtables, then every chain's rules -- so
         # handles come in that order and a rule may jump to a chain declared after it.
@@ -472,13 +549,16 @@ class _Executor:
                 raise CommandError(E.EOPNOTSUPP, L.widen(cmd.loc if cmd else obj.loc))
         if policy is not None and hook is None and (old is None or old.hook is None):
             raise CommandError(E.EOPNOTSUPP, policy_loc)
-        self._mutating()
+        if old is None or create or hook is not None or policy is not None or comment is not None or rules:
+            self._mutating()
         try:
             if old is not None and hook is None and policy is not None:
                 hook = dataclasses.replace(old.hook, policy=policy)
             self.tx.add_chain(fam, table, obj.name, hook=hook, comment=comment, create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
+        if old is None:
+            self._echo("chain", "create" if create else "add", fam, table, name=obj.name)
         for r in rules:
             if defer is not None:
                 defer.append((obj.name, r, f))
@@ -589,14 +669,22 @@ class _Executor:
             r.userdata["program"] = comp.program
         if anon:
             r.userdata["sets"] = anon
-        # the kernel refuses a jump that closes a loop (nf_tables_check_loops); nft 1.0.6
-        # on 6.18 reports it as EOPNOTSUPP under the jump's target
+        # nft reports a rule the commit-time validation refuses under its whole command
+        self.rule_cmd[(fam, table, r.handle)] = L.widen(self.cur_loc) if obj is not None else rule.loc
+        # nft_verdict_init: a jump or goto to a base chain is EOPNOTSUPP, under the target
         t = self.tx.tables[(fam, table)]
         for n in _walk(rule.stmts):
             j = _jump_target(n)
-            if j and _reaches(t, j, chain):
+            if j and j in t.chains and t.chains[j].hook is not None:
                 tloc = getattr(getattr(n, "target", None), "loc", None) or rule.loc
                 raise CommandError(E.EOPNOTSUPP, tloc)
+        prev = None
+        if obj is not None and (obj.position or obj.handle or obj.index is not None) and not replace:
+            rules = self.tx.tables[(fam, table)].chains[chain].rules
+            i = next(k for k, x in enumerate(rules) if x is r)
+            prev = rules[i - 1].handle if i > 0 else None
+        self._echo("rule", "insert" if insert else "add", fam, table, chain=chain, handle=r.handle,
+                   prev=prev, replaced=replace)
         if replace:
             self._gc_anon(fam, table)
 
@@ -734,10 +822,13 @@ class _Executor:
             self._type_set(s, fam, f.pick("name"))
             s.stmts = S.stmt_dumps(stmts, fam) if stmts else ()
         self._mutating()
+        new = obj.name not in self.tx.tables[(fam, table)].sets
         try:
             s = self.tx.add_set(fam, table, s, create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
+        if new:
+            self._echo("set", "create" if create else "add", fam, table, name=obj.name)
         if elements is not None:
             self._add_elements(fam, table, obj.name, elements, False, f.whole)
 
@@ -770,6 +861,7 @@ class _Executor:
             raise EvalError(Diagnostic(loc, str(e))) from None
         new = S.build_elements(s, spec, fam, se, set_stmts=s.stmts)
         self._mutating()
+        self._echo("element", "create" if create else "add", fam, table, name=name, elements=tuple(new))
         if "interval" in s.flags:
             from pkttables.proto import ByteOrder
             host = len(spec.key) == 1 and spec.key[0][2] is ByteOrder.HOST
@@ -867,10 +959,13 @@ class _Executor:
         from ._objects import object_spec
         spec, comment = object_spec(obj.kind, obj.body, fam, f.pick("name"))
         self._mutating()
+        new = (obj.kind, obj.name) not in self.tx.tables[(fam, table)].objects
         try:
             self.tx.add_object(fam, table, StatefulObject(obj.kind, obj.name, 0, spec, comment), create=create)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("name")) from None
+        if new:
+            self._echo("object", "create" if create else "add", fam, table, name=obj.name, obj_kind=obj.kind)
 
     def _delete_StatefulObj(self, cmd, destroy=False):
         obj = cmd.obj

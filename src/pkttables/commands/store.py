@@ -42,7 +42,7 @@ import tempfile
 from pkttables.errors import Diagnostic, PktError
 from pkttables.model import HandleCounter, Ruleset, Table
 
-__all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "end_session", "loads"]
+__all__ = ["FORMAT", "VERSION", "StateError", "StateStore", "dumps", "end_session", "handle_marks", "loads"]
 
 FORMAT = "pkttables-state"
 VERSION = 1
@@ -154,6 +154,13 @@ def loads(text: str, path: str = "<state>") -> Ruleset:
     except (KeyError, TypeError, ValueError, AttributeError, ImportError) as e:
         raise StateError(path, f"corrupt ({type(e).__name__}: {e})") from None
     return rs
+
+
+def handle_marks(rs: Ruleset) -> tuple:
+    """The handle counters of ``rs`` (the ruleset's and each table's).  A failed batch
+    still advances them -- the kernel never hands a handle out twice -- so a caller
+    saves the unchanged ruleset again when these moved."""
+    return (rs.table_handles.value,) + tuple((k, t.hgen.value) for k, t in rs.tables.items())
 
 
 def end_session(rs: Ruleset) -> Ruleset:

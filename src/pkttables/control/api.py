@@ -26,6 +26,7 @@ import json
 import os
 
 from pkttables.commands import FileError, Options, StateStore, execute, parse_text
+from pkttables.commands.store import handle_marks
 from pkttables.errors import PktError
 from pkttables.model import Ruleset
 
@@ -112,8 +113,8 @@ class Nftables:
             else:
                 src, name = text + "\n", "<cmdline>"   # as nft_run_cmd_from_buffer does
             if "json" in opts.flags and src.lstrip().startswith("{"):
-                from pkttables.lang.json_input import parse_json
-                script = parse_json(src, name if filename else "<cmdline>")
+                from pkttables.cli.nft import _json_script
+                script = _json_script(opts, src, name if filename else "<cmdline>")
             else:
                 script = parse_text(src, name, opts)
             return execute(script, base, opts)
@@ -124,7 +125,15 @@ class Nftables:
                 self._ruleset = res.ruleset
             else:
                 with self._store.locked():
-                    res = go(self._store.load())
+                    base = self._store.load()
+                    marks = handle_marks(base)
+                    try:
+                        res = go(base)
+                    except PktError:
+                        # the handles a failed batch took stay taken, as in the kernel
+                        if not self._dry_run and handle_marks(base) != marks:
+                            self._store.save(base)
+                        raise
                     if res.changed:
                         self._store.save(res.ruleset)
         except PktError as exc:

@@ -61,16 +61,26 @@ def test_bad_store_gives_one_clear_error(tmp_path, content, msg, capsys):
     assert p.read_text() == content
 
 
-def test_failed_command_or_file_leaves_store_byte_identical(tmp_path, capsys):
+def test_failed_command_or_file_leaves_store_unchanged_but_its_handles(tmp_path, capsys):
     p = tmp_path / "s"
     assert main(["--state", str(p), "add table inet t; add chain inet t c"]) == 0
     before = p.read_bytes()
+    listing = StateStore(p).load()
+    assert main(["--state", str(p), "-c", "add chain inet t e"]) == 0
+    assert p.read_bytes() == before                     # -c: nothing at all
     assert main(["--state", str(p), "add rule inet t c accept; add rule inet t x accept"]) == 1
     bad = tmp_path / "bad.nft"
     bad.write_text("add chain inet t e\nadd rule inet t nosuch accept\n")
     assert main(["--state", str(p), "-f", str(bad)]) == 1
-    assert main(["--state", str(p), "-c", "add chain inet t e"]) == 0
-    assert p.read_bytes() == before
+    after = StateStore(p).load()
+    # same tables, chains, rules and generation; the kernel never reuses the handles
+    # the failed batches took (rule 2, chain 3), so neither does the store
+    assert after.generation == listing.generation
+    assert [(k, list(t.chains)) for k, t in after.tables.items()] == \
+        [(k, list(t.chains)) for k, t in listing.tables.items()]
+    assert after.table("inet", "t").next_handle == 4
+    assert main(["--state", str(p), "-a", "add rule inet t c accept"]) == 0
+    assert StateStore(p).load().chain("inet", "t", "c").rules[0].handle == 4
     assert [f for f in os.listdir(tmp_path) if f.startswith(".pkt-state-")] == []
     err = capsys.readouterr().err
     assert f"{bad}:2:17-22: Error: Could not process rule: No such file or directory" in err
