@@ -65,8 +65,10 @@ def _body(conn: Conn, now: float, *, event: bool, mark: bool) -> str:
         parts.append(f"secmark={conn.secmark}")
     if conn.zone:
         parts.append(f"zone={conn.zone}")
+    if conn.helper:
+        parts.append(f"helper={conn.helper}")
     if not event:
-        parts.append("use=1")
+        parts.append(f"use={1 + conn.ext.get('refs', 0)}")
     return " ".join(parts)
 
 

@@ -61,6 +61,8 @@ from pkttables.conntrack._conn import Conn
 from pkttables.conntrack._enums import CtDir, CtEventType, CtInfo, CtStateBit, Event, Status
 from pkttables.conntrack._format import format_event
 from pkttables.conntrack._tcp import TcpSettings, tcp_packet
+from pkttables.conntrack import seqadj as _seqadj
+from pkttables.conntrack.expect import Expectation, ExpectTable
 from pkttables.conntrack._tuple import (AF_INET, AF_INET6, Tuple, addresses, get_tuple, invert,
                                         l3_bounds)
 
@@ -86,6 +88,7 @@ SYSCTL_DEFAULTS: dict[str, int] = {
     "net.netfilter.nf_conntrack_tcp_be_liberal": 0,
     "net.netfilter.nf_conntrack_tcp_max_retrans": 3,
     "net.netfilter.nf_conntrack_tcp_ignore_invalid_rst": 0,
+    "net.netfilter.nf_conntrack_expect_max": 4096,
     **{f"net.netfilter.nf_conntrack_{k}": v for k, v in _l4.DEFAULT_TIMEOUTS.items()},
     **{f"net.netfilter.nf_conntrack_{_sctp.SCTP_SYSCTLS[s]}": v
        for s, v in _sctp.SCTP_TIMEOUTS.items()},
@@ -191,7 +194,8 @@ class ConntrackTable:
         self._bucket: dict[int, set[Conn]] = {}
         self._heap: list[tuple[float, int, Conn]] = []
         self._count = 0
-        self.expectations: dict[tuple[int, Tuple], tuple[Conn, float]] = {}
+        self.expect_table = ExpectTable(get("net.netfilter.nf_conntrack_expect_max"))
+        self.helper_log: list[str] = []
         self.events: list[CtEvent] = []
         self.keep_events = keep_events
         self.on_event = on_event
@@ -301,6 +305,10 @@ class ConntrackTable:
         if ct.status & Status.DYING:
             return False
         ct.status |= Status.DYING
+        self.expect_table.remove_master(ct)     # nf_ct_remove_expectations
+        if ct.master is not None and not ct.ext.get("master_put"):
+            ct.ext["master_put"] = True
+            ct.master.ext["refs"] = ct.master.ext.get("refs", 0) - 1
         if not ct.confirmed:
             return False
         self._unlink(ct)
@@ -352,10 +360,50 @@ class ConntrackTable:
         return False
 
     def expect(self, t: Tuple, master: Conn, now: float, timeout: float = 300.0,
-               zone: int | None = None) -> None:
-        """Register an expected connection (what a helper does): the first packet with
-        exactly this original tuple opens an entry with EXPECTED status, RELATED."""
-        self.expectations[(master.zone if zone is None else zone, t)] = (master, now + timeout)
+               zone: int | None = None) -> Expectation:
+        """Register an exact-match expectation (every field of ``t`` must match): the
+        first packet with this original tuple opens an entry with EXPECTED status,
+        RELATED.  Helpers use :meth:`expect_related` with masks and a policy."""
+        exp = Expectation(t, master, sport_mask=0xFFFF)
+        if zone is not None:
+            exp.zone = zone
+        self.expect_related(exp, now, timeout=timeout)
+        return exp
+
+    def expect_related(self, exp: Expectation, now: float, *, timeout: float,
+                       max_expected: int = 0) -> None:
+        """nf_ct_expect_related(): raises :class:`~pkttables.conntrack.expect.ExpectError`."""
+        self.expect_table.related(exp, now, timeout=timeout, max_expected=max_expected)
+
+    def expectations(self, now: float | None = None) -> list[Expectation]:
+        """The expectation table (``conntrack -L expect``), oldest first."""
+        if now is not None:
+            self.expect_table.expire(now)
+        return list(self.expect_table)
+
+    def assign_helper(self, pkt, name: str, protonum: int | None = None,
+                      l3nums: tuple[int, ...] | None = None) -> bool:
+        """``ct helper set "obj"`` (nft_ct_helper_obj_eval): attach the helper ``name``
+        (the object's ``type``) to the packet's entry if it is new (not confirmed, not a
+        template), of the object's l4 protocol (``protonum``, default the helper's) and
+        family (``l3nums``: 2 ip, 10 ip6), and has no helper yet.  True if attached."""
+        from pkttables.conntrack.helpers import HelperExt, get_helper
+        ct = pkt.ct
+        if ct is None or ct.confirmed or ct.status & Status.TEMPLATE:
+            return False
+        helper = get_helper(name)
+        if helper is None:
+            return False
+        if ct.protonum != (helper.protonum if protonum is None else protonum):
+            return False
+        if ct.l3num not in (helper.l3nums if l3nums is None else l3nums):
+            return False
+        if ct.status & Status.HELPER:
+            return False
+        ct.ext["helper"] = HelperExt(helper)
+        ct.helper = helper.name
+        ct.status |= Status.HELPER
+        return True
 
     # ------------------------------------------------------------------ hooks
 
@@ -468,12 +516,20 @@ class ConntrackTable:
         ct = Conn(t, rt, zone)
         if self.acct:
             ct.counters = [[0, 0], [0, 0]]
-        exp = self.expectations.pop(key, None)
-        if exp is not None and exp[1] > ctx.now:
-            master = exp[0]
+        exp = self.expect_table.find(t, zone, ctx.now) if len(self.expect_table) else None
+        if exp is not None:
+            master = exp.master
             ct.status |= Status.EXPECTED
             ct.master = master
+            master.ext["refs"] = master.ext.get("refs", 0) + 1   # released when ct dies
             ct.mark = master.mark      # an expected entry inherits the master's mark
+            ct.secmark = master.secmark
+            if exp.helper is not None:
+                from pkttables.conntrack.helpers import HelperExt
+                ct.ext["helper"] = HelperExt(exp.helper)
+                ct.helper = exp.helper.name
+            if exp.expectfn is not None:
+                exp.expectfn(ct, exp)   # NAT: nf_nat_follow_master
         return ct
 
     def _icmp(self, pkt, ctx: _Ctx, zone: int) -> int | None:
@@ -532,8 +588,15 @@ class ConntrackTable:
             c[dir_][1] += ctx.end - ctx.nh
 
     def confirm(self, pkt, now: float) -> int:
-        """nf_conntrack_confirm(): insert a new entry, deliver cached events."""
+        """nf_confirm(): the entry's helper, sequence adjustment, then
+        nf_conntrack_confirm(): insert a new entry, deliver cached events."""
         ct = pkt.ct
+        if (ct is not None and (ct.ext.get("helper") is not None or ct.status & Status.SEQ_ADJUST)
+                and pkt.ctinfo not in (None, CtInfo.RELATED_REPLY, CtInfo.UNTRACKED)):
+            v = self._help(pkt, ct, now)
+            if v != NF_ACCEPT:
+                self.stats["drop"] += 1
+                return v
         if ct is None or ct.status & Status.TEMPLATE or pkt.ctinfo == CtInfo.UNTRACKED:
             return NF_ACCEPT
         if ct.confirmed:
@@ -560,6 +623,26 @@ class ConntrackTable:
             bits |= Event.RELATED
         ct._events = 0
         self._deliver(CtEventType.NEW, ct, bits, now)
+        return NF_ACCEPT
+
+    def _help(self, pkt, ct: Conn, now: float) -> int:
+        """The helper and seqadj part of nf_confirm()."""
+        from pkttables.conntrack.helpers import HelpCall
+        l3 = l3_bounds(pkt.buf, pkt.nh_off, len(pkt.buf))
+        if l3 is None:
+            return NF_ACCEPT
+        _l3num, proto, protoff, end = l3
+        ext = ct.ext.get("helper")
+        if ext is not None:
+            dataoff = protoff + (8 if proto in (17, 136) else 0)
+            call = HelpCall(pkt, ct, pkt.ctinfo, protoff, dataoff, end, now, self, ext)
+            v = ext.helper.help(call)
+            if v != NF_ACCEPT:
+                self.last_reason = (self.helper_log[-1] if self.helper_log
+                                    else f"helper {ext.helper.name} dropped the packet")
+                return v
+        if ct.status & Status.SEQ_ADJUST and not _seqadj.seq_adjust(pkt, ct, pkt.ctinfo):
+            return NF_DROP
         return NF_ACCEPT
 
     # ------------------------------------------------------------------ engine glue

@@ -619,7 +619,7 @@ def tcp_packet(tr, ct, ctx, dir_: int) -> int:
             return verdict
 
     if not goto_in_window:
-        res, why = _in_window(st, dir_, index, seg, cfg, getattr(ct.nat, "seq_offset", None))
+        res, why = _in_window(st, dir_, index, seg, cfg, _seq_offset_of(ct))
         if res == _IGNORE:
             ctx.reason = why
             return NF_ACCEPT
@@ -717,6 +717,15 @@ def _handle_invalid(ct, st: TcpProto, dir_: int, index: int, cfg: TcpSettings, n
             ct.refresh(now, timeout)
     else:
         st.last_index, st.last_dir = index, dir_
+
+
+def _seq_offset_of(ct):
+    """nf_ct_seq_offset for the window check: NAT's own, else the entry's seqadj."""
+    fn = getattr(ct.nat, "seq_offset", None)
+    if fn is None and ct.status & Status.SEQ_ADJUST:
+        from pkttables.conntrack.seqadj import seq_offset
+        return lambda d, seq: seq_offset(ct, d, seq)
+    return fn
 
 
 def tcp_can_early_drop(ct) -> bool:
