@@ -255,7 +255,7 @@ class _Lin:
             # {r0_k}: the 32-bit slot k words after r0 (parts of concatenated map data)
             names.update({f"r{i}_{k}": R(r + k) for i, r in enumerate(regs) for k in range(1, 12)})
             for t in s.texts:
-                self.out.append(_text_instr(t.format(**names)))
+                self.out.append(_text_instr(t.format(**names) if s.regs else t))  # user text may hold braces
             for e in reversed(s.regs):
                 self.release(e)
         else:

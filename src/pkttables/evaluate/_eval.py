@@ -247,6 +247,11 @@ class _RuleEval:
                 self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
             elif left.key == "iiftype" and v == 1:
                 self.pctx["ll"] = "ether"
+        elif isinstance(left, N.Ct):
+            # nft ct_expr_pctx_update: `ct protocol tcp` names the transport header when
+            # the network header is known (it then satisfies `tcp dport`'s dependency)
+            if left.key == "protocol" and self.pctx.get("nh") in ("ip", "ip6") and v in _L4_BY_NUMBER:
+                self.pctx["th"] = _L4_BY_NUMBER[v]
         elif isinstance(left, N.Payload):
             if left.proto in ("ip", "ip6") and left.field in ("protocol", "nexthdr"):
                 self.pctx["th"] = _L4_BY_NUMBER.get(v, str(v))
@@ -392,6 +397,9 @@ class _RuleEval:
             g = N.Osf(loc, dt, 128, HOST, ttl, 1 if e.key == "version" else 0)
             return _Lhs(g, dt, 128)
         if isinstance(e, A.Ipsec):
+            if self.fam not in ("ip", "ip6", "inet"):
+                # nft expr_evaluate_xfrm
+                raise _err("ipsec expression is only valid in ip/ip6/inet tables", loc)
             key = e.key if e.family is None else f"{e.family} {e.key}"
             xk = XFRM_KEYS.get(key)
             if xk is None:
@@ -428,6 +436,10 @@ class _RuleEval:
                     raise _err(f'cannot determine ip protocol version, use "ip {e.key}" or '
                                f'"ip6 {e.key}" instead', loc)
             else:
+                # nft ct_expr_update_type: proto-src/dst are typed only once the
+                # transport protocol is known; else the value cannot be parsed
+                if self.pctx.get("th") not in _L4_BY_NUMBER.values():
+                    raise _err("Can't parse symbolic invalid expressions", loc)
                 dt = DATATYPES["inet_service"]
         if e.family in ("ip", "ip6"):
             nh = self.pctx.get("nh")
@@ -815,6 +827,10 @@ class _RuleEval:
             lhs = self._lhs(s.left)
         except EvalError as exc:
             d = exc.diagnostics[0]
+            if d.message == "Can't parse symbolic invalid expressions" and isinstance(s.left, A.Ct):
+                # nft fails while parsing the value against the untyped key
+                r = s.right.low if isinstance(s.right, A.Range) else s.right
+                raise _err(d.message, r.loc) from None
             if d.message.startswith("cannot determine ip protocol version") and isinstance(s.left, A.Ct):
                 # nft goes on to parse the value with the unknown type and says so too
                 from pkttables.errors import Diagnostic
@@ -824,6 +840,11 @@ class _RuleEval:
         op = _OPS.get(s.op)
         if op is None:
             raise _err(f"unknown operator {s.op}", s.loc)
+        if isinstance(s.left, (A.Meta, A.Ct)) and s.left.key == "secmark" and not isinstance(s.right, A.SetRef):
+            # nft: the secmark key is a kernel object id, never compared with a literal
+            from pkttables.errors import Diagnostic
+            raise EvalError(Diagnostic(s.right.loc, "Cannot be used with right hand side constant value",
+                                       secondary=(s.left.loc,) if s.left.loc else ()))
         left = lhs.expr
         r = s.right
         if s.op == "!" and isinstance(s.left, A.Binop):

@@ -152,6 +152,11 @@ def _reject(ev, s: A.Reject) -> N.Plain:
         return N.Plain(s.loc, ("reject type 1 code 0",))
     if s.family == "icmpx":
         code = _code(ev, s.code, "icmpx_code") if s.code is not None else 1
+        if fam in ("ip", "ip6") and s.code is not None:
+            # nft stmt_evaluate_reject_family: ICMPX is for inet/bridge/netdev only
+            from pkttables.errors import Diagnostic, EvalError
+            raise EvalError(Diagnostic(s.code.loc, "abstracted ICMP unreachable not supported",
+                                       secondary=(kw,) if kw is not None else ()))
         return N.Plain(s.loc, (f"reject type 2 code {code}",))
     if s.family in ("icmp", "icmpv6"):
         want = "ip" if s.family == "icmp" else "ip6"
@@ -172,6 +177,9 @@ def _nat(ev, s: A.Nat) -> N.Plain:
     from ._eval import _Lhs, INTEGER
     # without an explicit family: the table's, else the network protocol matched, else
     # the table's own "inet" (nft prints "nat dnat inet")
+    if ev.fam not in ("ip", "ip6", "inet"):
+        # nft nat_evaluate_family, located at the statement's keyword
+        raise _err("NAT is only supported for IPv4/IPv6", _keyword_loc(s.loc, s.kind))
     fam = s.family or (ev.fam if ev.fam in ("ip", "ip6") else ev.pctx.get("nh")) or ev.fam
     kind = {"masquerade": "masq", "redirect": "redir"}.get(s.kind, s.kind)
     flags = 0

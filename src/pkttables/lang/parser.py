@@ -32,6 +32,7 @@ import dataclasses
 import gc
 import glob as _glob
 import os
+import re
 
 from pkttables.errors import Diagnostic, Location, SyntaxError_
 
@@ -60,6 +61,7 @@ _EXPR_STARTERS = frozenset(
     set(K.PROTO_FIELDS) | set(K.EXTHDR_FIELDS) | K.META_UNQUALIFIED
     | {"meta", "ct", "fib", "socket", "osf", "numgen", "jhash", "symhash", "ipsec", "exthdr", "rt"}
 )
+_IDENT_RE = re.compile(r"[A-Za-z0-9_]*")
 _OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
 _LIST_PLURALS = frozenset(
     "tables chains sets maps counters quotas limits meters flowtables secmarks synproxys hooks ruleset".split()
@@ -1033,7 +1035,7 @@ class _Parser:
                 if p.kind == "$":
                     opts.append(("prefix", self.variable()))
                 else:
-                    opts.append(("prefix", self.string()))
+                    opts.append(("prefix", self.log_prefix(p)))
             elif w in ("level",):
                 self.next()
                 opts.append((w, self.string()))
@@ -1046,6 +1048,32 @@ class _Parser:
             else:
                 break
         return self.mk(A.Log, start, tuple(opts))
+
+    def log_prefix(self, tok) -> str:
+        """nft 1.0.6 expands ``$name`` inside a log prefix (``"a $b c"``) with the
+        defines in scope; the name is ``[A-Za-z0-9_]*`` and an unknown one (also the empty
+        name of ``"${X}"``) is ``unknown identifier`` under the whole string."""
+        text = self.string()
+        if "$" not in text:
+            return text
+        out, i = [], 0
+        while True:
+            j = text.find("$", i)
+            if j < 0:
+                out.append(text[i:])
+                return "".join(out)
+            out.append(text[i:j])
+            m = _IDENT_RE.match(text, j + 1)
+            name = m.group(0)
+            for scope in reversed(self.scopes):
+                if name in scope:
+                    v = scope[name]
+                    out.append(str(getattr(v, "value", None) if isinstance(v, (A.String, A.Number))
+                                   else getattr(v, "name", "")))
+                    break
+            else:
+                raise _Err(tok, message=f"unknown identifier '{name}'", loc=tok.loc)
+            i = m.end()
 
     def log_flags(self) -> tuple[str, ...]:
         """nft ``log_flags``: ``tcp sequence[,options]``, ``ip options``, ``skuid``,
