@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import errno as E
 import os
+import re
 from dataclasses import dataclass, field
 
 from pkttables.errors import Diagnostic, EvalError, Location, PktError
@@ -155,10 +156,55 @@ def _data_jump(data) -> str | None:
     return None
 
 
+_RE_JUMP = re.compile(r"immediate reg 0 (?:jump|goto) -> (\S+)")
+_RE_SET = re.compile(r"(?:lookup|dynset|objref)\b.*? set (\S+)")
+_RE_OBJ = re.compile(r"objref type \d+ name (\S+)")
+_RE_FT = re.compile(r"flow_offload flowtable (\S+)")
+
+
+def _prog_lines(prog) -> list[str]:
+    """A program's instruction lines (``[ ... ]`` dumps): a stored program keeps them as
+    text, a compiled one prints them."""
+    lines = getattr(prog, "lines", None)
+    if lines is not None:
+        return lines
+    return [i.dump() for i in getattr(prog, "instrs", ()) or ()]
+
+
+def _prog_refs(r: Rule):
+    """(chains, sets, objects, flowtables) a compiled rule refers to, read from its
+    instructions as the kernel holds them (immediate jump/goto, lookup/dynset/objref
+    set, objref name, flow_offload) plus the verdicts of its anonymous vmaps."""
+    prog = r.userdata.get("program")
+    chains, sets, objs, fts = set(), set(), set(), set()
+    bound = list(r.userdata.get("sets", ()))
+    for line in _prog_lines(prog):
+        for rx, out in ((_RE_JUMP, chains), (_RE_SET, sets), (_RE_OBJ, objs), (_RE_FT, fts)):
+            m = rx.search(line)
+            if m:
+                out.add(m.group(1))
+    if any("%d" in x for x in sets):
+        sets = {x for x in sets if "%d" not in x} | set(bound)
+    for d in getattr(prog, "sets", ()) or ():
+        for e in d.elements:
+            j = _data_jump(getattr(e, "verdict", None))
+            if j:
+                chains.add(j)
+    return chains, sets, objs, fts
+
+
 def _rule_targets(r: Rule, table: Table) -> set[str]:
     """The chains a rule jumps or goes to: its verdicts, its anonymous vmaps, and the
     named vmaps it looks up."""
     out: set[str] = set()
+    if r.userdata.get("program") is not None:
+        chains, sets, _, _ = _prog_refs(r)
+        out |= chains
+        for name in sets:
+            s = table.sets.get(name)
+            if s is not None and s.is_map:
+                out.update(x for x in (_data_jump(e.data) for e in s.elements) if x)
+        return out
     for n in _walk(r.stmts):
         j = _jump_target(n)
         if j:
@@ -176,17 +222,9 @@ def _rule_targets(r: Rule, table: Table) -> set[str]:
 
 def _rule_jumps(r: Rule) -> bool:
     """Whether a rule's program jumps or goes to a chain (immediate or anonymous vmap)."""
-    prog = r.userdata.get("program")
-    if prog is None:
+    if r.userdata.get("program") is None:
         return any(_jump_target(n) for n in _walk(r.stmts))
-    for i in getattr(prog, "instrs", ()) or ():
-        d = getattr(i, "data", None)
-        if getattr(d, "chain", None):
-            return True
-    for d in getattr(prog, "sets", ()) or ():
-        if any((getattr(e, "verdict", None) or "").startswith(("jump", "goto")) for e in d.elements):
-            return True
-    return False
+    return bool(_prog_refs(r)[0])
 
 
 def _reaches(table: Table, start: str, goal: str) -> bool:
@@ -209,6 +247,10 @@ def _refs(table: Table):
     chains, sets, objs, fts = set(), set(), set(), set()
     for c in table.chains.values():
         for r in c.rules:
+            if r.userdata.get("program") is not None:
+                for acc, got in zip((chains, sets, objs, fts), _prog_refs(r)):
+                    acc |= got
+                continue
             for n in _walk(r.stmts):
                 j = _jump_target(n)
                 if j:
@@ -328,6 +370,16 @@ class _Executor:
         command of every rule of the batch that jumps (checked: a loop closed by the
         batch's first rule fails its second jump too)."""
         if not self.rule_cmd or not self.changed:
+            return
+        jumping = False
+        for (fam, tn, h) in self.rule_cmd:
+            t = self.tx.tables.get((fam, tn))
+            for c in (t.chains.values() if t else ()):
+                r = next((r for r in c.rules if r.handle == h), None)
+                if r is not None:
+                    jumping = jumping or _rule_jumps(r)
+                    break
+        if not jumping:     # only a new jump can close a loop or deepen the nesting
             return
         from pkttables.vm.chain import check_loops
         tables = {(f, tn) for f, tn, _ in self.rule_cmd}
