@@ -11,8 +11,11 @@ with the injected time.  Out: ``pkt.ct`` / ``pkt.ctinfo`` for the register machi
     print(format_entry(pkt.ct, now))           # a `conntrack -L` line
 
 Modules: ``_tuple`` (tuples, inversion), ``_tcp`` (the TCP state table and window
-tracking), ``_l4`` (UDP, ICMP, GRE, generic), ``_sctp`` (SCTP), ``_table`` (lookups,
-new/confirm, early drop, expiry, events), ``_format`` (conntrack-tools text), ``cli``.
+tracking), ``_l4`` (UDP, ICMP, GRE, generic; DCCP is generic as on Linux >= 6.16),
+``_sctp`` (the SCTP state table), ``_table`` (lookups, new/confirm, early drop, expiry,
+events, helpers in confirm), ``_format`` (conntrack-tools text), ``expect``
+(expectations, ``conntrack -L expect``), ``seqadj`` (nf_ct_seqadj), ``helpers``
+(the helper interface; ``helpers.ftp``), ``cli``.
 """
 
 from pkttables.conntrack._conn import Conn
@@ -22,7 +25,10 @@ from pkttables.conntrack._format import format_entry, format_event, parse_conntr
 from pkttables.conntrack._table import (SYSCTL_DEFAULTS, ConntrackTable, CtEvent, ct_state,
                                         make_template, notrack)
 from pkttables.conntrack._tcp import TCP_CONNTRACKS, TCP_REASONS, TCP_TIMEOUTS
+from pkttables.conntrack._sctp import SCTP_CONNTRACKS, SCTP_REASONS, SCTP_TIMEOUTS, SctpChunk
 from pkttables.conntrack._tuple import Tuple, invert
+from pkttables.conntrack.expect import Expectation, ExpectError, ExpectFlag, format_expect
+from pkttables.conntrack.helpers import Helper, HelpCall, register_helper
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -37,4 +43,7 @@ __all__ = [
     "SctpState", "TCP_CONNTRACKS", "TCP_REASONS", "TCP_TIMEOUTS", "SYSCTL_DEFAULTS",
     "format_entry", "format_event", "parse_conntrack_line", "ct_state", "notrack",
     "make_template", "cli_main",
+    "SCTP_CONNTRACKS", "SCTP_REASONS", "SCTP_TIMEOUTS", "SctpChunk",
+    "Expectation", "ExpectError", "ExpectFlag", "format_expect",
+    "Helper", "HelpCall", "register_helper",
 ]
