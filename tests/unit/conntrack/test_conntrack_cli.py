@@ -72,6 +72,8 @@ def test_exported_members():
         "ConntrackTable", "Conn", "CtEvent", "Tuple", "invert", "CtDir", "CtInfo", "CtStateBit",
         "CtEventType", "Event", "Status", "TcpState", "TcpIndex", "SctpState", "TCP_CONNTRACKS",
         "TCP_REASONS", "TCP_TIMEOUTS", "SYSCTL_DEFAULTS", "format_entry", "format_event",
-        "parse_conntrack_line", "ct_state", "notrack", "make_template", "cli_main"])
+        "parse_conntrack_line", "ct_state", "notrack", "make_template", "cli_main",
+        "SCTP_CONNTRACKS", "SCTP_REASONS", "SCTP_TIMEOUTS", "SctpChunk", "Expectation",
+        "ExpectError", "ExpectFlag", "format_expect", "Helper", "HelpCall", "register_helper"])
     for name in m.__all__:
         assert getattr(m, name) is not None
