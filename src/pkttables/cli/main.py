@@ -7,6 +7,9 @@ that nft does not have are dispatched first:
     pkt route [--host HOST] DST [--from SRC] [--iif NAME]     the host's routing decision
     pkt bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks with same-run ratios
     pkt simulate --ruleset R --traffic T [--host H] [...]     replay a capture through host + ruleset
+    pkt test SPEC                                             policy tests (cli/policy.py)
+    pkt monitor trace --ruleset R --traffic T [--host H]      trace lines of a simulation (cli/monitor.py)
+    pkt help [TOPIC] / pkt describe EXPR                      help topics, nft describe (cli/help.py)
 """
 
 from __future__ import annotations
@@ -83,6 +86,36 @@ def _conntrack(argv: list[str]) -> int:
     return cli_main(argv)
 
 
+@verb("test")
+def _test(argv: list[str]) -> int:
+    from pkttables.cli.policy import policy_main
+
+    return policy_main(argv, _Parser)
+
+
+@verb("monitor")
+def _monitor(argv: list[str]) -> int:
+    from pkttables.cli.monitor import monitor_main
+
+    return monitor_main(argv, _Parser)
+
+
+@verb("help")
+def _help(argv: list[str]) -> int:
+    from pkttables.cli.help import help_main
+
+    if not argv:
+        sys.stdout.write(_usage() + "\n")
+    return help_main(argv)
+
+
+@verb("describe")
+def _describe(argv: list[str]) -> int:
+    from pkttables.cli.help import describe_main
+
+    return describe_main(argv)
+
+
 def _usage() -> str:
     return (
         f"pkttables {__version__}\n"
@@ -93,6 +126,10 @@ def _usage() -> str:
         "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
         "  simulate --ruleset R --traffic T [--host H] [--json J] [--out O]   replay a capture (docs/simulate.md)\n"
         "  conntrack -L|-E|-C --pcap CAPTURE [filters]           the connection table, as conntrack(8) prints it\n"
+        "  test SPEC [-k NAME] [-q] [--trace]                    policy tests from a TOML spec (docs/policy-tests.md)\n"
+        "  monitor trace --ruleset R --traffic T [--host H]      trace lines of a simulation, as nft monitor trace\n"
+        "  describe EXPR                                         an expression's datatype (nft describe) or a keyword's help\n"
+        "  help [TOPIC]                                          verbs, statements, expressions (pkt help tcp)\n"
         "\nanything else is an nft command line (see docs/cli.md):\n"
         "  pkt [--state FILE] [-f FILE] [-c] [-a] [-j] [--debug=netlink] [COMMAND ...]\n"
     )
@@ -100,7 +137,7 @@ def _usage() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(_usage())
         return 0
     if args[0] in ("-v", "--version", "-V"):
