@@ -174,6 +174,7 @@ class Engine:
         self.learned: dict[tuple[bytes, str], bytes] = {}      # (addr, dev) -> mac
         self.pending: dict[tuple[bytes, str], _Pending] = {}
         self.fdb: dict[tuple[str, bytes], str] = {}            # (bridge, mac) -> port
+        self._icmp_xmit = False                                 # icmp_xmit_lock held
         self._local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
         for name in host.bridges:
             self._dev(name)
@@ -739,6 +740,9 @@ class Engine:
                     iif: Interface | None = None, now: float | None = None) -> None:
         """__icmp_send(): which packets get an error, from which source, how much quoted."""
         now = r.now if now is None else now
+        if self._icmp_xmit:
+            r.events.append(("icmp", "xmit-lock-busy", type_, code))
+            return
         if len(l3) < 20 or pkt_type != PacketType.HOST:
             return
         saddr, daddr = bytes(l3[12:16]), bytes(l3[16:20])
@@ -876,6 +880,12 @@ class Engine:
         sub = _Run(r.now, r.depth + 1)
         verdict, reason = Disposition.ACCEPT, None
         version = l3[0] >> 4
+        # icmp_push_reply() runs the output path with the per-netns ICMP socket locked
+        # (icmp_xmit_lock is a trylock): an icmp_send() from a hook on that path -- a
+        # reject of our own echo reply or error -- finds it taken and sends nothing.
+        held = self._icmp_xmit
+        if kind.startswith("icmp"):
+            self._icmp_xmit = True
         try:
             if decision is None:
                 dst = l3[16:20] if version == 4 else l3[24:40]
@@ -885,6 +895,8 @@ class Engine:
             self._out_path(sub, version, bytearray(l3), decision)
         except _Drop as d:
             verdict, reason = d.verdict, d.reason
+        finally:
+            self._icmp_xmit = held
         self._merge(r, sub, kind, bytes(l3), verdict, reason)
 
     def _out_path(self, r: _Run, version: int, l3: bytearray, d: Any) -> None:
@@ -895,7 +907,13 @@ class Engine:
         out = self.host.interfaces[oif]
         if d.kind == RouteKind.LOCAL or out.kind == "loopback":
             self._hook(r, fam, "postrouting", pkt, None, oif)
-            self._loopback_rx(r, version, bytearray(pkt.buf))
+            # loopback_xmit() queues to the backlog: the receive runs after the sender
+            # let go of its ICMP socket.
+            held, self._icmp_xmit = self._icmp_xmit, False
+            try:
+                self._loopback_rx(r, version, bytearray(pkt.buf))
+            finally:
+                self._icmp_xmit = held
             return
         gw = d.gateway.packed if d.gateway is not None else bytes(pkt.buf[16:20] if version == 4 else pkt.buf[24:40])
         if version == 4:
@@ -1062,6 +1080,9 @@ class Engine:
                      now: float | None = None) -> None:
         """icmp6_send()."""
         now = r.now if now is None else now
+        if self._icmp_xmit:
+            r.events.append(("icmpv6", "xmit-lock-busy", type_, code))
+            return
         if len(l3) < 40:
             return
         s = ipaddress.IPv6Address(bytes(l3[8:24]))
