@@ -164,15 +164,26 @@ def parse_conntrack_xml(text: str) -> list[dict[str, Any]]:
 _ICMP_FIELD = re.compile(r"\b(type|code|id)=(\d+)")
 
 
+def needs_extended(entries: list[dict[str, Any]]) -> bool:
+    return any(e["proto"] in ("icmp", "icmpv6", "sctp") for e in entries)
+
+
 def merge_icmp_fields(entries: list[dict[str, Any]], extended_id_text: str) -> None:
-    """conntrack's XML output leaves out the ICMP type/code/id of a tuple; fill them in from
-    ``conntrack -L -o extended,id`` (matched by the entry id, the last ``id=`` of a line)."""
+    """Repair what conntrack's XML output gets wrong from ``conntrack -L -o extended,id``
+    (matched by the entry id, the last ``id=`` of a line): XML leaves out the ICMP
+    type/code/id of a tuple, and names SCTP states with the TCP names of the same numbers
+    (conntrack-tools 1.4.7: an ESTABLISHED SCTP entry shows as FIN_WAIT)."""
     by_id: dict[int, list[dict[str, int]]] = {}
+    states: dict[int, str] = {}
     for line in extended_id_text.splitlines():
         fields = _ICMP_FIELD.findall(line)
         if not fields or fields[-1][0] != "id":
             continue
         ctid = int(fields[-1][1])
+        words = line.split()
+        # "ipv4 2 sctp 132 49 ESTABLISHED src=..."
+        if len(words) > 5 and words[2] == "sctp" and "=" not in words[5]:
+            states[ctid] = words[5]
         tuples, cur = [], {}
         for k, v in fields[:-1]:
             if k in cur:
@@ -183,6 +194,8 @@ def merge_icmp_fields(entries: list[dict[str, Any]], extended_id_text: str) -> N
             tuples.append(cur)
         by_id[ctid] = tuples
     for e in entries:
+        if e.get("proto") == "sctp" and e.get("id") in states:
+            e["state"] = states[e["id"]]
         if e.get("proto") in ("icmp", "icmpv6") and e.get("id") in by_id:
             tuples = by_id[e["id"]]
             for direction, t in zip(("original", "reply"), tuples):

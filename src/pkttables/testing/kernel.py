@@ -87,7 +87,8 @@ from pkttables.errors import HarnessError
 from pkttables.stack.host import Host, Interface
 from pkttables.testing import _netns
 from pkttables.testing._netns import Deadline, in_netns
-from pkttables.testing._readback import (Count, merge_icmp_fields, named_objects, parse_conntrack_xml,
+from pkttables.testing._readback import (Count, merge_icmp_fields, named_objects, needs_extended,
+                                         parse_conntrack_xml,
                                          rule_counters)
 
 __all__ = [
@@ -726,7 +727,7 @@ class KernelLab:
                 if x.returncode != 0 and x.stdout.strip() == "":
                     continue
                 fam_entries = parse_conntrack_xml(x.stdout)
-                if any(e["proto"] in ("icmp", "icmpv6") for e in fam_entries):
+                if needs_extended(fam_entries):
                     ids = self.exec(["conntrack", "-L", "-f", fam, "-o", "extended,id"], check=False)
                     merge_icmp_fields(fam_entries, ids.stdout)
                 entries += fam_entries

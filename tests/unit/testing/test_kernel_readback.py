@@ -113,3 +113,18 @@ def test_observation_to_json_orders_and_hides_volatile_fields():
     assert doc["conntrack"] == [{"proto": "tcp"}]
     assert doc["counters"] == [["inet", "f", "fw", 6, 4, 120]]
     assert "time" in json.loads(obs.to_json(volatile=True))["emitted"][0]
+
+
+def test_sctp_state_and_icmp_fields_come_from_the_extended_listing():
+    from pkttables.testing._readback import merge_icmp_fields
+
+    entries = [{"proto": "sctp", "id": 956025878, "state": "FIN_WAIT", "original": {}, "reply": {}},
+               {"proto": "icmp", "id": 77, "state": None, "original": {"src": "1.1.1.1"}, "reply": {}}]
+    merge_icmp_fields(entries, (
+        "ipv4     2 sctp     132 49 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 [UNREPLIED] "
+        "src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 mark=0 use=1 id=956025878\n"
+        "ipv4     2 icmp     1 29 src=1.1.1.1 dst=2.2.2.2 type=8 code=0 id=5 [UNREPLIED] "
+        "src=2.2.2.2 dst=1.1.1.1 type=0 code=0 id=5 mark=0 use=1 id=77\n"))
+    assert entries[0]["state"] == "ESTABLISHED"
+    assert entries[1]["original"] == {"src": "1.1.1.1", "type": 8, "code": 0, "id": 5}
+    assert entries[1]["reply"] == {"type": 0, "code": 0, "id": 5}
