@@ -293,7 +293,7 @@ def _find_key(line: str, key: str, start: int) -> int:
             return -1
         before = line[j - 1] if j > 0 else " "
         after = line[j + len(key):].lstrip()
-        if before in " \t{,." and after.startswith("="):
+        if before in " \t{,." and after[:1] in ("=", "."):   # `key =` or a dotted `key.sub =`
             return j
         i = j + 1
 
@@ -730,15 +730,20 @@ def _build(p: dict[str, Any], quoted: bool) -> tuple[bytes, str]:
 
 
 # ------------------------------------------------------------------ running
-def _describe_result(res: Any) -> str:
-    d = res.rule
+def _decision_text(d: Any) -> str:
     if d is None:
-        by = "no base chain decided"
-    elif d.policy:
-        by = f"{d.family} {d.table} {d.chain} policy {d.verdict}"
-    else:
-        by = f"{d.family} {d.table} {d.chain} handle {d.handle}: {d.text}"
-    parts = [f"{res.verdict} by {by}"]
+        return "no base chain"
+    if d.policy:
+        return f"{d.family} {d.table} {d.chain} policy {d.verdict}"
+    if d.chain is None:
+        return f"{d.hook} {d.verdict}"
+    return f"{d.family} {d.table} {d.chain} handle {d.handle} ({d.text}) {d.verdict}"
+
+
+def _describe_result(res: Any) -> str:
+    chains = list(res.chains) or ([res.rule] if res.rule is not None else [])
+    parts = [res.verdict + ((" by " + " -> ".join(_decision_text(d) for d in chains)) if chains
+                            else " (no base chain ran)")]
     if res.reason:
         parts.append(f"reason {res.reason}")
     if res.ct is not None:
@@ -774,11 +779,15 @@ def _rule_matches(pattern: str, d: Any) -> bool:
     return pat in forms
 
 
-def _got_rule(d: Any) -> str:
-    forms = _rule_forms(d)
-    if d is None:
-        return "no deciding rule (no base chain ran)"
-    return forms[1] if d.policy else (forms[1] if len(forms) > 1 else forms[0]) + f" (handle {d.handle})"
+def _decisions(res: Any) -> list[Any]:
+    """The base-chain results an expectation on ``rule``/``chain`` may match: every base
+    chain the packet passed (in order), else the deciding one."""
+    return list(res.chains) or ([res.rule] if res.rule is not None else [])
+
+
+def _got_rules(res: Any) -> str:
+    ds = _decisions(res)
+    return " -> ".join(_decision_text(d) for d in ds) if ds else "no base chain ran"
 
 
 def _left_as(res: Any):
@@ -798,13 +807,12 @@ def check_expect(exp: Expect, res: Any, idx: int, trace_lines: Iterable[str] = (
 
     if exp.verdict is not None and res.verdict != exp.verdict:
         miss("verdict", exp.verdict, res.verdict + (f" ({res.reason})" if res.reason else ""))
-    if exp.rule is not None and not _rule_matches(exp.rule, res.rule):
-        miss("rule", repr(exp.rule), _got_rule(res.rule))
+    if exp.rule is not None and not any(_rule_matches(exp.rule, d) for d in _decisions(res) or [None]):
+        miss("rule", repr(exp.rule), _got_rules(res))
     if exp.chain is not None:
-        d = res.rule
-        got = f"{d.family} {d.table} {d.chain}" if d is not None and d.chain else "none"
-        if " ".join(exp.chain.split()) != got:
-            miss("chain", repr(exp.chain), got)
+        got = [f"{d.family} {d.table} {d.chain}" for d in _decisions(res) if d.chain]
+        if " ".join(exp.chain.split()) not in got:
+            miss("chain", repr(exp.chain), ", ".join(got) or "no base chain ran")
     if exp.ct is not None:
         got = res.ct.state if res.ct is not None else "off"
         if got != exp.ct:
