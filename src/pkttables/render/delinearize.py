@@ -46,6 +46,8 @@ lists as ``tcp dport 22``.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import replace, dataclass, field
 from typing import Any, Iterable
 
@@ -201,6 +203,14 @@ def value_of(e: Expr, data: bytes) -> int | bytes:
     if e.dtype.is_string():
         return data
     return int.from_bytes(data, "little" if e.bo is _HOST else "big")
+
+
+def range_opts(o: ListOptions) -> ListOptions:
+    """nft range_expr_print: both ends print numerically (symbols, protocols, no
+    service names or guids)."""
+    if o.numeric >= 1 and o.numeric_proto and not o.service and not o.guid:
+        return o
+    return dataclasses.replace(o, numeric=max(o.numeric, 1), numeric_proto=True, service=False, guid=False)
 
 
 def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
@@ -466,6 +476,11 @@ class _Delin:
             p = e.proto
             if p in ("ip", "ip6") and e.field_name in ("protocol", "nexthdr"):
                 self.ctx[Base.TRANSPORT_HEADER] = (_l4_name(value), stmt_index)
+                if self.family in ("inet", "bridge", "netdev"):
+                    # nft payload_may_dependency_kill: in these families `ip protocol
+                    # tcp` says more than `tcp dport` alone (which would read as meta
+                    # l4proto, any network protocol), so a transport field keeps it
+                    self.ctx[Base.TRANSPORT_HEADER] = (_l4_name(value), None)
             elif p in ("ether", "vlan") and e.field_name == "type":
                 name = {0x0800: "ip", 0x86DD: "ip6", 0x0806: "arp", 0x8100: "vlan",
                         0x88A8: "vlan"}.get(value)
@@ -869,7 +884,8 @@ class _Delin:
         shift = 0
         self._payload_dep_kill(e)
         o = "" if op == "eq" else "!= "
-        txt = f"{e.text(self.o)} {o}{fmt_value(e, lo_v >> shift, self.o)}-{fmt_value(e, hi_v >> shift, self.o)}"
+        ro = range_opts(self.o)
+        txt = f"{e.text(self.o)} {o}{fmt_value(e, lo_v >> shift, ro)}-{fmt_value(e, hi_v >> shift, ro)}"
         self.emit(Stmt(txt, kind="match", expr=e))
 
     def relation(self, raw: Expr, op: str, data: bytes) -> None:
@@ -1165,7 +1181,9 @@ class _Delin:
         fam = self.family
         if typ == 1:
             s = "reject with tcp reset"
-            self.kill_dep(Base.TRANSPORT_HEADER)
+            # nft stmt_reject_postprocess: ip/ip6 release the transport dependency;
+            # inet/bridge/netdev only the network one (`ip protocol tcp` stays)
+            self.kill_dep(Base.TRANSPORT_HEADER if fam in ("ip", "ip6") else Base.NETWORK_HEADER)
         elif typ == 2:
             name = {0: "no-route", 1: "port-unreachable", 2: "host-unreachable", 3: "admin-prohibited"}.get(code, str(code))
             s = "reject" if code == 1 and fam in ("inet", "bridge", "netdev") else f"reject with icmpx {name}"
@@ -1505,7 +1523,11 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
         if len(els[0].key if els else b"") <= 4 and not isinstance(e, Concat) and (load_n or e.nbytes) <= 2:
             # keys of up to 16 bits live in the kernel's bitmap backend (nft_set_bitmap),
             # which the listing walks in ascending key order
-            els.sort(key=lambda el: int.from_bytes(el.key[:load_n or e.nbytes], "big"))
+            # (by value: a host-endian key such as `meta iiftype` sorts by its number)
+            if not shift and (not load_n or load_n == e.nbytes):
+                els.sort(key=lambda el: _msort_value(e, el.key, swapped))
+            else:
+                els.sort(key=lambda el: int.from_bytes(el.key[:load_n or e.nbytes], "big"))
         elif not shift and (not load_n or load_n == e.nbytes or isinstance(e, Concat)):
             # nft sorts every listed set (netlink_list_setelems -> list_expr_sort)
             els.sort(key=lambda el: _msort_value(e, el.key, swapped))
@@ -1549,7 +1571,8 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
             if plen is not None:
                 t = f"{fmt_value(e, lo, o)}/{plen}"
             else:
-                t = f"{fmt_value(e, _to_expr_value(e, lo), o)}-{fmt_value(e, _to_expr_value(e, hi), o)}"
+                ro = range_opts(o)
+                t = f"{fmt_value(e, _to_expr_value(e, lo), ro)}-{fmt_value(e, _to_expr_value(e, hi), ro)}"
         if data is not None and s.flags & (SET_MAP | SET_OBJECT):
             t += " : " + _data_text(data, o, dexpr)
         items.append(t)
