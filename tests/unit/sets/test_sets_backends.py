@@ -214,7 +214,7 @@ def test_pipapo_first_inserted_wins_on_overlap_and_bulk_equals_incremental():
         assert s.lookup(keyof([0x0B010203, 15], fields)) == (True, b"\x02\0\0\0")
 
 
-def test_pipapo_compaction_after_many_deletes():
+def test_pipapo_deletes_leave_no_stale_layers():
     fields = (2,)
     spec = SetSpec(8, (4, 2), flags=SetFlags.INTERVAL | SetFlags.CONCAT)
     s = SetInstance(spec)
@@ -223,7 +223,7 @@ def test_pipapo_compaction_after_many_deletes():
         s.add(lo, hi)
     for lo, hi in els[:250]:
         s.delete(lo, hi)
-    assert len(s._b._slots) < 300          # holes were compacted away
+    assert len(s._b) == 50 and s._b.stats()["elements"] == 50
     for i in range(300):
         assert s.lookup(keyof([i, 50], (4, 2)))[0] == (i >= 250)
 
