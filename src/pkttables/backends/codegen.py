@@ -1,0 +1,324 @@
+"""The generated-code backend: every chain of a ruleset generation compiled to Python.
+
+Theory of operation
+-------------------
+The reference interpreter (:func:`pkttables.vm.chain.do_chain`) walks rules and calls
+one ``eval`` per instruction on a bytearray register file.  This backend does that
+walk once, at load time, and writes down what it would do as Python source -- one
+function per chain -- which CPython then compiles to bytecode.  The kernel does the
+same kind of thing when it picks ``nft_cmp_fast_ops`` or ``nft_payload_fast_ops`` for
+an expression at load time (net/netfilter/nf_tables_core.c), never while it runs.
+
+* Constants are inlined: offsets, lengths, compared values, masks.
+* Registers disappear where the data flow is visible: a payload load feeding a compare
+  becomes ``buf[nh + 12:nh + 16] != b'...'`` (see :mod:`._codegen_emit`).
+* Anonymous sets become a ``frozenset`` (``in``), maps a ``dict``, interval sets a
+  sorted list searched with ``bisect``; verdict maps a dict of verdicts.
+* ``jump`` is a call of the target chain's function (``depth`` counts the kernel's
+  jump stack, NFT_JUMP_STACK_SIZE 16); ``goto`` a tail call; ``return``, or the end of
+  a chain, returns None, and the base chain's caller then applies the policy.
+* Counters and every other stateful statement call the same context hooks as the
+  interpreter, with the same instruction objects, so state keys do not change.
+* Instructions without a pattern run through their own ``eval`` (correct, slower).
+
+A chain function is ``fn(pkt, ctx, regs, depth) -> None | (verdict, rule, chain)``.
+The source of each is registered in :mod:`linecache` under
+``<pkttables inet/filter/input g42>`` (family/table/chain, generation), so tracebacks
+and pdb show it; :meth:`CompiledRuleset.source` returns it (``--debug=codegen``).  The
+source carries :data:`FORMAT_VERSION`, checked when it is loaded.
+
+Example::
+
+    loaded = LoadedRuleset(run_text(text, Ruleset()).ruleset)
+    rt = CodegenRuntime(loaded, host=host)          # a ChainRuntime: same API
+    rt.run_hook("ip", "input", pkt, now=1.0)        # -> HookVerdict
+    print(rt.compiled.source())                     # the generated code
+
+Packets with a tracer (``nftrace``) run through the interpreter, whose trace events are
+the spec.
+"""
+
+from __future__ import annotations
+
+import linecache
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pkttables.errors import PktError
+from pkttables.vm.chain import (NF_VERDICT_MASK, NFT_JUMP_STACK_SIZE, ChainResult, LoadedChain,
+                                LoadedRuleset)
+from pkttables.vm.regs import Regs, Verdict
+from pkttables.vm.stateful_impl import ChainRuntime
+
+from pkttables.backends._codegen_emit import ConstPool, NotSelfContained, RuleEmitter
+
+__all__ = ["FORMAT_VERSION", "CompiledChain", "CompiledRuleset", "CodegenRuntime", "compile_chain",
+           "compile_ruleset", "codegen_backend", "check_format", "CodegenError"]
+
+#: version of the generated program format; bumped when the calling convention or the
+#: runtime helpers change (checked on load, as ``re`` checks its MAGIC)
+FORMAT_VERSION = 1
+
+_NEXT = object()     # _dyn: "go on with the next rule"
+_MISS = object()
+_TERMINAL = (int(Verdict.ACCEPT), int(Verdict.DROP), int(Verdict.QUEUE), int(Verdict.STOLEN))
+_NFPROTO = {"ip": 2, "ip6": 10, "inet": 1, "arp": 3, "bridge": 7, "netdev": 5}
+
+
+class CodegenError(PktError):
+    """Generated code that cannot be loaded (wrong format version, bad source)."""
+
+
+def check_format(ns: dict) -> None:
+    v = ns.get("__codegen_version__")
+    if v != FORMAT_VERSION:
+        raise CodegenError(f"generated chain has format version {v!r}, this pkttables loads "
+                           f"version {FORMAT_VERSION}")
+
+
+def _ifname(ctx, name):
+    dev = ctx.interface(name)
+    return (dev.name if dev is not None else "").encode()[:15].ljust(16, b"\0")
+
+
+def _ifindex(ctx, name):
+    dev = ctx.interface(name)
+    return dev.ifindex if dev is not None else 0
+
+
+@dataclass(slots=True)
+class CompiledChain:
+    """One chain's function and its source."""
+
+    chain: LoadedChain
+    filename: str
+    source: str
+    fn: Callable[..., Any]
+    exact: bool
+
+    def __call__(self, pkt, ctx, regs: Regs | None = None) -> ChainResult:
+        """Run the chain as a base chain (``do_chain``): a :class:`ChainResult`."""
+        return _result(self.chain, self.fn(pkt, ctx, regs if regs is not None else Regs(), 0))
+
+
+def _result(base: LoadedChain, r) -> ChainResult:
+    if r is None:
+        return ChainResult(int(base.policy), None, base, policy=True)
+    return ChainResult(r[0], r[1], r[2])
+
+
+def _filename(chain: LoadedChain, generation: int) -> str:
+    return f"<pkttables {chain.family}/{chain.table}/{chain.name} g{generation}>"
+
+
+def _ident(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+def _chain_source(chain: LoadedChain, pool: ConstPool, *, exact: bool, jump_ref) -> str:
+    out = [f"# generated by pkttables.backends.codegen -- {chain.family} {chain.table} {chain.name}",
+           f"__codegen_version__ = {FORMAT_VERSION}", "",
+           "def chain(pkt, ctx, regs, depth):"]
+    for k, rule in enumerate(chain.rules):
+        if not rule.instrs:
+            continue
+        R = pool.add(rule, "R")
+        C = pool.add(chain, "CH")
+        text = getattr(getattr(rule, "rule", None), "text", None)
+        out.append(f"    # rule {k}: handle {rule.handle}" + (f": {text}" if isinstance(text, str) else ""))
+        em = RuleEmitter(pool, rule, R, chain, C, chain_family=chain.family, exact=exact,
+                         jump_ref=jump_ref)
+        ended = False
+        for idx, ins in enumerate(rule.instrs):
+            em.lines.append(f"        # {ins.dump()}")
+            if not em.emit(ins, idx, None):
+                ended = True
+                break
+        if not ended:
+            em.w("break")
+        out.append("    while True:")
+        out.extend(em.lines)
+    out.append("    return None")
+    return "\n".join(out) + "\n"
+
+
+def _load(source: str, filename: str, ns: dict) -> Callable:
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(code, ns)
+    check_format(ns)
+    return ns["chain"]
+
+
+class CompiledRuleset:
+    """Every chain of a :class:`LoadedRuleset`, compiled.  ``exact`` is True when some
+    rule reads registers it did not write, and every instruction then runs on the
+    shared register file (see :mod:`._codegen_emit`)."""
+
+    def __init__(self, loaded: LoadedRuleset, *, exact: bool | None = None):
+        self.loaded = loaded
+        self.generation = getattr(loaded, "generation", 0)
+        self.version = FORMAT_VERSION
+        if exact is None:
+            try:
+                self._build(False)
+            except NotSelfContained:
+                self._build(True)
+        else:
+            self._build(exact)
+
+    def _build(self, exact: bool) -> None:
+        self.exact = exact
+        self.chains: dict[tuple[str, str, str], CompiledChain] = {}
+        fns: dict[tuple[str, str, str], Callable] = {}
+        pending = []
+        for key, chain in self.loaded.chains.items():
+            pool = ConstPool()
+            targets: dict[str, str] = {}
+
+            def jump_ref(name, _chain=chain, _targets=targets):
+                if name is None or self.loaded.chain(_chain.family, _chain.table, name) is None:
+                    return None
+                return _targets.setdefault(name, f"J_{_ident(name)}_{len(_targets)}")
+
+            src = _chain_source(chain, pool, exact=exact, jump_ref=jump_ref)
+            ns = dict(pool.ns)
+            ns.update(_MISS=_MISS, _NEXT=_NEXT, _bisect=bisect_right, _ifname=_ifname,
+                      _ifindex=_ifindex, _dyn=self._dyn, __name__=f"pkttables.codegen.{_ident(chain.name)}")
+            fname = _filename(chain, self.generation)
+            k = 1
+            while linecache.cache.get(fname, (0, None, None))[2] not in (None, src.splitlines(True)):
+                k += 1   # another ruleset of the same generation number: keep both sources
+                fname = _filename(chain, self.generation)[:-1] + f" #{k}>"
+            fn = _load(src, fname, ns)
+            fn.__qualname__ = fn.__name__ = f"chain_{_ident(chain.name)}"
+            fns[key] = fn
+            self.chains[key] = CompiledChain(chain, fname, src, fn, exact)
+            pending.append((chain, ns, targets))
+        for chain, ns, targets in pending:   # link jumps once every chain exists
+            for name, gname in targets.items():
+                ns[gname] = fns[(chain.family, chain.table, name)]
+        self._fns = fns
+
+    def _dyn(self, code, target, rule, chain, pkt, ctx, regs, depth):
+        """A verdict known only at run time (verdict maps, instructions run by eval):
+        what do_chain does with it.  Returns the result tuple, None (return to the
+        caller) or _NEXT (go on with the next rule)."""
+        if code == -1 or code == -2:
+            return _NEXT
+        base = code & NF_VERDICT_MASK if code >= 0 else code
+        if base in _TERMINAL:
+            return (code, rule, chain)
+        if code == -3 or code == -4:
+            fn = self._fns.get((chain.family, chain.table, target or ""))
+            if fn is None:   # cannot happen for a validated ruleset
+                return (int(Verdict.DROP), rule, chain)
+            if code == -4:
+                return fn(pkt, ctx, regs, depth)
+            if depth >= NFT_JUMP_STACK_SIZE:
+                return (int(Verdict.DROP), rule, chain)
+            r = fn(pkt, ctx, regs, depth + 1)
+            return _NEXT if r is None else r
+        return None          # RETURN, and what do_chain treats like it
+
+    def chain(self, family: str, table: str, name: str) -> CompiledChain | None:
+        return self.chains.get((family, table, name))
+
+    def run(self, base: LoadedChain, pkt, ctx, regs: Regs) -> ChainResult:
+        """``do_chain`` for base chain ``base``."""
+        fn = self._fns[(base.family, base.table, base.name)]
+        return _result(base, fn(pkt, ctx, regs, 0))
+
+    def source(self) -> str:
+        """All generated source, chain after chain (what ``--debug=codegen`` prints)."""
+        return "\n".join(f"# ---- {c.filename}{' (exact registers)' if c.exact else ''}\n{c.source}"
+                         for c in self.chains.values())
+
+
+def compile_ruleset(loaded: LoadedRuleset, *, exact: bool | None = None) -> CompiledRuleset:
+    return CompiledRuleset(loaded, exact=exact)
+
+
+def compile_chain(chain: LoadedChain, loaded: LoadedRuleset | None = None, *,
+                  exact: bool | None = None) -> CompiledChain:
+    """Compile one chain (and, through ``loaded``, the chains it jumps to).  The result
+    is callable: ``compiled(pkt, ctx, regs=None) -> ChainResult``, as ``do_chain``."""
+    if loaded is None:
+        loaded = _OneChain(chain)
+    return CompiledRuleset(loaded, exact=exact).chain(chain.family, chain.table, chain.name)
+
+
+class _OneChain:
+    def __init__(self, chain: LoadedChain):
+        self.chains = {(chain.family, chain.table, chain.name): chain}
+        self.generation = 0
+
+    def chain(self, family, table, name):
+        return self.chains.get((family, table, name))
+
+
+class _CachedBaseChains:
+    """A LoadedRuleset whose ``base_chains`` answers are remembered: a generation does
+    not change, and the hook walk asks for the same list for every packet."""
+
+    def __init__(self, loaded: LoadedRuleset):
+        self._loaded = loaded
+        self._cache: dict[tuple, list] = {}
+
+    def base_chains(self, family, hook, *, types=("filter", "route"), device=None):
+        key = (family, hook, tuple(types), device)
+        r = self._cache.get(key)
+        if r is None:
+            r = self._cache[key] = self._loaded.base_chains(family, hook, types=types, device=device)
+        return r
+
+    def __getattr__(self, name):
+        return getattr(self._loaded, name)
+
+
+class CodegenRuntime(ChainRuntime):
+    """:class:`~pkttables.vm.stateful_impl.ChainRuntime` with the chains run by
+    generated code.  Same constructor, state, events and hook runners."""
+
+    def __init__(self, loaded: LoadedRuleset, **kw):
+        super().__init__(loaded, **kw)
+        self.compiled = CompiledRuleset(loaded)
+        self.loaded = _CachedBaseChains(loaded)
+        self.ctx.loaded = loaded
+
+    def reload(self, loaded: LoadedRuleset) -> None:
+        super().reload(loaded)
+        self.compiled = CompiledRuleset(loaded)
+        self.loaded = _CachedBaseChains(loaded)
+
+    def run_chain(self, chain: LoadedChain, pkt, *, family: str, hook: str, now: float,
+                  tracer=None):
+        if tracer is not None:   # traces: the interpreter's events are the spec
+            return super().run_chain(chain, pkt, family=family, hook=hook, now=now, tracer=tracer)
+        ctx = self.ctx
+        # what ChainRuntime.run_chain sets up for each base chain
+        ctx.now = now
+        ctx.hook = hook
+        ctx.hook_family = family
+        ctx.table_family = chain.family
+        ctx.family = _NFPROTO[chain.family]
+        ctx.l3_trim = family in ("ip", "ip6") and hook != "ingress"
+        return self.compiled.run(chain, pkt, ctx, self.regs)
+
+
+def codegen_backend(ruleset, host, *, seed: int):
+    """Factory for ``pkttables.datapath.replay.BACKENDS["codegen"]``: the interpreter's
+    factory with :class:`CodegenRuntime` in place of ``ChainRuntime``."""
+    from pkttables.datapath._ctglue import install_ct_get
+    from pkttables.datapath.replay import RunnerUnavailable
+
+    try:
+        loaded = LoadedRuleset(ruleset)
+    except PktError:
+        raise
+    except Exception as e:   # a rule the vm cannot load: say which, do not guess
+        raise RunnerUnavailable(f"the codegen backend cannot load this ruleset: {type(e).__name__}: {e}") from None
+    runtime = CodegenRuntime(loaded, host=host, seed=seed)
+    install_ct_get(runtime)
+    return runtime
