@@ -331,6 +331,11 @@ R["output-drop"] = chains("inet", ["udp dport 53 counter drop", "ip6 nexthdr udp
                           hooks=("output",))
 R["postrouting"] = chains("inet", ["oifname wan0 tcp dport 22 counter drop", "oifname lan0 counter",
                                    "ip protocol icmp counter", "counter"], hooks=("postrouting",))
+# key 9 is NFT_META_IFTYPE since 5.16: skb->dev, the output device at postrouting
+R["meta-iiftype"] = chains("inet", counted("meta iiftype ether", "meta iiftype loopback", "meta oiftype ether",
+                                           "meta iiftype != ether"))
+R["meta-iiftype-netdev"] = chains("netdev", counted("meta iiftype ether", "meta iiftype != ether", "meta length > 100"),
+                                  hooks=("ingress", "egress"), device="wan0")
 
 # ---------------------------------------------------------------- bridge
 B["bridge-basic"] = """table bridge b {
@@ -354,6 +359,8 @@ B["bridge-basic"] = """table bridge b {
   chain post { type filter hook postrouting priority 0; counter; }
 }
 """
+B["bridge-iiftype"] = chains("bridge", counted("meta iiftype ether", "meta oiftype ether", "meta iifname \"br0\""),
+                             hooks=("prerouting", "input", "forward", "output", "postrouting"))
 B["bridge-vmap-sets"] = """table bridge b {
   chain fw { type filter hook forward priority 0;
     ether saddr . ip saddr { 02:00:00:00:0a:01 . 10.0.0.10 } counter
@@ -375,7 +382,6 @@ R["gap-netdev-reject-dependency"] = """table netdev n {
   }
 }
 """
-R["gap-meta-iiftype"] = chains("inet", counted("meta iiftype ether"), hooks=("output", "postrouting"))
 R["gap-fib-oif-output"] = chains("inet", ['fib daddr oifname "wan0" counter'], hooks=("output",))
 B["gap-bridge-ibrname"] = """table bridge b {
   chain pre { type filter hook prerouting priority 0; meta ibrname "br0" counter; }
@@ -383,9 +389,6 @@ B["gap-bridge-ibrname"] = """table bridge b {
 """
 # name -> reason: disagreements whose cause lies outside the files this work may edit
 XFAIL: dict[str, str] = {
-    "gap-meta-iiftype": "vm/meta.py: 'meta iiftype' reads the hook's input device; the kernel's key "
-                        "(NFT_META_IFTYPE since 5.x) reads skb->dev, which at postrouting of a locally "
-                        "generated packet is the output device (ether), where pkttables BREAKs",
     "gap-netdev-reject-dependency": "evaluate/: the 'meta protocol ip' dependency of 'reject with icmp "
                                     "type' in netdev goes just before the reject; nft puts it first in "
                                     "the rule, so a counter before the reject counts IPv6 packets too",

@@ -5,6 +5,7 @@ Loads store values as the kernel does: host-endian integers (``*dest = skb->mark
 big-endian EtherType for ``protocol``, NUL-padded 16-byte names for ``iifname``.  A key
 that has nothing to give BREAKs where the kernel does (``l4proto`` without L4 info,
 ``iiftype``/``iifgroup``/``iifkind`` without a device, ``skuid`` without a socket).
+``iiftype`` reads ``skb->dev`` (the output device at postrouting, see :func:`_skb_dev`).
 
 Devices come from ``ctx.host`` by the packet's ``iif``/``oif`` names; a device the host
 does not know reads as absent.  Time keys read the injected ``ctx.now``; ``day``
@@ -47,7 +48,7 @@ ARPHRD = {"ether": 1, "bridge": 1, "loopback": 772}
 
 # PACKET_* (if_packet.h)
 _PACKET_BROADCAST, _PACKET_MULTICAST, _PACKET_OTHERHOST, _PACKET_LOOPBACK = 1, 2, 3, 5
-_NFPROTO_IPV4, _NFPROTO_IPV6, _NFPROTO_NETDEV, _NFPROTO_INET = 2, 10, 5, 1
+_NFPROTO_IPV4, _NFPROTO_IPV6, _NFPROTO_NETDEV, _NFPROTO_INET, _NFPROTO_BRIDGE = 2, 10, 5, 1, 7
 
 
 def _key_name(key: int) -> str:
@@ -90,6 +91,31 @@ def _pkttype(pkt, ctx) -> int | None:
     return None
 
 
+def _skb_dev(pkt, ctx) -> str | None:
+    """The device ``skb->dev`` names at this hook.
+
+    Since Linux 5.16 key 9 is ``NFT_META_IFTYPE`` (``iiftype`` is its alias) and
+    nft_meta_get_eval_ifname reads ``pkt->skb->dev``, not the hook's input device:
+    ip_output/ip6_finish_output set ``skb->dev`` to the output device before
+    POSTROUTING, a locally generated skb has no device at OUTPUT, __br_forward sets
+    the output port before the bridge FORWARD/OUTPUT hooks and br_pass_frame_up the
+    bridge device before bridge INPUT; everywhere else it is the arrival device.
+    """
+    hook = ctx.hook
+    if hook in ("postrouting", "egress"):
+        return pkt.oif
+    if ctx.family == _NFPROTO_BRIDGE:
+        if hook in ("forward", "output"):
+            return pkt.oif
+        if hook == "input":
+            dev = ctx.interface(pkt.iif)
+            return dev.bridge if dev is not None and dev.bridge else pkt.iif
+        return pkt.iif
+    if hook == "output":
+        return None
+    return pkt.iif
+
+
 def _hour_seconds(now: float) -> int:
     # nft_meta_hour: seconds into the UTC day; nft converted the rule's local hour to
     # UTC already, so the kernel applies no time zone here (unlike ``day``)
@@ -107,6 +133,9 @@ def _get(key: int, pkt, ctx):
     if key == _K.NFPROTO:
         return bytes((_pf(pkt, ctx),))
     if key == _K.LEN:
+        if ctx.hook == "egress":
+            # __dev_queue_xmit: the MAC header is already pushed (as skb_len in counters)
+            return (len(pkt.buf) - max(pkt.mac_off, 0)).to_bytes(4, "little")
         # skb->len: from the network header (data was pulled past the MAC header)
         start = pkt.nh_off if pkt.nh_off >= 0 else max(pkt.mac_len, 0)
         end = pkt.nh_off + pkt.l3_len if ctx.l3_trim and pkt.nh_off >= 0 else len(pkt.buf)
@@ -120,7 +149,7 @@ def _get(key: int, pkt, ctx):
         dev = ctx.interface(pkt.iif if key == _K.IIFNAME else pkt.oif)
         return _ifname(dev.name if dev is not None else None)
     if key in (_K.IIFTYPE, _K.OIFTYPE):
-        dev = ctx.interface(pkt.iif if key == _K.IIFTYPE else pkt.oif)
+        dev = ctx.interface(_skb_dev(pkt, ctx) if key == _K.IIFTYPE else pkt.oif)
         return None if dev is None else ARPHRD.get(dev.kind, 1).to_bytes(2, "little")
     if key in (_K.IIFGROUP, _K.OIFGROUP):
         dev = ctx.interface(pkt.iif if key == _K.IIFGROUP else pkt.oif)

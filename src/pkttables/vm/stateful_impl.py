@@ -73,6 +73,10 @@ def skb_len(pkt, ctx) -> int:
         # arp_create() builds the frame with its hardware header (dev_hard_header)
         # before NF_ARP_OUT: skb->len counts it.
         return len(pkt.buf)
+    if getattr(ctx, "hook", None) == "egress":
+        # nf_hook_egress runs in __dev_queue_xmit, after dev_hard_header: the MAC
+        # header is part of skb->len (measured: 14 bytes more per packet than ingress)
+        return len(pkt.buf) - max(pkt.mac_off, 0)
     start = pkt.nh_off if pkt.nh_off >= 0 else max(pkt.mac_len, 0)
     if getattr(ctx, "l3_trim", False) and pkt.nh_off >= 0:
         return pkt.l3_len

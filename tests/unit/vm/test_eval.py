@@ -119,6 +119,35 @@ def test_payload_write_updates_checksums():
 
 # ---------------------------------------------------------------- meta
 
+def test_meta_iiftype_reads_skb_dev():
+    """NFT_META_IFTYPE (key 9 since 5.16) reads skb->dev: the input device up to the
+    routing decision, none at OUTPUT, the output device at POSTROUTING and egress."""
+    host = Host.single_interface()
+    pkt = tcp4()
+
+    def iiftype(hook, iif, oif, family=1):
+        pkt.iif, pkt.oif = iif, oif
+        ctx = EvalContext(family=family, hook=hook, host=host)
+        r = ev(MetaLoad(MetaKeyId.IIFTYPE, 1), pkt, ctx)
+        return None if r.verdict == Verdict.BREAK else r.load(1, 2)
+
+    assert iiftype("prerouting", "eth0", None) == b"\x01\0"
+    assert iiftype("forward", "eth0", "eth0") == b"\x01\0"
+    assert iiftype("output", None, "eth0") is None          # a local skb has no dev yet
+    assert iiftype("postrouting", None, "eth0") == b"\x01\0"  # ip_output set skb->dev
+    assert iiftype("postrouting", None, "lo") == (772).to_bytes(2, "little")
+    assert iiftype("postrouting", "eth0", None) is None
+    assert iiftype("egress", None, "eth0", family=5) == b"\x01\0"
+
+
+def test_meta_len_at_egress_counts_the_mac_header():
+    pkt = tcp4()
+    ctx = EvalContext(family=5, hook="egress")
+    assert ev(MetaLoad(MetaKeyId.LEN, 1), pkt, ctx).load(1, 4) == len(pkt.buf).to_bytes(4, "little")
+    ctx = EvalContext(family=5, hook="ingress")
+    assert ev(MetaLoad(MetaKeyId.LEN, 1), pkt, ctx).load(1, 4) == (len(pkt.buf) - 14).to_bytes(4, "little")
+
+
 def test_meta_keys():
     host = Host.single_interface()
     pkt = tcp4()
