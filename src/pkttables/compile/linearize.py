@@ -169,8 +169,17 @@ class _Lin:
                 self.release(e.sub)
             o.append(_text_instr(e.load.format(reg=R(dreg), sreg=R(sreg))))
         elif isinstance(e, N.Binop):
-            self.gen(e.left, dreg)
             n = len(e.right.data)
+            inner = e.left
+            if e.op == "&" and isinstance(inner, N.Binop) and inner.op == "&" \
+                    and isinstance(inner.right, N.Value) and len(inner.right.data) == n:
+                # `ip hdrlength & 0x3`: the field's own mask and the user's are one
+                # bitwise in nft (the masks are and-ed)
+                m = bytes(a & b for a, b in zip(inner.right.data, e.right.data))
+                self.gen(inner.left, dreg)
+                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, m, bytes(n)))
+                return
+            self.gen(e.left, dreg)
             if e.op in ("<<", ">>"):
                 op = vm.BitwiseOp.LSHIFT if e.op == "<<" else vm.BitwiseOp.RSHIFT
                 o.append(vm.Bitwise(R(dreg), R(dreg), e.left.nbytes, op,

@@ -1519,7 +1519,9 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
     """The items nft prints between the braces of an anonymous set (or map)."""
     items: list[str] = []
     if not s.interval:
-        els = list(s.elements)
+        # the kernel keeps one element per key (`{ 1, 0x0001 }` holds one)
+        seen: set = set()
+        els = [el for el in s.elements if not (el.key in seen or seen.add(el.key))]
         if len(els[0].key if els else b"") <= 4 and not isinstance(e, Concat) and (load_n or e.nbytes) <= 2:
             # keys of up to 16 bits live in the kernel's bitmap backend (nft_set_bitmap),
             # which the listing walks in ascending key order
