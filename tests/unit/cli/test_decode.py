@@ -22,15 +22,15 @@ def test_decode_example_routes_every_packet(capsys):
     rc, out, err = run(capsys, "decode", str(EXAMPLE / "traffic.pcapng"), "--host", str(EXAMPLE / "host.toml"), "--json")
     assert rc == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
-    assert len(rows) == 21
+    assert len(rows) == 78
     first = rows[0]
     assert first["iif"] == "lan0" and first["l4proto"] == 17
     assert first["offsets"] == {"mac": 0, "network": 14, "transport": 34}
     assert first["route"] == "forward via 203.0.113.1 dev wan0"
     assert rows[1]["route"] == "local"                          # the DNS answer to the router's WAN address
-    v6 = rows[6]
+    v6 = rows[11]                                               # HTTPS over IPv6
     assert v6["offsets"]["transport"] == 54 and v6["route"] == "forward via 2001:db8:1::1 dev wan0"
-    local = rows[-1]
+    local = rows[-2]                                            # the router's own DNS query
     assert local["iif"] == "local" and local["offsets"] == {"network": 0, "transport": 20}
     assert local["route"] == "output via 203.0.113.1 dev wan0 src 203.0.113.2"
 
