@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from pkttables.errors import PktError
-from pkttables.vm.chain import (NF_VERDICT_MASK, NFT_JUMP_STACK_SIZE, ChainResult, LoadedChain,
-                                LoadedRuleset)
+from pkttables.vm.chain import (NF_VERDICT_MASK, NFT_JUMP_STACK_SIZE, QUEUE_BYPASS, ChainResult,
+                                LoadedChain, LoadedRuleset)
 from pkttables.vm.regs import Regs, Verdict
 from pkttables.vm.stateful_impl import ChainRuntime
 
@@ -279,18 +279,27 @@ class _CachedBaseChains:
 
 class CodegenRuntime(ChainRuntime):
     """:class:`~pkttables.vm.stateful_impl.ChainRuntime` with the chains run by
-    generated code.  Same constructor, state, events and hook runners."""
+    generated code.  Same constructor, state, events and hook runners.
+
+    ``run_hook`` is ChainRuntime's walk (nf_hook_slow over the base chains) with the
+    per-hook work done once per generation: the chain list, each chain's context
+    settings and its compiled function.  When ``run_chain`` has been replaced on the
+    instance (the replay records decisions that way) or a tracer is active, every
+    chain goes through ``run_chain`` as in ChainRuntime."""
 
     def __init__(self, loaded: LoadedRuleset, **kw):
         super().__init__(loaded, **kw)
+        self._compile(loaded)
+
+    def _compile(self, loaded: LoadedRuleset) -> None:
         self.compiled = CompiledRuleset(loaded)
         self.loaded = _CachedBaseChains(loaded)
-        self.ctx.loaded = loaded
+        self._plans: dict[tuple, tuple] = {}
 
     def reload(self, loaded: LoadedRuleset) -> None:
         super().reload(loaded)
-        self.compiled = CompiledRuleset(loaded)
-        self.loaded = _CachedBaseChains(loaded)
+        self._compile(loaded)
+        self.ctx.loaded = loaded
 
     def run_chain(self, chain: LoadedChain, pkt, *, family: str, hook: str, now: float,
                   tracer=None):
@@ -305,6 +314,95 @@ class CodegenRuntime(ChainRuntime):
         ctx.family = _NFPROTO[chain.family]
         ctx.l3_trim = family in ("ip", "ip6") and hook != "ingress"
         return self.compiled.run(chain, pkt, ctx, self.regs)
+
+    def _plan(self, family: str, hook: str, device):
+        key = (family, hook, device)
+        plan = self._plans.get(key)
+        if plan is None:
+            chains = self.loaded.base_chains(family, hook, types=self.types, device=device)
+            fns = self.compiled._fns
+            plan = self._plans[key] = tuple(
+                (c, fns[(c.family, c.table, c.name)], c.family, _NFPROTO[c.family],
+                 c.family == "inet" and hook == "ingress", int(c.policy)) for c in chains)
+        return plan
+
+    def run_hook(self, family: str, hook: str, pkt, *, now: float = 0.0, state: Any = None):
+        """nf_hook_slow over the base chains of every table at ``family``/``hook``
+        (ChainRuntime.run_hook).  Returns a :class:`pkttables.stack.hooks.HookVerdict`."""
+        device = pkt.iif if hook == "ingress" else pkt.oif if hook == "egress" else None
+        plan = self._plan(family, hook, device)
+        ctx = self.ctx
+        events_before = len(ctx.events)
+        slow = "run_chain" in self.__dict__ or self.tracer_factory is not None
+        result = accept = _LazyAccept.value or _LazyAccept.get()
+        if plan:
+            ctx.now = now
+            ctx.hook = hook
+            ctx.hook_family = family
+            ctx.l3_trim = family in ("ip", "ip6") and hook != "ingress"
+        regs = self.regs
+        for chain, fn, cfam, nfproto, inet_ingress, policy in plan:
+            if inet_ingress and pkt.nfproto not in (2, 10):
+                # nft_do_chain_inet_ingress(): anything but IPv4/IPv6 is accepted
+                # without running the chain.
+                continue
+            if slow:
+                tracer = None
+                if self.tracer_factory is not None:
+                    tracer = self.tracer_factory(pkt, family, hook, chain, ctx)
+                res = self.run_chain(chain, pkt, family=family, hook=hook, now=now, tracer=tracer)
+                code, rule, is_policy = res.verdict, res.rule, res.policy
+            else:
+                ctx.table_family = cfam
+                ctx.family = nfproto
+                r = fn(pkt, ctx, regs, 0)
+                if r is None:
+                    code, rule, is_policy = policy, None, True
+                else:
+                    code, rule, is_policy = r[0], r[1], False
+            v = code & NF_VERDICT_MASK
+            if v == 1:          # NF_ACCEPT: the next hook entry
+                continue
+            result = _hook_verdict(code, v, ctx, chain, rule, is_policy)
+            if result is None:  # queue bypass without a listener: go on
+                result = accept
+                continue
+            break
+        if state is not None and hasattr(state, "events") and len(ctx.events) > events_before:
+            state.events.extend(ctx.events[events_before:])
+        return result
+
+
+def _hook_verdict(code, v, ctx, chain, rule, is_policy):
+    from pkttables.stack.hooks import HookVerdict
+    from pkttables.stack.hooks import Verdict as NF
+    if v == Verdict.QUEUE:
+        qnum = (code >> 16) & 0xFFFF
+        bypass = bool(code & QUEUE_BYPASS)
+        listeners = ctx.queue_listeners
+        if listeners is not None and qnum not in listeners:
+            if bypass:     # nf_queue() -> 1: go on with the next hook entry
+                return None
+            return HookVerdict(NF.DROP, reason=f"queue {qnum}: no listener")
+        return HookVerdict(NF.QUEUE, queue_num=qnum, bypass=bypass)
+    if v == Verdict.STOLEN:
+        return HookVerdict(NF.STOLEN)
+    where = "policy" if is_policy else f"rule handle {rule.handle}" if rule else "rule"
+    return HookVerdict(NF.DROP, reason=f"{chain.family} {chain.table} {chain.name} {where}")
+
+
+class _LazyAccept:
+    """``HookVerdict(ACCEPT)``, built on first use (stack/ sits above backends/)."""
+
+    value = None
+
+    @classmethod
+    def get(cls):
+        if cls.value is None:
+            from pkttables.stack.hooks import HookVerdict
+            from pkttables.stack.hooks import Verdict as NF
+            cls.value = HookVerdict(NF.ACCEPT)    # frozen: one shared instance
+        return cls.value
 
 
 def codegen_backend(ruleset, host, *, seed: int):
