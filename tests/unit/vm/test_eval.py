@@ -345,3 +345,22 @@ def test_interp_stops_at_break_and_returns_jump_chain():
     assert run(p, tcp4(), EvalContext(), regs) == (Verdict.CONTINUE, None)
     j = Program((Immediate(0, VerdictData(Verdict.JUMP, "other")), Immediate(0, VerdictData(Verdict.DROP))))
     assert run(j, tcp4(), EvalContext()) == (Verdict.JUMP, "other")
+
+
+# ---------------------------------------------------------------- symhash
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(1, 2**32 - 2), b=st.integers(1, 2**32 - 2), sp=st.integers(1, 65535),
+       dp=st.integers(1, 65535), tcp_=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_symhash_is_the_same_in_both_directions(a, b, sp, dp, tcp_, seed):
+    """The one property of __skb_get_hash_symmetric that is boot-independent (its values
+    need the kernel's per-boot hashrnd): both directions of a flow hash alike."""
+    from ipaddress import IPv4Address
+    from pkttables.vm.hash import symhash
+    s, d = str(IPv4Address(a)), str(IPv4Address(b))
+    seg = (lambda x, y: tcp(x, y)) if tcp_ else (lambda x, y: udp(x, y, b"p"))
+    fwd = Packet(ether(MAC2, MAC1, ipv4(s, d, seg(sp, dp))))
+    rev = Packet(ether(MAC1, MAC2, ipv4(d, s, seg(dp, sp))))
+    assert symhash(fwd, seed) == symhash(rev, seed)
