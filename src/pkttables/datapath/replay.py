@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import random
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -414,6 +415,30 @@ class _Record:
 
 
 # ------------------------------------------------------------------ the simulator
+class PacketRandom(random.Random):
+    """A generator re-seeded from ``(seed, packet index)`` before its first draw for
+    each packet (:meth:`arm` is one attribute store: packets that draw nothing cost
+    nothing).  Every draw of ``random.Random`` goes through ``random()`` or
+    ``getrandbits()``, which re-seed when armed."""
+
+    _armed: int | None = None
+
+    def arm(self, seed: int, index: int) -> None:
+        self._armed = (seed & 0xFFFFFFFF) << 40 ^ index
+
+    def random(self) -> float:
+        if self._armed is not None:
+            super().seed(self._armed)
+            self._armed = None
+        return super().random()
+
+    def getrandbits(self, k: int) -> int:
+        if self._armed is not None:
+            super().seed(self._armed)
+            self._armed = None
+        return super().getrandbits(k)
+
+
 class Simulator:
     """Replays packets through an :class:`~pkttables.stack.engine.Engine` with a
     ruleset and (when the ruleset needs it) connection tracking.
@@ -454,6 +479,16 @@ class Simulator:
         if runtime is not None:
             self._install_runtime(runtime)
         self.engine = Engine(host, self.hooks, seed=seed)
+        # Random fields (IPv4 IDs, flow labels, numgen random, queue spreading) are drawn
+        # from generators re-seeded by (seed, packet index) at each packet: a packet's
+        # random values do not depend on which other packets ran before it in this
+        # process, so ``--workers N`` gives the same bytes as one worker.
+        self._index = -1
+        self._rngs: list[PacketRandom] = []
+        for owner in (self.engine, getattr(runtime, "ctx", None), getattr(self.nat_runtime, "ctx", None)):
+            if owner is not None and isinstance(getattr(owner, "rng", None), random.Random):
+                owner.rng = PacketRandom(seed)
+                self._rngs.append(owner.rng)
         self._local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
         self._texts: dict[tuple, str | None] = {}
         self.emitted_count = 0
@@ -569,7 +604,7 @@ class Simulator:
         if self._tracer is None:
             from pkttables.trace import TraceRecorder
             # One recorder per input packet (seeded by seed and index): nothing piles up.
-            self._tracer = TraceRecorder(seed=hash((self.seed, self.packets)) & 0xFFFFFFFF)
+            self._tracer = TraceRecorder(seed=hash((self.seed, self._index + 1)) & 0xFFFFFFFF)
         return self._tracer.factory(pkt, family, hook, chain, ctx)
 
     def _watch(self, fam: str, hook: str, cb: Callable, runtime: Any = None) -> Callable:
@@ -660,7 +695,14 @@ class Simulator:
         return tuple(result)
 
     def _timers(self, until_ns: int) -> Iterator[TimerResult]:
-        """Run the neighbour timers due up to ``until_ns``, one due time at a time."""
+        """Run the neighbour timers due up to ``until_ns``, one due time at a time, then
+        conntrack expiry."""
+        yield from self._neigh_timers(until_ns)
+        ct = self._ct_timer(until_ns)
+        if ct is not None:
+            yield ct
+
+    def _neigh_timers(self, until_ns: int) -> Iterator[TimerResult]:
         from pkttables.stack.engine import RETRANS
 
         until = until_ns / 1e9
@@ -675,11 +717,16 @@ class Simulator:
             evs = tuple(event_json(e) for e in (*out.events, *self._rec.ct_events))
             if ems or evs:
                 yield TimerResult(due_ns, ems, evs)
-        if self.ct_table is not None:
-            self._rec = _Record()
-            self.ct_table.expire(until)
-            if self._rec.ct_events:
-                yield TimerResult(until_ns, (), tuple(event_json(e) for e in self._rec.ct_events))
+
+    def _ct_timer(self, until_ns: int) -> TimerResult | None:
+        """Conntrack expiry up to ``until_ns``: one TimerResult with the DESTROY events."""
+        if self.ct_table is None:
+            return None
+        self._rec = _Record()
+        self.ct_table.expire(until_ns / 1e9)
+        if self._rec.ct_events:
+            return TimerResult(until_ns, (), tuple(event_json(e) for e in self._rec.ct_events))
+        return None
 
     def process(self, data: bytes, time_ns: int, iif: str, index: int | None = None,
                 link: int = _LINK_ETHERNET) -> Iterator[PacketResult | TimerResult]:
@@ -693,6 +740,9 @@ class Simulator:
         self.last_ns = time_ns
         idx = self.packets if index is None else index
         self.packets += 1
+        self._index = idx
+        for rng in self._rngs:
+            rng.arm(self.seed, idx)
         frame = self._to_engine(data, link, iif, idx)
         l3 = iif == LOCAL
         before = flow_of(frame, l3=l3)
