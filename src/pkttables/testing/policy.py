@@ -46,6 +46,7 @@ from pkttables.errors import Diagnostic, Location, PktError
 
 __all__ = ["PolicySpecError", "PacketSpec", "Expect", "Case", "PolicySpec", "Mismatch", "CaseResult",
            "Report", "load_spec", "parse_spec", "run_case", "run_spec", "check_spec", "build_frame",
+           "build_packet", "check_expect", "case_packets", "packet_times",
            "T0_NS", "STEP_NS", "TRACE_TABLE"]
 
 #: the time of a run's first packet (2025-11-24 00:00:00 UTC, as the example capture)
@@ -866,9 +867,7 @@ def _run_packets(spec: PolicySpec, ruleset: Any, packets: list[PacketSpec]) -> l
 
     sim = Simulator(spec.host, ruleset, seed=spec.seed)
     results = []
-    t = T0_NS
-    for i, p in enumerate(packets):
-        t = p.at_ns if p.at_ns is not None else (T0_NS if i == 0 else t + STEP_NS)
+    for i, (p, t) in enumerate(zip(packets, packet_times(packets))):
         got = None
         for r in sim.process(p.data, t, p.iif, i, p.link):
             if isinstance(r, PacketResult):
@@ -886,6 +885,22 @@ def _traced_ruleset(ruleset: Any) -> Any:
             f"add rule inet {TRACE_TABLE} pre meta nftrace set 1\n"
             f"add rule inet {TRACE_TABLE} out meta nftrace set 1\n")
     return run_text(text, ruleset).ruleset
+
+
+def case_packets(spec: PolicySpec, case: Case | str) -> tuple[list[PacketSpec], int]:
+    """Every packet a case's run sends, in order (its ``after`` cases' first), and the
+    index of the case's own first packet.  (The kernel test replays these.)"""
+    if isinstance(case, str):
+        case = spec.case(case)
+    return _all_packets(spec, case)
+
+
+def packet_times(packets: Sequence[PacketSpec]) -> list[int]:
+    """The arrival time (ns) of each packet of a run: ``at`` or the previous + STEP_NS."""
+    out: list[int] = []
+    for i, p in enumerate(packets):
+        out.append(p.at_ns if p.at_ns is not None else (T0_NS if i == 0 else out[-1] + STEP_NS))
+    return out
 
 
 def _all_packets(spec: PolicySpec, case: Case) -> tuple[list[PacketSpec], int]:
