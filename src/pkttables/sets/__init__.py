@@ -10,6 +10,8 @@ errnos, timeouts on an injected clock, gc, per-element counters, and the catch-a
 Backends (chosen as the kernel does, :func:`choose_backend`): ``hash`` (dict),
 ``bitmap`` (keys <= 16 bits), ``rbtree`` (sorted boundaries + bisect), ``pipapo``
 (concatenations with ranges: per-field nibble lookup tables of bitmaps).
+:func:`instances_from_model` builds (and, given the previous generation's, carries over)
+the instances of every set of a model ``Ruleset``.
 ``segtree.merge_intervals`` is nft's userspace auto-merge for evaluate;
 ``connlimit`` holds ``ct count`` lists; ``bench.run`` measures it all.
 """
@@ -18,6 +20,7 @@ from pkttables.sets._common import Elem, ElemFlags, Errno, SetError, SetFlags, S
 from pkttables.sets._stateful import (ConnlimitState, CounterState, LastState, LimitState,
                                       QuotaState)
 from pkttables.sets.connlimit import ConnCount, ConnCountList
+from pkttables.sets.generation import ElementInit, instances_from_model, spec_from_model
 from pkttables.sets.instance import DynsetOp, ElementView, SetInstance, choose_backend
 from pkttables.sets.segtree import (MergeResult, intervals_from_netlink, intervals_to_netlink,
                                     merge_intervals)
@@ -25,6 +28,7 @@ from pkttables.sets.segtree import (MergeResult, intervals_from_netlink, interva
 __all__ = [
     "SetSpec", "SetFlags", "ElemFlags", "Elem", "SetError", "Errno", "to_ns",
     "SetInstance", "ElementView", "DynsetOp", "choose_backend",
+    "instances_from_model", "spec_from_model", "ElementInit",
     "CounterState", "QuotaState", "LimitState", "LastState", "ConnlimitState",
     "ConnCount", "ConnCountList",
     "merge_intervals", "MergeResult", "intervals_from_netlink", "intervals_to_netlink",

@@ -131,6 +131,12 @@ class SetInstance:
         gc_ms = spec.gc_interval or DEFAULT_GC_INTERVAL_MS
         self._gc_ns = gc_ms * NS_PER_MS
         self._next_gc = self.now_ns + self._gc_ns
+        #: object maps: the kind of object their elements name (``counter``...)
+        self.obj_kind: str | None = None
+        #: set by :func:`pkttables.sets.instances_from_model`: the model set's handle and
+        #: the model's elements at the last sync (identity -> signature)
+        self.model_handle: int | None = None
+        self.model_elements: dict = {}
 
     # ------------------------------------------------------------------ clock
 
@@ -168,29 +174,48 @@ class SetInstance:
 
     # ------------------------------------------------------------------ packet path
 
-    def lookup(self, key: bytes) -> tuple[bool, Any]:
-        e = self._b.lookup(key, self.now_ns)
+    def lookup(self, key: bytes, now: float | int | None = None) -> tuple[bool, Any]:
+        """``(found, data)`` without the catch-all and without running expressions
+        (``now``: check timeouts at that time; default the clock of the last call)."""
+        e = self._b.lookup(key, self._clock(now) if now is not None else self.now_ns)
         if e is None:
             return False, None
         return True, e.data
 
-    def catchall(self) -> tuple[bool, Any]:
+    def catchall(self, now: float | int | None = None) -> tuple[bool, Any]:
         e = self._catchall
-        if e is None or e.expired(self.now_ns):
+        if e is None or e.expired(self._clock(now) if now is not None else self.now_ns):
             return False, None
         return True, e.data
 
-    def match(self, key: bytes, now: float | int | None = None, pkt_len: int = 0,
-              conn: Any = None) -> tuple[bool, Any, bool]:
-        """Lookup as nft_lookup_eval does it, the catch-all included, running the
-        element's expressions.  Returns ``(found, data, brk)``: ``brk`` is True when an
-        element expression (quota, limit) ended the rule with BREAK."""
-        ns = self._clock(now)
+    def find(self, key: bytes, now: float | int | None = None) -> tuple[bool, Any]:
+        """The element, else the catch-all, without running expressions: what
+        nft_objref_map_eval asks (an object map's element names the object)."""
+        ns = self._clock(now) if now is not None else self.now_ns
         e = self._b.lookup(key, ns)
         if e is None:
             e = self._catchall
             if e is None or e.expired(ns):
+                return False, None
+        return True, e.data
+
+    def match(self, key: bytes, now: float | int | None = None, pkt_len: int = 0,
+              conn: Any = None, invert: bool = False) -> tuple[bool, Any, bool]:
+        """``nft_lookup_eval``: returns ``(found, data, brk)``.
+
+        ``found`` is the lookup XOR ``invert``; when that is false the catch-all element
+        is tried (Linux 6.18 order: after the inversion, so ``!= @s`` with a catch-all
+        matches every packet).  The element found (or the catch-all) then runs its
+        expressions (nft_set_elem_update_expr: counters count ``pkt_len``, quotas and
+        limits may BREAK: ``brk``).  Timeouts are checked at ``now`` (seconds)."""
+        ns = self._clock(now)
+        e = self._b.lookup(key, ns)
+        if (e is not None) == invert:               # not found after the inversion
+            e = self._catchall
+            if e is None or e.expired(ns):
                 return False, None, False
+        elif e is None:                            # inverted and absent: matches, no element
+            return True, None, False
         brk = run_exprs(e.exprs, pkt_len, ns, conn) if e.exprs else False
         return True, e.data, brk
 
@@ -414,9 +439,20 @@ class SetInstance:
             return
         to = self.spec.timeout if self.spec.has_timeout else None
         elems = []
+        klen, interval, templates = self.klen, self.spec.is_interval, self.spec.exprs
+        expiration = ns + to * NS_PER_MS if to else None
+        seq = self._seq
         for k, ke, d in elements:
-            k, ke = self._norm(k, ke)
-            elems.append(self._new(k, ke, d, to, None, clone_all(self.spec.exprs, ns), None, ns))
+            # _norm and _new inlined: this loop is most of a 1M-element build
+            if type(k) is not bytes or len(k) != klen or (ke is not None and (
+                    type(ke) is not bytes or len(ke) != klen or not interval or ke < k)):
+                k, ke = self._norm(k, ke)
+            elif ke == k:
+                ke = None
+            seq += 1
+            elems.append(Elem(k, ke, d, timeout=to, expiration=expiration,
+                              exprs=clone_all(templates, ns) if templates else None, seq=seq))
+        self._seq = seq
         if self.spec.size and len(elems) > self.spec.size:
             raise SetError(Errno.ENFILE, f"set {self.spec.name!r} is full ({self.spec.size})")
         if self.kind == "rbtree":
@@ -432,6 +468,37 @@ class SetInstance:
                 seen.add(e.key)
         self._b.bulk_load(elems)
         self.nelems = len(elems)
+
+    def load_elements(self, inits: Iterable, now: float | int | None = None) -> None:
+        """Add elements described fully (:class:`pkttables.sets.generation.ElementInit`:
+        key, key_end, data, timeout, expires, expression templates, comment, catch-all),
+        as the commit of a transaction does.  Into an empty set they are bulk-loaded
+        (the model has checked them already); otherwise each goes through :meth:`add`."""
+        ns = self._clock(now)
+        inits = list(inits)
+        plain = [i for i in inits if not i.catchall]
+        for i in inits:
+            if i.catchall:
+                self.add(None, data=i.data, timeout=i.timeout, expires=i.expires,
+                         exprs=i.exprs, comment=i.comment, now=now, catchall=True)
+        if len(self._b):
+            for i in plain:
+                self.add(i.key, i.key_end, i.data, timeout=i.timeout, expires=i.expires,
+                         exprs=i.exprs, comment=i.comment, now=now)
+            return
+        elems = []
+        for i in plain:
+            key, key_end = self._norm(i.key, i.key_end)
+            to = i.timeout if i.timeout else (self.spec.timeout if self.spec.has_timeout else None)
+            own = bool(i.timeout) and i.timeout != self.spec.timeout
+            templates = tuple(i.exprs) or self.spec.exprs
+            elems.append(self._new(key, key_end, i.data, to, i.expires,
+                                   clone_all(templates, ns) if templates else None,
+                                   i.comment, ns, own))
+        if self.spec.size and len(elems) > self.spec.size:
+            raise SetError(Errno.ENFILE, f"set {self.spec.name!r} is full ({self.spec.size})")
+        self._b.bulk_load(elems)
+        self.nelems += len(elems)
 
     # ------------------------------------------------------------------ listing
 

@@ -24,7 +24,8 @@ with each method):
 ``nat``            ``(instr, regs, pkt)``: sets the verdict
 ``masq/redir``     ``(instr, regs, pkt)``: sets the verdict
 ``tproxy``         ``(instr, regs, pkt)``: sets the verdict
-``dynset``         ``(instr, regs, pkt) -> bool``: False = BREAK
+``dynset``         ``(instr, regs, pkt) -> bool``: False = BREAK (default: the
+                   set's own ``dynset``, see :meth:`EvalContext.dynset`)
 ``objref``         ``(instr, regs, pkt)``: runs the referenced object
 ``log``            ``(instr, pkt)``
 ``reject``         ``(instr, regs, pkt)``: emits the reject packet, verdict DROP
@@ -38,7 +39,15 @@ with each method):
 ``xfrm``           ``(instr, pkt) -> bytes | None``: None = BREAK
 ``osf``            ``(instr, pkt) -> str | None``: OS genre (or "genre:version")
 ``set``            ``(name) -> SetLookup``: the set a lookup names
+``set_conn``       ``(pkt) -> (conn_id, alive) | None``: the packet's conntrack
+                   entry for ``ct count`` in set elements (default None)
 =================  ==========================================================
+
+Sets on the packet path: ``lookup`` asks ``SetLookup.match(key, now, pkt_len,
+conn, invert)`` when the set has it (a :class:`pkttables.sets.SetInstance`), so
+timeouts are checked at ``ctx.now`` and element counters, quotas and limits run with
+``skb->len`` (:meth:`EvalContext.skb_len`), as nft_lookup_eval does; sets with only
+``lookup``/``catchall`` (anonymous sets read from a dump) still work.
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["EvalContext", "HookNotImplemented", "SetLookup", "SocketInfo"]
+__all__ = ["EvalContext", "HookNotImplemented", "SetLookup", "SetMatch", "SocketInfo"]
 
 
 class HookNotImplemented(NotImplementedError):
@@ -70,6 +79,23 @@ class SetLookup(Protocol):
     def lookup(self, key: bytes) -> tuple[bool, Any]: ...
 
     def catchall(self) -> tuple[bool, Any]: ...
+
+
+@runtime_checkable
+class SetMatch(SetLookup, Protocol):
+    """A set that does the whole of ``nft_lookup_eval`` itself (optional, preferred).
+
+    ``match(key, now, pkt_len, conn=None, invert=False) -> (found, data, brk)``:
+    ``now`` in seconds (timeouts), ``pkt_len`` the packet's ``skb->len`` (element
+    counters and quotas), ``conn`` what :meth:`EvalContext.set_conn` returns (element
+    ``ct count``), ``invert`` the lookup's NFT_LOOKUP_F_INV; the catch-all is included.
+    ``brk``: an element expression (quota, limit) ended the rule.
+    ``dynset(op, key, data, now=, template=, timeout=, pkt_len=, conn=) -> bool``:
+    the packet path writes the set (False = BREAK).
+    """
+
+    def match(self, key: bytes, now: float, pkt_len: int = 0, conn: Any = None,
+              invert: bool = False) -> tuple[bool, Any, bool]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +163,37 @@ class EvalContext:
         except KeyError:
             raise HookNotImplemented(f"no set {name!r} in this context") from None
 
+    def skb_len(self, pkt) -> int:
+        """``skb->len`` at this hook: from the network header (the MAC header was
+        pulled) to the end, or to the IP length where ip_rcv trimmed the padding
+        (``l3_trim``).  What counters, quotas and set element counters add."""
+        if pkt is None:
+            return 0
+        nh = getattr(pkt, "nh_off", -1)
+        if self.l3_trim and nh >= 0:
+            return pkt.l3_len
+        start = nh if nh >= 0 else max(getattr(pkt, "mac_len", 0), 0)
+        return len(pkt.buf) - start
+
+    def set_conn(self, pkt) -> Any:
+        """The packet's conntrack entry as ``(conn_id, alive)`` for ``ct count`` in set
+        elements; None (no entry: ``ct count`` BREAKs) unless a subclass knows it."""
+        return None
+
     # -------------------------------------------------------------- stateful hooks
+
+    def dynset(self, instr, regs, pkt) -> bool:
+        """``nft_dynset_eval`` through the set's own ``dynset`` (a
+        :class:`pkttables.sets.SetInstance`): the key (and data) from the registers,
+        the dynset's timeout and expressions, ``now`` and ``skb->len``.  False = BREAK."""
+        s = self.set(instr.set)
+        dyn = getattr(s, "dynset", None)
+        if dyn is None:
+            return self._missing(f"dynset on set {instr.set!r} that cannot be updated")
+        key = regs.load(instr.sreg_key, s.klen)
+        data = regs.load(instr.sreg_data, s.dlen) if instr.sreg_data is not None else None
+        return dyn(int(instr.op), key, data, now=self.now, template=instr.exprs,
+                   timeout=instr.timeout, pkt_len=self.skb_len(pkt), conn=self.set_conn(pkt))
 
     def _missing(self, what: str) -> Any:
         raise HookNotImplemented(f"{what}: this EvalContext does not implement it")
@@ -153,7 +209,6 @@ class EvalContext:
     def masq(self, instr, regs, pkt): return self._missing("masq")
     def redir(self, instr, regs, pkt): return self._missing("redir")
     def tproxy(self, instr, regs, pkt): return self._missing("tproxy")
-    def dynset(self, instr, regs, pkt): return self._missing("dynset")
     def objref(self, instr, regs, pkt): return self._missing("objref")
     def log(self, instr, pkt): return self._missing("log")
     def reject(self, instr, regs, pkt): return self._missing("reject")

@@ -5,9 +5,12 @@ nft_dynset.c, nft_objref.c).
 :class:`~pkttables.vm.context.SetLookup` from ``ctx.set(name)``).  As
 nft_lookup_eval does, the answer is XORed with the inverted flag; when the result is
 "not found" the set's catch-all element is tried, and only then does the rule BREAK.
+A set that has ``match`` (:class:`pkttables.sets.SetInstance`) does all of that
+itself, at ``ctx.now`` and with the packet's ``skb->len`` for its element counters.
 For a map the element's data is copied to ``dreg`` (``dreg 0``: a verdict map sets the
 verdict).  ``dynset`` (add/update/delete from the packet path) and ``objref`` (run a
-named counter/quota/limit/ct helper...) change state and go through context hooks.
+named counter/quota/limit/ct helper...) change state and go through context hooks;
+the default ``EvalContext.dynset`` hands a dynset to the set's own ``dynset``.
 """
 
 from __future__ import annotations
@@ -59,15 +62,26 @@ class Lookup(Instr):
 
     def eval(self, regs, pkt, ctx) -> None:
         s = ctx.set(self.set)
-        found, data = s.lookup(regs.load(self.sreg, s.klen))
-        if self.inverted:
-            found, data = not found, None
-        if not found:
-            catchall = getattr(s, "catchall", None)
-            found, data = catchall() if catchall is not None else (False, None)
-            if not found:
+        key = regs.load(self.sreg, s.klen)
+        match = getattr(s, "match", None)
+        if match is not None:
+            # the set runs nft_lookup_eval itself: timeouts at ctx.now, element
+            # counters/quotas/limits with skb->len, the catch-all, the inversion
+            found, data, brk = match(key, ctx.now, ctx.skb_len(pkt), ctx.set_conn(pkt),
+                                     self.inverted)
+            if not found or brk:
                 regs.verdict = _BREAK
                 return
+        else:
+            found, data = s.lookup(key)
+            if self.inverted:
+                found, data = not found, None
+            if not found:
+                catchall = getattr(s, "catchall", None)
+                found, data = catchall() if catchall is not None else (False, None)
+                if not found:
+                    regs.verdict = _BREAK
+                    return
         if self.dreg is not None and data is not None:
             if isinstance(data, VerdictData):
                 regs.verdict = data.code
