@@ -125,3 +125,78 @@ def _aim_ratio(workload: str, metric: str, value: float, target: float, label: s
     from pkttables.bench.report import Ratio
 
     return Ratio(workload, metric, "pkttables", f"target {label}", value / target, 1.0)
+
+
+@workload("ruleset-load")
+def ruleset_load(report: Report, opt: Options) -> None:
+    """Parse + evaluate + compile of generated rulesets of 1k, 10k and 100k rules (1k, 10k with
+    --quick), beside the real `nft -c -f` on the same files in the same run (in a network
+    namespace; skipped with the reason where root or nft is missing)."""
+    from pkttables.bench.classbench import generate_acl
+    from pkttables.commands import Options as CmdOptions, run_file
+    from pkttables.model import Ruleset
+    from pkttables.testing.kernel_env import kernel_unavailable_reason
+
+    import subprocess
+
+    sizes = (1_000, 10_000) if opt.quick else (1_000, 10_000, 100_000)
+    why = kernel_unavailable_reason()
+    ns = None
+    if why is None:
+        ns = f"pktbench{os.getpid()}"
+        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=10)
+    try:
+        for n in sizes:
+            path = os.path.join(opt.workdir, f"acl-{n}.nft")
+            with open(path, "w") as f:
+                f.write(generate_acl(n, seed=1))
+            t, _ = _timed(run_file, path, Ruleset(), CmdOptions(dry_run=True))
+            mine = report.add(Measurement("ruleset-load", "pkttables", f"check {n} rules", t, "s", n))
+            if ns is None:
+                report.add(Measurement("ruleset-load", "nft", f"check {n} rules", float("nan"), "s", 0,
+                                       f"skipped: needs {why}"))
+                continue
+            tn, r = _timed(lambda: subprocess.run(["ip", "netns", "exec", ns, "nft", "-c", "-f", path],
+                                                  capture_output=True, timeout=900))
+            theirs = report.add(Measurement("ruleset-load", "nft", f"check {n} rules", tn, "s", n,
+                                            "" if r.returncode == 0 else f"nft exit {r.returncode}"))
+            report.ratio(mine, theirs, aim=1.0)
+    finally:
+        if ns is not None:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
+@workload("sets")
+def sets_workload(report: Report, opt: Options) -> None:
+    """Set lookups, build time and memory per element for each set kind at 100, 100k and 1M
+    elements (100, 10k with --quick); the aim is lookup cost at the largest size <= 2x the
+    cost at 100 elements."""
+    from pkttables.bench.report import Ratio
+    from pkttables.sets import bench as sb
+
+    sizes = (100, 10_000) if opt.quick else (100, 100_000, 1_000_000)
+    rows = sb.run(sizes=sizes)
+    for r in rows:
+        n, kind = r["elements"], r["kind"]
+        report.add(Measurement("sets", "pkttables", f"{kind} lookup", r["lookup_ns"], "ns/lookup", n))
+        report.add(Measurement("sets", "pkttables", f"{kind} build", r["build_s"], "s", n,
+                               f"{r['bytes_per_elem']:.0f} B/elem peak"))
+        if r["add_ns"] is not None:
+            report.add(Measurement("sets", "pkttables", f"{kind} add+delete one", (r["add_ns"] + r["delete_ns"]) / 1e3,
+                                   "us", n))
+    for kind in {r["kind"] for r in rows}:
+        kr = [r for r in rows if r["kind"] == kind]
+        small, big = kr[0], kr[-1]
+        if big is not small:
+            # > 1 when the largest set costs less than twice the smallest (the issue's aim).
+            report.ratios.append(Ratio("sets", f"{kind} lookup at {big['elements']:,} vs {small['elements']}",
+                                       "pkttables", "2x cost at the smallest size",
+                                       2 * small["lookup_ns"] / big["lookup_ns"], 1.0))
+
+
+@workload("acl")
+def acl_workload(report: Report, opt: Options) -> None:
+    """The classifier backend on ClassBench-style ACLs (see docs/classifier.md)."""
+    from pkttables.bench.classbench import run_acl_bench
+
+    run_acl_bench(report, opt)
