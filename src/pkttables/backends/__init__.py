@@ -10,6 +10,8 @@ runs through their classifiers, every other rule through ``vm.run``, in order.
 
 from pkttables.backends.classifier import BuildStats, ChainClassifier, Classifier, Dim, extract_frames
 from pkttables.backends.extract import Constraint, Opaque, RuleSpec, Run, rule_spec, split_runs
+from pkttables.backends.codegen import CodegenRuntime, CompiledRuleset, codegen_backend, compile_chain, compile_ruleset
 
 __all__ = ["Classifier", "ChainClassifier", "Dim", "BuildStats", "extract_frames", "Constraint",
-           "Opaque", "RuleSpec", "Run", "rule_spec", "split_runs"]
+           "Opaque", "RuleSpec", "Run", "rule_spec", "split_runs",
+           "CodegenRuntime", "CompiledRuleset", "codegen_backend", "compile_chain", "compile_ruleset"]
