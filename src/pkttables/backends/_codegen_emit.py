@@ -340,8 +340,10 @@ class RuleEmitter:
                 self.w(f"pkt.{attr} = int.from_bytes({self.read_bytes(reg_off(ins.sreg), 4)}, 'little')")
         elif t is CtLoad and ins.key in _CT_LEN:
             self.ct_load(ins, I)
-        elif t is Lookup and self.rule.sets.get(ins.set) is not None and \
-                isinstance(self.rule.sets[ins.set], DumpSet):
+        elif t is Lookup and isinstance(self.rule.sets.get(ins.set), DumpSet) and \
+                not hasattr(self.rule.sets[ins.set], "match"):
+            # an immutable anonymous set; sets with ``match`` (timeouts, element
+            # state) run through Lookup.eval
             return self.lookup(ins, self.rule.sets[ins.set])
         elif t is Counter:
             self.need_current()
