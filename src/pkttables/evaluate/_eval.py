@@ -235,6 +235,13 @@ class _RuleEval:
             if isinstance(last, N.Value):
                 self.pctx["th"] = _L4_BY_NUMBER.get(last.data[0], str(last.data[0]))
             return
+        if m.op == "eq" and isinstance(m.right, N.AnonSet) and not m.right.interval and m.right.elements \
+                and isinstance(left, N.Payload) and left.proto in ("icmp", "icmpv6") and left.field == "type" \
+                and all(isinstance(e.key, N.Value) for e in m.right.elements):
+            # `icmp type { echo-reply, echo-request } icmp id 1`: types that all carry
+            # the field satisfy its dependency (ip/icmp.t:55)
+            self.pctx["icmp_type"] = tuple(e.key.data[0] for e in m.right.elements)  # type: ignore
+            return
         if m.op != "eq" or not isinstance(m.right, N.Value):
             return
         v = int.from_bytes(m.right.data, "little" if m.right.byteorder is HOST else "big")
@@ -289,7 +296,7 @@ class _RuleEval:
         # nft 1.0.6 adds `icmp type` matches before fields that exist only in some types,
         # once, and not when the rule already matched such a type.
         known = self.pctx.get("icmp_type")
-        if known is not None and (known == f.icmp_dep or (len(known) == 1 and known[0] in f.icmp_dep)):
+        if known is not None and all(k in f.icmp_dep for k in known):
             return
         user = self.pctx.get("icmp_type_user")
         if user is not None:
@@ -964,6 +971,8 @@ class _RuleEval:
         lhs = self._lhs(s.target)
         value = self._value_expr(s.value, lhs)
         target = lhs.expr
+        if not isinstance(value, (N.Value, N.Map)):
+            _check_stmt_arg(s, lhs, value)
         if not isinstance(value, (N.Value, N.Map)) and value.byteorder is HOST \
                 and target.byteorder is BIG and value.nbytes > 1:
             # a host-endian value stored into a header: nft converts it first
@@ -999,6 +1008,26 @@ class _RuleEval:
                 isinstance(e.left, (A.Symbol, A.Number, A.Binop)):
             return self._const(e, lhs)
         return self._lhs(e).expr
+
+
+def _check_stmt_arg(s: A.SetStmt, want: _Lhs, have: N.TExpr) -> None:
+    """nft 1.0.6 __stmt_evaluate_arg: an expression assigned by meta/ct/payload/exthdr set
+    must have the target's type; a plain integer header field must also have its length
+    (a binop or another integer expression passes).  nft marks the statement with ~ and
+    the argument with ^ (stmt_binary_error)."""
+    from pkttables.errors import Diagnostic
+    wdt, hdt = want.dtype, have.dtype
+    base = wdt.base() or wdt
+    msg = None
+    if isinstance(have, N.Payload) and hdt.name == "integer" and (
+            base.name != "integer" or have.len_bits != want.expr.len_bits):
+        msg = (f"datatype mismatch: expected {wdt.desc}, expression has type {hdt.desc} "
+               f"with length {have.len_bits}")
+    elif hdt.name != "integer" and hdt.name != wdt.name:
+        msg = f"datatype mismatch: expected {wdt.desc}, expression has type {hdt.desc}"
+    if msg is not None:
+        loc = s.value.loc
+        raise EvalError(Diagnostic(loc, msg, secondary=(s.loc,) if s.loc else ()))
 
 
 class _PrefixRange:
