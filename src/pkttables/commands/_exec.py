@@ -701,13 +701,7 @@ class _Executor:
             if replace:
                 r = self.tx.replace_rule(fam, table, chain, obj.handle, comp.stmts,
                                          comment=rule.comment, loc=rule.loc)
-                # nf_tables_newrule with NLM_F_REPLACE keeps the old rule's handle (the
-                # handle attribute names it) and allocates none; nft 1.0.6 lists and
-                # echoes the replacement with the old handle
-                hg = self.tx.tables[(fam, table)].hgen
-                if hg.value == r.handle + 1:
-                    hg.value -= 1
-                r.handle = obj.handle
+                # the model keeps the old rule's handle and allocates none, as the kernel does
             else:
                 # `add rule ... handle N` is nft's older spelling of `position N`
                 pos = (obj.position or obj.handle or None) if obj else None

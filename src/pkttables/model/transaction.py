@@ -107,12 +107,10 @@ class Transaction:
         del self.tables[(family, name)]
 
     def flush_table(self, family: str, name: str) -> None:
+        """Remove every rule of the table; sets keep their elements (nft 1.0.6)."""
         t = self._wtable(family, name)
         for cname in t.chains:
             self._wchain(t, cname).rules.clear()
-        for sname, s in t.sets.items():
-            if "anonymous" not in s.flags:
-                self._wset(t, sname).elements.clear()
 
     def flush_ruleset(self, family: str | None = None) -> None:
         for key in [k for k in self.tables if family is None or k[0] == family]:
@@ -188,8 +186,9 @@ class Transaction:
         t = self._wtable(family, table)
         c = self._wchain(t, chain)
         i = self._rule_slot(c, handle, None, family, table)
-        # The replacement gets a new handle, as in the kernel (nf_tables_newrule with NLM_F_REPLACE).
-        r = Rule(t.alloc_handle(), tuple(stmts), comment, loc)
+        # nf_tables_newrule with NLM_F_REPLACE: the handle attribute names the rule replaced,
+        # which keeps its handle; none is allocated (nft 1.0.6 lists it with the old handle).
+        r = Rule(handle, tuple(stmts), comment, loc)
         c.rules[i] = r
         return r
 

@@ -54,8 +54,9 @@ def test_positions_and_indexes():
     tx.add_rule("inet", "filter", "input", ("before1",), position=h1, insert=True)
     tx.add_rule("inet", "filter", "input", ("idx0",), index=0, insert=True)
     tx.replace_rule("inet", "filter", "input", h2, ("r2b",))
-    got = [r.stmts[0] for r in tx.commit().chain("inet", "filter", "input").rules]
-    assert got == ["idx0", "before1", "r1", "after1", "r2b"]
+    rules = tx.commit().chain("inet", "filter", "input").rules
+    assert [r.stmts[0] for r in rules] == ["idx0", "before1", "r1", "after1", "r2b"]
+    assert rules[-1].handle == h2  # replace keeps the handle, as the kernel does
 
 
 @pytest.mark.parametrize("op, err", [
