@@ -340,8 +340,11 @@ def _anon_set_model(d, t: Table) -> Set:
         for e in elements:
             if e.key_end is None and e.key:     # a range reaching the top has no end element
                 e.key_end = b"\xff" * len(e.key)
-    return Set(name, 0, (), None, "map" in flags, flags, size=getattr(d, "size", None),
-               elements=elements, key_len=(d.key_len,), data_len=getattr(d, "data_len", 0))
+    # A map whose elements carry verdicts is a verdict map (NFT_DATA_VERDICT data).
+    verdicts = any(getattr(el, "verdict", None) is not None for el in d.elements)
+    return Set(name, 0, (), "verdict" if "map" in flags and verdicts else None, "map" in flags, flags,
+               size=getattr(d, "size", None), elements=elements, key_len=(d.key_len,),
+               data_len=getattr(d, "data_len", 0))
 
 
 class _Executor:
@@ -371,6 +374,7 @@ class _Executor:
         batch's first rule fails its second jump too)."""
         if not self.rule_cmd or not self.changed:
             return
+        self._validate_hooks()
         jumping = False
         for (fam, tn, h) in self.rule_cmd:
             t = self.tx.tables.get((fam, tn))
@@ -393,6 +397,24 @@ class _Executor:
             if r is not None and _rule_jumps(r):
                 diags.append(Diagnostic(loc, "Could not process rule: " + os.strerror(E.EMLINK)))
         err = CommandError(E.EMLINK, None)
+        err.diagnostics = diags or err.diagnostics
+        raise err
+
+    def _validate_hooks(self) -> None:
+        """The expressions' ``validate`` ops at commit (:func:`pkttables.vm.chain.check_hooks`):
+        ``fib daddr oif`` in an output chain, ``meta secpath`` at postrouting... Linux 6.18
+        refuses the rule with EOPNOTSUPP; nft 1.0.6 prints ``Could not process rule:
+        Operation not supported`` under the rule's whole command (checked)."""
+        from pkttables.vm.chain import check_hooks
+        tables = {(f, tn) for f, tn, _ in self.rule_cmd}
+        view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        bad = check_hooks(view)
+        if not bad:
+            return
+        bad_keys = {(f, tn, h) for f, tn, _c, h in bad}
+        diags = [Diagnostic(loc, "Could not process rule: " + os.strerror(E.EOPNOTSUPP))
+                 for key, loc in self.rule_cmd.items() if key in bad_keys]
+        err = CommandError(E.EOPNOTSUPP, None)
         err.diagnostics = diags or err.diagnostics
         raise err
 

@@ -163,7 +163,11 @@ def _reject(ev, s: A.Reject) -> N.Plain:
         if nh is not None and nh != want:
             raise _err("conflicting protocols specified: ip vs ip6", s.code.loc if s.code is not None else kw)
         code = _code(ev, s.code, "icmp_code" if s.family == "icmp" else "icmpv6_code")
+        # stmt_reject_gen_dependency: the `meta protocol` match goes to the head of the
+        # rule, so a counter before the reject counts only that family (netdev/bridge)
+        n = len(ev.out)
         ev._need(want, s.loc)
+        ev.out[:] = ev.out[n:] + ev.out[:n]
         return N.Plain(s.loc, (f"reject type 0 code {code}",))
     # bare reject: ICMP port unreachable for the family the context knows, else ICMPX.
     if nh == "ip":

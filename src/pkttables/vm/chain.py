@@ -64,7 +64,7 @@ from pkttables.vm.regs import Regs, Verdict, VerdictData
 
 __all__ = [
     "NFT_JUMP_STACK_SIZE", "LoadedRule", "LoadedChain", "LoadedRuleset", "DumpSet", "ChainResult",
-    "do_chain", "check_loops", "program_of", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
+    "do_chain", "check_loops", "check_hooks", "program_of", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
 ]
 
 #: include/net/netfilter/nf_tables.h
@@ -246,8 +246,14 @@ class LoadedRuleset:
         self.generation = getattr(ruleset, "generation", 0)
         self.chains: dict[tuple[str, str, str], LoadedChain] = {}
         self.tables: dict[tuple[str, str], Any] = {}
-        #: named sets supplied by the caller: (family, table, name) -> SetLookup
-        self.named_sets = dict(sets or {})
+        #: named sets: (family, table, name) -> SetLookup.  Callers running several loaded
+        #: views of one generation (filter and nat runtimes) pass one dict so the packet
+        #: path's set updates are seen by all; by default the model's sets are built here.
+        if sets is None:
+            from pkttables.sets import instances_from_model
+
+            sets = instances_from_model(ruleset)
+        self.named_sets = sets
         for (fam, tname), t in ruleset.tables.items():
             self.tables[(fam, tname)] = t
             for cname, c in t.chains.items():
@@ -338,6 +344,88 @@ def check_loops(ruleset) -> list[Diagnostic]:
             if c.hook is not None:
                 walk(cname, 0, (cname,))
     return diags
+
+
+_PIF = frozenset({"prerouting", "input", "forward"})
+_FOP = frozenset({"forward", "output", "postrouting"})
+_ALL_INET = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress"})
+
+
+def _allowed_hooks(instr: Instr, family: str) -> frozenset[str] | None:
+    """The hooks whose base chains may hold ``instr``, as the expression's ``validate``
+    op decides at commit (None: no restriction).  Measured on Linux 6.18 with nft 1.0.6
+    (tests/kernel/test_diff_refusals.py); the kernel functions are named per case."""
+    from pkttables.proto import FibFlag, FibResult, MetaKeyId, RtKeyId, XfrmDir
+    from pkttables.vm.meta import MetaLoad, MetaSet
+    from pkttables.vm.route import Fib, Osf, Rt, Socket, Xfrm
+    netdev = family == "netdev"
+    if isinstance(instr, Fib):
+        # nft_fib_validate: an output interface needs the input path; the address type
+        # of the input interface too, of the output interface the output path
+        if instr.result in (FibResult.OIF, FibResult.OIFNAME) or instr.flags & FibFlag.PRESENT:
+            return frozenset({"ingress"}) if netdev else _PIF
+        if instr.flags & FibFlag.IIF:
+            return frozenset({"ingress"}) if netdev else _PIF
+        if instr.flags & FibFlag.OIF and not netdev:
+            return _FOP
+        return None
+    if isinstance(instr, MetaLoad) and instr.key == MetaKeyId.SECPATH:
+        # nft_meta_get_validate
+        if netdev:
+            return frozenset({"ingress"})
+        return _PIF if family in ("ip", "ip6", "inet") else frozenset()
+    if isinstance(instr, MetaSet) and instr.key == MetaKeyId.PKTTYPE:
+        # nft_meta_set_validate
+        return frozenset({"ingress"}) if netdev else frozenset({"prerouting"})
+    if isinstance(instr, Rt) and instr.key == RtKeyId.TCPMSS:
+        return _FOP                                              # nft_rt_validate
+    if isinstance(instr, Socket):
+        return frozenset({"prerouting", "input", "output"})     # nft_socket_validate
+    if isinstance(instr, Osf):
+        return _PIF                                              # nft_osf_validate
+    if isinstance(instr, Xfrm):
+        return _PIF if instr.dir == XfrmDir.IN else _FOP        # nft_xfrm_validate
+    return None
+
+
+def check_hooks(ruleset) -> list[tuple[str, str, str, int]]:
+    """``nft_table_validate`` -> each expression's ``validate`` op: rules holding an
+    expression that the hook of a base chain reaching them (directly or through
+    jumps/gotos, ``nft_chain_validate_hooks``) does not allow.  The kernel refuses them
+    with ``EOPNOTSUPP``; returns their ``(family, table, chain, handle)``."""
+    bad: list[tuple[str, str, str, int]] = []
+    for (fam, tname), t in ruleset.tables.items():
+        progs: dict[str, list[tuple[Any, tuple[Instr, ...]]]] = {}
+        for cname, c in t.chains.items():
+            lst = []
+            for r in c.rules:
+                try:
+                    instrs, _dumps = program_of(r, fam, tname, cname)
+                except Exception:   # noqa: BLE001 -- unreadable programs are checked elsewhere
+                    instrs = ()
+                lst.append((r, tuple(instrs)))
+            progs[cname] = lst
+        for cname, c in t.chains.items():
+            hook = getattr(c.hook, "hook", None)
+            if hook is None:
+                continue
+            seen: set[str] = set()
+            todo = [cname]
+            while todo:
+                cur = todo.pop()
+                if cur in seen:
+                    continue
+                seen.add(cur)
+                for r, instrs in progs.get(cur, ()):
+                    for i in instrs:
+                        ok = _allowed_hooks(i, fam)
+                        if ok is not None and hook not in ok:
+                            k = (fam, tname, cur, r.handle)
+                            if k not in bad:
+                                bad.append(k)
+                            break
+                    todo.extend(_jump_targets(r, fam, tname, cur))
+    return bad
 
 
 def _diag(rule, err: int) -> Diagnostic:
