@@ -200,3 +200,12 @@ def acl_workload(report: Report, opt: Options) -> None:
     from pkttables.bench.classbench import run_acl_bench
 
     run_acl_bench(report, opt)
+
+
+@workload("gateway")
+def gateway_workload(report: Report, opt: Options) -> None:
+    """A stateful home-router ruleset on realistic traffic: the reference interpreter vs the
+    generated-code backend, same run (aim: codegen >= 5x; see docs/codegen.md)."""
+    from pkttables.backends._codegen_bench import run_codegen_bench
+
+    run_codegen_bench(report, opt)

@@ -162,7 +162,7 @@ def _apply(a: Args, short: str, val: str | None) -> None:
     elif short == "f":
         a.file = val
     elif short == "i":
-        raise UsageError("interactive mode (-i) is not supported")
+        a.action = "interactive"
     elif short == "o":
         pass  # nft -o merges rules; accepted so scripts run, does nothing (documented)
     elif short == "I":
@@ -238,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.action in ("version", "version-long"):
         sys.stdout.write(f"pkttables v{__version__} (nft 1.0.6 compatible)\n")
         return 0
+    if a.action == "interactive":
+        return _interactive(a)
     if a.file is None and not a.words:
         sys.stderr.write(f"{PROG}: no command specified\n")
         return 1
@@ -268,3 +270,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sys.stdout.write(res.output)
     return 0
+
+
+def _interactive(a) -> int:
+    """``pkt -i``: nft's interactive CLI over a python-nftables session (the state file
+    when given), with the command line's output flags."""
+    from pkttables.cli.interactive import run_interactive
+    from pkttables.control.api import Nftables
+
+    session = Nftables(state=a.state)
+    for name in a.opts.flags:
+        setter = getattr(session, f"set_{name}_output", None)
+        if setter is not None:
+            setter(True)
+    return run_interactive(session)

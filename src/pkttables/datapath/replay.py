@@ -297,8 +297,14 @@ def _interp_backend(ruleset, host, *, seed: int):
     return runtime
 
 
+def _codegen_backend(ruleset, host, *, seed: int):
+    from pkttables.backends.codegen import codegen_backend
+
+    return codegen_backend(ruleset, host, seed=seed)
+
+
 #: backend name -> factory(ruleset, host, *, seed) -> object with install(HookTable)
-BACKENDS: dict[str, Callable[..., Any]] = {"interp": _interp_backend}
+BACKENDS: dict[str, Callable[..., Any]] = {"interp": _interp_backend, "codegen": _codegen_backend}
 
 
 # ------------------------------------------------------------------ packets
@@ -471,7 +477,7 @@ class Simulator:
         self.runtime = runtime
         self.nat_table = None
         self.nat_runtime = None
-        if runtime is not None and backend == "interp" and _has_base_chains(ruleset, ("nat",)):
+        if runtime is not None and _has_base_chains(ruleset, ("nat",)):
             if self.ct_table is None:
                 self.warnings.append("type nat chains need connection tracking, which is off: not run")
             else:
@@ -537,7 +543,9 @@ class Simulator:
         from pkttables.vm.chain import LoadedRuleset
         from pkttables.vm.stateful_impl import ChainRuntime
 
-        rt = ChainRuntime(LoadedRuleset(ruleset), host=self.host, seed=seed, types=("nat",))
+        # One set of named-set instances for the filter and nat runtimes (packet-path updates).
+        shared = getattr(getattr(self.runtime, "loaded", None), "named_sets", None)
+        rt = ChainRuntime(LoadedRuleset(ruleset, sets=shared), host=self.host, seed=seed, types=("nat",))
         install_ct_get(rt)
         self._wrap_run_chain(rt)
         self.nat_table = NatTable(self.ct_table, self.host, seed=seed)
@@ -835,19 +843,14 @@ class Simulator:
         raise PktError(f"packet {index}: link type {link} is not supported "
                        "(Ethernet, raw IP and Linux cooked captures are)")
 
-    def replay(self, source: Any, *, iif: str | None = None, count: int | None = None,
-               drain: float = 0.0, progress: Callable[[int, int], None] | None = None,
-               ) -> Iterator[PacketResult | TimerResult]:
-        """Replay a capture (path or an iterable of :class:`~pkttables.capture.CaptureRecord`).
-
-        ``iif`` is the ingress interface of records without an interface name.
-        ``drain``: after the last packet, run the timers for this many more seconds.
-        ``progress(packets, bytes)`` is called every 1024 packets."""
+    def records(self, source: Any, *, iif: str | None = None, count: int | None = None,
+                ) -> Iterator[tuple[int, int, str, int, bytes]]:
+        """The capture's records as ``(index, time_ns, iif, linktype, data)``, each
+        checked (an interface the host has, not loopback; a name or ``iif``)."""
         from pkttables.capture import read_capture
 
         name = source if isinstance(source, (str, os.PathLike)) else "<records>"
         records = read_capture(source) if isinstance(source, (str, os.PathLike)) else source
-        nbytes = 0
         for rec in records:
             if count is not None and rec.index >= count:
                 break
@@ -861,13 +864,26 @@ class Simulator:
             if dev != LOCAL and self.host.interfaces[dev].kind == "loopback":
                 raise PktError(f"{name}: packet {rec.index}: packets cannot arrive on the loopback "
                                f"interface '{dev}'")
+            yield rec.index, rec.ts_ns, dev, rec.linktype, rec.data
+
+    def replay(self, source: Any, *, iif: str | None = None, count: int | None = None,
+               drain: float = 0.0, progress: Callable[[int, int], None] | None = None,
+               ) -> Iterator[PacketResult | TimerResult]:
+        """Replay a capture (path or an iterable of :class:`~pkttables.capture.CaptureRecord`).
+
+        ``iif`` is the ingress interface of records without an interface name.
+        ``drain``: after the last packet, run the timers for this many more seconds.
+        ``progress(packets, bytes)`` is called every 1024 packets."""
+        name = source if isinstance(source, (str, os.PathLike)) else "<records>"
+        nbytes = 0
+        for index, ts_ns, dev, link, data in self.records(source, iif=iif, count=count):
             try:
-                yield from self.process(rec.data, rec.ts_ns, dev, rec.index, rec.linktype)
+                yield from self.process(data, ts_ns, dev, index, link)
             except PktError as e:
                 if name != "<records>" and not str(e).startswith(str(name)):
                     raise PktError([Diagnostic(None, f"{name}: {d.message}") for d in e.diagnostics]) from None
                 raise
-            nbytes += len(rec.data) + 32
+            nbytes += len(data) + 32
             if progress is not None and self.packets % 1024 == 0:
                 progress(self.packets, nbytes)
         if progress is not None:

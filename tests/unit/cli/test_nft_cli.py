@@ -79,3 +79,14 @@ def test_main_routes_non_verbs_to_nft(tmp_path, capsys):
 def test_command_line_ends_with_newline_like_nft(argv, err, capsys):
     assert main(argv) == 1
     assert capsys.readouterr().err == err
+
+
+def test_interactive_mode_runs_commands_with_the_command_line_flags(monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("add table ip t\nadd chain ip t c\nlist ruleset\nquit\n"))
+    from pkttables.cli.main import main as pkt_main
+
+    assert pkt_main(["-a", "-i"]) == 0
+    out = capsys.readouterr().out
+    assert "table ip t { # handle 1" in out and "chain c { # handle 1" in out

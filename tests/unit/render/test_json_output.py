@@ -130,8 +130,9 @@ def test_list_ruleset_from_hand_built_model():
     assert items[0] == J.metainfo()
     assert [next(iter(x)) for x in items[1:]] == ["table", "counter", "set", "chain", "rule"]
     assert items[2]["counter"] == {"family": "ip", "name": "c", "table": "f", "handle": 4, "packets": 1, "bytes": 2}
-    assert items[3]["set"]["elem"] == [{"prefix": {"addr": "10.0.0.0", "len": 8}},
-                                       {"elem": {"val": "1.2.3.4", "timeout": 30, "comment": "x"}}]
+    # nft lists elements in key order, whatever order they were added in
+    assert items[3]["set"]["elem"] == [{"elem": {"val": "1.2.3.4", "timeout": 30, "comment": "x"}},
+                                       {"prefix": {"addr": "10.0.0.0", "len": 8}}]
     assert items[4]["chain"] == {"family": "ip", "table": "f", "name": "in", "handle": 1, "type": "filter",
                                  "hook": "input", "prio": 0, "policy": "drop"}
     rule = items[5]["rule"]
