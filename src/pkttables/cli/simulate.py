@@ -2,7 +2,7 @@
 
     pkt simulate --ruleset R.nft --host HOST.toml --traffic T.pcapng [--iif NAME]
                  [--out OUT.pcapng] [--json OUTCOMES.jsonl] [--trace] [--list]
-                 [--conntrack] [--seed N] [--backend NAME] [--progress]
+                 [--conntrack] [--seed N] [--backend NAME] [--progress] [--workers N]
 
 Without ``--trace``/``--list``/``--conntrack`` it prints a summary for people (rich
 tables); with them, what ``nft monitor trace``, ``nft list ruleset`` and ``conntrack
@@ -45,6 +45,9 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (default 0)")
     p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="replay in N processes, connections sharded by a symmetric flow hash; "
+                        "output as with one (see docs/simulate.md for when it can differ)")
     return p
 
 
@@ -119,6 +122,17 @@ class _Outputs:
         if self.json is not None:
             self.json.write(json.dumps(obj, separators=(", ", ": ")) + "\n")
 
+    def raw(self, text: str) -> None:
+        self.json.write(text + "\n")
+
+    def frame(self, oif: str, data: bytes, time_ns: int) -> None:
+        from pkttables.capture import LinkType
+
+        i = self.ifaces.get(oif)
+        if i is None:
+            i = self.ifaces[oif] = self.writer.add_interface(oif, LinkType.ETHERNET)
+        self.writer.write(i, data, time_ns, direction="out")
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -157,9 +171,18 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         sim = Simulator(host, ruleset, seed=args.seed, backend=args.backend)
     except RunnerUnavailable as e:
         raise RunnerUnavailable(f"{args.ruleset}: {e.diagnostics[0].message}") from None
+    if args.workers < 1 or args.workers > 256:
+        raise PktError(f"--workers: must be between 1 and 256 (got {args.workers})")
+    if args.workers > 1:
+        from pkttables.datapath.workers import shared_state
+        for what in shared_state(sim.runtime):
+            sim.warnings.append(f"--workers: {what} keeps state shared by all connections; each worker "
+                                "has its own, so outcomes can differ from --workers 1")
     for w in sim.warnings:
         stderr.write(f"pkt simulate: warning: {w}\n")
     outputs = _Outputs(args, stdout)
+    if args.workers > 1:
+        return _run_workers(args, sim, ruleset, outputs, stdout, stderr)
     summary = Summary()
     progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
     try:
@@ -186,6 +209,66 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         _print_conntrack(sim, stdout, stderr)
     if not (args.trace or args.list or args.conntrack or args.json == "-"):
         render_summary(summary, sim, stdout)
+    return 0
+
+
+class _Merged:
+    """What the printers read of a Simulator, after a --workers run."""
+
+    def __init__(self, sim, wr):
+        self.ct_table = sim.ct_table
+        self.runtime = sim.runtime
+        self.emitted_count = wr.emitted_count
+        self.last_ns = wr.last_ns
+        self._entries = wr.conntrack
+
+    def conntrack_entries(self) -> list:
+        from types import SimpleNamespace
+        return [SimpleNamespace(state_name=None if st == "-" else st, line=ln) for ln, st in self._entries]
+
+
+def _run_workers(args, sim, ruleset, outputs: _Outputs, stdout: IO[str], stderr: IO[str]) -> int:
+    from pkttables.datapath import SCHEMA
+    from pkttables.datapath.workers import WorkerOptions, WorkerReplay
+
+    human = not (args.trace or args.list or args.conntrack or args.json == "-")
+    opts = WorkerOptions(json=outputs.json is not None, frames=outputs.writer is not None, trace=args.trace,
+                         counters=args.list, conntrack=args.conntrack or (human and sim.ct_table is not None))
+    wr = WorkerReplay(sim, args.workers, opts)
+    progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
+    try:
+        outputs.line({"type": "header", "schema": SCHEMA, "format": "pkttables-outcomes",
+                      "ruleset": args.ruleset, "host": args.host, "traffic": args.traffic,
+                      "seed": args.seed, "backend": args.backend, "conntrack": sim.ct_table is not None,
+                      "warnings": list(sim.warnings)})
+        wr.run(sim.records(args.traffic, iif=args.iif),
+               line=outputs.raw if outputs.json is not None else None,
+               frame=outputs.frame if outputs.writer is not None else None,
+               trace=(lambda t: stdout.write(t + "\n")) if args.trace else None,
+               progress=progress, name=args.traffic)
+        end = {"type": "end", "packets": wr.summary.packets, "emitted": wr.emitted_count,
+               "verdicts": dict(wr.summary.verdicts)}
+        if wr.warnings:
+            end["warnings"] = wr.warnings
+        outputs.line(end)
+    finally:
+        progress.close()
+        outputs.close()
+    for w in wr.warnings:
+        stderr.write(f"pkt simulate: warning: {w}\n")
+    merged = _Merged(sim, wr)
+    if args.list:
+        stdout.write(listing_with_counters(ruleset, wr.counters) if sim.runtime is not None else
+                     __import__("pkttables.render.text", fromlist=["list_ruleset"]).list_ruleset(ruleset))
+    if args.conntrack:
+        if sim.ct_table is None:
+            stderr.write("pkt simulate: connection tracking was not active: the ruleset uses no ct "
+                         "expression and no NAT (the kernel tracks only then)\n")
+        for c in merged.conntrack_entries():
+            stdout.write(c.line + "\n")
+        stderr.write(f"{_CT_VERSION}: {len(wr.conntrack)} flow entries have been shown.\n")
+    if human:
+        render_summary(wr.summary, merged, stdout)
     return 0
 
 
