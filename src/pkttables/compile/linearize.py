@@ -127,6 +127,7 @@ class Program:
     chain: str
     sets: tuple[AnonSetDecl, ...]
     instrs: tuple[vm.Instr, ...]
+    comment: str | None = None          # the rule's comment (nft sends it as udata)
 
 
 class _Lin:
@@ -500,7 +501,8 @@ def linearize(rule: N.TypedRule) -> Program:
     lin = _Lin()
     for s in rule.stmts:
         lin.stmt(s)
-    return Program(rule.family, rule.table, rule.chain, tuple(lin.sets), tuple(lin.out))
+    return Program(rule.family, rule.table, rule.chain, tuple(lin.sets), tuple(lin.out),
+                   getattr(rule, "comment", None))
 
 
 def dump(prog: Program) -> str:
@@ -515,4 +517,13 @@ def dump(prog: Program) -> str:
             lines.append("\t" + "\t".join(e.dump() for e in st.elements))
     lines.append(f"{prog.family} {prog.table} {prog.chain}")
     lines.extend("  " + i.dump() for i in prog.instrs)
+    comment = getattr(prog, "comment", None)
+    if comment is not None:
+        # nft: NFTNL_UDATA_RULE_COMMENT (type 0, length with the NUL); libnftnl prints the
+        # udata bytes (printable as is, others \xNN) on a last line with no newline of
+        # its own -- nft ends the rule with one
+        raw = comment.encode() + b"\0"
+        udata = bytes([0, len(raw)]) + raw
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in udata)
+        return "\n".join(lines) + f"\n  userdata = {{ {text} }}"
     return "\n".join(lines) + "\n"
