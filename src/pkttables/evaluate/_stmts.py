@@ -139,6 +139,9 @@ def _reject(ev, s: A.Reject) -> N.Plain:
     fam = ev.fam
     nh = ev.pctx.get("nh")
     kw = _keyword_loc(s.loc, "reject")
+    if fam == "arp" and s.family in (None, "icmpx"):
+        # nft stmt_evaluate_reject_family: no reject at all in arp tables
+        raise _err("cannot use reject with arp", kw)
     if nh is not None and nh not in ("ip", "ip6"):
         raise _err("cannot reject this network family", kw)
     if s.family == "tcp":
@@ -364,6 +367,8 @@ def _tail_loc(loc, text: str):
 def _tproxy(ev, s: A.Tproxy) -> N.Plain:
     # nft stmt_evaluate_tproxy: a transport match first; the address family from the
     # statement, else the table's; inet needs it spelled out when an address is given.
+    if ev.fam not in ("ip", "ip6", "inet"):
+        raise _err("tproxy is only supported for IPv4/IPv6/INET", s.loc)
     if ev.pctx.get("th") is None:
         raise _err("Transparent proxy support requires transport protocol match", s.loc)
     fam = s.family
