@@ -99,7 +99,8 @@ class SetElem:
     verdict: str | None = None
 
     def dump(self) -> str:
-        s = f"element {elem_words(self.key)}"
+        # a catch-all element has no key: libnftnl prints "element  : ..." (two blanks)
+        s = f"element {elem_words(self.key)}" if self.key else "element"
         if self.key_end is not None:
             s += f"  - {elem_words(self.key_end)}"
         s += "  : "
