@@ -719,8 +719,10 @@ class Simulator:
             if due > until:
                 break
             self._rec = _Record()
-            out = self.engine.advance(due)
             due_ns = int(round(due * 1e9))
+            for rng in self._rngs:     # a timer's random fields: by its due time
+                rng.arm(self.seed, -1 - due_ns)
+            out = self.engine.advance(due)
             ems = self._emitted(out, due_ns)
             evs = tuple(event_json(e) for e in (*out.events, *self._rec.ct_events))
             if ems or evs:

@@ -54,6 +54,7 @@ buckets) are per worker.  NAT port allocation differs only when connections clas
 from __future__ import annotations
 
 import heapq
+import ipaddress
 import json
 import multiprocessing
 import os
@@ -228,7 +229,8 @@ class _Worker:
         self.marker = marker
         self.created: dict[int, tuple[int, Any]] = {}    # conn id -> (index that created it, conn)
         self.ct_keys: list[tuple] = []
-        self.warned_neigh = False
+        self.n_learned = 0
+        self.known_learned: set = set()
         self.warned_nat = 0
         if sim.ct_table is not None:
             inner = sim.ct_table.on_event
@@ -284,10 +286,17 @@ class _Worker:
         if rec.ct is not None and rec.ct[0] is not None and getattr(rec.ct[0], "confirmed", False):
             self.created.setdefault(rec.ct[0].id, (k, rec.ct[0]))
         warn = None
-        if self.wid != 0 and not self.warned_neigh and any(ev.get("type") == "neigh" for ev in res.events):
-            self.warned_neigh = True
-            warn = (f"packet {k}: worker {self.wid} had to resolve a neighbour; neighbours learned from "
-                    "ARP/NDISC are known to worker 0 only, so results can differ from --workers 1")
+        # neighbour resolution is host state: report who resolved (and, worker 0, who
+        # learned from ARP/NDISC) which neighbour; the parent warns when two workers meet
+        neigh = tuple(("incomplete", ev["args"][1], ev["args"][2]) for ev in res.events
+                      if ev.get("type") == "neigh" and ev.get("args", [None])[0] == "incomplete")
+        learned = sim.engine.learned
+        if len(learned) != self.n_learned:
+            known = self.known_learned
+            neigh += tuple(("learned", dev, str(ipaddress.ip_address(addr)))
+                           for addr, dev in learned if (addr, dev) not in known)
+            known.update(learned)
+            self.n_learned = len(learned)
         if res.nat is not None and (res.nat[0].sport, res.nat[0].dport) != (res.nat[1].sport, res.nat[1].dport):
             self.warned_nat += 1
             if self.warned_nat == 1:
@@ -295,7 +304,8 @@ class _Worker:
                         "replies may be hashed to another worker, so results can differ from --workers 1")
         pre, post = _split_line(res.to_json(), self.marker) if self.opts.json else ("", "")
         traces = tuple(ev["line"] for ev in res.events if ev.get("type") == "trace") if self.opts.trace else ()
-        out.append(("p", k, pre, post, _emitted_meta(res.emitted), self._frames(res.emitted), res, traces, warn))
+        out.append(("p", k, pre, post, _emitted_meta(res.emitted), self._frames(res.emitted), res, traces, warn,
+                    neigh))
         # ("p", k, json before "emitted", json after it, emitted parts, frames, result, traces, warning)
 
     def final(self) -> dict:
@@ -473,6 +483,8 @@ class WorkerReplay:
         self.conntrack: list[tuple[str, str]] = []
         self.warnings: list[str] = []
         self.last_ns: int | None = None
+        self._neigh: dict[tuple[str, str], set] = {}
+        self._neigh_warned = False
         self.marker = "@@emitted-" + secrets.token_hex(8) + "@@"
 
     def owner(self, data: bytes, dev: str, link: int) -> int:
@@ -579,6 +591,21 @@ class WorkerReplay:
         self.conntrack = [(line_, state) for _, line_, state in ents]
         self.last_ns = max((f.get("last_ns") or 0 for f in finals), default=None)
 
+    def _neighbour(self, k: int, w: int, kind: str, dev: str, addr: str) -> None:
+        """Neighbour tables are per worker: warn once when two workers need the same
+        neighbour, or one needs a neighbour worker 0 learned."""
+        who = self._neigh.setdefault((dev, addr), set())
+        mark = "learned" if kind == "learned" else w
+        # worker 0 owns ARP/NDISC: its learning and its own resolutions never conflict
+        workers = {x for x in who | {mark} if x != "learned"}
+        clash = len(workers) > 1 or (workers - {0} and ("learned" in who or mark == "learned"))
+        if not self._neigh_warned and clash:
+            self._neigh_warned = True
+            self.warnings.append(f"packet {k}: neighbour {addr} on {dev} is resolved by more than one "
+                                 "worker (neighbour tables are per worker): ARP/NDISC traffic and packets "
+                                 "waiting for it can differ from --workers 1")
+        who.add(mark)
+
     def _get(self, w: int) -> Any:
         q, proc = self._outqs[w], self._procs[w]
         while True:
@@ -615,7 +642,7 @@ class WorkerReplay:
         pos = [0] * self.n
         line, _, trace = self._out
         for k in range(start, start + size):
-            nts, cts, pkt, err, ct_ns = [], [], None, None, 0
+            nts, cts, pkt, err, ct_ns, pkt_w = [], [], None, None, 0, 0
             for w, lst in enumerate(lists):
                 i = pos[w]
                 while i < len(lst) and lst[i][1] == k:
@@ -627,7 +654,7 @@ class WorkerReplay:
                         cts.extend(e[3])
                         ct_ns = e[2]
                     elif kind == "p":
-                        pkt = e
+                        pkt, pkt_w = e, w
                     else:
                         err = e[2]
                     i += 1
@@ -650,6 +677,8 @@ class WorkerReplay:
                         trace(t)
                 if pkt[8]:
                     self.warnings.append(pkt[8])
+                for kind, dev, addr in pkt[9]:
+                    self._neighbour(k, pkt_w, kind, dev, addr)
         return None
 
 # ------------------------------------------------------------------ bench
