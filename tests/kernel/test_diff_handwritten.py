@@ -376,36 +376,39 @@ B["bridge-vmap-sets"] = """table bridge b {
 }
 """
 
-# ---------------------------------------------------------------- found gaps (see XFAIL)
-R["gap-meta-mark-set-field"] = chains("inet", ["meta mark set ip ttl counter"], hooks=("forward",))
-R["gap-meta-iif-name"] = chains("inet", counted("meta iif lan0", "meta oif wan0"), hooks=("forward",))
-R["gap-netdev-reject-dependency"] = """table netdev n {
+# ---------------------------------------------------------------- once gaps, now agreeing
+R["meta-iif-name"] = chains("inet", counted("meta iif lan0", "meta oif wan0", "meta iif { lan0, wan0 }",
+                                            "meta oif != lo"), hooks=("forward", "postrouting"))
+R["netdev-reject-dependency"] = """table netdev n {
   chain ing { type filter hook ingress device "lan0" priority 0;
     udp dport 53 counter reject with icmp type admin-prohibited
+    counter reject with icmpv6 type admin-prohibited
   }
 }
 """
-R["gap-fib-oif-output"] = chains("inet", ['fib daddr oifname "wan0" counter'], hooks=("output",))
-B["gap-bridge-ibrname"] = """table bridge b {
+
+# ---------------------------------------------------------------- refused by both
+# name -> ruleset the kernel (or nft) refuses: pkttables must refuse it with the same
+# message and carets (compared in test_refused)
+REFUSED_R: dict[str, str] = {
+    "meta-mark-set-field": chains("inet", ["meta mark set ip ttl counter"], hooks=("forward",)),
+    "meta-mark-set-iif": chains("inet", ["meta mark set meta iif counter"], hooks=("forward",)),
+    "fib-oif-output": chains("inet", ['fib daddr oifname "wan0" counter'], hooks=("output",)),
+    "fib-iif-type-postrouting": chains("inet", ["fib daddr . iif type local counter"], hooks=("postrouting",)),
+    "secpath-output": chains("inet", ["meta secpath exists counter"], hooks=("output",)),
+    "pkttype-set-input": chains("inet", ["meta pkttype set host counter"], hooks=("input",)),
+    "rt-mtu-prerouting": chains("inet", ["tcp flags syn tcp option maxseg size set rt mtu"],
+                                hooks=("prerouting",)),
+}
+REFUSED_B: dict[str, str] = {
+    # the reference kernel has no nft_meta_bridge (evaluate.KERNEL_BRIDGE_META)
+    "bridge-ibrname": """table bridge b {
   chain pre { type filter hook prerouting priority 0; meta ibrname "br0" counter; }
 }
-"""
-# name -> reason: disagreements whose cause lies outside the files this work may edit
-XFAIL: dict[str, str] = {
-    "gap-netdev-reject-dependency": "evaluate/: the 'meta protocol ip' dependency of 'reject with icmp "
-                                    "type' in netdev goes just before the reject; nft puts it first in "
-                                    "the rule, so a counter before the reject counts IPv6 packets too",
-    "gap-meta-iif-name": "commands/: Options cannot resolve interface names against the simulated "
-                         "host (evaluate's ctx.ifindex is not plumbed through), so 'meta iif lan0' is "
-                         "refused unless the machine running pkttables has a lan0",
-    "gap-meta-mark-set-field": "evaluate/: accepts 'meta mark set ip ttl'; nft 1.0.6 refuses it "
-                               "(datatype mismatch: expected packet mark, expression has type integer "
-                               "with length 8)",
-    "gap-fib-oif-output": "commands/evaluate: accept 'fib daddr oifname' in an output chain; the kernel "
-                          "refuses it at commit (nft_fib_validate: Operation not supported)",
-    "gap-bridge-ibrname": "commands/evaluate: accept 'meta ibrname' in a bridge prerouting chain; the "
-                          "kernel refuses it (Operation not supported)",
+""",
 }
+# name -> reason: disagreements whose cause lies outside the files this work may edit
+XFAIL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -438,3 +441,27 @@ def test_bridge(bridge_lab, name):
     cmp = bridge_lab.run(Scenario(bridge_lab.host, B[name], bridge_traffic(), name=name))
     assert cmp.refused is None, cmp.refused
     assert cmp.agree, cmp.report()
+
+
+def _messages(text: str) -> list[str]:
+    """An nft error text without file names and indentation: message and caret lines."""
+    import re
+    out = []
+    for line in text.splitlines():
+        if "nft rejected the ruleset" in line or not line.strip():
+            continue
+        line = re.sub(r"^\s*\S+:\d+:\d+(-\d+)?: ", "", line)
+        out.append(line[2:] if line.startswith("  ") and not line.startswith("  Error") else line)
+    return [x.rstrip() for x in out]
+
+
+@pytest.mark.parametrize("name,which", [(k, "R") for k in REFUSED_R] + [(k, "B") for k in REFUSED_B])
+def test_refused(router_lab, bridge_lab, name, which):
+    from pkttables.errors import PktError
+    from pkttables.testing.differential import _load
+    lab, text = (router_lab, REFUSED_R[name]) if which == "R" else (bridge_lab, REFUSED_B[name])
+    cmp = lab.run(Scenario(lab.host, text, [], name=name))
+    assert cmp.refused is not None, cmp.report()
+    with pytest.raises(PktError) as ei:
+        _load(text, lab.host)
+    assert _messages(ei.value.render()) == _messages(cmp.refused)

@@ -72,6 +72,20 @@ class Options:
     include_paths: list[str] = field(default_factory=list)
     vars: dict[str, str] = field(default_factory=dict)
     json_input: object = None   # the decoded JSON document the script came from (-j echo)
+    #: interface name -> ifindex for `meta iif lan0` (nft resolves names with
+    #: if_nametoindex on the machine it runs on; here: the simulated host).  A mapping,
+    #: a callable name -> int | None, or a Host (its interfaces' ifindexes).  None: the
+    #: machine running pkttables.
+    ifindex: object = None
+
+    def ifindex_fn(self):
+        """``self.ifindex`` as evaluate's ``ctx.ifindex`` callable (or None)."""
+        m = self.ifindex
+        if m is None or callable(m):
+            return m
+        if hasattr(m, "interfaces"):
+            m = {name: i.ifindex for name, i in m.interfaces.items()}
+        return dict(m).get
 
 
 @dataclass
@@ -708,9 +722,10 @@ class _Executor:
         c = t.chains.get(chain) if t is not None else None
         if c is not None or t is None or nested:
             pass
+        ifx = self.opts.ifindex_fn()
         comp = compile_rule(rule, fam, table, chain, sets=set_infos(t) if t is not None else None,
-                            chains=frozenset(t.chains) if t is not None else None) if t is not None \
-            else compile_rule(rule, fam, table, chain)
+                            chains=frozenset(t.chains) if t is not None else None, ifindex=ifx) if t is not None \
+            else compile_rule(rule, fam, table, chain, ifindex=ifx)
         if "netlink" in self.opts.debug and comp.bytecode:
             self.out.append(comp.bytecode + "\n")
         if t is None:

@@ -85,16 +85,19 @@ def _expr_text(e) -> str:
 
 
 def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
-                 sets: dict | None = None, chains: frozenset[str] | None = None) -> Compiled:
+                 sets: dict | None = None, chains: frozenset[str] | None = None,
+                 ifindex=None) -> Compiled:
     """Evaluate and compile one rule of ``family table chain``.
 
     Raises :class:`pkttables.errors.EvalError` for rules nft rejects while evaluating.
+    ``ifindex`` resolves interface names (``meta iif lan0``); None: this machine's.
     """
     st = _stages()
     if st is None:
         return Compiled(tuple(rule.stmts))
     evaluate_rule, EvalContext, linearize, dump = st
-    ctx = EvalContext(family=family, table=table, chain=chain, sets=dict(sets or {}), chains=chains)
+    ctx = EvalContext(family=family, table=table, chain=chain, sets=dict(sets or {}), chains=chains,
+                      ifindex=ifindex, kernel=True)
     typed = evaluate_rule(rule, ctx)
     if linearize is None:
         return Compiled(tuple(typed.stmts), "", True)

@@ -119,6 +119,9 @@ class EvalContext:
     sets: dict[str, SetInfo] = field(default_factory=dict)
     chains: frozenset[str] | None = None           # None: do not check jump targets
     ifindex: Callable[[str], int | None] | None = None
+    # the rule goes to the (reference) kernel: also refuse what its expression init
+    # refuses (KERNEL_BRIDGE_META); False for nft's own userspace checks (the corpus)
+    kernel: bool = False
     # seconds east of UTC for `meta time/hour/day` (nft uses the local zone); None: local
     tz_offset: int | None = None
     # stateful objects of the table by kind ("counter", "ct helper" ...); None: unchecked
@@ -344,8 +347,11 @@ class _RuleEval:
             if mk.key == MetaKeyId.NFPROTO and self.fam != "inet":
                 raise _err("meta nfproto is only useful in the inet family", loc)
             if mk.key in (MetaKeyId.BRI_IIFNAME, MetaKeyId.BRI_OIFNAME, MetaKeyId.BRI_IIFPVID,
-                          MetaKeyId.BRI_IIFVPROTO) and self.fam != "bridge":
-                # the kernel's nft_meta_bridge refuses these keys elsewhere (EOPNOTSUPP)
+                          MetaKeyId.BRI_IIFVPROTO) and (
+                    self.fam != "bridge" or (self.ctx.kernel and not KERNEL_BRIDGE_META)):
+                # the kernel's nft_meta_bridge refuses these keys elsewhere (EOPNOTSUPP);
+                # without that module (the reference kernel) the generic
+                # nft_meta_get_init refuses them in bridge tables too
                 raise _err("Could not process rule: Operation not supported", loc)
             return _Lhs(N.Meta(loc, dt, mk.len_bits, mk.byteorder, META_DUMP[mk.key]), dt, mk.len_bits)
         if isinstance(e, A.Ct):
@@ -1028,6 +1034,13 @@ def _check_stmt_arg(s: A.SetStmt, want: _Lhs, have: N.TExpr) -> None:
     if msg is not None:
         loc = s.value.loc
         raise EvalError(Diagnostic(loc, msg, secondary=(s.loc,) if s.loc else ()))
+
+
+#: The reference kernel (Linux 6.18 of the development and CI machines) is built without
+#: CONFIG_NFT_BRIDGE_META: `meta ibrname/obrname/ibrpvid/ibrvproto` are refused in bridge
+#: tables with EOPNOTSUPP (measured, tests/kernel/test_diff_handwritten.py).  Set True to
+#: model a kernel that has nft_meta_bridge.
+KERNEL_BRIDGE_META = False
 
 
 class _PrefixRange:

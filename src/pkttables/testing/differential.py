@@ -359,7 +359,7 @@ class DiffLab:
             if "nft rejected" in str(e):
                 cmp = Comparison(scenario)
                 try:
-                    _load(scenario.ruleset)
+                    _load(scenario.ruleset, scenario.host)
                 except PktError:
                     cmp.refused = str(e)     # both refuse it: agreement
                     return cmp
@@ -379,11 +379,13 @@ def run_both(scenario: Scenario, lab: DiffLab | None = None) -> Comparison:
 
 
 # ------------------------------------------------------------------ pkttables' side
-def _load(text: str):
-    from pkttables.commands import run_text
+def _load(text: str, host: Host | None = None):
+    from pkttables.commands import Options, run_text
     from pkttables.model import Ruleset
     from pkttables.vm.chain import check_loops
-    rs = run_text(text, Ruleset()).ruleset
+    # interface names resolve against the simulated host, as nft resolves them on the
+    # machine it runs on (the lab's host namespace has the host's ifindexes)
+    rs = run_text(text, Ruleset(), Options(ifindex=host)).ruleset
     diags = check_loops(rs)
     if diags:
         raise PktError(diags)
@@ -396,7 +398,7 @@ def run_pkttables(scenario: Scenario, *, seed: int = 0):
     from pkttables.stack.hooks import HookTable
     from pkttables.vm.chain import LoadedRuleset
     from pkttables.vm.stateful_impl import ChainRuntime
-    rs = _load(scenario.ruleset)
+    rs = _load(scenario.ruleset, scenario.host)
     host = copy.deepcopy(scenario.host)
     runtime = ChainRuntime(LoadedRuleset(rs), host=host, seed=seed)
     table = HookTable()
