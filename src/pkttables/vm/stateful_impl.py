@@ -404,6 +404,9 @@ class ChainContext(EvalContext):
             kind = getattr(s, "obj_kind", None) or _KIND_BY_TYPE.get(instr.type, "counter")
         else:
             name, kind = instr.obj, _KIND_BY_TYPE.get(instr.type)
+        if kind is None and int(instr.type) == ObjType.CT_HELPER:
+            self._ct_helper(fam, table, name, pkt)
+            return
         if kind is None:
             return self._missing(f"objref type {instr.type}")
         obj = self.st.object(self.loaded, fam, table, kind, name)
@@ -420,6 +423,33 @@ class ChainContext(EvalContext):
         elif isinstance(obj, _NamedLimit):
             if obj.bucket.over(_ns(self.now), length) != obj.inverted:
                 regs.verdict = Verdict.BREAK
+
+    #: the conntrack table ``ct helper set`` attaches helpers through (the engine's, when
+    #: it has one; else a private one: assign_helper only touches ``pkt.ct``)
+    conntrack: Any = None
+
+    def _ct_helper(self, fam: str, table: str, name: str, pkt) -> None:
+        """``ct helper set "obj"``: nft_ct_helper_obj_eval -- attach the object's helper
+        to a new, unconfirmed entry of its l4 protocol and family (docs/conntrack.md,
+        "helpers").  Never changes the verdict."""
+        t = self.loaded.tables.get((fam, table))
+        obj = None
+        if t is not None:
+            obj = t.objects.get(("ct helper", name)) or next(
+                (o for o in t.objects.values() if o.kind == "ct helper" and o.name == name), None)
+        if obj is None or getattr(pkt, "ct", None) is None:
+            return
+        spec = obj.spec if isinstance(obj.spec, dict) else {}
+        proto = spec.get("protocol", "tcp")
+        protonum = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136}.get(proto) \
+            if isinstance(proto, str) and not proto.isdigit() else int(proto)
+        # nft_ct_helper_obj_init: no l3proto -> the table's family; inet: both
+        l3 = spec.get("l3proto") or fam
+        l3nums = {"ip": (2,), "ip6": (10,), "inet": (2, 10)}.get(str(l3), (2, 10))
+        if self.conntrack is None:
+            from pkttables.conntrack import ConntrackTable   # conntrack sits below vm
+            self.conntrack = ConntrackTable()
+        self.conntrack.assign_helper(pkt, str(spec.get("type", name)), protonum, l3nums)
 
     def log(self, instr, pkt):
         line = None

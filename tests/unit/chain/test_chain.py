@@ -297,3 +297,45 @@ def test_notrack_marks_packet():
     pkt = tcp4(1)
     rt.run_hook("ip", "prerouting", pkt)
     assert pkt.ctinfo == 7
+
+
+# ---------------------------------------------------------------- ct helper objects
+
+HELPER_RULESET = """table inet t {
+  ct helper ftp-standard { type "ftp" protocol tcp; l3proto ip; }
+  chain pre { type filter hook prerouting priority 0;
+    tcp dport 21 ct helper set "ftp-standard"
+  }
+}
+"""
+
+
+def _tracked(pkt, ct):
+    ct.in_hook(pkt, "prerouting", 0.0)
+    return pkt
+
+
+def test_ct_helper_set_assigns_the_objects_helper():
+    """nft_ct_helper_obj_eval: the object's helper goes to a new entry of its protocol
+    and family; other protocols, families and confirmed entries are left alone."""
+    from pkttables.conntrack import ConntrackTable
+    from pkttables.testing.packets import ipv6
+    rt = ChainRuntime(LoadedRuleset(load(HELPER_RULESET)), seed=1)
+    ct = ConntrackTable()
+    rt.ctx.conntrack = ct
+    ftp = _tracked(tcp4(21), ct)
+    assert rt.run_hook("ip", "prerouting", ftp).verdict == NF.ACCEPT
+    assert ftp.ct.helper == "ftp"
+    other = _tracked(tcp4(22), ct)
+    rt.run_hook("ip", "prerouting", other)
+    assert not other.ct.helper
+    # l3proto ip: an IPv6 connection to port 21 gets no helper
+    v6 = _tracked(Packet(P.ether("02:00:00:00:00:02", "02:00:00:00:00:01",
+                                 ipv6("fd00::1", "fd00::2", P.tcp(40000, 21)))), ct)
+    rt.run_hook("ip6", "prerouting", v6)
+    assert not v6.ct.helper
+    # without a conntrack table of its own the runtime still attaches (private table)
+    rt2 = ChainRuntime(LoadedRuleset(load(HELPER_RULESET)), seed=1)
+    p2 = _tracked(tcp4(21, src="10.0.0.9"), ct)
+    rt2.run_hook("ip", "prerouting", p2)
+    assert p2.ct.helper == "ftp"
