@@ -59,6 +59,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pkttables.backends.extract import Intervals, Run, RuleSpec, intersect, split_runs
+from pkttables.backends.tuplespace import TupleSpace
 from pkttables.packet import Packet
 from pkttables.proto import MetaKeyId
 from pkttables.vm.meta import MetaLoad
@@ -72,6 +73,9 @@ _L4PROTO = int(MetaKeyId.L4PROTO)
 _PROTOCOL = int(MetaKeyId.PROTOCOL)
 _BREAK = Verdict.BREAK
 MAX_BOXES_PER_RULE = 4096
+METHODS = ("auto", "tree", "tuple")
+#: "auto" builds the cut tree up to this many boxes, tuple space search above
+AUTO_TREE_MAX_BOXES = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class BuildStats:
     max_leaf: int
     depth: int
     nbytes: int              # numpy arrays of the structure (batch and per-packet share them)
+    method: str = "tree"     # "tree": nodes/leaves/depth; "tuple": tuples/buckets, depth 0
 
 
 def _limit(pkt, ctx) -> int:
@@ -115,7 +120,10 @@ class Classifier:
     ``classify(pkt, ctx)`` / ``classify_batch(points)`` return the chain position of
     the first matching rule (None / -1 when no rule of the run matches)."""
 
-    def __init__(self, run: Run, *, binth: int = 32, spfac: float = 1.5, kmax: int = 8):
+    def __init__(self, run: Run, *, method: str = "auto", binth: int = 32, spfac: float = 1.5,
+                 kmax: int = 8, limit: int = 16, grid: int = 8):
+        if method not in METHODS:
+            raise ValueError(f"classifier method {method!r}: expected one of {', '.join(METHODS)}")
         self.run = run
         self.rules: tuple[RuleSpec, ...] = run.rules
         widths: dict[tuple, set[int]] = {}
@@ -126,7 +134,16 @@ class Classifier:
         self._dim_of = {d.field: i for i, d in enumerate(self.dims)}
         self.binth, self.spfac, self.kmax = binth, spfac, kmax
         self._build_boxes()
-        self._build_tree()
+        if method == "auto":
+            method = "tree" if len(self.box_rule) <= AUTO_TREE_MAX_BOXES else "tuple"
+        self.method = method
+        if method == "tree":
+            self._build_checks()
+            self._build_tree()
+            self.classify_point = self._tree_point
+            self.classify_batch = self._tree_batch
+        else:
+            self._tss = TupleSpace(self.lo, self.hi, [d.bits for d in self.dims], limit=limit, grid=grid)
 
     # ------------------------------------------------------------------ boxes
     def _rule_dim_intervals(self, r: RuleSpec) -> list[Intervals]:
@@ -157,11 +174,15 @@ class Classifier:
         self.hi = np.array(his, dtype=np.uint64).reshape(shape)
         self.box_rule = np.array(owner, dtype=np.int32)
         self.box_pos = np.array([self.rules[o].index for o in owner], dtype=np.int64)
-        # per-packet scan: only the dimensions a box constrains
+        self._box_pos = self.box_pos.tolist()
+
+    def _build_checks(self) -> None:
+        # per-packet scan of the tree's leaves: only the dimensions a box constrains
         full = [(1 << d.bits) - 1 for d in self.dims]
+        los, his = self.lo.tolist(), self.hi.tolist()
         self._checks = []
-        for b in range(len(owner)):
-            self._checks.append(tuple((d, int(los[b][d]), int(his[b][d])) for d in range(len(self.dims))
+        for b in range(len(los)):
+            self._checks.append(tuple((d, los[b][d], his[b][d]) for d in range(len(self.dims))
                                       if los[b][d] != 0 or his[b][d] != full[d]))
 
     # ------------------------------------------------------------------ tree
@@ -289,6 +310,11 @@ class Classifier:
         self._nodes = list(zip(self._ndim, self._nshift, self._nmask, self._nbase, self._nlen))
 
     def stats(self) -> BuildStats:
+        if self.method == "tuple":
+            t = self._tss.stats()
+            return BuildStats(len(self.rules), len(self.box_rule), t.tuples, t.buckets, t.entries,
+                              t.max_bucket, 0, t.nbytes + self.box_pos.nbytes + self.box_rule.nbytes,
+                              "tuple")
         arrays = (self.lo, self.hi, self.box_rule, self.box_pos, self.ndim, self.nshift, self.nmask,
                   self.nbase, self.nlen, self.kids, self.leaf)
         leaves = int((self.ndim < 0).sum())
@@ -335,6 +361,10 @@ class Classifier:
     # ------------------------------------------------------------------ lookups
     def classify_point(self, p: Sequence[int]) -> int | None:
         """Chain position of the first rule whose box contains ``p``, or None."""
+        b = self._tss.lookup(p)
+        return None if b < 0 else self._box_pos[b]
+
+    def _tree_point(self, p: Sequence[int]) -> int | None:
         nodes, kids = self._nodes, self._kids
         d, sh, mk, b, ln = nodes[0]
         while d >= 0:
@@ -378,6 +408,13 @@ class Classifier:
     def classify_batch(self, points: np.ndarray) -> np.ndarray:
         """Chain positions (int64, -1: no match) for an array of points ``[P, D]``
         (uint64, absent fields as :attr:`Dim.absent`)."""
+        pts = np.ascontiguousarray(points, dtype=np.uint64)
+        if not len(self.box_pos):
+            return np.full(len(pts), -1, dtype=np.int64)
+        b = self._tss.lookup_batch(pts)
+        return np.where(b >= 0, self.box_pos[np.maximum(b, 0)], -1)
+
+    def _tree_batch(self, points: np.ndarray) -> np.ndarray:
         pts = np.ascontiguousarray(points, dtype=np.uint64)
         P = len(pts)
         res = np.full(P, -1, dtype=np.int64)

@@ -1,0 +1,356 @@
+"""Tuple space search with merged tuples (TupleMerge) over the classifier's boxes.
+
+Theory of operation
+-------------------
+The input is what :class:`pkttables.backends.classifier.Classifier` builds: ``N`` boxes
+in priority order (box ``i`` beats box ``j > i``), each an inclusive interval
+``[lo, hi]`` per dimension, dimension ``d`` being ``bits[d]`` bits wide (the top value
+of a dimension means "absent").  A lookup returns the lowest box index containing the
+point.
+
+**Prefix lengths.**  For one box and dimension, ``lcp`` is the number of leading bits
+``lo`` and ``hi`` share: the interval lies inside one aligned block of that prefix
+length.  ``ip saddr 10.1.0.0/16`` in the 33-bit dimension of a 4-byte field (presence
+bit + 32 address bits) has ``lcp = 17``; a port range 1024-65535 has ``lcp = 0``; an
+unconstrained dimension has ``lcp = 0``.
+
+**Tuples.**  A tuple ``T`` is one prefix length per dimension.  A box may be stored in
+tuple ``T`` if ``T <= lcp`` in every dimension; its hash key is then ``lo >> (bits -
+T)`` per dimension, and a point can only be inside the box if its own key, computed
+the same way, is equal.  So a lookup hashes the point once per tuple and verifies only
+the boxes of one bucket per tuple (Srinivasan, Suri and Varghese, "Packet
+Classification using Tuple Space Search", SIGCOMM 1999).
+
+**Merging** (Daly et al., "TupleMerge: Fast Software Packet Processing for Online
+Packet Classification", IEEE/ACM ToN 2019): storing boxes only in their exact tuple
+makes hundreds of tuples on a real ACL (every pair of prefix lengths), and lookups
+visit all of them.  Instead each ``lcp`` is rounded down to a grid (multiples of
+``grid`` bits after the presence bit: byte boundaries by default), and a box goes to
+the most specific existing tuple it fits, as long as its bucket holds fewer than
+``limit`` boxes (the collision limit that bounds the verification cost).  A box that
+fits nowhere opens its rounded tuple; if that tuple's bucket is full too, a finer
+tuple (``lcp`` rounded to 4 bits, then ``lcp`` itself).  Groups of boxes with the same
+rounded tuple are placed largest group first, so the tuples are those of the common
+rule shapes and rare shapes merge into them.  The build is offline (the ruleset is
+static): one Python pass over the boxes.
+
+**Priority.**  Tuples are visited in order of the lowest box they hold; once the best
+box found is lower than a tuple's lowest box, that tuple and all later ones cannot
+improve the answer and the lookup stops (TupleMerge's priority sorting).  Inside a
+bucket boxes are in priority order, so the scan stops at the first match or at the
+first box not lower than the best so far.
+
+Two lookups share this structure:
+
+* per packet (:meth:`TupleSpace.lookup`): per tuple a dict keyed by the exact
+  concatenation of the prefix bits (a Python int), the bucket a tuple of box indices;
+  only the dimensions the key does not already decide are checked (``residual``
+  checks: an exact prefix at the tuple's length needs no check).
+* batch (:meth:`TupleSpace.lookup_batch`): per tuple an open-addressing hash table in
+  numpy arrays (64-bit multiplicative hash of the prefix bits, linear probing, load
+  <= 1/2), probed for all active points at once; candidate boxes are verified in all
+  dimensions against ``lo``/``hi``, so a hash collision only costs a candidate.
+
+Worked example (dimensions saddr[33], dport[17], ``grid=8``)::
+
+    0: ip saddr 10.1.2.3    th dport 22     lcp (33, 17)  rounded (33, 17)
+    1: ip saddr 10.1.2.0/24 th dport 80     lcp (25, 17)  rounded (25, 17)
+    2: ip saddr 10.1.2.0/29 th dport 1-1023 lcp (30, 7)   rounded (25, 0)
+    3: th dport 443                          lcp (0, 17)   rounded (0, 17)
+
+Each group is alone, so the build places 0 in (33,17), opens (25,17) for 1; box 2
+fits (25,17)? no (7 < 17): it opens (25,0); 3 opens (0,17).  A packet from 10.1.2.5
+to port 80 probes (33,17) (miss), (25,17) (bucket {1}: verified, best = 1), and stops
+there since the other tuples' lowest boxes are 2 and 3.
+
+Measured figures (ClassBench-style ACLs) are in docs/classifier.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import itertools
+
+import numpy as np
+
+__all__ = ["TupleSpace", "TupleStats", "bit_length"]
+
+_K1 = np.uint64(0x9E3779B97F4A7C15)      # 2^64 / golden ratio: Fibonacci hashing multiplier
+_S = np.uint64(29)
+_NONE = np.iinfo(np.int64).max
+# boxes scored per candidate tuple while choosing tuples (a random sample of the rest)
+SAMPLE = 8192
+
+
+def bit_length(x: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of each uint64 (exact, without floating point)."""
+    x = x.astype(np.uint64, copy=True)
+    out = np.zeros(x.shape, dtype=np.int64)
+    for s in (32, 16, 8, 4, 2, 1):
+        m = (x >> np.uint64(s)) != 0
+        out += np.where(m, s, 0)
+        x = np.where(m, x >> np.uint64(s), x)
+    return out + (x != 0)
+
+
+def _hash(cols: list[np.ndarray], n: int) -> np.ndarray:
+    """64-bit hash of the per-dimension prefix bits (``cols``: ``n`` uint64 each)."""
+    h = np.zeros(n, dtype=np.uint64)
+    for m in cols:
+        h = (h ^ m) * _K1
+        h ^= h >> _S
+    return h
+
+
+@dataclass(frozen=True, slots=True)
+class TupleStats:
+    tuples: int
+    buckets: int
+    max_bucket: int
+    entries: int
+    nbytes: int
+
+
+class _Tuple:
+    """One tuple: its prefix lengths, its buckets (per packet and batch forms)."""
+
+    __slots__ = ("lengths", "parts", "minbox", "boxes", "buckets", "shifts", "tbits", "tkey", "tbuck",
+                 "bstart", "blen", "bbox", "maxlen")
+
+    def __init__(self, lengths: tuple[int, ...], bits: list[int]):
+        self.lengths = lengths
+        # (dimension, shift, width) of every dimension the key uses
+        self.parts = tuple((d, bits[d] - t, t) for d, t in enumerate(lengths) if t)
+        self.buckets: dict[int, tuple[int, ...]] = {}
+
+    def key(self, row) -> int:
+        k = 0
+        for d, s, w in self.parts:
+            k = (k << w) | (row[d] >> s)
+        return k
+
+
+class TupleSpace:
+    """First-match lookup over boxes ``lo``/``hi`` (``[N, D]`` uint64, priority order)."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, bits: list[int], *, limit: int = 16,
+                 grid: int = 8, max_tuples: int = 48):
+        self.lo, self.hi, self.bits = lo, hi, list(bits)
+        self.limit, self.grid, self.max_tuples = limit, grid, max_tuples
+        N, D = lo.shape
+        bitsa = np.array(self.bits, dtype=np.int64)
+        bl = bit_length(lo ^ hi) if N else np.zeros((0, D), dtype=np.int64)
+        lcp = bitsa[None, :] - bl
+        low = ((np.uint64(1) << bl.astype(np.uint64)) - np.uint64(1)).astype(np.uint64)
+        # exact: the interval IS the aligned block, so an equal key proves the dimension
+        exact = ((lo & low) == 0) & ((hi & low) == low)
+        top = (np.uint64(1) << bitsa.astype(np.uint64)) - np.uint64(1)
+        full = (lo == 0) & (hi == top[None, :])
+        rounded = self._round(lcp, grid)
+        # a box equal to an earlier one can never be first: place only the first copy
+        if N:
+            _, first = np.unique(np.concatenate((lo, hi), axis=1), axis=0, return_index=True)
+            live = np.sort(first)
+        else:
+            live = np.zeros(0, dtype=np.int64)
+        self.dropped = N - len(live)
+        self._place(lo, rounded, live)
+        self._finish(lo, lcp, exact, full)
+
+    @staticmethod
+    def _round(lcp: np.ndarray, grid: int) -> np.ndarray:
+        # levels 0, 1 + grid, 1 + 2 grid, ...: the presence bit alone never discriminates
+        return np.where(lcp >= 1 + grid, 1 + grid * ((lcp - 1) // grid), 0)
+
+    # ------------------------------------------------------------------ build
+    def _levels(self, d: int) -> list[int]:
+        return [0] + list(range(1 + self.grid, self.bits[d] + 1, self.grid))
+
+    def _place(self, lo: np.ndarray, rounded: np.ndarray, live: np.ndarray) -> None:
+        """Greedy cover: repeatedly take the tuple that places the most remaining boxes
+        with at most ``limit`` per bucket, place them, until every box is placed."""
+        D = len(self.bits)
+        levels = [self._levels(d) for d in range(D)]
+        limit = self.limit
+        rng = np.random.default_rng(0)          # deterministic builds
+        rem = np.asarray(live, dtype=np.int64)
+        self.tuples = []
+        while rem.size:
+            sample = rem if len(rem) <= SAMPLE else np.sort(rng.choice(rem, SAMPLE, replace=False))
+            cands: set[tuple] = set()
+            for r in np.unique(rounded[sample], axis=0).tolist():
+                cands.update(itertools.product(*[[v for v in levels[d] if v <= r[d]] for d in range(D)]))
+            rs = rounded[sample]
+            best = None
+            for t in cands:
+                ta = np.array(t, dtype=np.int64)
+                el = sample[(rs >= ta).all(axis=1)]
+                if best is not None and len(el) <= best[0]:
+                    continue                     # cannot beat the best even if nothing spills
+                score = int(np.minimum(self._counts(lo, el, t), limit).sum())
+                key = (score, sum(t))
+                if best is None or key > best[:2]:
+                    best = (score, sum(t), t)
+            t = best[2]
+            el = rem[(rounded[rem] >= np.array(t, dtype=np.int64)).all(axis=1)]
+            if len(self.tuples) + 1 >= self.max_tuples:
+                placed = el                      # the last tuple takes the rest, buckets unbounded
+            else:
+                h = _hash([lo[el, d] >> np.uint64(self.bits[d] - v) for d, v in enumerate(t) if v], len(el))
+                order = np.lexsort((el, h))
+                hs = h[order]
+                new = np.concatenate(([True], hs[1:] != hs[:-1]))
+                gstart = np.maximum.accumulate(np.where(new, np.arange(len(hs)), 0))
+                placed = np.sort(el[order][np.arange(len(hs)) - gstart < limit])
+            tu = _Tuple(tuple(t), self.bits)
+            tu.boxes = placed
+            self.tuples.append(tu)
+            rem = np.setdiff1d(rem, placed, assume_unique=True)
+
+    def _counts(self, lo: np.ndarray, el: np.ndarray, t: tuple) -> np.ndarray:
+        if not len(el):
+            return np.zeros(0, dtype=np.int64)
+        h = _hash([lo[el, d] >> np.uint64(self.bits[d] - v) for d, v in enumerate(t) if v], len(el))
+        return np.unique(h, return_counts=True)[1]
+
+    def _finish(self, lo: np.ndarray, lcp: np.ndarray, exact: np.ndarray, full: np.ndarray) -> None:
+        lo_l, hi_l = lo.tolist(), self.hi.tolist()
+        lcp_l, exact_l, full_l = lcp.tolist(), exact.tolist(), full.tolist()
+        intern: dict[int, int] = {}
+        checks: list[tuple] = [()] * len(lo)
+        self._pp = []
+        self.tuples.sort(key=lambda t: int(t.boxes[0]))
+        for t in self.tuples:
+            boxes = t.boxes.tolist()
+            buckets: dict[int, list[int]] = {}
+            for i in boxes:
+                buckets.setdefault(t.key(lo_l[i]), []).append(i)
+            t.buckets = {k: tuple(v) for k, v in buckets.items()}
+            t.minbox = boxes[0]
+            for i in boxes:
+                c = []
+                for d in range(len(self.bits)):
+                    if full_l[i][d] or (exact_l[i][d] and lcp_l[i][d] == t.lengths[d]):
+                        continue
+                    a, z = lo_l[i][d], hi_l[i][d]
+                    c.append((d, intern.setdefault(a, a), intern.setdefault(z, z)))
+                checks[i] = tuple(c)
+            self._pp.append((t.minbox, t.parts, t.buckets))
+            # batch form: buckets by the 64-bit hash (colliding keys share a bucket)
+            bx = np.array(boxes, dtype=np.int64)
+            h = _hash([lo[bx, d] >> np.uint64(s) for d, s, _ in t.parts], len(bx))
+            order = np.lexsort((bx, h))
+            h, bx = h[order], bx[order]
+            first = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+            keys = h[first]
+            t.bstart = first.astype(np.int64)
+            t.blen = np.diff(np.concatenate((first, [len(h)]))).astype(np.int64)
+            t.bbox = bx
+            t.maxlen = int(t.blen.max())
+            t.shifts = [(d, np.uint64(s)) for d, s, _ in t.parts]
+            t.tbits = max(1, int(len(keys) * 2 - 1).bit_length())
+            size = 1 << t.tbits
+            t.tkey = np.zeros(size, dtype=np.uint64)
+            t.tbuck = np.full(size, -1, dtype=np.int64)
+            slot = (keys >> np.uint64(64 - t.tbits)).astype(np.int64)
+            pend = np.arange(len(keys))
+            while pend.size:                      # linear probing, vectorised
+                s = slot[pend]
+                free = t.tbuck[s] < 0
+                cand = pend[free]
+                _, win = np.unique(s[free], return_index=True)
+                won = cand[win]
+                t.tbuck[slot[won]] = won
+                t.tkey[slot[won]] = keys[won]
+                rest = np.setdiff1d(pend, won, assume_unique=True)
+                slot[rest] = (slot[rest] + 1) & (size - 1)
+                pend = rest
+        self.checks = checks
+
+    # ------------------------------------------------------------------ lookups
+    def lookup(self, p) -> int:
+        """Lowest box index containing point ``p`` (a sequence of ints), or -1."""
+        best = _NONE
+        checks = self.checks
+        for minbox, parts, table in self._pp:
+            if minbox >= best:
+                break
+            k = 0
+            for d, s, w in parts:
+                k = (k << w) | (p[d] >> s)
+            bucket = table.get(k)
+            if bucket is None:
+                continue
+            for box in bucket:
+                if box >= best:
+                    break
+                for d, a, z in checks[box]:
+                    v = p[d]
+                    if v < a or v > z:
+                        break
+                else:
+                    best = box
+                    break
+        return -1 if best == _NONE else best
+
+    def lookup_batch(self, pts: np.ndarray) -> np.ndarray:
+        """Lowest box index per point of ``pts`` (``[P, D]`` uint64), -1 where none."""
+        P = len(pts)
+        best = np.full(P, _NONE, dtype=np.int64)
+        cols = [np.ascontiguousarray(pts[:, d]) for d in range(pts.shape[1])]
+        lo, hi = self.lo, self.hi
+        for t in self.tuples:
+            act = np.flatnonzero(best > t.minbox)
+            if not act.size:
+                break
+            if t.shifts:
+                h = np.zeros(len(act), dtype=np.uint64)
+                for d, s in t.shifts:
+                    h = (h ^ (cols[d][act] >> s)) * _K1
+                    h ^= h >> _S
+                slot = (h >> np.uint64(64 - t.tbits)).astype(np.int64)
+            else:
+                h = np.zeros(len(act), dtype=np.uint64)
+                slot = np.zeros(len(act), dtype=np.int64)
+            mask = (1 << t.tbits) - 1
+            bucket = np.full(len(act), -1, dtype=np.int64)
+            pend = np.arange(len(act))
+            while pend.size:
+                tb = t.tbuck[slot]
+                hit = (tb >= 0) & (t.tkey[slot] == h)
+                bucket[pend[hit]] = tb[hit]
+                go = (tb >= 0) & ~hit
+                pend, slot, h = pend[go], (slot[go] + 1) & mask, h[go]
+            sel = np.flatnonzero(bucket >= 0)
+            if not sel.size:
+                continue
+            # every (point, candidate box) pair at once; a point's candidates are in
+            # priority order, so its first matching pair is its best box in this tuple
+            a = act[sel]
+            b = bucket[sel]
+            ln = t.blen[b]
+            if t.maxlen == 1:
+                pa, box = a, t.bbox[t.bstart[b]]
+            else:
+                pa = np.repeat(a, ln)
+                first = np.cumsum(ln) - ln
+                box = t.bbox[np.repeat(t.bstart[b] - first, ln) + np.arange(len(pa))]
+            ok = box < best[pa]
+            pa, box = pa[ok], box[ok]
+            p = pts[pa]
+            m = ((lo[box] <= p) & (p <= hi[box])).all(axis=1)
+            pa, box = pa[m], box[m]
+            if t.maxlen > 1 and pa.size:
+                keep = np.concatenate(([True], pa[1:] != pa[:-1]))
+                pa, box = pa[keep], box[keep]
+            best[pa] = box
+        best[best == _NONE] = -1
+        return best
+
+    def stats(self) -> TupleStats:
+        nb = sum(len(t.blen) for t in self.tuples)
+        mx = max((int(t.blen.max()) for t in self.tuples), default=0)
+        nbytes = sum(t.tkey.nbytes + t.tbuck.nbytes + t.bstart.nbytes + t.blen.nbytes + t.bbox.nbytes
+                     for t in self.tuples) + self.lo.nbytes + self.hi.nbytes
+        return TupleStats(len(self.tuples), nb, mx, sum(len(t.bbox) for t in self.tuples), nbytes)
