@@ -903,7 +903,18 @@ class Engine:
         fam = "ip" if version == 4 else "ip6"
         oif = d.oif or "lo"
         pkt = Packet(l3, LinkType.RAW, timestamp=r.now)
+        daddr = slice(16, 20) if version == 4 else slice(24, 40)
+        before = (bytes(pkt.buf[daddr]), pkt.mark)
         self._hook(r, fam, "output", pkt, None, oif)
+        if (bytes(pkt.buf[daddr]), pkt.mark) != before:
+            # nf_nat_ipv4_local_fn / nf_nat_ipv6_local_fn (and nft_chain_route for
+            # `type route`): a new daddr or mark after LOCAL_OUT reroutes the packet,
+            # ip_route_me_harder / ip6_route_me_harder; a failed lookup drops it.
+            nd = self.host.route_output(ipaddress.ip_address(bytes(pkt.buf[daddr])))
+            if not nd.delivers:
+                raise _Drop(Disposition.DROP, "ip_route_me_harder: " + (nd.reason or "no route"),
+                            ENETUNREACH)
+            d, oif = nd, nd.oif or "lo"
         out = self.host.interfaces[oif]
         if d.kind == RouteKind.LOCAL or out.kind == "loopback":
             self._hook(r, fam, "postrouting", pkt, None, oif)

@@ -400,15 +400,28 @@ def run_pkttables(scenario: Scenario, *, seed: int = 0):
     from pkttables.vm.stateful_impl import ChainRuntime
     rs = _load(scenario.ruleset, scenario.host)
     host = copy.deepcopy(scenario.host)
-    runtime = ChainRuntime(LoadedRuleset(rs), host=host, seed=seed)
-    table = HookTable()
-    runtime.install(table)
-    engine = Engine(host, table, seed=seed)
+    from pkttables.datapath.replay import Simulator, needs_conntrack
+    if needs_conntrack(rs):
+        # conntrack and NAT hooks as the kernel registers them once a ruleset uses
+        # them (nf_ct_netns_get); the nat chains run in a runtime of their own
+        sim = Simulator(host, rs, seed=seed)
+        runtime, engine = sim.runtime, sim.engine
+    else:
+        sim = None
+        runtime = ChainRuntime(LoadedRuleset(rs), host=host, seed=seed)
+        table = HookTable()
+        runtime.install(table)
+        engine = Engine(host, table, seed=seed)
     outcomes = []
     now = 0.0
     for inj in scenario.traffic:
         now += inj.delay
         outcomes.append(engine.process(inj.frame, now, iif=inj.ifname))
+    nat_rt = getattr(sim, "nat_runtime", None)
+    if nat_rt is not None and nat_rt is not runtime:
+        # one set of rule counters, as the kernel keeps them per rule
+        for key, c in nat_rt.state.counters.items():
+            runtime.state.counters.setdefault(key, c)
     return rs, runtime, outcomes
 
 
