@@ -32,7 +32,7 @@ KNOWN = (
     (re.compile(r"^# "), "listing not rendered (interval concatenations, some exthdr fields)"),
     (re.compile(r"\bct label\b"), "ct label lists the mask, not the label bit"),
     (re.compile(r"(dup|tproxy( ip6)?) to .*::"), "IPv6 addresses in dup/tproxy immediates list in the wrong byte order"),
-    (re.compile(r"^\w*synproxy name|\bname \"to1\""), "objref types other than counter/quota/limit"),
+    (re.compile(r"\{obj\}"), "objref maps: anonymous object maps list without their kind and data"),
     (re.compile(r"tcp flags \{[^}]*,[a-z]"), "bitmask set elements list as `syn,ack` where nft prints `syn | ack`"),
 )
 

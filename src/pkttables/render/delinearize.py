@@ -1326,11 +1326,14 @@ class _Delin:
 
     def i_objref(self, it: Ins, ins, i):
         t = it.toks
-        types = {1: "counter", 2: "quota", 3: "ct helper", 4: "limit", 5: "ct timeout", 6: "secmark",
-                 7: "synproxy", 8: "ct expectation"}
+        # NFT_OBJECT_* values (include/uapi/linux/netfilter/nf_tables.h) -> nft's
+        # objref_stmt_print: "counter name X", "ct helper set X", "meta secmark set X"
+        types = {1: "counter name", 2: "quota name", 3: "ct helper set", 4: "limit name",
+                 7: "ct timeout set", 8: "meta secmark set", 9: "ct expectation set",
+                 10: "synproxy name"}
         if t[0] == "type":
-            kind = types.get(int(t[1]), t[1])
-            self.emit(Stmt(f"{kind} name {_quote_name(t[3])}"))
+            kind = types.get(int(t[1]), f"{t[1]} name")
+            self.emit(Stmt(f"{kind} {_quote_name(t[3])}"))
         else:
             sreg, name = t[1], t[3]
             aset = self.next_anon(name)

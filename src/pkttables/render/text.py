@@ -51,6 +51,9 @@ _EVERY5 = {"nf_proto", "integer", "arp_op", "inet_proto", "inet_service", "tcp_f
            "mark", "iface_index", "classid", "uid", "gid", "ct_dir"}
 _EVERY2 = {"ipv4_addr", "ct_state", "ct_status", "pkt_type"}
 
+_TCP_TIMEOUTS = {"syn_sent": 120, "syn_recv": 60, "established": 432000, "fin_wait": 120,
+                 "close_wait": 60, "last_ack": 30, "time_wait": 120, "close": 10, "syn_sent2": 120,
+                 "retrans": 300, "unack": 300}
 _OBJ_ORDER = ("counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation", "synproxy", "secmark")
 
 
@@ -361,8 +364,12 @@ def _object_lines(obj: StatefulObject, o: ListOptions) -> list[str]:
     if k == "ct timeout":
         pol = sp.get("policy") or {}
         lines = [f"protocol {sp.get('protocol', 'tcp')}", f"l3proto {sp.get('l3proto', 'ip')}"]
-        if pol:
-            lines.append("policy = { " + ", ".join(f"{a} : {b}" for a, b in pol.items()) + " }")
+        # nft prints only the states whose timeout differs from the default (the kernel's
+        # tcp_timeouts, nf_conntrack_proto_tcp.c): `close: 10` is not listed
+        dflt = _TCP_TIMEOUTS if sp.get("protocol", "tcp") == "tcp" else {}
+        shown = [(a, b) for a, b in pol.items() if dflt.get(a) != b]
+        if shown:
+            lines.append("policy = { " + ", ".join(f"{a} : {b}" for a, b in shown) + " }")
         return lines
     if k == "ct expectation":
         return [f"protocol {sp.get('protocol', 'tcp')}", f"dport {sp.get('dport', 0)}",
