@@ -60,10 +60,9 @@ import multiprocessing
 import os
 import queue
 import secrets
-import struct
 import zlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from pkttables.datapath.replay import TimerResult
 from pkttables.errors import PktError
