@@ -388,7 +388,10 @@ class _Executor:
         batch's first rule fails its second jump too)."""
         if not self.rule_cmd or not self.changed:
             return
-        self._validate_hooks()
+        if not self.opts.dry_run:
+            # The hook checks run at commit only: `nft -c` accepts `fib daddr oif` in an
+            # output chain (rc 0) while `nft -f` refuses it (checked on Linux 6.18).
+            self._validate_hooks()
         jumping = False
         for (fam, tn, h) in self.rule_cmd:
             t = self.tx.tables.get((fam, tn))

@@ -146,3 +146,12 @@ def test_vars_define():
     assert len(rs.chain("ip", "t", "c").rules) == 1
     with pytest.raises(PktError):
         run("add table ip t; add chain ip t c; add rule ip t c tcp dport $p accept")
+
+
+def test_hook_checks_run_at_commit_not_in_check_mode():
+    # nft 1.0.6 on Linux 6.18: `nft -c` accepts fib daddr oif in an output chain, `nft -f` refuses it.
+    text = 'add table ip t; add chain ip t o { type filter hook output priority 0; }; add rule ip t o fib daddr oif "lo" counter'
+    assert run_text(text, Ruleset(), Options(dry_run=True)).changed is False
+    with pytest.raises(PktError) as e:
+        run_text(text, Ruleset())
+    assert "Could not process rule: Operation not supported" in str(e.value)
