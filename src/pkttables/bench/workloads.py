@@ -209,3 +209,19 @@ def gateway_workload(report: Report, opt: Options) -> None:
     from pkttables.backends._codegen_bench import run_codegen_bench
 
     run_codegen_bench(report, opt)
+
+
+@workload("interp")
+def interp_workload(report: Report, opt: Options) -> None:
+    """Reference-interpreter cost per packet per rule for typical rules (docs/vm.md)."""
+    from pkttables.vm.bench import run_interp_bench
+
+    run_interp_bench(report, opt)
+
+
+@workload("simulate-workers")
+def workers_workload(report: Report, opt: Options) -> None:
+    """`pkt simulate --workers 2` vs one worker on the home-router ruleset (aim 1.7x)."""
+    from pkttables.datapath.workers import run_workers_bench
+
+    run_workers_bench(report, opt)

@@ -150,7 +150,7 @@ def _load(args: argparse.Namespace):
     if args.iif is not None and args.iif != "local" and args.iif not in host.interfaces:
         known = ", ".join(n for n in host.interfaces if n != "lo")
         raise PktError(f"--iif: no interface '{args.iif}' in the host (known: {known}, local)")
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = load_ruleset(args.ruleset, host)
     if not os.path.isfile(args.traffic):
         what = "is not a file" if os.path.exists(args.traffic) else "No such file or directory"
         raise PktError(f"--traffic: cannot read '{args.traffic}': {what}")

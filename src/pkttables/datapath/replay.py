@@ -219,10 +219,12 @@ class TimerResult:
 
 
 # ------------------------------------------------------------------ ruleset
-def load_ruleset(path: str):
+def load_ruleset(path: str, host=None):
     """A ruleset file as a model Ruleset: nft text, or nft JSON (the file starts with
-    ``{``).  Errors are nft's (:class:`pkttables.errors.PktError` with a location)."""
-    from pkttables.commands import FileError, execute, parse_text
+    ``{``).  Errors are nft's (:class:`pkttables.errors.PktError` with a location).
+    ``host``: interface names (`meta iif lan0`) resolve against the simulated host, as
+    nft resolves them against the machine it runs on."""
+    from pkttables.commands import FileError, Options, execute, parse_text
     from pkttables.model import Ruleset
 
     try:
@@ -235,7 +237,7 @@ def load_ruleset(path: str):
         script = parse_json(text, path)
     else:
         script = parse_text(text, path)
-    return execute(script, Ruleset()).ruleset
+    return execute(script, Ruleset(), Options(ifindex=host)).ruleset
 
 
 def _rule_programs(ruleset) -> Iterator[Any]:

@@ -371,7 +371,7 @@ class _Loader:
                     raise self.err(self.w.top(what), f"{what} file '{p}' does not exist")
             host_obj = load_host(host_path) if host_path else Host.single_interface()
             from pkttables.datapath import load_ruleset
-            ruleset = load_ruleset(rs_path)
+            ruleset = load_ruleset(rs_path, host_obj)
         self.host = host_obj
         cases_raw = d.get("case")
         if not isinstance(cases_raw, list) or not cases_raw:
