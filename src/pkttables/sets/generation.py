@@ -66,7 +66,16 @@ def _data_kind(mset) -> str:
 def _key_fields(mset) -> tuple[int, ...]:
     """Byte length of each key part: from ``key_len`` (bits), else from an element."""
     if mset.key_len:
-        return tuple((b + 7) // 8 for b in mset.key_len)
+        fields = tuple((b + 7) // 8 for b in mset.key_len)
+        if len(fields) == 1 and "concat" in mset.flags and fields[0] > 4 and not fields[0] % 4:
+            # An anonymous concatenation whose parts the model does not list (the
+            # compiler's AnonSetDecl has one key_len, not NFTA_SET_DESC_CONCAT): each
+            # part is padded to 32 bits, so 32-bit words are exact for parts up to 4
+            # bytes, and for wider parts (ip6 addresses) exact on prefixes and single
+            # values -- what nft produces for them.  Without the split a range in one
+            # part would compare across the next part's bytes.
+            return (4,) * (fields[0] // 4)
+        return fields
     for e in mset.elements:
         if e.flags & ElemFlags.CATCHALL:
             continue
