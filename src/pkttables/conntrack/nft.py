@@ -26,7 +26,8 @@ What each hook reproduces (net/netfilter/nft_ct.c, nft_connlimit.c, nf_conncount
     (``ct original zone set``) are not modelled: the zone applies to both directions.
 ``ct count [over] N``
     ``nft_connlimit_do_eval``: the entry's original tuple and zone are added to the
-    rule's list once; dead entries are reaped on the way (8 at most per add); the rule
+    rule's list once; dead entries are reaped on the way until the entry itself is met
+    (so a dropped, never confirmed entry behind it still counts); the rule
     breaks when ``(count > N) ^ over``.  A packet without an entry breaks the rule (the
     kernel counts the tuple it reads from the packet: not modelled).  The list is kept
     here rather than with :mod:`pkttables.sets` (which sits above conntrack).
@@ -130,15 +131,22 @@ class CtGlue:
             return True
         key = ctx._key(instr) if hasattr(ctx, "_key") else id(instr)
         lst = self.lists.setdefault(key, {})
-        # __nf_conncount_add: reap at most CONNCOUNT_GC_MAX_NODES (8) dead ones on the way
-        reaped = 0
+        # __nf_conncount_add: walk the list in order, evicting dead entries (at most
+        # CONNCOUNT_GC_MAX_NODES = 8 per call); a live entry with this tuple ends the
+        # walk ("already exists"), so dead entries behind it stay counted
+        collect, present = 0, False
         for c in list(lst):
-            if reaped >= 8:
+            if collect > 8:
                 break
-            if c != cid and not self.alive(c):
+            if not self.alive(c):
                 del lst[c]
-                reaped += 1
-        lst[cid] = None
+                collect += 1
+                continue
+            if c == cid:
+                present = True
+                break
+        if not present:
+            lst[cid] = None
         return (len(lst) > instr.count) ^ bool(instr.flags & 1)
 
 
