@@ -185,6 +185,29 @@ def _prog_lines(prog) -> list[str]:
     return [i.dump() for i in getattr(prog, "instrs", ()) or ()]
 
 
+def _instr_refs(instrs, chains: set, sets: set, objs: set, fts: set) -> None:
+    """The references of compiled instructions, read from their attributes (what the
+    regular expressions below find in their dumps, without printing them)."""
+    from pkttables.vm import Dynset, FlowOffload, Immediate, Lookup, Objref
+    from pkttables.vm.regs import Verdict, VerdictData
+    for i in instrs:
+        t = type(i)
+        if t is Immediate:
+            d = i.data
+            if i.dreg == 0 and type(d) is VerdictData and d.chain is not None \
+                    and d.code in (Verdict.JUMP, Verdict.GOTO):
+                chains.add(d.chain)
+        elif t is Lookup or t is Dynset:
+            sets.add(i.set)
+        elif t is Objref:
+            if i.set is not None:
+                sets.add(i.set)
+            if i.type is not None and i.obj is not None:
+                objs.add(i.obj)
+        elif t is FlowOffload:
+            fts.add(i.table)
+
+
 def _prog_refs(r: Rule):
     """(chains, sets, objects, flowtables) a compiled rule refers to, read from its
     instructions as the kernel holds them (immediate jump/goto, lookup/dynset/objref
@@ -192,11 +215,14 @@ def _prog_refs(r: Rule):
     prog = r.userdata.get("program")
     chains, sets, objs, fts = set(), set(), set(), set()
     bound = list(r.userdata.get("sets", ()))
-    for line in _prog_lines(prog):
-        for rx, out in ((_RE_JUMP, chains), (_RE_SET, sets), (_RE_OBJ, objs), (_RE_FT, fts)):
-            m = rx.search(line)
-            if m:
-                out.add(m.group(1))
+    if getattr(prog, "lines", None) is None:
+        _instr_refs(getattr(prog, "instrs", ()) or (), chains, sets, objs, fts)
+    else:   # a stored program keeps its dump text
+        for line in prog.lines:
+            for rx, out in ((_RE_JUMP, chains), (_RE_SET, sets), (_RE_OBJ, objs), (_RE_FT, fts)):
+                m = rx.search(line)
+                if m:
+                    out.add(m.group(1))
     if any("%d" in x for x in sets):
         sets = {x for x in sets if "%d" not in x} | set(bound)
     for d in getattr(prog, "sets", ()) or ():
@@ -392,14 +418,19 @@ class _Executor:
             # The hook checks run at commit only: `nft -c` accepts `fib daddr oif` in an
             # output chain (rc 0) while `nft -f` refuses it (checked on Linux 6.18).
             self._validate_hooks()
-        jumping = False
-        for (fam, tn, h) in self.rule_cmd:
-            t = self.tx.tables.get((fam, tn))
+        # One pass over the tables' rules by handle: a scan per new rule was O(n^2).
+        by_handle: dict[tuple, Rule] = {}
+        for key in {(f, tn) for f, tn, _ in self.rule_cmd}:
+            t = self.tx.tables.get(key)
             for c in (t.chains.values() if t else ()):
-                r = next((r for r in c.rules if r.handle == h), None)
-                if r is not None:
-                    jumping = jumping or _rule_jumps(r)
-                    break
+                for r in c.rules:
+                    by_handle[(key[0], key[1], r.handle)] = r
+        jumping = False
+        for k in self.rule_cmd:
+            r = by_handle.get(k)
+            if r is not None and _rule_jumps(r):
+                jumping = True
+                break
         if not jumping:     # only a new jump can close a loop or deepen the nesting
             return
         from pkttables.vm.chain import check_loops
@@ -408,9 +439,8 @@ class _Executor:
         if not check_loops(view):
             return
         diags = []
-        for (fam, tn, h), loc in self.rule_cmd.items():
-            t = self.tx.tables.get((fam, tn))
-            r = next((r for c in t.chains.values() for r in c.rules if r.handle == h), None) if t else None
+        for key, loc in self.rule_cmd.items():
+            r = by_handle.get(key)
             if r is not None and _rule_jumps(r):
                 diags.append(Diagnostic(loc, "Could not process rule: " + os.strerror(E.EMLINK)))
         err = CommandError(E.EMLINK, None)
@@ -759,11 +789,15 @@ class _Executor:
         self.rule_cmd[(fam, table, r.handle)] = L.widen(self.cur_loc) if obj is not None else rule.loc
         # nft_verdict_init: a jump or goto to a base chain is EOPNOTSUPP, under the target
         t = self.tx.tables[(fam, table)]
-        for n in _walk(rule.stmts):
-            j = _jump_target(n)
-            if j and j in t.chains and t.chains[j].hook is not None:
-                tloc = getattr(getattr(n, "target", None), "loc", None) or rule.loc
-                raise CommandError(E.EOPNOTSUPP, tloc)
+        # The compiled program names every chain the rule jumps to: walk the AST (for
+        # the target's location) only when one of them is a base chain.
+        targets = _prog_refs(r)[0] if comp.program is not None else None
+        if targets is None or any(j in t.chains and t.chains[j].hook is not None for j in targets):
+            for n in _walk(rule.stmts):
+                j = _jump_target(n)
+                if j and j in t.chains and t.chains[j].hook is not None:
+                    tloc = getattr(getattr(n, "target", None), "loc", None) or rule.loc
+                    raise CommandError(E.EOPNOTSUPP, tloc)
         prev = None
         if obj is not None and (obj.position or obj.handle or obj.index is not None) and not replace:
             rules = self.tx.tables[(fam, table)].chains[chain].rules

@@ -23,9 +23,20 @@ class Compiled:
     and the bytecode dump lines (empty when the compiler is not available)."""
 
     stmts: tuple
-    bytecode: str = ""              # the --debug=netlink text ("ip t c\n  [ ... ]\n")
+    text: str | None = None         # the dump when given; None: printed from ``program`` on demand
     typed: bool = False
     program: object = None          # compile.Program: anonymous sets + instructions
+
+    @property
+    def bytecode(self) -> str:
+        """The --debug=netlink text ("ip t c\n  [ ... ]\n"), printed only when asked
+        for: most batches never show it, and printing cost as much as compiling."""
+        if self.text is not None:
+            return self.text
+        if self.program is None:
+            return ""
+        from pkttables.compile import dump
+        return dump(self.program)
 
 
 def _stages():
@@ -102,4 +113,4 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
     if linearize is None:
         return Compiled(tuple(typed.stmts), "", True)
     prog = linearize(typed)
-    return Compiled(tuple(typed.stmts), dump(prog), True, prog)
+    return Compiled(tuple(typed.stmts), None, True, prog)
