@@ -206,8 +206,11 @@ def _cond_cmp(op: CmpOp, c: int, top: int) -> Intervals:
 def _set_intervals(s: Any, klen: int) -> Intervals:
     """The keys a constant anonymous set holds, as intervals of ``klen``-byte integers."""
     top = (1 << (8 * klen)) - 1
+    raw = getattr(s, "elements", ())
+    if callable(raw):
+        return _instance_intervals(s, klen, raw())
     flags = getattr(s, "flags", 0)
-    elems = list(getattr(s, "elements", ()))
+    elems = list(raw)
     if any(e.flags & ELEM_CATCHALL for e in elems):
         return ((0, top),)
     if any(e.key_end is not None for e in elems):
@@ -225,6 +228,23 @@ def _set_intervals(s: Any, klen: int) -> Intervals:
         hi = keys[i + 1][0] - 1 if i + 1 < len(keys) else top
         if hi >= k:
             out.append((k, hi))
+    return _merge(out)
+
+
+def _instance_intervals(s: Any, klen: int, views: Sequence[Any]) -> Intervals:
+    """The keys of a :class:`pkttables.sets.instance.SetInstance` (its ``elements()``
+    views: ``key``, inclusive ``key_end`` for a range, ``catchall``)."""
+    top = (1 << (8 * klen)) - 1
+    spec = getattr(s, "spec", None)
+    if spec is not None and getattr(spec, "is_concat", False):
+        raise Opaque("concatenated keys are not classified")
+    out = []
+    for v in views:
+        if getattr(v, "catchall", False) or v.key is None:
+            return ((0, top),)
+        lo = int.from_bytes(v.key.ljust(klen, b"\0")[:klen], "big")
+        hi = lo if v.key_end is None else int.from_bytes(v.key_end.ljust(klen, b"\0")[:klen], "big")
+        out.append((lo, hi))
     return _merge(out)
 
 

@@ -135,7 +135,8 @@ class TupleSpace:
     """First-match lookup over boxes ``lo``/``hi`` (``[N, D]`` uint64, priority order)."""
 
     def __init__(self, lo: np.ndarray, hi: np.ndarray, bits: list[int], *, limit: int = 16,
-                 grid: int = 8, max_tuples: int = 48):
+                 grid: int = 8, max_tuples: int = 48, alpha: float = 0.75):
+        self.alpha = alpha
         self.lo, self.hi, self.bits = lo, hi, list(bits)
         self.limit, self.grid, self.max_tuples = limit, grid, max_tuples
         N, D = lo.shape
@@ -183,16 +184,18 @@ class TupleSpace:
                 cands.update(itertools.product(*[[v for v in levels[d] if v <= r[d]] for d in range(D)]))
             rs = rounded[sample]
             best = None
+            scores: list[tuple] = []
             for t in cands:
                 ta = np.array(t, dtype=np.int64)
                 el = sample[(rs >= ta).all(axis=1)]
-                if best is not None and len(el) <= best[0]:
-                    continue                     # cannot beat the best even if nothing spills
                 score = int(np.minimum(self._counts(lo, el, t), limit).sum())
-                key = (score, sum(t))
-                if best is None or key > best[:2]:
+                scores.append((score, sum(t), t))
+                if best is None or score > best[0]:
                     best = (score, sum(t), t)
-            t = best[2]
+            # the most specific tuple among those that place nearly as many boxes: a
+            # coarse tuple's buckets are hit by many packets, each paying the candidates
+            t = \
+                max((sc for sc in scores if sc[0] >= self.alpha * best[0]), key=lambda sc: (sc[1], sc[0]))[2]
             el = rem[(rounded[rem] >= np.array(t, dtype=np.int64)).all(axis=1)]
             if len(self.tuples) + 1 >= self.max_tuples:
                 placed = el                      # the last tuple takes the rest, buckets unbounded
