@@ -199,6 +199,11 @@ def _nat(ev, s: A.Nat) -> N.Plain:
         special = _nat_map(ev, s, fam, kind, flags)
         if special is not None:
             return special
+    if isinstance(s.addr, A.MapExpr) and isinstance(s.addr.mapping, A.SetRef) and s.port is None \
+            and fam in ("ip", "ip6"):
+        special = _nat_named_map(ev, s, fam, kind, flags)
+        if special is not None:
+            return special
     if s.addr is not None:
         if fam not in ("ip", "ip6"):
             raise _err("ip or ip6 must be specified with address for inet tables.", _keyword_loc(s.loc, s.kind))
@@ -219,7 +224,7 @@ def _nat(ev, s: A.Nat) -> N.Plain:
             regs.append(ev._value_expr(s.addr, lhs))
             args.append("addr_min reg {r0}")
     if s.port is not None:
-        _need_transport(ev, s.port.loc)
+        _need_transport(ev, s.port.loc, s)
         dt = DATATYPES["inet_service"]
         lhs = _Lhs(N.Value(s.loc, dt, 16, BIG, b""), dt, 16)
         i = len(regs)
@@ -235,10 +240,15 @@ def _nat(ev, s: A.Nat) -> N.Plain:
     return N.Plain(s.loc, (text,), tuple(regs))
 
 
-def _need_transport(ev, loc) -> None:
-    # nft stmt_evaluate_l3proto/nat: a port needs a transport protocol match before it
+def _need_transport(ev, loc, s: A.Nat | None = None) -> None:
+    # nft nat_evaluate_transport: a port needs a transport protocol match before it; the
+    # error also marks the statement's keyword (stmt_binary_error)
     if ev.pctx.get("th") is None:
-        raise _err("transport protocol mapping is only valid after transport protocol match", loc)
+        if s is None:
+            raise _err("transport protocol mapping is only valid after transport protocol match", loc)
+        from pkttables.errors import Diagnostic
+        raise EvalError(Diagnostic(loc, "transport protocol mapping is only valid after transport protocol match",
+                                   secondary=(_keyword_loc(s.loc, s.kind),)))
 
 
 def _span(a, b):
@@ -284,7 +294,7 @@ def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
         dl = alhs
     key = ev._lhs(m.key)
     if concat:
-        _need_transport(ev, _span(m.loc, m.mapping.loc))
+        _need_transport(ev, _span(m.loc, m.mapping.loc), s)
     mp = ev._anon_set(m.mapping, key, is_map=True, data_lhs=dl)
     import dataclasses
     mp = dataclasses.replace(mp, data_interval=ranged)
@@ -299,6 +309,28 @@ def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
         args = f"addr_min reg {{r0}} addr_max reg {{r0_{aw}}}"
     if s.prefix:
         flags |= 0x40
+    text = f"nat {kind} {fam} {args}" + (f" flags 0x{flags:x}" if flags else "")
+    return N.Plain(s.loc, (text,), (expr,))
+
+
+def _nat_named_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
+    """``dnat ip to KEY map @m`` where ``@m``'s data is ``ADDR . inet_service``: the
+    lookup leaves address and port in consecutive registers (nft
+    ``stmt_evaluate_nat_map``: ``proto_min`` is the register after the address)."""
+    from ._eval import INTEGER
+    m = s.addr
+    info = ev.ctx.sets.get(m.mapping.name)
+    aw = 1 if fam == "ip" else 4
+    if info is None or info.data is None or info.data[0] is not INTEGER or info.data[1] != (aw + 1) * 32:
+        return None
+    _nat_family_check(ev, s, fam)
+    key = ev._key_lhs(m.key)
+    _need_transport(ev, _span(m.loc, m.mapping.loc), s)
+    ref = ev._setref(m.mapping, key, True)
+    expr = N.Map(m.loc, INTEGER, (aw + 1) * 32, BIG, key.expr, ref)
+    if s.prefix:
+        flags |= 0x40
+    args = f"addr_min reg {{r0}} proto_min reg {{r0_{aw}}}"
     text = f"nat {kind} {fam} {args}" + (f" flags 0x{flags:x}" if flags else "")
     return N.Plain(s.loc, (text,), (expr,))
 

@@ -610,6 +610,10 @@ class _Parser:
                 hook = self.string()
                 if self.word("device"):
                     dev = self.devices_value()
+                elif self.is_word("devices") and self.peek(1).kind == "=":
+                    # nft dev_spec: ``devices = { a, b }`` (netdev chains on several devices)
+                    self.i += 2
+                    dev = self.devices_value()
                 if self.word("priority"):
                     prio = self.prio()
                 else:

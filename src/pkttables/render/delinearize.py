@@ -391,6 +391,7 @@ class _Delin:
         self.anon_queue: list[AnonSet] = []
         self.vlan_ctx: int | None = None
         self.icmp_ctx: tuple[int, int | None] | None = None
+        self.named_data: dict[str, int] = {}
 
     def _init_ctx(self) -> None:
         f = self.family
@@ -1060,7 +1061,19 @@ class _Delin:
         elif dreg == "0":
             self.emit(Stmt(f"{lhs} vmap {rhs}", kind="verdict"))
         else:
-            self.put(dreg, _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}", lhs, e, aset, swapped))
+            m = _Mapped(_INT, _BIG, 32, f"{lhs} map {rhs}", lhs, e, aset, swapped)
+            self.put(dreg, m)
+            # data wider than a word (NAT `addr . port`, address ranges) fills the next
+            # 32-bit registers too (nft_lookup copies set->dlen bytes to dreg)
+            dlen = None
+            if aset is not None and aset.elements:
+                dlen = max((len(el.data) for el in aset.elements if isinstance(el.data, (bytes, bytearray))),
+                           default=None)
+            elif aset is None:
+                dlen = self.named_data.get(name)
+            base = self.slot(dreg)
+            for k in range(1, ((dlen or 0) + 3) // 4):
+                self.regs[base + k] = _RegVal(_MapCont(_INT, _BIG, 32, m, k), self.seq)
         return 1
 
     def set_text(self, e: Expr, s: AnonSet, swapped: bool = False, shift: int = 0) -> str:
@@ -1224,14 +1237,24 @@ class _Delin:
         aexpr = Named(adt, _BIG, 128 if l3 == "ip6" else 32, "")
         pexpr = Named(DATATYPES["inet_service"], _BIG, 16, "")
         s = ""
+        an = aexpr.nbytes
         if amin is not None:
-            a = self.rhs_text(aexpr, self.get(amin))
-            if l3 == "ip6" and pmin is not None:
-                a = f"[{a}]"
-            s += a
-            if amax is not None and amax != amin:
-                b = self.rhs_text(aexpr, self.get(amax))
-                s += "-" + (f"[{b}]" if l3 == "ip6" and pmin is not None else b)
+            lo_src = self.get(amin, an)
+            hi_src = self.get(amax, an) if amax is not None and amax != amin else None
+            if isinstance(lo_src, Imm) and isinstance(hi_src, Imm) and len(lo_src.data) >= an \
+                    and len(hi_src.data) >= an and "/" in _range_text(
+                        aexpr, int.from_bytes(lo_src.data[:an], "big"), int.from_bytes(hi_src.data[:an], "big"), self.o):
+                # nft lists an address range that is a whole prefix as the prefix
+                s += _range_text(aexpr, int.from_bytes(lo_src.data[:an], "big"),
+                                 int.from_bytes(hi_src.data[:an], "big"), self.o)
+            else:
+                a = self.rhs_text(aexpr, lo_src)
+                if l3 == "ip6" and pmin is not None:
+                    a = f"[{a}]"
+                s += a
+                if hi_src is not None:
+                    b = self.rhs_text(aexpr, hi_src)
+                    s += "-" + (f"[{b}]" if l3 == "ip6" and pmin is not None else b)
         if pmin is not None:
             s += ":" + self.rhs_text(pexpr, self.get(pmin))
             if pmax is not None and pmax != pmin:
@@ -1248,13 +1271,56 @@ class _Delin:
                 names.append(name)
         return " " + ",".join(names) if names else ""
 
+    def _nat_map(self, it: Ins, fam: str | None) -> tuple[str, bool] | None:
+        """``ip daddr . tcp dport map @m`` when the NAT registers are all filled by one
+        map lookup (address and port, or address range, from the map's data): the
+        text and whether nft prints the family (it does for such maps)."""
+        amin = it.after("addr_min")
+        if amin is None:
+            return None
+        rv = self.regs.get(self.slot(amin))
+        if rv is None or not isinstance(rv.expr, _Mapped):
+            return None
+        m = rv.expr
+        base = self.slot(amin)
+        offs = {}
+        for k in ("addr_max", "proto_min", "proto_max"):
+            r = it.after(k)
+            if r is None:
+                continue
+            x = self.regs.get(self.slot(r))
+            if x is None or not isinstance(x.expr, _MapCont) or x.expr.of is not m:
+                return None
+            offs[k] = self.slot(r) - base
+        if not offs:
+            return None         # a plain address map: no family printed (but in inet)
+        l3 = fam if fam in ("ip", "ip6") else ("ip6" if self.family == "ip6" else "ip")
+        adt = DATATYPES["ipv6_addr" if l3 == "ip6" else "ipv4_addr"]
+        aexpr = Named(adt, _BIG, 128 if l3 == "ip6" else 32, "")
+        pexpr = Named(DATATYPES["inet_service"], _BIG, 16, "")
+        nd = _NatData(_INT, _BIG, 32, aexpr, pexpr, 0, offs.get("addr_max"), offs.get("proto_min"),
+                      offs.get("proto_max"))
+        if m.aset is None:
+            return m.words, True
+        items = elements_text(m.key, m.aset, self.o, m.swapped, nd)
+        return f"{m.lhs} map {{ " + ", ".join(items) + " }", True
+
     def i_nat(self, it: Ins, ins, i):
         t = it.toks
         kind, fam = t[0], t[1]
+        mapped = self._nat_map(it, fam)
+        if mapped is not None:
+            flags = int(it.after("flags", "0"), 0)
+            pre = f"{kind} {fam}" + (" prefix" if flags & 0x40 else "")
+            self._kill_for_nat(it)
+            self.emit(Stmt(f"{pre} to {mapped[0]}{self._nat_flags(it)}", kind="verdict"))
+            return
         args = self._nat_args(it, fam)
         pre = kind
         if self.family == "inet" and fam in ("ip", "ip6") and it.after("addr_min") is not None:
             pre += f" {fam}"
+        if int(it.after("flags", "0"), 0) & 0x40:       # NF_NAT_RANGE_NETMAP
+            pre += " prefix"
         self._kill_for_nat(it)
         self.emit(Stmt(f"{pre} to {args}{self._nat_flags(it)}" if args else f"{pre}{self._nat_flags(it)}",
                        kind="verdict"))
@@ -1421,6 +1487,56 @@ class _Mapped(Expr):
 
 
 @dataclass(slots=True)
+class _MapCont(Expr):
+    """Word ``index`` of a map lookup's data (the registers after ``dreg``)."""
+    of: Any = None
+    index: int = 0
+
+    def text(self, o):
+        raise DelinearizeError("register holds part of a map's data")
+
+
+@dataclass(slots=True)
+class _NatData(Expr):
+    """How a NAT map's data is laid out (word offsets of address and port, min and max;
+    nft ``stmt_evaluate_nat_map``): formats one element's data as nft lists it."""
+    aexpr: Any = None
+    pexpr: Any = None
+    amin: int = 0
+    amax: int | None = None
+    pmin: int | None = None
+    pmax: int | None = None
+
+    def text(self, o):  # pragma: no cover - only its fmt is used
+        return ""
+
+    def fmt(self, data: bytes, o: ListOptions) -> str:
+        an = self.aexpr.nbytes
+
+        def addr(off):
+            return int.from_bytes(data[off * 4: off * 4 + an], "big")
+
+        def port(off):
+            return int.from_bytes(data[off * 4: off * 4 + 2], "big")
+
+        out = [_range_text(self.aexpr, addr(self.amin), addr(self.amax) if self.amax is not None else None, o)]
+        if self.pmin is not None:
+            out.append(_range_text(self.pexpr, port(self.pmin), port(self.pmax) if self.pmax is not None else None, o))
+        return " . ".join(out)
+
+
+def _range_text(e: Expr, lo: int, hi: int | None, o: ListOptions) -> str:
+    """``lo``, ``lo/len`` (an address range that is a prefix) or ``lo-hi``."""
+    if hi is None or hi == lo:
+        return fmt_value(e, lo, o)
+    size = hi - lo + 1
+    if e.dtype.name in ("ipv4_addr", "ipv6_addr") and size > 0 and size & (size - 1) == 0 and lo % size == 0:
+        return f"{fmt_value(e, lo, o)}/{e.bits - (size.bit_length() - 1)}"
+    ro = range_opts(o)
+    return f"{fmt_value(e, lo, ro)}-{fmt_value(e, hi, ro)}"
+
+
+@dataclass(slots=True)
 class _FibPresent(Expr):
     words: str = ""
 
@@ -1507,6 +1623,8 @@ def _elem_key_text(e: Expr, key: bytes, o: ListOptions, swapped: bool) -> str:
 def _data_text(data, o: ListOptions, dexpr: Expr | None = None) -> str:
     if isinstance(data, str):
         return data
+    if isinstance(dexpr, _NatData) and isinstance(data, (bytes, bytearray)):
+        return dexpr.fmt(bytes(data), o)
     if isinstance(data, (bytes, bytearray)):
         if dexpr is not None:
             try:
@@ -1603,12 +1721,14 @@ def _as_ins(x) -> Ins:
 
 
 def delinearize(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
-                opts: ListOptions | None = None) -> list[Stmt]:
+                opts: ListOptions | None = None, named_data: dict[str, int] | None = None) -> list[Stmt]:
     """Statements nft lists for the instruction list ``instrs`` (dump lines, :class:`Ins`,
     or objects with ``dump()``).  ``anon_sets`` are the rule's anonymous sets in the order
-    their lookups appear."""
+    their lookups appear; ``named_data`` the data length in bytes of the table's named
+    maps (a lookup fills that many bytes of registers)."""
     d = _Delin(family, {}, opts or ListOptions())
     d.anon_queue = list(anon_sets)
+    d.named_data = dict(named_data or {})
     try:
         return d.run([_as_ins(x) for x in instrs])
     except DelinearizeError:

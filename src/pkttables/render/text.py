@@ -476,6 +476,14 @@ def _program_sets(prog: Any, table: Table | None, names: tuple[str, ...]) -> lis
     return out
 
 
+def _named_data(table: Table | None) -> dict[str, int]:
+    """Data bytes of the table's named maps (NAT lookups fill several registers)."""
+    if table is None:
+        return {}
+    return {n: (s.data_len + 7) // 8 for n, s in table.sets.items()
+            if s.is_map and isinstance(s.data_len, int) and s.data_len > 32}
+
+
 def _objmap_kind(text: str, table: Table | None) -> str:
     """``{obj} name KEY map @m``: the object kind is the named map's data type (the
     objref instruction does not carry it)."""
@@ -492,7 +500,8 @@ def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> 
     if prog is not None and getattr(prog, "instrs", None) is not None:
         try:
             anon = _program_sets(prog, table, tuple(rule.userdata.get("sets", ())))
-            return " ".join(_objmap_kind(s.text, table) for s in delinearize(prog.instrs, family, anon, o))
+            return " ".join(_objmap_kind(s.text, table)
+                            for s in delinearize(prog.instrs, family, anon, o, _named_data(table)))
         except DelinearizeError as e:
             return f"# {e}"
         except Exception as e:  # never a traceback from a listing
@@ -508,7 +517,7 @@ def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> 
     try:
         names = [x for x in _referenced_sets(stmts)]
         anon = [sets[n] for n in names if n in sets]
-        return " ".join(s.text for s in delinearize(stmts, family, anon, o))
+        return " ".join(s.text for s in delinearize(stmts, family, anon, o, _named_data(table)))
     except DelinearizeError as e:
         return f"# {e}"
     except Exception as e:  # never a traceback from a listing
@@ -532,7 +541,8 @@ def _hook_line(c: Chain, family: str, o: ListOptions) -> str:
         if len(h.devices) == 1:
             dev = f" device {_quote(h.devices[0])}"
         else:
-            dev = " devices = { " + ", ".join(h.devices) + " }"
+            # nft evaluates the device list as a set of strings: listed sorted
+            dev = " devices = { " + ", ".join(sorted(h.devices)) + " }"
     prio = str(h.priority) if (o.numeric_priority or o.numeric) else priority_name(h.priority, family, h.hook)
     return f"type {h.type} hook {h.hook}{dev} priority {prio}; policy {h.policy or 'accept'};"
 
