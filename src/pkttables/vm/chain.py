@@ -237,6 +237,24 @@ def _bind_anon_sets(instrs: tuple[Instr, ...], dumps: list[SetDump], uid: str, o
     return tuple(new_instrs), out
 
 
+def _anon_instances(anon: dict, rule, sets: dict, fam: str, tname: str) -> dict:
+    """The rule's anonymous sets as the model's ``__set%d`` instances (pkttables.sets:
+    pipapo for concatenated ranges, timeouts, element expressions) when the model names
+    them (``Rule.userdata["sets"]``, in declaration order) -- the DumpSet stays where it
+    does not, or where the two disagree on the element count."""
+    names = (getattr(rule, "userdata", None) or {}).get("sets") or ()
+    insts = [sets.get((fam, tname, n)) for n in names]
+    if not anon or len(insts) != len(anon) or any(i is None or not hasattr(i, "match") for i in insts):
+        return anon
+    out = {}
+    for (real, ds), inst in zip(anon.items(), insts):
+        n_dump = sum(1 for e in ds.elements if not (ds.flags & SetFlag.INTERVAL and e.flags & 1
+                                                        and e.key_end is None))
+        n_inst = len(inst.model_elements) if getattr(inst, "model_elements", None) else None
+        out[real] = inst if n_inst is None or n_inst <= n_dump else ds
+    return out
+
+
 class LoadedRuleset:
     """A committed generation, compiled for running: chains by (family, table, name)
     and base chains by hook.  Building it never changes the model."""
@@ -261,6 +279,7 @@ class LoadedRuleset:
                 for r in c.rules:
                     instrs, dumps = program_of(r, fam, tname, cname)
                     instrs, anon = _bind_anon_sets(instrs, dumps, f"{fam}/{tname}/{cname}/{r.handle}")
+                    anon = _anon_instances(anon, r, sets, fam, tname)
                     lr = LoadedRule(fam, tname, cname, r.handle, instrs, anon, r)
                     lr.index_of = {id(i): k for k, i in enumerate(instrs)}
                     rules.append(lr)
