@@ -121,7 +121,8 @@ class LimitState:
         pass  # the kernel's reset does not refill a limit
 
     def values(self) -> dict:
-        return {"rate": self.rate, "burst": self.burst, "tokens": self.tokens}
+        return {"rate": self.rate, "burst": self.burst, "tokens": self.tokens,
+                "unit": self.nsecs // NSEC_PER_SEC, "bytes": self.bytes_mode, "inv": self.invert}
 
 
 class LastState:

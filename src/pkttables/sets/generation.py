@@ -67,6 +67,15 @@ def _key_fields(mset) -> tuple[int, ...]:
     """Byte length of each key part: from ``key_len`` (bits), else from an element."""
     if mset.key_len:
         fields = tuple((b + 7) // 8 for b in mset.key_len)
+        names = mset.key_type if isinstance(mset.key_type, tuple) else ()
+        if len(fields) == 1 and len(names) > 1 and not mset.typeof:
+            # one key_len for a concatenation (meters, anonymous sets): the parts'
+            # lengths from their datatypes, when they add up
+            from pkttables.types import DATATYPES
+            sizes = [DATATYPES[n].size_bits if n in DATATYPES else 0 for n in names]
+            parts = tuple((b + 7) // 8 for b in sizes)
+            if all(parts) and sum(p + (-p % 4) for p in parts) == fields[0]:
+                return parts
         if len(fields) == 1 and "concat" in mset.flags and fields[0] > 4 and not fields[0] % 4:
             # An anonymous concatenation whose parts the model does not list (the
             # compiler's AnonSetDecl has one key_len, not NFTA_SET_DESC_CONCAT): each

@@ -145,15 +145,31 @@ class SetInstance:
             ns = to_ns(now)
             if ns > self.now_ns:
                 self.now_ns = ns
+                if ns >= self._next_gc and self.kind == "hash" and self.spec.has_timeout:
+                    self._timer_gc(ns)
         return self.now_ns
+
+    def _timer_gc(self, ns: int) -> None:
+        """The hash backend's gc is a timer (nft_rhash_gc, re-armed every
+        ``gc_interval``): whoever reads the set at ``ns`` sees what the last tick at or
+        before ``ns`` left.  That tick collected the elements expired by then -- not
+        those expiring between the tick and ``ns``, which still count in ``nelems``
+        (and so against ``size``).  Run lazily here, the answer is the timer's."""
+        ticks = (ns - self._next_gc) // self._gc_ns
+        tick = self._next_gc + ticks * self._gc_ns
+        dead = [e for e in self._b if e.expired(tick)]
+        for e in dead:
+            self._b.remove(e)
+        self.nelems -= len(dead) + self._zombies
+        self._zombies = 0
+        self._next_gc = tick + self._gc_ns
 
     def advance(self, now: float | int) -> int:
         """Move the clock; runs the periodic gc of hash sets when it is due.  Returns the
         number of elements collected."""
-        ns = self._clock(now)
-        if self.kind == "hash" and self.spec.has_timeout and ns >= self._next_gc:
-            return self.gc()
-        return 0
+        before = self.nelems
+        self._clock(now)           # runs the timer's gc when a tick is due
+        return before - self.nelems
 
     def gc(self, now: float | int | None = None) -> int:
         """Remove every expired element now (nft_rhash_gc / nft_rbtree_gc / pipapo_gc)."""
@@ -226,8 +242,8 @@ class SetInstance:
 
         ``add``: create the element if absent (an existing one is left alone: its
         timeout is *not* refreshed); ``update``: the same, and refresh the timeout of an
-        existing element to ``timeout or set timeout``; ``delete``: remove it, BREAK if
-        absent.  A new element gets ``timeout`` (the dynset's, else the set's) and
+        existing element to ``timeout or set timeout``; ``delete``: remove it if
+        present, never BREAK (Linux 6.18).  A new element gets ``timeout`` (the dynset's, else the set's) and
         clones of ``template`` (the dynset's expressions, else the set's); when the set
         holds ``size`` elements -- expired ones not yet collected included -- the new
         element is refused and the rule BREAKs (nft_dynset_new).  Then the element's
@@ -236,11 +252,12 @@ class SetInstance:
         ns = self._clock(now)
         key = bytes(key)
         if op == DynsetOp.DELETE:
+            # nft_dynset_eval on Linux 6.18: a delete never BREAKs, present or not
+            # (observed: `delete @s { ip saddr } counter` counts absent keys too).
             e = self._b.lookup(key, ns)
-            if e is None:
-                return False
-            self._b.remove(e)
-            self.nelems -= 1
+            if e is not None:
+                self._b.remove(e)
+                self.nelems -= 1
             return True
         if self.kind in ("rbtree", "pipapo"):
             raise SetError(Errno.EOPNOTSUPP, f"set {self.spec.name!r}: interval sets cannot be updated from the packet path")

@@ -20,46 +20,34 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pkttables.sets._common import SetFlags
 from pkttables.sets.instance import ElementView, SetInstance
 
 __all__ = ["live_set", "live_ruleset", "stmt_lines"]
 
 
+_UNITS = {1: "second", 60: "minute", 3600: "hour", 86400: "day", 604800: "week"}
+
+
 def stmt_lines(exprs: tuple) -> tuple[str, ...]:
     """An element's expressions (``ElementView.exprs``: ``(name, values)``) as dump lines
-    with their current values, the form the model keeps per-element statements in."""
+    with their current values (what nft_set_elem_expr_dump sends: a counter's packets
+    and bytes, a quota's consumed bytes, a limit's rate and burst -- not its tokens)."""
     out = []
     for name, v in exprs:
         if name == "counter":
             out.append(f"[ counter pkts {v['packets']} bytes {v['bytes']} ]")
         elif name == "quota":
-            out.append(f"[ quota bytes {v['quota']} consumed {v['used']} flags {int(v['inv'])} ]")
+            # nft_quota_do_dump reports at most the quota as consumed
+            used = min(v["used"], v["quota"])
+            out.append(f"[ quota bytes {v['quota']} consumed {used} flags {int(v['inv'])} ]")
         elif name == "connlimit":
             out.append(f"[ connlimit count {v['limit']} flags {int(v['inv']):x} ]")
-        elif name in ("limit", "last"):
-            continue    # filled in from the templates by the caller (no per-packet state listed)
-        else:
-            continue
-    return tuple(out)
-
-
-def _templates(mset, view: ElementView, model_el) -> tuple[str, ...]:
-    """Dump lines for the element: current counter/quota/connlimit values, the limit and
-    last lines as declared (nft lists a limit's rate, not its tokens)."""
-    declared = tuple(model_el.stmts) if model_el is not None else ()
-    live = list(stmt_lines(view.exprs))
-    out: list[str] = []
-    names = [n for n, _ in view.exprs]
-    src = declared or tuple(mset.stmts or ())
-    it = iter(live)
-    for n in names:
-        if n in ("counter", "quota", "connlimit"):
-            out.append(next(it))
-        else:
-            tmpl = next((s for s in src if isinstance(s, str) and n in s.split()[:2]), None)
-            if tmpl is not None:
-                out.append(tmpl)
+        elif name == "limit":
+            kind = "bytes" if v.get("bytes") else "packets"
+            unit = _UNITS.get(v.get("unit", 1), "second")
+            out.append(f"[ limit rate {v['rate']}/{unit} burst {v['burst']} type {kind} "
+                       f"flags 0x{int(v.get('inv', False)):x} ]")
+        # ``last`` is listed by nft as "last used ..." from a timestamp: not modelled
     return tuple(out)
 
 
@@ -129,13 +117,10 @@ def live_set(mset, inst: SetInstance, now: float | int | None = None):
         if timeout is None and m is not None and m.timeout and m.timeout != mset.timeout:
             timeout = m.timeout
         expires = v.expires
-        if not (inst.spec.flags & SetFlags.TIMEOUT) and v.timeout is None and expires is not None \
-                and mset.timeout is None and timeout is None:
-            expires = v.expires
         out.append(Element(key if key is not None else b"", data=data, timeout=timeout,
                            expires=expires, comment=v.comment if v.comment is not None else
                            (m.comment if m is not None else None),
-                           stmts=_templates(mset, v, m), key_end=key_end,
+                           stmts=stmt_lines(v.exprs), key_end=key_end,
                            flags=2 if v.catchall else 0))
     s = copy.copy(mset)
     s.elements = out

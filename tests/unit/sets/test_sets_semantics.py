@@ -126,9 +126,10 @@ def test_dynset_add_does_not_refresh_update_does():
     assert s.get(k).expires == 60_000
 
 
-def test_dynset_delete_breaks_when_missing():
+def test_dynset_delete_never_breaks():
+    # Linux 6.18 (tests/kernel/test_diff_sets.py "dynset"): the rule goes on either way
     s = tset(timeout=10_000)
-    assert not s.dynset(DynsetOp.DELETE, IP("1.2.3.4"), now=0.0)
+    assert s.dynset(DynsetOp.DELETE, IP("1.2.3.4"), now=0.0)
     s.dynset(DynsetOp.ADD, IP("1.2.3.4"))
     assert s.dynset(DynsetOp.DELETE, IP("1.2.3.4"))
     assert s.lookup(IP("1.2.3.4")) == (False, None)
@@ -330,3 +331,15 @@ def test_element_connlimit_from_dynset_template():
     key = IP("10.0.0.1")
     got = [s.dynset(DynsetOp.ADD, key, now=0, template=tmpl, conn=(i, alive)) for i in range(4)]
     assert got == [False, False, True, True]
+
+
+def test_hash_gc_is_a_timer_tick():
+    # nft_rhash_gc runs every gc_interval: at 1.5 s the tick at 1.0 s has collected an
+    # element that expired at 0.5 s, and not one that expired at 1.2 s (still in nelems)
+    s = SetInstance(SetSpec(4, flags=SetFlags.EVAL | SetFlags.TIMEOUT, size=2, timeout=500))
+    assert s.dynset(DynsetOp.ADD, IP("1.0.0.1"), now=0.0)
+    assert s.dynset(DynsetOp.ADD, IP("1.0.0.2"), now=0.7, timeout=500)
+    assert s.dynset(DynsetOp.ADD, IP("1.0.0.3"), now=1.5)       # .1 gone at the 1.0 s tick
+    assert s.nelems == 2
+    assert not s.dynset(DynsetOp.ADD, IP("1.0.0.4"), now=1.6)   # .2 expired, not collected
+    assert s.dynset(DynsetOp.ADD, IP("1.0.0.4"), now=2.0)       # the 2.0 s tick took .2
