@@ -90,10 +90,13 @@ class Tcp:
         self.back = back or self.client
         self.c, self.s = isn
         self.window = window
+        # what the other side sees of each side's sequence space (NAT resized a segment)
+        self.c_shift = self.s_shift = 0
 
     def cl(self, flags, payload=b"", seq=None, ack=None, **kw):
         seg = P.tcp(self.cport, self.sport, flags, seq=(self.c if seq is None else seq) & 0xFFFFFFFF,
-                    ack=((self.s if flags & ACK else 0) if ack is None else ack) & 0xFFFFFFFF, payload=payload,
+                    ack=((self.s - self.s_shift if flags & ACK else 0) if ack is None else ack) & 0xFFFFFFFF,
+                    payload=payload,
                     window=self.window, **kw)
         if seq is None:
             self.c += len(payload) + bool(flags & (SYN | FIN))
@@ -101,7 +104,8 @@ class Tcp:
 
     def sv(self, flags, payload=b"", seq=None, ack=None, **kw):
         seg = P.tcp(self.sport, self.cport, flags, seq=(self.s if seq is None else seq) & 0xFFFFFFFF,
-                    ack=((self.c if flags & ACK else 0) if ack is None else ack) & 0xFFFFFFFF, payload=payload,
+                    ack=((self.c + self.c_shift if flags & ACK else 0) if ack is None else ack) & 0xFFFFFFFF,
+                    payload=payload,
                     window=self.window, **kw)
         if seq is None:
             self.s += len(payload) + bool(flags & (SYN | FIN))
@@ -359,7 +363,115 @@ def ct_count():
         yield CtScenario(f"count-{'v6' if v6 else 'v4'}-set-{limit}", ruleset(fw=fw, extra=extra), tr)
 
 
-FAMILIES = (gateway, unsolicited, out_of_window, masquerade, port_forward, clashes, icmp_errors,
+FTP_RULES = """\
+    ct helper ftp-standard { type "ftp" protocol tcp; l3proto inet; }
+    chain pre {
+        type filter hook prerouting priority 0; policy accept;
+        tcp dport 21 ct helper set "ftp-standard"
+    }
+"""
+
+
+def _full6(a: str) -> str:
+    import ipaddress
+    p = ipaddress.IPv6Address(a).packed
+    return ":".join(p[i:i + 2].hex() for i in range(0, 16, 2))
+
+
+def _port_text(addr: str, port: int) -> str:
+    return addr.replace(".", ",") + f",{port >> 8},{port & 0xff}"
+
+
+def ftp_nat():
+    """FTP through masquerade (client inside) and DNAT (server inside), active and
+    passive: the gateway rewrites the announced address, adjusts sequence numbers after
+    a length change, and NATs the data connection as its master (nf_nat_follow_master)."""
+    for mode, nat, v6, dport in itertools.product(("port", "eprt", "pasv", "epsv"), ("masq", "dnat"),
+                                                  (False, True), (40001, 2121)):
+        if v6 and mode in ("port", "pasv"):
+            continue
+        c, s, w = addrs(v6)
+        fam = "ip6" if v6 else "ip"
+        if nat == "masq":
+            # client c inside, server s outside; the server sees w
+            rs = ruleset(extra=FTP_RULES, nat_post='        oifname "wan0" masquerade\n')
+            t = Tcp(v6, 40000, 21, back=w)
+            inside, outside, inside_addr, seen = "client", "server", c, w
+        else:
+            # server c inside on port 21, client s outside connecting to w
+            rs = ruleset(extra=FTP_RULES,
+                         nat_pre=f'        iifname "wan0" tcp dport 21 dnat {fam} to {f"[{c}]" if v6 else c}\n')
+            t = None
+            inside, outside, inside_addr, seen = "server", "client", c, w
+        if nat == "masq":
+            tr = t.handshake() + [t.sv(PA, b"220 hi\r\n"), t.cl(PA, b"USER a\r\n"), t.sv(PA, b"331 pw\r\n")]
+            if mode in ("port", "eprt"):
+                if mode == "port":
+                    old, new = _port_text(c, dport), _port_text(w, dport)
+                    cmd = f"PORT {old}\r\n"
+                else:
+                    old = c
+                    new = _full6(w) if v6 else w
+                    cmd = f"EPRT |{2 if v6 else 1}|{c}|{dport}|\r\n"
+                tr.append(t.cl(PA, cmd.encode()))
+                t.c_shift += len(new) - len(old)
+                tr += [t.sv(PA, b"200 ok\r\n"), t.cl(PA, b"LIST\r\n"), t.sv(PA, b"150 here\r\n")]
+                # active data connection: server:20 -> w:dport, DNATed to the client
+                d = Tcp(v6, dport, 20)
+                tr += [wan(s, w, P.tcp(20, dport, SYN, seq=7000), v6),
+                       lan(c, s, P.tcp(dport, 20, SA, seq=8000, ack=7001), v6),
+                       wan(s, w, P.tcp(20, dport, PA, seq=7001, ack=8001, payload=b"listing"), v6)]
+            else:
+                tr.append(t.cl(PA, b"PASV\r\n" if mode == "pasv" else b"EPSV\r\n"))
+                if mode == "pasv":
+                    tr.append(t.sv(PA, f"227 Entering Passive Mode ({_port_text(s, dport)}).\r\n".encode()))
+                else:
+                    tr.append(t.sv(PA, f"229 Entering Extended Passive Mode (|||{dport}|)\r\n".encode()))
+                tr += [t.cl(PA, b"LIST\r\n")]
+                d = Tcp(v6, 41000, dport, back=w)
+                tr += d.handshake() + [d.sv(PA, b"listing")]
+            tr += [t.sv(PA, b"226 done\r\n"), t.cl(ACK)]
+        else:
+            # the outside client s:5000 -> w:21; the inside server c answers from 21
+            cl = Tcp(v6, 5000, 21)
+            def c2s(flags, payload=b""):
+                seg = P.tcp(5000, 21, flags, seq=cl.c & 0xFFFFFFFF, ack=(cl.s - cl.s_shift) & 0xFFFFFFFF
+                            if flags & ACK else 0, payload=payload)
+                cl.c += len(payload) + bool(flags & (SYN | FIN))
+                return wan(s, w, seg, v6)
+            def s2c(flags, payload=b""):
+                seg = P.tcp(21, 5000, flags, seq=cl.s & 0xFFFFFFFF, ack=cl.c & 0xFFFFFFFF if flags & ACK else 0,
+                            payload=payload)
+                cl.s += len(payload) + bool(flags & (SYN | FIN))
+                return lan(c, s, seg, v6)
+            tr = [c2s(SYN), s2c(SA), c2s(ACK), s2c(PA, b"220 hi\r\n"), c2s(PA, b"USER a\r\n"),
+                  s2c(PA, b"331 pw\r\n")]
+            if mode in ("port", "eprt"):
+                # active: the outside client announces its own address: text unchanged
+                cmd = (f"PORT {_port_text(s, dport)}\r\n" if mode == "port"
+                       else f"EPRT |{2 if v6 else 1}|{s}|{dport}|\r\n")
+                tr += [c2s(PA, cmd.encode()), s2c(PA, b"200 ok\r\n"), c2s(PA, b"LIST\r\n")]
+                # data from the inside server c:20 -> s:dport, SNATed to w by follow_master
+                tr += [lan(c, s, P.tcp(20, dport, SYN, seq=7000), v6),
+                       wan(s, w, P.tcp(dport, 20, SA, seq=8000, ack=7001), v6),
+                       lan(c, s, P.tcp(20, dport, PA, seq=7001, ack=8001, payload=b"listing"), v6)]
+            else:
+                tr.append(c2s(PA, b"PASV\r\n" if mode == "pasv" else b"EPSV\r\n"))
+                if mode == "pasv":
+                    tr.append(s2c(PA, f"227 Entering Passive Mode ({_port_text(c, dport)}).\r\n".encode()))
+                    cl.s_shift += len(_port_text(w, dport)) - len(_port_text(c, dport))
+                else:
+                    tr.append(s2c(PA, f"229 Entering Extended Passive Mode (|||{dport}|)\r\n".encode()))
+                tr.append(c2s(PA, b"LIST\r\n"))
+                # passive data: outside client s -> w:dport, DNATed to the inside server
+                tr += [wan(s, w, P.tcp(41000, dport, SYN, seq=100), v6),
+                       lan(c, s, P.tcp(dport, 41000, SA, seq=900, ack=101), v6),
+                       wan(s, w, P.tcp(41000, dport, ACK, seq=101, ack=901), v6)]
+            tr += [s2c(PA, b"226 done\r\n"), c2s(ACK)]
+        yield CtScenario(f"ftp-{'v6' if v6 else 'v4'}-{nat}-{mode}-{dport}", rs, tr)
+
+
+FAMILIES = (ftp_nat, gateway, unsolicited, out_of_window, masquerade, port_forward, clashes, icmp_errors,
             zones_marks, udp_streams, sctp, ct_count)
 
 

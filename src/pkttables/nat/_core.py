@@ -116,6 +116,9 @@ class NatTable:
         self.last_reason = ""
         self.stats = {"bindings": 0, "null_bindings": 0, "port_searches": 0, "evicted": 0,
                       "icmp_translated": 0, "masq_killed": 0, "dropped": 0}
+        # nf_nat_ftp: the FTP helper hands NATed control connections to this table
+        from pkttables.nat._ftp import bind
+        bind(conntrack, self)
 
     # ------------------------------------------------------------------ clashes
     def _used(self, t: Tuple, ct) -> bool:
