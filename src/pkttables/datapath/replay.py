@@ -271,6 +271,19 @@ def needs_conntrack(ruleset) -> bool:
     return False
 
 
+def _sets_nftrace(ruleset) -> bool:
+    """Does a rule set ``meta nftrace``?  (Only then can a packet start being traced.)"""
+    from pkttables.proto import MetaKeyId
+
+    for ins in _rule_programs(ruleset) if ruleset is not None else ():
+        if type(ins).__name__ == "MetaSet" and getattr(ins, "key", None) == MetaKeyId.NFTRACE:
+            return True
+        text = getattr(ins, "text", None)
+        if isinstance(text, str) and "nftrace" in text:
+            return True
+    return False
+
+
 def _has_base_chains(ruleset, types: tuple[str, ...] | None = None) -> bool:
     return ruleset is not None and any(c.hook is not None and (types is None or c.hook.type in types)
                                        for t in ruleset.tables.values() for c in t.chains.values())
@@ -467,6 +480,7 @@ class Simulator:
         self.warnings: list[str] = []
         self._chain_results: list[Any] = []
         self._tracer: Any = None
+        self._sets_nftrace = _sets_nftrace(ruleset)
         self.packets = 0
         track = needs_conntrack(ruleset) if conntrack is None else conntrack
         if track:
@@ -609,7 +623,9 @@ class Simulator:
                                              f"run by this backend (not run)")
 
     def _tracer_factory(self, pkt, family, hook, chain, ctx):
-        if not getattr(pkt, "nftrace", 0):
+        # A chain whose own rule sets nftrace traces from that rule on (nft_trace_packet
+        # reads skb->nf_trace at every event), so it needs a tracer from its start.
+        if not getattr(pkt, "nftrace", 0) and not self._sets_nftrace:
             return None
         if self._tracer is None:
             from pkttables.trace import TraceRecorder

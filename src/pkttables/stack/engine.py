@@ -130,7 +130,7 @@ class _Drop(Exception):
 
 
 class _Run:
-    __slots__ = ("now", "hooks", "emitted", "generated", "events", "depth", "mark", "prio")
+    __slots__ = ("now", "hooks", "emitted", "generated", "events", "depth", "mark", "prio", "nftrace", "skb")
 
     def __init__(self, now: float, depth: int = 0):
         self.now = now
@@ -139,6 +139,8 @@ class _Run:
         # gets a run of its own, starting at 0 as a fresh skb does).
         self.mark = 0
         self.prio = 0
+        self.nftrace = 0          # skb->nf_trace: set by a rule, traced at later hooks
+        self.skb = object()       # the skb's identity (HookState.skb): a clone gets a new one
         self.hooks: list[tuple[str, str]] = []
         self.emitted: list[Emission] = []
         self.generated: list[Generated] = []
@@ -194,6 +196,8 @@ class Engine:
         else:
             data = bytes(packet)
         r = _Run(now)
+        if isinstance(packet, Packet):
+            r.nftrace = packet.nftrace
         verdict, reason, err = Disposition.ACCEPT, None, None
         try:
             if iif == LOCAL:
@@ -240,12 +244,12 @@ class Engine:
         runner = self.hooks.runners.get((family, hook))
         if not runner:
             return
-        state = HookState(family, hook, iif, oif, r.now, r.events, self)
+        state = HookState(family, hook, iif, oif, r.now, r.events, self, r.skb)
         pkt.iif, pkt.oif = iif, oif
-        pkt.mark, pkt.priority = r.mark, r.prio
+        pkt.mark, pkt.priority, pkt.nftrace = r.mark, r.prio, r.nftrace
         before = len(r.events)
         v = runner.run(pkt, state)
-        r.mark, r.prio = pkt.mark, pkt.priority
+        r.mark, r.prio, r.nftrace = pkt.mark, pkt.priority, pkt.nftrace
         pkt.reparse()
         if v.verdict == Verdict.ACCEPT:
             return
@@ -1198,8 +1202,13 @@ class Engine:
                 raise _Drop(Disposition.DROP, "bridge: destination is on the arrival port")
             targets = [learned] if learned else [p for p in bridge.ports if p != port.name]
             local = False
-        for p in targets:
+        orig = r.skb
+        for k, p in enumerate(targets):
             copy = Packet(bytes(frame), LinkType.ETHERNET, iif=port.name, timestamp=r.now)
+            # br_flood(): every copy is a clone (deliver_clone) except, when the frame is
+            # not also delivered locally, the one for the last port of the kernel's port
+            # list -- our first target, as the kernel walks the ports in reverse order.
+            r.skb = orig if (not local and k == 0) else object()
             try:
                 self._hook(r, "bridge", "forward", copy, port.name, p)
                 if inet is not None:
@@ -1212,6 +1221,7 @@ class Engine:
                 if not local and len(targets) == 1:
                     raise
                 r.events.append(("bridge", "port-drop", p, d.reason))
+        r.skb = orig
         if local:
             self._hook(r, "bridge", "input", pkt, port.name, None)
             self._netif_rx(r, bytearray(frame), br, bridged=True)

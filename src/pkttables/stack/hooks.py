@@ -87,6 +87,10 @@ class HookState:
     now: float
     events: list[Any] = field(default_factory=list)
     engine: Any = None          # the Engine, for callbacks that need the host
+    #: one object per skb for the whole walk (a forwarded packet keeps it from netdev
+    #: ingress to egress; a generated packet gets its own): what the kernel's trace id
+    #: hashes (nft_trace_init: the skb address)
+    skb: Any = None
 
 
 Callback = Callable[[Any, HookState], "Verdict | HookVerdict | int"]

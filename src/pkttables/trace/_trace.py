@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkttables.types._symbols import SYMBOLS
 from pkttables.vm.chain import LoadedChain, LoadedRule, Tracer
 from pkttables.vm.regs import Verdict
 
@@ -24,99 +25,161 @@ __all__ = ["TraceEvent", "TraceRecorder", "packet_text"]
 
 _LL_HSIZE, _NH_HSIZE, _TH_HSIZE = 20, 40, 20
 
-_DSCP = {0: "cs0", 8: "cs1", 16: "cs2", 24: "cs3", 32: "cs4", 40: "cs5", 48: "cs6", 56: "cs7",
-         10: "af11", 12: "af12", 14: "af13", 18: "af21", 20: "af22", 22: "af23", 26: "af31",
-         28: "af32", 30: "af33", 34: "af41", 36: "af42", 38: "af43", 46: "ef", 44: "va"}
-_ECN = {0: "not-ect", 1: "ect1", 2: "ect0", 3: "ce"}
-_PROTO = {1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite"}
-_TCP_FLAGS = ((0x01, "fin"), (0x02, "syn"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"),
-              (0x20, "urg"), (0x40, "ecn"), (0x80, "cwr"))
-_ICMP_TYPES = {0: "echo-reply", 3: "destination-unreachable", 4: "source-quench", 5: "redirect",
-               8: "echo-request", 9: "router-advertisement", 10: "router-solicitation",
-               11: "time-exceeded", 12: "parameter-problem", 13: "timestamp-request",
-               14: "timestamp-reply", 15: "info-request", 16: "info-reply",
-               17: "address-mask-request", 18: "address-mask-reply"}
-_ICMP_CODES = {0: "net-unreachable", 1: "host-unreachable", 2: "prot-unreachable",
-               3: "port-unreachable", 4: "frag-needed", 9: "net-prohibited", 10: "host-prohibited",
-               13: "admin-prohibited"}
+def _table(name: str) -> dict[int, str]:
+    """value -> nft's word (the first symbol of the datatype for that value)."""
+    out: dict[int, str] = {}
+    for word, value in SYMBOLS[name]:
+        out.setdefault(value, word)
+    return out
+
+
+_DSCP, _ECN, _PROTO = _table("dscp"), _table("ecn"), _table("inet_proto")
+_ICMP_TYPES, _ICMP_CODES = _table("icmp_type"), _table("icmp_code")
+_ICMP6_TYPES, _ICMP6_CODES = _table("icmpv6_type"), _table("icmpv6_code")
+_TCP_FLAGS, _ARP_OPS, _ETHER_TYPES = _table("tcp_flag"), _table("arp_op"), _table("ether_type")
 _VERDICT_WORDS = {Verdict.ACCEPT: "accept", Verdict.DROP: "drop", Verdict.CONTINUE: "continue",
                   Verdict.RETURN: "return", Verdict.JUMP: "jump", Verdict.GOTO: "goto",
                   Verdict.STOLEN: "stolen", Verdict.QUEUE: "queue"}
+# Transport headers nft decodes, with the bytes its printed fields cover (what follows
+# is printed raw as @th,OFFSET,BITS): proto_tcp/udp/udplite/sctp/icmp/icmp6 in nft.
+_TH_DECODED = {6: 20, 17: 8, 136: 8, 132: 12, 1: 8, 58: 8}
+_ETH_P_8021Q, _ETH_P_8021AD, _ETH_P_IP, _ETH_P_ARP, _ETH_P_IPV6 = 0x8100, 0x88A8, 0x0800, 0x0806, 0x86DD
 
 
 def _hexnum(b: bytes) -> str:
     return hex(int.from_bytes(b, "big"))
 
 
+def _u(b: bytes) -> int:
+    return int.from_bytes(b, "big")
+
+
 def _tcp_flags(f: int) -> str:
-    names = [n for bit, n in _TCP_FLAGS if f & bit]
-    return " | ".join(names) if names else "0x0"
+    # nft prints one flag by name and any other combination as a number (tcp_flag_type
+    # is a bitmask type; the trace prints the value with ``==``): syn -> "syn",
+    # syn|ack -> "0x12", none -> "0x0"  (checked on Linux 6.18 + nft 1.0.6).
+    if f and f & (f - 1) == 0:
+        return _TCP_FLAGS.get(f, hex(f))
+    return hex(f)
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _link_fields(ll: bytes, out: list[str]) -> int:
+    """The Ethernet header (and one VLAN tag) as nft prints it; returns the ethertype
+    of the network header that follows."""
+    out.append("ether saddr " + _mac(ll[6:12]))
+    out.append("ether daddr " + _mac(ll[0:6]))
+    et = _u(ll[12:14])
+    if et in (_ETH_P_8021Q, _ETH_P_8021AD) and len(ll) >= 18:
+        tci = _u(ll[14:16])
+        out += [f"vlan pcp {tci >> 13}", f"vlan dei {(tci >> 12) & 1}", f"vlan id {tci & 0xFFF}"]
+        et = _u(ll[16:18])
+        if et not in (_ETH_P_IP, _ETH_P_IPV6, _ETH_P_ARP):
+            out.append(f"vlan type {_ETHER_TYPES.get(et, f'0x{et:04x}')}")
+    elif et not in (_ETH_P_IP, _ETH_P_IPV6, _ETH_P_ARP):
+        out.append(f"ether type {_ETHER_TYPES.get(et, f'0x{et:04x}')}")
+    return et
+
+
+def _transport_fields(proto: int, seg: bytes, out: list[str]) -> None:
+    hlen = _TH_DECODED.get(proto, 0)
+    if len(seg) < hlen:
+        hlen = 0
+    if hlen and proto == 6:
+        out += [f"tcp sport {_u(seg[0:2])}", f"tcp dport {_u(seg[2:4])}",
+                f"tcp flags == {_tcp_flags(seg[13])}", f"tcp window {_u(seg[14:16])}"]
+    elif hlen and proto == 17:
+        out += [f"udp sport {_u(seg[0:2])}", f"udp dport {_u(seg[2:4])}", f"udp length {_u(seg[4:6])}"]
+    elif hlen and proto == 136:
+        out += [f"udplite sport {_u(seg[0:2])}", f"udplite dport {_u(seg[2:4])}",
+                f"udplite csumcov {_u(seg[4:6])}", f"udplite checksum {_u(seg[6:8])}"]
+    elif hlen and proto == 132:
+        out += [f"sctp sport {_u(seg[0:2])}", f"sctp dport {_u(seg[2:4])}", f"sctp vtag {_u(seg[4:8])}"]
+    elif hlen and proto == 1:
+        # nft's icmp template lists id and sequence first at offset 32: printed for
+        # every type (a redirect's gateway prints as id/sequence too).
+        out += [f"icmp type {_ICMP_TYPES.get(seg[0], seg[0])}", f"icmp code {_ICMP_CODES.get(seg[1], seg[1])}",
+                f"icmp id {_u(seg[4:6])}", f"icmp sequence {_u(seg[6:8])}"]
+    elif hlen and proto == 58:
+        # likewise icmpv6's first 32-bit field at offset 32 is parameter-problem
+        out += [f"icmpv6 type {_ICMP6_TYPES.get(seg[0], seg[0])}",
+                f"icmpv6 code {_ICMP6_CODES.get(seg[1], seg[1])}",
+                f"icmpv6 parameter-problem {_u(seg[4:8])}"]
+    rest = seg[hlen:]
+    if rest:
+        out.append(f"@th,{hlen * 8},{len(rest) * 8} {_hexnum(rest)}")
 
 
 def packet_text(pkt, *, hook: str, table_family: str) -> str:
-    """The headers part of the ``packet:`` line (after ``packet: ``)."""
+    """The headers part of the ``packet:`` line (after ``packet: ``).
+
+    What nft prints (checked on Linux 6.18 + nft 1.0.6, tests/kernel/test_trace_kernel.py):
+    ``iif``/``oif`` when the hook has that device (a forwarded packet keeps its input
+    device at postrouting); the Ethernet header while the skb still has one (received
+    packets, also at forward and postrouting), raw ``@ll`` for other links (loopback);
+    the network header without version, header length, checksum and fragment fields;
+    ``ip protocol``/``ip6 nexthdr`` only where the table family does not imply it by
+    the transport header that follows (ip and ip6 tables); IPv4 options as
+    ``@nh,160,BITS``; the transport header chosen by the network header's protocol
+    field (an IPv6 extension header leaves it raw), the bytes after the printed
+    fields as ``@th,OFFSET,BITS``.
+    """
     buf = pkt.buf
     out: list[str] = []
-    if hook not in ("output", "postrouting") and pkt.iif:
+    if pkt.iif:
         out.append(f'iif "{pkt.iif}"')
-    if hook not in ("prerouting", "input", "ingress") and pkt.oif:
+    if pkt.oif:
         out.append(f'oif "{pkt.oif}"')
     nh = pkt.nh_off
-    if pkt.mac_off >= 0 and pkt.mac_len > 0 and hook in ("prerouting", "input", "forward", "ingress"):
+    et = None
+    if pkt.mac_off >= 0 and pkt.mac_len > 0:
         m = pkt.mac_off
         ll = bytes(buf[m:m + min(pkt.mac_len, _LL_HSIZE)])
-        if pkt.link == 1 and any(ll[:12]):   # Ethernet with addresses
-            out.append("ether saddr " + ":".join(f"{x:02x}" for x in ll[6:12]))
-            out.append("ether daddr " + ":".join(f"{x:02x}" for x in ll[0:6]))
+        if pkt.link == 1 and len(ll) >= 14 and any(ll[:12]):   # Ethernet with addresses
+            et = _link_fields(ll, out)
         else:
             out.append(f"@ll,0,{len(ll) * 8} {_hexnum(ll)}")
+    if et == _ETH_P_ARP and nh >= 0 and len(buf) - nh >= 8:
+        op = _u(buf[nh + 6:nh + 8])
+        out.append(f"arp operation {_ARP_OPS.get(op, op)}")
+        return " ".join(out)
     if nh < 0:
         return " ".join(out)
     implied = table_family in ("ip", "ip6")
     th = pkt.th_off
-    proto = pkt.l4proto
+    proto = None
     if int(pkt.nfproto) == 2 and len(buf) - nh >= 20:
         tos = buf[nh + 1]
+        proto = buf[nh + 9]
         out += [f"ip saddr {ipaddress.IPv4Address(bytes(buf[nh + 12:nh + 16]))}",
                 f"ip daddr {ipaddress.IPv4Address(bytes(buf[nh + 16:nh + 20]))}",
                 f"ip dscp {_DSCP.get(tos >> 2, hex(tos >> 2))}", f"ip ecn {_ECN[tos & 3]}",
-                f"ip ttl {buf[nh + 8]}", f"ip id {int.from_bytes(buf[nh + 4:nh + 6], 'big')}"]
-        if not implied or buf[nh + 9] not in (1, 6, 17):
-            out.append(f"ip protocol {_PROTO.get(buf[nh + 9], buf[nh + 9])}")
-        out.append(f"ip length {int.from_bytes(buf[nh + 2:nh + 4], 'big')}")
+                f"ip ttl {buf[nh + 8]}", f"ip id {_u(buf[nh + 4:nh + 6])}"]
+        if not implied or proto not in _TH_DECODED or proto == 58:
+            out.append(f"ip protocol {_PROTO.get(proto, proto)}")
+        out.append(f"ip length {_u(buf[nh + 2:nh + 4])}")
+        ihl = (buf[nh] & 0xF) * 4
+        opts = bytes(buf[nh + 20:min(nh + ihl, nh + _NH_HSIZE, len(buf))])
+        if opts:
+            out.append(f"@nh,160,{len(opts) * 8} {_hexnum(opts)}")
     elif int(pkt.nfproto) == 10 and len(buf) - nh >= 40:
-        first = int.from_bytes(buf[nh:nh + 4], "big")
+        first = _u(buf[nh:nh + 4])
         tc = (first >> 20) & 0xFF
+        proto = buf[nh + 6]
         out += [f"ip6 saddr {ipaddress.IPv6Address(bytes(buf[nh + 8:nh + 24]))}",
                 f"ip6 daddr {ipaddress.IPv6Address(bytes(buf[nh + 24:nh + 40]))}",
                 f"ip6 dscp {_DSCP.get(tc >> 2, hex(tc >> 2))}", f"ip6 ecn {_ECN[tc & 3]}",
                 f"ip6 hoplimit {buf[nh + 7]}", f"ip6 flowlabel {first & 0xFFFFF}"]
-        if not implied or buf[nh + 6] not in (6, 17, 58):
-            out.append(f"ip6 nexthdr {_PROTO.get(buf[nh + 6], buf[nh + 6])}")
-        out.append(f"ip6 length {int.from_bytes(buf[nh + 4:nh + 6], 'big')}")
+        if not implied or proto not in _TH_DECODED or proto == 1:
+            out.append(f"ip6 nexthdr {_PROTO.get(proto, proto)}")
+        out.append(f"ip6 length {_u(buf[nh + 4:nh + 6])}")
     if th < 0 or th >= len(buf):
         return " ".join(out)
-    end = min(len(buf), th + _TH_HSIZE)
-    seg = bytes(buf[th:end])
-    hlen = 0
-    if proto == 6 and len(seg) >= 20:
-        out += [f"tcp sport {int.from_bytes(seg[0:2], 'big')}", f"tcp dport {int.from_bytes(seg[2:4], 'big')}",
-                f"tcp flags == {_tcp_flags(seg[13])}", f"tcp window {int.from_bytes(seg[14:16], 'big')}"]
-        hlen = 20
-    elif proto in (17, 136) and len(seg) >= 8:
-        name = "udp" if proto == 17 else "udplite"
-        out += [f"{name} sport {int.from_bytes(seg[0:2], 'big')}", f"{name} dport {int.from_bytes(seg[2:4], 'big')}",
-                f"{name} length {int.from_bytes(seg[4:6], 'big')}"]
-        hlen = 8
-    elif proto == 1 and len(seg) >= 8:
-        out += [f"icmp type {_ICMP_TYPES.get(seg[0], seg[0])}", f"icmp code {_ICMP_CODES.get(seg[1], seg[1])}"]
-        if seg[0] in (0, 8):
-            out += [f"icmp id {int.from_bytes(seg[4:6], 'big')}",
-                    f"icmp sequence {int.from_bytes(seg[6:8], 'big')}"]
-        hlen = 8
-    rest = seg[hlen:]
-    if rest:
-        out.append(f"@th,{hlen * 8},{len(rest) * 8} {_hexnum(rest)}")
+    seg = bytes(buf[th:min(len(buf), th + _TH_HSIZE)])
+    _transport_fields(proto if proto is not None else -1, seg, out)
     return " ".join(out)
 
 
@@ -168,37 +231,41 @@ class TraceRecorder:
         self.events: list[TraceEvent] = []
         self._ids: dict[int, tuple[Any, int]] = {}
 
-    def trace_id(self, pkt) -> int:
-        cell = self._ids.get(id(pkt))
-        if cell is None or cell[0] is not pkt:
-            cell = self._ids[id(pkt)] = (pkt, self.rng.getrandbits(32))
+    def trace_id(self, pkt, skb: Any = None) -> int:
+        """The id of one skb: ``skb`` (the engine's per-packet walk, HookState.skb)
+        when known, else the packet object."""
+        key = skb if skb is not None else pkt
+        cell = self._ids.get(id(key))
+        if cell is None or cell[0] is not key:
+            cell = self._ids[id(key)] = (key, self.rng.getrandbits(32))
         return cell[1]
 
     def lines(self) -> list[str]:
         return [e.text for e in self.events]
 
     def factory(self, pkt, family: str, hook: str, chain: LoadedChain, ctx) -> Tracer:
-        return _ChainTracer(self, pkt, hook, chain, getattr(ctx, "loaded", None))
+        skb = getattr(getattr(ctx, "hook_state", None), "skb", None)
+        return _ChainTracer(self, pkt, hook, chain, getattr(ctx, "loaded", None), skb)
 
 
 class _ChainTracer(Tracer):
-    def __init__(self, rec: TraceRecorder, pkt, hook: str, base: LoadedChain, loaded):
-        self.rec, self.pkt, self.hook, self.base = rec, pkt, hook, base
+    def __init__(self, rec: TraceRecorder, pkt, hook: str, base: LoadedChain, loaded, skb: Any = None):
+        self.rec, self.pkt, self.hook, self.base, self.skb = rec, pkt, hook, base, skb
         self.tables = loaded.tables if loaded is not None else None
         self.dumped = False
 
     def _hdr(self, chain: LoadedChain) -> str:
-        return f"trace id {self.rec.trace_id(self.pkt):08x} {chain.family} {chain.table} {chain.name}"
+        return f"trace id {self.rec.trace_id(self.pkt, self.skb):08x} {chain.family} {chain.table} {chain.name}"
 
     def _emit(self, kind: str, chain: LoadedChain, text: str) -> None:
         if not self.dumped:
             # the first event of a base chain run carries the packet (info->packet_dumped)
             self.dumped = True
             ptxt = packet_text(self.pkt, hook=self.hook, table_family=self.base.family)
-            self.rec.events.append(TraceEvent(self.rec.trace_id(self.pkt), "packet", chain.family,
+            self.rec.events.append(TraceEvent(self.rec.trace_id(self.pkt, self.skb), "packet", chain.family,
                                               chain.table, chain.name,
                                               f"{self._hdr(chain)} packet: {ptxt} "))
-        self.rec.events.append(TraceEvent(self.rec.trace_id(self.pkt), kind, chain.family, chain.table,
+        self.rec.events.append(TraceEvent(self.rec.trace_id(self.pkt, self.skb), kind, chain.family, chain.table,
                                           chain.name, text))
 
     def rule(self, chain, rule, verdict, target):

@@ -99,7 +99,7 @@ class SetElem:
 
     _RE = re.compile(
         r"element ((?:[0-9a-f]{8} )*)(?: - ((?:[0-9a-f]{8} )*))? : "
-        r"((?:[0-9a-f]{8} )*|[a-z]+ (?:-> \S+ )?)(\d+) \[end\](?:  userdata = \{ (.*) \})?", re.S)
+        r"((?:[0-9a-f]{8} )*|[a-z]+ (?:(?:-> )?[^\s\d]\S* )?)(\d+) \[end\](?:  userdata = \{ (.*) \})?", re.S)
 
     @classmethod
     def parse(cls, text: str) -> "SetElem":

@@ -97,6 +97,9 @@ class VerdictData:
             return cls(code)
         if len(parts) == 3 and parts[1] == "->":
             return cls(code, parts[2])
+        if len(parts) == 2 and code in (Verdict.JUMP, Verdict.GOTO):
+            # pkttables.compile prints "jump NAME" (libnftnl: "jump -> NAME"): read both
+            return cls(code, parts[1])
         raise PktError(f"not a verdict: {text!r}")
 
 

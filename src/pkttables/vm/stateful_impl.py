@@ -331,6 +331,8 @@ class ChainContext(EvalContext):
         self.loaded = loaded
         self.st = state if state is not None else StatefulState()
         self.current_rule = None
+        #: the engine's HookState of the hook being run (None outside the engine)
+        self.hook_state = None
         self.rule_sets: dict[str, Any] = {}
         self.events: list[Any] = []
         self.table_family = "ip"
@@ -558,6 +560,8 @@ class ChainRuntime:
                 continue
             tracer = None
             if self.tracer_factory is not None:
+                # the hook state's skb identity gives one trace id per skb across hooks
+                self.ctx.hook_state = state
                 tracer = self.tracer_factory(pkt, family, hook, chain, self.ctx)
             res = self.run_chain(chain, pkt, family=family, hook=hook, now=now, tracer=tracer)
             v = res.verdict & NF_VERDICT_MASK

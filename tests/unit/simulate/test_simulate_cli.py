@@ -274,10 +274,15 @@ def test_trace_and_log_through_the_interpreter(files, capsys):
     rc, out, err = run(capsys, *argv, "--trace")
     assert rc == 0, err
     lines = out.splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("trace id ") and ' inet f input packet: iif "lan0" ' in lines[0]
-    assert lines[1].endswith(' inet f input rule tcp dport 22 log prefix "ssh: " drop (verdict drop)')
-    assert lines[0].split()[2] == lines[1].split()[2]            # one trace id per packet
+    # As the kernel: the rule that sets nftrace is traced itself (nft_trace_packet reads
+    # skb->nf_trace at every event), then the rest of its chain and the later hooks.
+    assert len(lines) == 5
+    assert lines[0].startswith("trace id ") and ' inet f pre packet: iif "lan0" ' in lines[0]
+    assert lines[1].endswith(" inet f pre rule tcp dport 22 meta nftrace set 1 (verdict continue)")
+    assert lines[2].endswith(" inet f pre policy accept ")
+    assert ' inet f input packet: iif "lan0" ' in lines[3]
+    assert lines[4].endswith(' inet f input rule tcp dport 22 log prefix "ssh: " drop (verdict drop)')
+    assert len({ln.split()[2] for ln in lines}) == 1            # one trace id per packet (skb)
     rc, out, err = run(capsys, *argv, "--json", "-")
     pkt = [json.loads(x) for x in out.splitlines()][2]
     assert pkt["index"] == 1 and pkt["verdict"] == "drop" and pkt["emitted"] == []
