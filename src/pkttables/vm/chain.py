@@ -240,8 +240,8 @@ def _bind_anon_sets(instrs: tuple[Instr, ...], dumps: list[SetDump], uid: str, o
 def _anon_instances(anon: dict, rule, sets: dict, fam: str, tname: str) -> dict:
     """The rule's anonymous sets as the model's ``__set%d`` instances (pkttables.sets:
     pipapo for concatenated ranges, timeouts, element expressions) when the model names
-    them (``Rule.userdata["sets"]``, in declaration order) -- the DumpSet stays where it
-    does not, or where the two disagree on the element count."""
+    them (``Rule.userdata["sets"]``, in declaration order) and the DumpSet would answer
+    differently -- the DumpSet stays otherwise."""
     names = (getattr(rule, "userdata", None) or {}).get("sets") or ()
     insts = [sets.get((fam, tname, n)) for n in names]
     if not anon or len(insts) != len(anon) or any(i is None or not hasattr(i, "match") for i in insts):
@@ -251,7 +251,11 @@ def _anon_instances(anon: dict, rule, sets: dict, fam: str, tname: str) -> dict:
         n_dump = sum(1 for e in ds.elements if not (ds.flags & SetFlag.INTERVAL and e.flags & 1
                                                         and e.key_end is None))
         n_inst = len(inst.model_elements) if getattr(inst, "model_elements", None) else None
-        out[real] = inst if n_inst is None or n_inst <= n_dump else ds
+        # only where the dump's flat memcmp answer is not the kernel's: ranges of a
+        # concatenation (pipapo compares per field), element expressions, timeouts; the
+        # rest stays a DumpSet, which codegen inlines
+        needed = inst.kind == "pipapo" or inst.spec.exprs or inst.spec.has_timeout
+        out[real] = inst if needed and (n_inst is None or n_inst <= n_dump) else ds
     return out
 
 
