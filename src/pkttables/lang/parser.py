@@ -86,6 +86,25 @@ class IncludedDiagnostic(Diagnostic):
         return "\n".join(head + [Diagnostic.render(self)])
 
 
+_QUOTA_UNITS = frozenset(("bytes", "kbytes", "mbytes"))
+_CHAIN_TYPES = frozenset(("filter", "nat", "route"))
+# every hook name nft's chain_hookname_lookup knows (the family is checked later)
+_HOOK_NAMES = frozenset(("prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"))
+_OBJECT_DATA = frozenset(("verdict", "counter", "quota", "limit", "secmark", "synproxy", "ct", "helper",
+                          "timeout", "expectation"))
+
+
+def _known_datatype(name: str) -> bool:
+    if name in _OBJECT_DATA or name.startswith("$"):
+        return True
+    from pkttables.types import lookup
+    try:
+        lookup(name)
+    except Exception:       # unknown name: pkttables.types raises its PktError
+        return False
+    return True
+
+
 class _Err(Exception):
     def __init__(self, tok: Token, expecting: str | None = None, message: str | None = None, loc: Location | None = None):
         self.tok = tok
@@ -457,7 +476,7 @@ class _Parser:
             name = self.identifier()
             body = None
             if self.peek().kind == "{" and verb in ("add", "create"):
-                body = self.block(self.set_item)
+                body = self._set_block(w)
             return self.mk(A.SetObj, start, w, fam, tab, name, None, body)
         if w == "element":
             self.next()
@@ -541,7 +560,7 @@ class _Parser:
         if w in ("set", "map"):
             self.next()
             name = self.identifier()
-            body = self.block(self.set_item)
+            body = self._set_block(w)
             return self.mk(A.SetObj, start, w, None, "", name, None, body)
         if w == "flowtable":
             self.next()
@@ -604,9 +623,12 @@ class _Parser:
         w = t.text if t.kind is WORD else None
         if w == "type" and self.peek(1).kind is WORD:
             self.next()
+            ttok = self.peek()
             ctype = self.string()
             hook = prio = dev = None
+            htok = None
             if self.word("hook"):
+                htok = self.peek()
                 hook = self.string()
                 if self.word("device"):
                     dev = self.devices_value()
@@ -618,6 +640,12 @@ class _Parser:
                     prio = self.prio()
                 else:
                     self.err(self.peek(), "priority")
+            # nft's hook_spec action looks the names up (chain_type_name_lookup,
+            # chain_hookname_lookup) and YYERRORs: the rest of the line is skipped
+            if ctype not in _CHAIN_TYPES:
+                raise _Err(ttok, message="unknown chain type", loc=ttok.loc)
+            if htok is not None and hook not in _HOOK_NAMES:
+                raise _Err(htok, message="unknown chain hook", loc=htok.loc)
             return self.mk(A.ChainType, start, ctype, hook, prio, dev)
         if w == "policy":
             self.next()
@@ -651,15 +679,26 @@ class _Parser:
             return A.String(t.loc, t.value) if t.kind is QSTRING else A.Symbol(t.loc, t.value)
         self.err(t, "string")
 
+    _in_map = False
+
+    def _set_block(self, kind: str) -> tuple:
+        outer, self._in_map = self._in_map, kind == "map"
+        try:
+            return self.block(self.set_item)
+        finally:
+            self._in_map = outer
+
     def set_item(self):
         t = self.peek()
         start = t.loc
         w = t.text if t.kind is WORD else None
         if w == "type":
             self.next()
+            toks = [self.peek()]
             key = [self.type_word()]
             while self.peek().kind == ".":
                 self.next()
+                toks.append(self.peek())
                 key.append(self.type_word())
             data = None
             interval = False
@@ -667,15 +706,32 @@ class _Parser:
                 self.next()
                 if self.word("interval"):
                     interval = True
+                toks.append(self.peek())
                 data = [self.type_word()]
                 while self.peek().kind == ".":
                     self.next()
+                    toks.append(self.peek())
                     data.append(self.type_word())
                 data = tuple(data)
+            elif self._in_map:
+                # map_block: TYPE data_type_expr COLON ... (the data type is required)
+                self.err(self.peek(), "colon or .")
+            # nft data_type_atom_expr: an unknown name is an error of the parser
+            # (datatype_lookup_byname), the rest of the line is skipped
+            for tk in toks:
+                if not _known_datatype(tk.text):
+                    raise _Err(tk, message=f"unknown datatype {tk.text}", loc=tk.loc)
             self._sep_expect = "newline or semicolon or ." if data is None else None
             return self.mk(A.SetType, start, False, tuple(key), data, interval)
         if w == "typeof":
             self.next()
+            if self.peek().kind is WORD and self.peek().text not in KEYWORDS \
+                    and self.peek(1).kind in (WORD, NEWLINE, ";", "}"):
+                # a lone identifier is a symbol expression, which has no typeof
+                # serialization (nft set_block TYPEOF action)
+                t0 = self.peek()
+                raise _Err(t0, message="primary expression type 'symbol' lacks typeof serialization",
+                           loc=t0.loc)
             key = self.expr(stop_at_colon=True)
             data = None
             interval = False
@@ -796,11 +852,26 @@ class _Parser:
                 out.append(A.Prop(lim.loc, "burst", (A.Number(lim.loc, lim.burst, str(lim.burst)), A.Symbol(lim.loc, bunit))))
             return tuple(out) + self.obj_props(kind)
         if kind == "quota" and (t.kind is NUM or t.kind is WORD and t.text in ("over", "until")):
-            q = self.quota_args(start)
+            q = self.quota_args(start, obj=True)
+            if q.unit not in _QUOTA_UNITS or (q.used is not None and q.used_unit not in _QUOTA_UNITS):
+                # nft quota_config: rate_parse() fails -> "Wrong rate format" over the
+                # whole config, and the parser skips to the next separator
+                raise _Err(t, message="Wrong rate format", loc=self.span(start))
             out = [A.Prop(q.loc, "over" if q.over else "value", (A.Number(q.loc, q.amount, str(q.amount)), A.Symbol(q.loc, q.unit)))]
             if q.used is not None:
                 out.append(A.Prop(q.loc, "used", (A.Number(q.loc, q.used, str(q.used)), A.Symbol(q.loc, q.used_unit))))
             return tuple(out) + self.obj_props(kind)
+        if kind == "quota" and t.kind not in (NEWLINE, ";", "}", EOF):
+            # quota_block holds quota_config, comment and separators only
+            self.err_kw(t)
+        if kind == "ct helper" and t.kind is WORD and t.text == "protocol" \
+                and not (self.peek(1).kind is WORD and self.peek(1).text in ("tcp", "udp")):
+            self.next()
+            self.err(self.peek(), "udp or tcp")
+        if kind.startswith("ct ") and t.kind is WORD and t.text == "l3proto" \
+                and not (self.peek(1).kind is WORD and self.peek(1).text in _FAMILIES):
+            self.next()
+            self.err(self.peek())
         if kind == "synproxy" and t.kind is WORD and t.text in ("timestamp", "sack-perm", "sack-permitted"):
             self.next()
             return (A.Prop(t.loc, t.text, ()),) + self.obj_props(kind)
@@ -997,15 +1068,17 @@ class _Parser:
             return self.mk(A.ObjRef, start, "quota", self.expr())
         return self.quota_args(start)
 
-    def quota_args(self, start: Location) -> A.Quota:
-        """``[over|until] N [unit] [used N unit]`` (statement and object)."""
+    def quota_args(self, start: Location, obj: bool = False) -> A.Quota:
+        """``[over|until] N [unit] [used N unit]`` (statement and object; an object's
+        unit may be any word, checked by the caller as nft's rate_parse does)."""
         over = self.word("over")
         if not over:
             self.word("until")
         n = self.number()
         unit = "bytes"
         t = self.peek()
-        if t.kind is WORD and t.text in ("bytes", "kbytes", "mbytes"):
+        if t.kind is WORD and (t.text in _QUOTA_UNITS or obj and t.text not in KEYWORDS
+                               and t.text not in ("used", "comment")):
             self.next()
             unit = t.text
         used = uunit = None
@@ -1711,6 +1784,13 @@ class _Parser:
 
     def set_elem(self) -> A.Expr:
         t = self.peek()
+        k = t.kind
+        if (k is WORD or k is NUM) and self.toks[self.i + 1].kind in _ELEM_END \
+                and not (k is WORD and (t.text in _VERDICTS or t.text in ("jump", "goto"))):
+            # fast path for big sets: a lone value before `,` / `}` / newline is what
+            # rhs() -> value_primary() would return (no range, prefix, option or data)
+            self.i += 1
+            return A.Number(t.loc, t.value, t.text) if k is NUM else A.Symbol(t.loc, t.value)
         if t.kind == "{":
             key: A.Expr = self.set_expr()
         elif t.kind == "$":
@@ -1750,6 +1830,10 @@ class _Parser:
         if opts:
             return self.mk(A.Elem, key.loc, key, tuple(opts))
         return key
+
+
+# what may follow a set element that is one value (set_elem's fast path)
+_ELEM_END = frozenset((",", "}", NEWLINE))
 
 
 class _Abort(Exception):
