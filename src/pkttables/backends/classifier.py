@@ -1,4 +1,4 @@
-"""A first-match packet classifier for stateless runs of rules: a cut tree over boxes.
+"""A first-match packet classifier for stateless runs of rules: tuple space search or a cut tree over boxes.
 
 Theory of operation
 -------------------
@@ -11,6 +11,15 @@ field) is the interval ``[a << 8(W-n), b << 8(W-n) | ones]``; a field a rule doe
 load is the whole dimension (absent included).  Each rule is then a union of
 **boxes** (the cross product of its interval lists; one box for an ACL rule), and the
 answer for a packet is the rule of the first box that contains its point.
+
+Two decompositions of the boxes are implemented (``method``):
+
+* ``"tuple"`` (the default, ``"auto"``): tuple space search with merged tuples,
+  :mod:`pkttables.backends.tuplespace` -- no box is replicated, a lookup is one hash
+  probe per tuple (about 10 tuples at 100k ACL rules) plus at most ``limit`` candidate
+  boxes per probe.
+* ``"tree"``: the cut tree below, kept for comparison; it replicates wildcard boxes
+  and loses to the tuple space at every size measured (docs/classifier.md).
 
 The decomposition is a HiCuts/HyperCuts-style decision tree (Gupta and McKeown, "Packet
 Classification using Hierarchical Intelligent Cuttings", Hot Interconnects 1999; Singh
@@ -34,13 +43,13 @@ its cost depends on the tree depth, not on the rule count.  The batch path
 points, one level at a time, then scans the leaves position by position, keeping
 only the packets still unmatched.
 
-Measured (this machine, 1 shared core, ClassBench-style ACL; docs/classifier.md): at
+Measured for the tree (this machine, 1 shared core, ClassBench-style ACL): at
 4,000 rules ``binth=32, spfac=1.5`` builds in 8.7 s, 1,167 B/rule, ~1.0 M pkt/s batch,
 79 k pkt/s per packet; ``binth=16, spfac=4`` built 105,764 nodes (3 KB/rule, 35 s);
 ``binth=64`` is 4x smaller but 4x slower in batch.  Replication of wildcard boxes
-grows faster than the rule count: the 10k/100k targets are NOT met by this build
-(see the doc's "known wrong").  Only this tree was implemented; the naive loop over
-the rules (:meth:`Classifier.match_linear`) is the baseline measured beside it.
+grows faster than the rule count: this is why tuple space search is the default.
+The naive loop over the rules (:meth:`Classifier.match_linear`) is the baseline
+measured beside both.
 
 Presence: the kernel BREAKs a payload load when its bytes are not in the packet, and
 whether they are depends on the load's length (a non-first fragment allows aligned 1,
