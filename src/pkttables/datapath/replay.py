@@ -249,12 +249,13 @@ def _rule_programs(ruleset) -> Iterator[Any]:
                     yield from getattr(prog, "instrs", ())
 
 
-_CT_WORDS = ("ct", "nat", "masq", "redir", "connlimit", "synproxy")
+_CT_WORDS = ("ct", "nat", "masq", "redir", "connlimit", "synproxy", "flow_offload", "flowoffload")
 
 
 def needs_conntrack(ruleset) -> bool:
     """Does the kernel track connections for this ruleset?  nf_ct_netns_get() is called
-    by NAT chains and by the ct, nat, masq, redir, connlimit and synproxy expressions."""
+    by NAT chains and by the ct, nat, masq, redir, connlimit, synproxy and flow_offload
+    expressions."""
     if ruleset is None:
         return False
     for t in ruleset.tables.values():
@@ -269,6 +270,10 @@ def needs_conntrack(ruleset) -> bool:
         if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
             return True
     return False
+
+
+def _has_flowtables(ruleset) -> bool:
+    return ruleset is not None and any(getattr(t, "flowtables", None) for t in ruleset.tables.values())
 
 
 def _sets_nftrace(ruleset) -> bool:
@@ -493,6 +498,7 @@ class Simulator:
         self.runtime = runtime
         self.nat_table = None
         self.nat_runtime = None
+        self._points: set[tuple[str, str]] = set()
         if runtime is not None and _has_base_chains(ruleset, ("nat",)):
             if self.ct_table is None:
                 self.warnings.append("type nat chains need connection tracking, which is off: not run")
@@ -500,7 +506,12 @@ class Simulator:
                 self._install_nat(ruleset, seed)
         if runtime is not None:
             self._install_runtime(runtime)
+            if self.ct_table is not None:
+                self._wire_conntrack()
         self.engine = Engine(host, self.hooks, seed=seed)
+        self.flowtable = None
+        if runtime is not None and _has_flowtables(ruleset):
+            self._install_flowtables(ruleset, runtime)
         # Random fields (IPv4 IDs, flow labels, numgen random, queue spreading) are drawn
         # from generators re-seeded by (seed, packet index) at each packet: a packet's
         # random values do not depend on which other packets ran before it in this
@@ -548,6 +559,74 @@ class Simulator:
             self.hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
             self.hooks.register(fam, "postrouting", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
 
+    def _wire_conntrack(self) -> None:
+        """The chains' conntrack hooks on the replay's table (pkttables.conntrack.nft:
+        ``ct ... set``, ``ct count``, per-element ``ct count``; ``ChainContext.conntrack``
+        for ``ct helper set``), on the filter and the nat runtime."""
+        from pkttables.conntrack.nft import install
+
+        for rt in (self.runtime, self.nat_runtime):
+            if rt is not None and getattr(rt, "ctx", None) is not None:
+                install(rt, self.ct_table)
+
+    # -------------------------------------------------------------- generations
+    def load(self, ruleset, *, now: float | None = None) -> None:
+        """Commit a new ruleset generation, as ``nft -f`` on a running host: the named
+        sets of the last generation carry over (``sets.instances_from_model(previous=)``:
+        a set whose handle is unchanged keeps the elements, counters and timeouts the
+        packet path gave it), rule state is kept by rule handle, conntrack entries and
+        flowtable entries stay.  ``now`` (seconds) starts new elements' timeouts; by
+        default the last packet's time.
+
+        Limits: a generation that needs conntrack or NAT chains where the first did
+        not is refused (the hooks would have to appear mid-capture)."""
+        from pkttables.sets import instances_from_model
+        from pkttables.vm.chain import LoadedRuleset
+
+        rt = self.runtime
+        if rt is None or not hasattr(rt, "reload"):
+            raise PktError("this backend cannot load a new ruleset generation")
+        if self.ct_table is None and needs_conntrack(ruleset):
+            raise PktError("the new generation needs connection tracking, which the first one did not "
+                           "start: not supported")
+        if self.nat_runtime is None and _has_base_chains(ruleset, ("nat",)):
+            raise PktError("the new generation adds type nat chains: not supported")
+        if now is None:
+            now = (self.last_ns or 0) / 1e9
+        previous = getattr(getattr(rt, "loaded", None), "named_sets", None)
+        sets = instances_from_model(ruleset, now, previous=previous)
+        rt.reload(LoadedRuleset(ruleset, sets=sets))
+        if self.nat_runtime is not None:
+            self.nat_runtime.reload(LoadedRuleset(ruleset, sets=sets))
+        self.ruleset = ruleset
+        self._texts.clear()
+        self._sets_nftrace = _sets_nftrace(ruleset)
+        self._install_runtime(rt, reload=True)
+        if _has_flowtables(ruleset):
+            if self.flowtable is None:
+                self._install_flowtables(ruleset, rt)
+            else:
+                # the flowtables' entries stay; their devices follow the new generation
+                from pkttables.backends.flowtable import FlowtableHook
+                fresh = FlowtableHook(ruleset, self.ct_table, self.nat_table, self.host)
+                self.flowtable.flowtables, self.flowtable.devices = fresh.flowtables, fresh.devices
+
+    def _install_flowtables(self, ruleset, runtime: Any) -> None:
+        """The flowtables' fast path (pkttables.backends.flowtable): ``flow add`` in the
+        chains offloads through it, and each flowtable's netdev ingress hook (at its
+        priority, on its devices) transmits the offloaded flows' packets."""
+        from pkttables.backends.flowtable import FlowtableHook
+
+        engine = self.engine
+        hook = self.flowtable = FlowtableHook(ruleset, self.ct_table, self.nat_table, self.host,
+                                              neighbour=lambda addr, dev: engine.learned.get((addr, dev)))
+        for rt in (runtime, self.nat_runtime):
+            ctx = getattr(rt, "ctx", None)
+            if ctx is not None:
+                ctx.flow_offload = hook.flow_offload(ctx)
+        for (fam, tname, name), ft in hook.flowtables.items():
+            engine.add_flowtable(hook, int(ft.priority or 0), ft.devices, name=f"flowtable {fam} {tname} {name}")
+
     def _ct_event(self, ev) -> None:
         self._rec.ct_events.append(ev)
 
@@ -586,17 +665,24 @@ class Simulator:
 
             runtime.run_chain = recording_run_chain
 
-    def _install_runtime(self, runtime: Any) -> None:
+    def _install_runtime(self, runtime: Any, *, reload: bool = False) -> None:
+        """Register the backend's runners in the engine's hook table.  ``reload``: a new
+        generation of an installed runtime; its runners read the new generation
+        already, so only hook points that had no base chains before are added."""
         from pkttables.conntrack._table import CONNTRACK_PRIORITY
 
-        self._wrap_run_chain(runtime)
-        if hasattr(runtime, "tracer_factory"):
-            runtime.tracer_factory = self._tracer_factory
+        if not reload:
+            self._wrap_run_chain(runtime)
+            if hasattr(runtime, "tracer_factory"):
+                runtime.tracer_factory = self._tracer_factory
         scratch = HookTable()
         runtime.install(scratch)
         loaded = getattr(runtime, "loaded", None)
         types = getattr(runtime, "types", ("filter", "route"))
         for (fam, hook), runner in scratch.runners.items():
+            if (fam, hook) in self._points:
+                continue
+            self._points.add((fam, hook))
             if isinstance(runner, PriorityHooks):
                 for prio, name, cb in runner.entries:
                     self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb), name=name)

@@ -59,7 +59,7 @@ from pkttables.packet import LinkType, Packet, PacketType
 from pkttables.packet.checksum import (internet_checksum, pseudo_header_v4, pseudo_header_v6)
 from pkttables.stack import _build as B
 from pkttables.stack._ratelimit import HZ, RateLimiter
-from pkttables.stack.hooks import HookState, HookTable, Verdict
+from pkttables.stack.hooks import HookState, HookTable, HookVerdict, Verdict
 from pkttables.stack.host import Host, Interface, eui64_link_local
 from pkttables.stack.routing import RouteKind, _v6_scope
 
@@ -259,6 +259,12 @@ class Engine:
                     self._reject(r, ev, pkt, family, hook, iif, oif)
         if v.verdict == Verdict.QUEUE:
             raise _Drop(Disposition.QUEUE, f"queued to {v.queue_num} at {family} {hook}")
+        if v.verdict == Verdict.STOLEN and v.xmit:
+            # The hook took the packet and transmits what it made of it (the flowtable
+            # fast path): through netdev egress, as dev_queue_xmit would.
+            for oif, data in v.xmit:
+                self._dev_xmit(r, bytearray(data), self._dev(oif))
+            raise _Drop(Disposition.ACCEPT, v.reason or f"transmitted by a hook at {family} {hook}")
         if v.verdict == Verdict.STOLEN:
             raise _Drop(Disposition.STOLEN, f"stolen at {family} {hook}")
         raise _Drop(Disposition.DROP, v.reason or f"dropped at {family} {hook}", EPERM)
@@ -396,6 +402,23 @@ class Engine:
             self._bridge_rx(r, frame, dev)
             return
         self._netif_rx(r, frame, dev)
+
+    def add_flowtable(self, hook: Any, priority: int = 0, devices: Any = None, name: str = "flowtable") -> None:
+        """Plug a flowtable's fast path (:class:`pkttables.backends.flowtable.FlowtableHook`)
+        into netdev ingress at ``priority``, among the other ingress entries, for the
+        frames arriving on ``devices`` (None: the hook decides).  A packet it takes is
+        transmitted as it returns it and ends there (``accept``, reason ``flowtable``)."""
+        devs = None if devices is None else frozenset(devices)
+
+        def offload(pkt: Packet, state: HookState) -> HookVerdict:
+            if devs is not None and state.iif not in devs:
+                return HookVerdict(Verdict.ACCEPT)
+            frames = hook.ingress(pkt, state.iif, state.now)
+            if not frames:
+                return HookVerdict(Verdict.ACCEPT)
+            return HookVerdict(Verdict.STOLEN, reason=f"{name}: fast path", xmit=tuple(frames))
+
+        self.hooks.register("netdev", "ingress", priority, offload, name=name)
 
     def _pkt_type(self, frame: bytes | bytearray, dev: Interface) -> PacketType:
         dst = bytes(frame[0:6])

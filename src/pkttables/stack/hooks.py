@@ -64,6 +64,9 @@ class HookVerdict:
     queue_num: int = 0
     bypass: bool = False
     reason: str = ""
+    #: with NF_STOLEN: frames the hook sends instead, ``((oif, frame), ...)``, through
+    #: netdev egress (a flowtable's fast path: nf_flow_offload_ip_hook -> dev_queue_xmit)
+    xmit: tuple = ()
 
 
 # Hook names per family, in nft's words and in the order a packet meets them.

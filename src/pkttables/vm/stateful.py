@@ -493,4 +493,7 @@ class FlowOffload(Instr):
         return cls(match(cls._RE, body, "flow_offload")[1])
 
     def eval(self, regs, pkt, ctx) -> None:
-        ctx.flow_offload(self, pkt)
+        # nft_flow_offload_eval: anything that keeps the flow out of the flowtable
+        # (no conntrack entry, not established, no route, ...) ends the rule
+        if not ctx.flow_offload(self, pkt):
+            regs.verdict = _BREAK
