@@ -191,7 +191,9 @@ class ConntrackTable:
         self.sctp_timeouts = {s: get(f"net.netfilter.nf_conntrack_{n}")
                               for s, n in _sctp.SCTP_SYSCTLS.items()}
         self.hash: dict[tuple[int, Tuple], tuple[Conn, int]] = {}
-        self._bucket: dict[int, set[Conn]] = {}
+        # bucket -> entries, for early drop only: built the first time the table is full
+        # and kept from then on (a set per bucket costs ~340 bytes per entry otherwise)
+        self._bucket: dict[int, set[Conn]] | None = None
         self._heap: list[tuple[float, int, Conn]] = []
         self._count = 0
         self.expect_table = ExpectTable(get("net.netfilter.nf_conntrack_expect_max"))
@@ -250,6 +252,8 @@ class ConntrackTable:
         ct._events |= int(bits)
 
     def _deliver(self, kind: CtEventType, ct: Conn, bits: int, now: float) -> None:
+        if not self.keep_events and self.on_event is None:
+            return      # nobody listens: no event text to build (ctnetlink without listeners)
         ev = CtEvent(kind, ct.id, bits, now, format_event(kind, ct, now, bits))
         if self.keep_events:
             self.events.append(ev)
@@ -275,7 +279,8 @@ class ConntrackTable:
         for d in (0, 1):
             key = (ct.zone, ct.tuples[d])
             self.hash[key] = (ct, d)
-            self._bucket.setdefault(self._bucket_of(key), set()).add(ct)
+            if self._bucket is not None:
+                self._bucket.setdefault(self._bucket_of(key), set()).add(ct)
         self._count += 1
         self.touch(ct)
 
@@ -292,7 +297,7 @@ class ConntrackTable:
             hit = self.hash.get(key)
             if hit is not None and hit[0] is ct:
                 del self.hash[key]
-                b = self._bucket.get(self._bucket_of(key))
+                b = self._bucket.get(self._bucket_of(key)) if self._bucket is not None else None
                 if b is not None:
                     b.discard(ct)
                     if not b:
@@ -344,6 +349,10 @@ class ConntrackTable:
     def _early_drop(self, key: tuple[int, Tuple], now: float) -> bool:
         """early_drop(): kill the non-assured entries of up to 8 buckets from the new
         tuple's own."""
+        if self._bucket is None:
+            self._bucket = {}
+            for k, (ct, _d) in self.hash.items():
+                self._bucket.setdefault(self._bucket_of(k), set()).add(ct)
         b = self._bucket_of(key)
         for i in range(NF_CT_EVICTION_RANGE):
             chain = self._bucket.get((b + i) % self.buckets)
