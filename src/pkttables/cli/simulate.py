@@ -45,6 +45,9 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (default 0)")
     p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    p.add_argument("--debug", metavar="LEVEL", default="",
+                   help="codegen: print the Python the codegen backend generates for the ruleset "
+                        "(docs/codegen.md), then simulate")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="replay in N processes, connections sharded by a symmetric flow hash; "
                         "output as with one (see docs/simulate.md for when it can differ)")
@@ -166,7 +169,14 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
     stderr = stderr or sys.stderr
     if args.backend not in BACKENDS:
         raise PktError(f"--backend: unknown backend '{args.backend}' (known: {', '.join(sorted(BACKENDS))})")
+    levels = {lvl.strip() for lvl in (getattr(args, "debug", "") or "").split(",") if lvl.strip()}
+    if levels - {"codegen"}:
+        raise PktError(f"--debug: unknown level '{sorted(levels - {'codegen'})[0]}' (known: codegen)")
     host, ruleset = _load(args)
+    if "codegen" in levels:
+        from pkttables.backends.codegen import CompiledRuleset
+        from pkttables.vm.chain import LoadedRuleset
+        stdout.write(CompiledRuleset(LoadedRuleset(ruleset)).source())
     try:
         sim = Simulator(host, ruleset, seed=args.seed, backend=args.backend)
     except RunnerUnavailable as e:
@@ -258,8 +268,9 @@ def _run_workers(args, sim, ruleset, outputs: _Outputs, stdout: IO[str], stderr:
         stderr.write(f"pkt simulate: warning: {w}\n")
     merged = _Merged(sim, wr)
     if args.list:
-        stdout.write(listing_with_counters(ruleset, wr.counters) if sim.runtime is not None else
-                     __import__("pkttables.render.text", fromlist=["list_ruleset"]).list_ruleset(ruleset))
+        stdout.write(listing_with_counters(ruleset, wr.counters, sim.ifnames) if sim.runtime is not None else
+                     __import__("pkttables.render.text", fromlist=["list_ruleset"]).list_ruleset(
+                         ruleset, _list_options(sim)))
     if args.conntrack:
         if sim.ct_table is None:
             stderr.write("pkt simulate: connection tracking was not active: the ruleset uses no ct "
@@ -276,17 +287,27 @@ _HANDLE_RE = re.compile(r" # handle (\d+)$")
 _COUNTER_RE = re.compile(r"\bcounter packets \d+ bytes \d+")
 
 
-def listing_with_counters(ruleset, counters: dict) -> str:
+def _list_options(sim, **kw):
+    """nft names interface indexes as the machine it runs on does: here, the simulated
+    host (``iif "lan0"``, not ``iif 2``)."""
+    from pkttables.render.options import ListOptions
+
+    ifnames = getattr(sim, "ifnames", None)
+    return ListOptions(**kw) if ifnames is None else ListOptions(ifnames=ifnames, **kw)
+
+
+def listing_with_counters(ruleset, counters: dict, ifnames=None) -> str:
     """``nft list ruleset`` with each rule's first counter set from ``counters``
     (``(family, table, chain, handle) -> Count``), as the kernel reports them after the
     run.  The rule lines are found by their handles (a ``-a`` listing), which are then
-    removed again."""
+    removed again.  ``ifnames``: ``((ifindex, name), ...)`` of the simulated host."""
     from pkttables.render.options import ListOptions
     from pkttables.render.text import list_ruleset
 
     out = []
     family = table = chain = None
-    for line in list_ruleset(ruleset, ListOptions(handle=True)).splitlines(keepends=True):
+    opts = ListOptions(handle=True) if ifnames is None else ListOptions(handle=True, ifnames=tuple(ifnames))
+    for line in list_ruleset(ruleset, opts).splitlines(keepends=True):
         body = line.rstrip("\n")
         words = body.split()
         if body.startswith("table ") and len(words) >= 3:
@@ -308,7 +329,7 @@ def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
 
     if sim.runtime is None:
         # No base chain ran: every counter is as loaded.
-        stdout.write(list_ruleset(ruleset))
+        stdout.write(list_ruleset(ruleset, _list_options(sim)))
         return
     counters: dict = {}
     exported = False
@@ -320,7 +341,7 @@ def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
     if not exported:
         stderr.write("pkt simulate: warning: the backend does not export its counters; "
                      "the listing shows them as loaded\n")
-    stdout.write(listing_with_counters(ruleset, counters))
+    stdout.write(listing_with_counters(ruleset, counters, sim.ifnames))
 
 
 def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:

@@ -55,7 +55,7 @@ from pkttables.stack.hooks import HookState, HookTable, HookVerdict, PriorityHoo
 
 __all__ = ["SCHEMA", "BACKENDS", "SYNTH_SRC_MAC", "Flow", "Decision", "Emitted", "CtView",
            "PacketResult", "TimerResult", "Simulator", "RunnerUnavailable", "load_ruleset",
-           "needs_conntrack", "flow_of", "event_json"]
+           "needs_conntrack", "flow_of", "event_json", "ifnames_of"]
 
 #: version of the outcome records (docs/outcomes-schema.md)
 SCHEMA = 1
@@ -270,6 +270,14 @@ def needs_conntrack(ruleset) -> bool:
         if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
             return True
     return False
+
+
+def ifnames_of(host) -> tuple[tuple[int, str], ...]:
+    """``((ifindex, name), ...)`` of a host, for render's ``ListOptions(ifnames=)``."""
+    out = [(int(i.ifindex), name) for name, i in host.interfaces.items() if getattr(i, "ifindex", 0)]
+    if not any(idx == 1 for idx, _ in out):
+        out.append((1, "lo"))
+    return tuple(sorted(out))
 
 
 def _has_flowtables(ruleset) -> bool:
@@ -523,6 +531,9 @@ class Simulator:
                 owner.rng = PacketRandom(seed)
                 self._rngs.append(owner.rng)
         self._local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
+        #: (ifindex, name) of the simulated host: listings and traces name interfaces as
+        #: nft does on the machine it runs on (``iif "lan0"``, not ``iif 2``)
+        self.ifnames = ifnames_of(host)
         self._texts: dict[tuple, str | None] = {}
         self.emitted_count = 0
         self.last_ns: int | None = None
@@ -716,7 +727,8 @@ class Simulator:
         if self._tracer is None:
             from pkttables.trace import TraceRecorder
             # One recorder per input packet (seeded by seed and index): nothing piles up.
-            self._tracer = TraceRecorder(seed=hash((self.seed, self._index + 1)) & 0xFFFFFFFF)
+            self._tracer = TraceRecorder(seed=hash((self.seed, self._index + 1)) & 0xFFFFFFFF,
+                                         ifnames=self.ifnames)
         return self._tracer.factory(pkt, family, hook, chain, ctx)
 
     def _watch(self, fam: str, hook: str, cb: Callable, runtime: Any = None) -> Callable:
@@ -781,7 +793,7 @@ class Simulator:
                     from pkttables.render.text import rule_line
                     t = self.ruleset.tables.get((fam, table)) if self.ruleset is not None else None
                     # Stateless (-s): the text names the rule, counters belong to --list.
-                    text = rule_line(model, fam, ListOptions(stateless=True), t).strip()
+                    text = rule_line(model, fam, ListOptions(stateless=True, ifnames=self.ifnames), t).strip()
                 except Exception:   # a rule render cannot print still has its handle
                     loc = getattr(model, "loc", None)
                     text = getattr(loc, "line_text", None)

@@ -209,12 +209,12 @@ def _verdict_text(code: int, target: str | None) -> str:
     return word
 
 
-def _rule_text(rule: LoadedRule, loaded_tables: dict | None) -> str:
+def _rule_text(rule: LoadedRule, loaded_tables: dict | None, options: Any = None) -> str:
     r = rule.rule
     try:
         from pkttables.render.text import rule_line
         t = loaded_tables.get((rule.family, rule.table)) if loaded_tables else None
-        return rule_line(r, rule.family, None, t).strip()
+        return rule_line(r, rule.family, options, t).strip()
     except Exception:   # a rule the listing cannot print yet: fall back to its source
         loc = getattr(r, "loc", None)
         return (loc.line_text or "").strip() if loc is not None else f"handle {rule.handle}"
@@ -226,8 +226,14 @@ class TraceRecorder:
     The trace id is drawn from ``Random(seed)`` once per packet object (the kernel
     hashes the skb address; ids differ between hook paths of a looped-back packet)."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, *, ifnames: Any = None):
         self.rng = random.Random(seed)
+        #: rules print as nft prints them, which names interface indexes as the machine
+        #: it runs on does (``iif "lan0"``): ``((ifindex, name), ...)`` of the host
+        self.options = None
+        if ifnames is not None:
+            from pkttables.render.options import ListOptions
+            self.options = ListOptions(ifnames=tuple(ifnames))
         self.events: list[TraceEvent] = []
         self._ids: dict[int, tuple[Any, int]] = {}
 
@@ -269,7 +275,7 @@ class _ChainTracer(Tracer):
                                           chain.name, text))
 
     def rule(self, chain, rule, verdict, target):
-        self._emit("rule", chain, f"{self._hdr(chain)} rule {_rule_text(rule, self.tables)} "
+        self._emit("rule", chain, f"{self._hdr(chain)} rule {_rule_text(rule, self.tables, self.rec.options)} "
                                   f"(verdict {_verdict_text(verdict, target)})")
 
     def ret(self, chain, verdict, rule):

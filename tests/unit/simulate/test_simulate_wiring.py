@@ -165,3 +165,56 @@ def test_reload_keeps_dynamic_set_state(tmp_path):
     new = sim.runtime.loaded.named_sets[("inet", "f", "seen")]
     assert new is old and new.find(bytes([192, 168, 1, 10])) is not None
     assert sim.runtime.loaded.chain("inet", "f", "other") is not None
+
+
+# ------------------------------------------------------------------ interface names
+IFN = """
+table inet f {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		meta iif lan0 meta nftrace set 1 counter
+		meta iif wan0 drop
+	}
+}
+"""
+
+
+def test_list_and_trace_name_interfaces_as_on_the_host(tmp_path, capsys):
+    rules = tmp_path / "ifn.nft"
+    rules.write_text(IFN)
+    traffic = tmp_path / "t.pcapng"
+    write_traffic(traffic, [("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, "192.168.1.1", udp(1, 2, b"a"))))])
+    argv = ["--ruleset", str(rules), "--host", HOST, "--traffic", str(traffic)]
+    rc, out, err = simulate(capsys, *argv, "--list")
+    assert rc == 0, err
+    assert '\t\tiif "lan0" meta nftrace set 1 counter packets 1 bytes 29\n' in out
+    assert '\t\tiif "wan0" drop\n' in out and "iif 2" not in out
+    rc, out, err = simulate(capsys, *argv, "--trace")
+    assert rc == 0, err
+    assert out.splitlines()[1].endswith(' inet f input rule iif "lan0" meta nftrace set 1 counter packets 0 '
+                                        'bytes 0 (verdict continue)')
+
+
+def test_ifnames_of_host():
+    from pkttables.datapath.replay import ifnames_of
+    assert ifnames_of(load_host(HOST)) == ((1, "lo"), (2, "lan0"), (3, "wan0"))
+
+
+# ------------------------------------------------------------------ --debug=codegen
+def test_debug_codegen_prints_the_generated_source(tmp_path, capsys):
+    from pkttables.backends.codegen import CompiledRuleset
+    from pkttables.vm.chain import LoadedRuleset
+
+    rules = tmp_path / "ifn.nft"
+    rules.write_text(IFN)
+    traffic = tmp_path / "t.pcapng"
+    write_traffic(traffic, [("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, "192.168.1.1", udp(1, 2, b"a"))))])
+    argv = ["--ruleset", str(rules), "--host", HOST, "--traffic", str(traffic)]
+    rc, out, err = simulate(capsys, *argv, "--debug=codegen", "--list")
+    assert rc == 0, err
+    host = load_host(HOST)
+    src = CompiledRuleset(LoadedRuleset(load_ruleset(str(rules), host))).source()
+    assert src and out.startswith(src) and "def " in src
+    assert out[len(src):].startswith("table inet f {")          # then the run goes on
+    rc, out, err = simulate(capsys, *argv, "--debug=bogus")
+    assert rc == 1 and "unknown level 'bogus'" in err
