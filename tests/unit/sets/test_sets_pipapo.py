@@ -148,3 +148,46 @@ def test_large_layer_gets_a_fence_and_agrees_with_plain_bisect():
     s.add(keyof([n << 19, 1], fields), keyof([(n << 19) + 9, 2], fields))
     assert s.lookup(keyof([(n << 19) + 5, 2], fields)) == (True, None)
     assert layer.fence is not None
+
+
+@pytest.mark.parametrize("fields", [(4, 2), (16, 2)])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fence_kept_by_single_changes_between_lookups(monkeypatch, fields, data):
+    """Fences are patched in place by single inserts and removals (not rebuilt): every
+    lookup between changes must still be the linear scan's answer."""
+    monkeypatch.setattr(_pipapo, "FENCE_MIN", 1)
+    b = _pipapo.PipapoBackend(spec_of(fields))
+    first = data.draw(box_lists(fields, max_size=30))
+    live = [Elem(lo, hi, seq=i) for i, (lo, hi) in enumerate(first)]
+    b.bulk_load(live)
+    probes = data.draw(st.lists(st.binary(min_size=sum(f + (-f % 4) for f in fields),
+                                          max_size=sum(f + (-f % 4) for f in fields)), min_size=4, max_size=8))
+    probes = [keyof([int.from_bytes(p[o:o + f], "big") for o, f in
+                     zip([sum(g + (-g % 4) for g in fields[:i]) for i in range(len(fields))], fields)], fields)
+              for p in probes] + [e.key for e in live[:4]]
+    seq = len(live)
+    for op in data.draw(st.lists(st.tuples(st.booleans(), box_lists(fields, max_size=1)), max_size=20)):
+        add, new = op
+        if add and new:
+            seq += 1
+            e = Elem(new[0][0], new[0][1], seq=seq)
+            b.add(e)
+            live.append(e)
+            probes.append(e.key)
+        elif live:
+            e = live.pop(data.draw(st.integers(0, len(live) - 1)))
+            b.remove(e)
+        for k in probes:
+            assert b.lookup(k, 0) is ref(live, k, fields), k.hex()
+
+
+def test_first_add_after_a_bulk_build_does_not_recount(monkeypatch):
+    # the exact-range counts come from the build: an add must not walk every element
+    b = _pipapo.PipapoBackend(spec_of((4, 2)))
+    b.bulk_load([Elem(keyof([i << 8, 10], (4, 2)), keyof([(i << 8) | 255, 20], (4, 2)), seq=i)
+                 for i in range(5000)])
+    b.lookup(keyof([5, 10], (4, 2)), 0)
+    monkeypatch.setattr(_pipapo.PipapoBackend, "_box", lambda *a: pytest.fail("recounted the set"))
+    same = b._counters()
+    assert same[0][(0, 255)] == 1 and same[1][(10, 20)] == 5000
