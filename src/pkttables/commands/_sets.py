@@ -195,8 +195,18 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
     from pkttables.evaluate import nodes as N
     from pkttables.evaluate._eval import _PrefixRange
     elem_key = ev._elem_key
+    quad = _ipv4_bulk(klhs) if fast else None
     for it in _flatten(getattr(se, "elements", ())):
         if type(it) in fast:
+            if quad is not None:
+                r = quad(it)
+                if r is not None:
+                    lo, hi = r
+                    if lo != hi and not interval:
+                        raise EvalError(Diagnostic(it.loc, "You must add 'flags interval' to your set "
+                                                   "declaration if you want to use ranges"))
+                    out.append(Element(lo, None, None, None, None, set_stmts, hi if interval else None))
+                    continue
             try:
                 k = elem_key(it, klhs)
             except EvalError as e:
@@ -268,6 +278,43 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
         el.stmts = tuple(stmt_dumps(stmts, family)) if stmts else tuple(set_stmts)
         out.append(el)
     return out
+
+
+def _ipv4_bulk(klhs):
+    """For a big-endian 32-bit ipv4_addr key: a function giving the (low, high) key bytes
+    of a canonical dotted quad, a prefix of one or an ascending range of two -- what
+    ``_elem_key`` gives for them, without its typed nodes -- or None (the element then
+    takes the general path, which also reports the errors)."""
+    from pkttables.evaluate._eval import _IPV4_RE
+    from pkttables.proto import ByteOrder
+    x = klhs.expr
+    if klhs.dtype.name != "ipv4_addr" or klhs.shift or x.len_bits != 32 or x.byteorder is not ByteOrder.BIG:
+        return None
+    quad = _IPV4_RE.fullmatch
+    Sym, Pre, Rng = A.Symbol, A.Prefix, A.Range
+
+    def key(it):
+        t = type(it)
+        if t is Sym:
+            if quad(it.name) is None:
+                return None
+            b = bytes(map(int, it.name.split(".")))
+            return b, b
+        if t is Pre:
+            e, plen = it.expr, it.length
+            if type(e) is not Sym or not 0 <= plen <= 32 or quad(e.name) is None:
+                return None
+            n = int.from_bytes(bytes(map(int, e.name.split("."))), "big")
+            host = (1 << (32 - plen)) - 1
+            return (n & ~host & 0xFFFFFFFF).to_bytes(4, "big"), (n | host).to_bytes(4, "big")
+        if t is Rng:
+            a, b = it.low, it.high
+            if type(a) is not Sym or type(b) is not Sym or quad(a.name) is None or quad(b.name) is None:
+                return None
+            lo, hi = bytes(map(int, a.name.split("."))), bytes(map(int, b.name.split(".")))
+            return (lo, hi) if lo <= hi else None
+        return None
+    return key
 
 
 def _data(ev, spec: KeySpec, dlhs, data_ast):

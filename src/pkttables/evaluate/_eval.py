@@ -710,6 +710,14 @@ class _RuleEval:
     def _const(self, e: A.Expr, lhs: _Lhs) -> N.Value:
         """A constant compared with ``lhs``: parsed with its type, shifted, encoded."""
         x = lhs.expr
+        if type(e) is A.Symbol and lhs.dtype.name == "ipv4_addr" and not lhs.shift \
+                and _IPV4_RE.fullmatch(e.name) is not None and x.len_bits == 32:
+            # fast path (big sets, ACLs): what _parse_value -> _symbol below returns for a
+            # dotted quad, encoded the same way
+            order = x.byteorder if x.byteorder is not ByteOrder.INVALID else HOST
+            return N.Value(e.loc, lhs.dtype, 32, order,
+                           bytes(map(int, e.name.split("."))) if order is not HOST
+                           else bytes(map(int, reversed(e.name.split(".")))))
         if isinstance(e, A.AsteriskString):
             raw = e.value.encode()
             return N.Value(e.loc, lhs.dtype, len(raw) * 8, x.byteorder, raw)
@@ -753,8 +761,9 @@ class _RuleEval:
             order = base.byteorder
             mask = ((1 << bits) - 1) ^ ((1 << (bits - e.length)) - 1)
             lo, hi = n & mask, (n & mask) | (((1 << bits) - 1) ^ mask)
-            mk = lambda v: N.Value(e.loc, base.dtype, bits, order, encode(v, base.nbytes, order))  # noqa: E731
-            r = N.Range(e.loc, base.dtype, bits, order, mk(lo), mk(hi))
+            nb, bo, dt, loc = base.nbytes, "little" if order is HOST else "big", base.dtype, e.loc
+            r = N.Range(loc, dt, bits, order, N.Value(loc, dt, bits, order, lo.to_bytes(nb, bo)),
+                        N.Value(loc, dt, bits, order, hi.to_bytes(nb, bo)))
             return _PrefixRange(r, e.length)  # type: ignore[return-value]
         return self._const(e, lhs)
 

@@ -1785,12 +1785,26 @@ class _Parser:
     def set_elem(self) -> A.Expr:
         t = self.peek()
         k = t.kind
-        if (k is WORD or k is NUM) and self.toks[self.i + 1].kind in _ELEM_END \
-                and not (k is WORD and (t.text in _VERDICTS or t.text in ("jump", "goto"))):
-            # fast path for big sets: a lone value before `,` / `}` / newline is what
-            # rhs() -> value_primary() would return (no range, prefix, option or data)
-            self.i += 1
-            return A.Number(t.loc, t.value, t.text) if k is NUM else A.Symbol(t.loc, t.value)
+        if (k is WORD or k is NUM) and not (k is WORD and (t.text in _VERDICTS or t.text in ("jump", "goto"))):
+            # fast paths for big sets: `v`, `v - v` and `v / n` before `,` / `}` /
+            # newline are what rhs() -> rhs_item() -> value_primary() would build
+            toks, i = self.toks, self.i
+            k1 = toks[i + 1].kind
+            if k1 in _ELEM_END:
+                self.i = i + 1
+                return _value_node(t)
+            if (k1 == "-" or k1 == "/") and toks[i + 3].kind in _ELEM_END:
+                t2 = toks[i + 2]
+                if k1 == "/" and t2.kind is NUM:
+                    e = _value_node(t)
+                    self.i = i + 3
+                    return self.mk(A.Prefix, e.loc, e, t2.value)
+                if k1 == "-" and (t2.kind is NUM or (t2.kind is WORD and t2.text not in _VERDICTS
+                                                      and t2.text not in ("jump", "goto"))):
+                    e = _value_node(t)
+                    hi = _value_node(t2)
+                    self.i = i + 3
+                    return self.mk(A.Range, e.loc, e, hi)
         if t.kind == "{":
             key: A.Expr = self.set_expr()
         elif t.kind == "$":
@@ -1834,6 +1848,11 @@ class _Parser:
 
 # what may follow a set element that is one value (set_elem's fast path)
 _ELEM_END = frozenset((",", "}", NEWLINE))
+
+
+def _value_node(t: Token) -> A.Expr:
+    """value_primary() of a NUM or (non-verdict) WORD token."""
+    return A.Number(t.loc, t.value, t.text) if t.kind is NUM else A.Symbol(t.loc, t.value)
 
 
 class _Abort(Exception):
