@@ -68,3 +68,13 @@ def test_element_commands_agree_with_the_kernel():
                 assert r.returncode == 0, (cmd, r.stderr)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
+
+
+@pytest.mark.parametrize("kind", ["hash", "bitmap", "rbtree", "pipapo"])
+def test_bench_loads_the_same_set_into_the_kernel(kind):
+    import random
+
+    from pkttables.sets import bench
+    r = bench.kernel_load(kind, bench._elements(kind, 300, random.Random(2)))
+    assert "kernel_error" not in r, r
+    assert r["kernel_load_s"] > 0

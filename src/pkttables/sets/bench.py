@@ -18,12 +18,32 @@ For each kind of set (hash ``ipv4_addr``, bitmap ``inet_service``, rbtree
 
 Bitmap sets cannot hold more than 65536 keys: their sizes are capped there.
 Everything is deterministic (seeded) and needs no root.
+
+Beside the kernel (``kernel=True``, or ``None``: when root and ``nft`` are there), the
+same elements are loaded into the real kernel in the same run: one ruleset file with
+the set declaration and its elements (``add element`` commands of 10000 elements, one
+transaction) goes through ``nft -f`` in a network namespace of its own
+(``pktsetsk<pid>``, deleted afterwards).  Extra row keys:
+
+* ``kernel_load_s``: wall time of that ``nft -f`` (nft's parsing and evaluation,
+  netlink, the kernel's inserts);
+* ``kernel_bytes_per_elem``: the growth of ``Slab:`` in ``/proc/meminfo`` across the
+  load, per element (the set's elements live in kmalloc slabs).  Other processes
+  allocate too, so it is a rough figure; None when the growth is not positive;
+* ``load_ratio``: ``build_s / kernel_load_s`` (pkttables' bulk build against nft + the
+  kernel; above 1 means pkttables is slower).
+* ``kernel_error``: nft's message when the kernel refused or ``nft`` timed out.
 """
 
 from __future__ import annotations
 
 import gc
+import ipaddress
+import os
 import random
+import shutil
+import subprocess
+import tempfile
 import time
 import tracemalloc
 from typing import Iterable
@@ -154,10 +174,15 @@ def _ratios(small: SetInstance, small_keys, big: SetInstance, big_keys, rounds: 
 
 
 def run(sizes: Iterable[int] = DEFAULT_SIZES, kinds: Iterable[str] = KINDS, seed: int = 1,
-        lookups: int = LOOKUPS, pipapo_max: int = PIPAPO_MAX, rounds: int = ROUNDS) -> list[dict]:
+        lookups: int = LOOKUPS, pipapo_max: int = PIPAPO_MAX, rounds: int = ROUNDS,
+        kernel: bool | None = None) -> list[dict]:
     """The ``pkt bench`` entry point: one result dict per (kind, size), with
-    ``lookup_ratio`` and ``hot_ratio`` against the smallest size (see the module doc)."""
+    ``lookup_ratio`` and ``hot_ratio`` against the smallest size, and with ``kernel``
+    (None: when available) the kernel's ``nft -f`` load of the same elements (see the
+    module doc)."""
     sizes = tuple(sizes)
+    if kernel is None:
+        kernel = kernel_available()
     out = []
     for kind in kinds:
         ks = sizes if kind != "pipapo" else tuple(n for n in sizes if n <= pipapo_max) or sizes[:1]
@@ -169,8 +194,100 @@ def run(sizes: Iterable[int] = DEFAULT_SIZES, kinds: Iterable[str] = KINDS, seed
                 r["lookup_ratio"], r["hot_ratio"] = 1.0, 1.0
             else:
                 r["lookup_ratio"], r["hot_ratio"] = _ratios(small[0], small[1], s, keys, rounds)
+            if kernel:
+                del s
+                gc.collect()
+                r.update(kernel_load(kind, _elements(kind, r["elements"], random.Random(seed))))
+                if r.get("kernel_load_s"):
+                    r["load_ratio"] = r["build_s"] / r["kernel_load_s"]
+                s = None
             out.append(r)
             del s
+    return out
+
+
+# ------------------------------------------------------------------ the kernel beside
+_DECL = {
+    "hash": "type ipv4_addr; size 4194304;",
+    "bitmap": "type inet_service;",
+    "rbtree": "type ipv4_addr; flags interval;",
+    "pipapo": "type ipv4_addr . inet_service; flags interval;",
+}
+CHUNK = 10_000
+KERNEL_TIMEOUT = 600.0
+
+
+def _ip(b: bytes) -> str:
+    return str(ipaddress.IPv4Address(b[:4]))
+
+
+def _elem_text(kind: str, e: tuple) -> str:
+    lo, hi, _ = e
+    if kind == "hash":
+        return _ip(lo)
+    if kind == "bitmap":
+        return str(int.from_bytes(lo, "big"))
+    if kind == "rbtree":
+        return _ip(lo) if hi is None or hi == lo else f"{_ip(lo)}-{_ip(hi)}"
+    plo, phi = int.from_bytes(lo[4:6], "big"), int.from_bytes(hi[4:6], "big")
+    return f"{_ip(lo)}/24 . {plo}" + (f"-{phi}" if phi != plo else "")
+
+
+def kernel_ruleset(kind: str, elems: list[tuple]) -> str:
+    """The nft file that loads ``elems`` into a set ``s`` of table ``ip bench``."""
+    out = [f"add table ip bench", f"add set ip bench s {{ {_DECL[kind]} }}"]
+    for i in range(0, len(elems), CHUNK):
+        part = ", ".join(_elem_text(kind, e) for e in elems[i:i + CHUNK])
+        out.append(f"add element ip bench s {{ {part} }}")
+    return "\n".join(out) + "\n"
+
+
+def _slab_kb() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Slab:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def kernel_available() -> bool:
+    return os.geteuid() == 0 and shutil.which("nft") is not None and shutil.which("ip") is not None
+
+
+def kernel_load(kind: str, elems: list[tuple], timeout: float = KERNEL_TIMEOUT) -> dict:
+    """Load the same elements with ``nft -f`` in a namespace of our own: load time and
+    slab growth (see the module docstring)."""
+    ns = f"pktsetsk{os.getpid()}b"
+    text = kernel_ruleset(kind, elems)
+    with tempfile.NamedTemporaryFile("w", suffix=".nft", delete=False) as f:
+        f.write(text)
+        path = f.name
+    out: dict = {"kernel_load_s": None, "kernel_bytes_per_elem": None}
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+        slab0 = _slab_kb()
+        t0 = time.perf_counter()
+        r = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", path], capture_output=True,
+                           text=True, timeout=timeout)
+        dt = time.perf_counter() - t0
+        slab1 = _slab_kb()
+        if r.returncode != 0:
+            out["kernel_error"] = (r.stderr.strip().splitlines() or ["nft failed"])[0][:200]
+            return out
+        out["kernel_load_s"] = dt
+        if slab0 is not None and slab1 is not None and slab1 > slab0:
+            out["kernel_bytes_per_elem"] = (slab1 - slab0) * 1024 / max(len(elems), 1)
+    except subprocess.TimeoutExpired:
+        out["kernel_error"] = f"nft -f did not finish in {timeout:.0f} s"
+    except (OSError, subprocess.CalledProcessError) as e:
+        out["kernel_error"] = str(e)[:200]
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        os.unlink(path)
     return out
 
 
@@ -180,10 +297,18 @@ def format_table(rows: list[dict]) -> str:
     for r in rows:
         add = "-" if r["add_ns"] is None else f"{r['add_ns'] / 1e3:8.1f}"
         dele = "-" if r["delete_ns"] is None else f"{r['delete_ns'] / 1e3:8.1f}"
+        kl = r.get("kernel_load_s")
+        kb = r.get("kernel_bytes_per_elem")
+        extra = ""
+        if "kernel_load_s" in r:
+            extra = (f" {('%.3f' % kl) if kl else '-':>9} {('%.0f' % kb) if kb else '-':>7}"
+                     + (f"  {r['kernel_error']}" if r.get("kernel_error") else ""))
         lines.append(f"{r['kind']:8} {r['backend']:7} {r['elements']:>9} {r['build_s']:8.3f} "
                      f"{r['bytes_per_elem']:7.0f} {r['lookup_ns']:10.0f} {r['match_ns']:9.0f} "
                      f"{r['lookup_ratio']:7.2f} {r['hot_ratio']:6.2f} "
-                     f"{add:>8} {dele:>8}")
+                     f"{add:>8} {dele:>8}{extra}")
+    if any("kernel_load_s" in r for r in rows):
+        lines[0] += f" {'kernel s':>9} {'B/elem':>7}"
     return "\n".join(lines)
 
 
