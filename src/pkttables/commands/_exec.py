@@ -367,6 +367,8 @@ def _anon_set_model(d, t: Table) -> Set:
     interval = "interval" in flags and not "concat" in flags
     for el in d.elements:
         data = el.verdict if getattr(el, "verdict", None) is not None else el.data
+        if isinstance(data, str):
+            data = data.replace(" -> ", " ")    # the dump's "jump -> c" is the verdict "jump c"
         if interval:
             if el.flags & 1:            # an interval end: closes the previous start
                 if elements and elements[-1].key_end is None:

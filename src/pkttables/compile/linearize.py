@@ -434,7 +434,7 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
         if d is None:
             return None, None
         if isinstance(d, N.Verdict):
-            return None, d.kind if d.chain is None else f"{d.kind} {d.chain}"
+            return None, d.kind if d.chain is None else f"{d.kind} -> {d.chain}"
         # interval data (nat maps to ranges, nft's "typeof ... : interval ..."): all the
         # low ends, then all the high ends, each part in its own 32-bit words
         if isinstance(d, N.Range):

@@ -200,3 +200,16 @@ def test_vm_instruction_fields():
     assert instrs[2] == vm.PayloadLoad(Base.TRANSPORT_HEADER, 2, 2, 1)
     assert instrs[3] == vm.Cmp(vm.CmpOp.EQ, 1, b"\x00\x16")
     assert isinstance(instrs[-1], vm.MetaSet) and instrs[-1].sreg == 1
+
+
+def test_anonymous_vmap_jump_elements_dump_as_nft():
+    # nft 1.0.6 --debug=netlink: "element 00001600  : jump -> d 0 [end]"
+    from pkttables.commands import Options, run_text
+    from pkttables.model import Ruleset
+
+    out = run_text("add table ip t; add chain ip t d; add chain ip t c; "
+                   "add rule ip t c tcp dport vmap { 22 : jump d }", Ruleset(), Options(debug={"netlink"})).output
+    assert "\telement 00001600  : jump -> d 0 [end]" in out
+    listing = run_text("add table ip t; add chain ip t d; add chain ip t c; "
+                       "add rule ip t c tcp dport vmap { 22 : jump d }; list chain ip t c", Ruleset()).output
+    assert "tcp dport vmap { 22 : jump d }" in listing
