@@ -210,6 +210,10 @@ class _RuleEval:
         ``payload_gen_dependency``), skipping what the context already knows."""
         row = DEPENDENCIES[self.fam]
         deps = row.get(proto, ())
+        if proto == "vlan" and self.pctx.get("ll2") != "vlan" and self._ether_known():
+            # nft resolve_protocol_conflict: the link layer is known to be plain
+            # Ethernet and the layer above it is already taken (not by a vlan header)
+            raise _err("conflicting protocols specified: ether vs. vlan", loc)
         if deps is None:
             have = self.pctx.get("nh") or self.fam
             if proto in ("ipv6-exthdr", "ipv4-option"):
@@ -226,6 +230,17 @@ class _RuleEval:
                 raise _err(f"conflicting protocols specified: {known} vs. {proto}", loc)
             self.out.append(stmt)
             self.pctx[base] = name
+
+    def _ether_known(self) -> bool:
+        """Whether a vlan header can no longer follow the Ethernet header (checked on
+        nft 1.0.6): in ip/ip6 once an ``ether`` field was matched (the family's own
+        network header is always above it); in inet/bridge/netdev once the network
+        protocol is known from a network-header match, ``meta nfproto`` or (bridge,
+        netdev) ``meta protocol``."""
+        if self.fam in ("ip", "ip6", "arp"):
+            return self.pctx.get("ll") == "ether"
+        nh = self.pctx.get("nh")
+        return nh is not None and nh != "vlan" and not self.pctx.get("_nh_meta_protocol")
 
     def _learn(self, m: N.Match) -> None:
         """A user's match on a protocol key teaches the protocol context (nft
@@ -256,6 +271,10 @@ class _RuleEval:
                 self.pctx["nh"] = _NET_BY_NFPROTO[v]
             elif left.key == "protocol" and v in _NET_BY_ETHERTYPE:
                 self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
+                if self.fam == "inet":
+                    # inet keeps no network protocol for `meta protocol` (nft's inet
+                    # context is `meta nfproto`): a vlan match may still follow
+                    self.pctx["_nh_meta_protocol"] = True  # type: ignore[assignment]
             elif left.key == "iiftype" and v == 1:
                 self.pctx["ll"] = "ether"
         elif isinstance(left, N.Ct):
@@ -291,6 +310,8 @@ class _RuleEval:
             if red is not None:
                 self.out.remove(red)  # type: ignore[arg-type]
             self._need(pname, loc)
+            if pname in ("ip", "ip6", "arp"):
+                self.pctx.pop("_nh_meta_protocol", None)    # a network header is matched now
             if f.icmp_dep:
                 self._icmp_dep(pname, f, loc)
         hdr_off = 112 if pname == "vlan" else 0

@@ -34,7 +34,7 @@ import glob as _glob
 import os
 import re
 
-from pkttables.errors import Diagnostic, Location, SyntaxError_
+from pkttables.errors import Diagnostic, EvalError, Location, SyntaxError_
 
 from . import _keywords as K
 from . import ast as A
@@ -103,6 +103,12 @@ def _known_datatype(name: str) -> bool:
     except Exception:       # unknown name: pkttables.types raises its PktError
         return False
     return True
+
+
+class ParserCheckError(SyntaxError_, EvalError):
+    """Only checks nft's parser makes in its actions failed (unknown datatype, chain type
+    or hook, "Wrong rate format", redefinition of a symbol): nft reports these while
+    parsing, other front ends while evaluating, so the error is both kinds."""
 
 
 class _Err(Exception):
@@ -183,6 +189,14 @@ class _Parser:
             return t.value
         self.err(t, "string")
 
+    def comment_string(self) -> str:
+        """nft ``comment_spec: COMMENT string``; bison names all three string tokens."""
+        t = self.peek()
+        if t.kind in (WORD, QSTRING, ASTRING) and not (t.kind is WORD and t.text in KEYWORDS):
+            self.i += 1
+            return t.value
+        self.err(t, "string or quoted string or string with a trailing asterisk")
+
     def number(self) -> int:
         t = self.peek()
         if t.kind is NUM:
@@ -222,8 +236,12 @@ class _Parser:
             if t.kind is NEWLINE or t.kind == ";":
                 return
 
+    all_semantic = True
+
     def record(self, e: _Err):
         chain = self.included.get(id(e.tok), ()) if self.included else ()
+        if e.message is None or e.message.startswith("syntax error"):
+            self.all_semantic = False
         if e.message is not None:
             loc, msg = e.loc or e.tok.loc, e.message
         else:
@@ -284,7 +302,8 @@ class _Parser:
             value = self.define_value()
             self.separator()
             scope = self.scopes[-1]
-            if t.text == "define" and name in scope:
+            # nft symbol_lookup() searches the enclosing scopes too
+            if t.text == "define" and any(name in sc for sc in self.scopes):
                 raise _Err(nt, message=f"redefinition of symbol '{name}'", loc=nt.loc)
             scope[name] = value
             return True
@@ -292,10 +311,8 @@ class _Parser:
             self.next()
             name = self.identifier()
             self.separator()
-            for scope in reversed(self.scopes):
-                if name in scope:
-                    del scope[name]
-                    break
+            # nft symbol_unbind(): the current scope only
+            self.scopes[-1].pop(name, None)
             return True
         return False
 
@@ -578,7 +595,7 @@ class _Parser:
             return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
         if w == "comment":
             self.next()
-            return self.mk(A.Prop, start, "comment", self.string())
+            return self.mk(A.Prop, start, "comment", self.comment_string())
         self.err(t)
 
     def flag_list(self) -> list[str]:
@@ -655,14 +672,14 @@ class _Parser:
             if p.kind is WORD and p.text in ("accept", "drop"):
                 self.next()
                 return self.mk(A.Prop, start, "policy", p.text)
-            self.err(p)
+            self.err(p, "accept or drop or '$'")
         if w == "devices" and self.peek(1).kind == "=":
             self.next()
             self.next()
             return self.mk(A.Prop, start, "devices", self.devices_value())
         if w == "comment" and self.peek(1).kind in (QSTRING, WORD):
             self.next()
-            return self.mk(A.Prop, start, "comment", self.string())
+            return self.mk(A.Prop, start, "comment", self.comment_string())
         if w == "flags" and self.is_word("offload", 1):
             self.next()
             return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
@@ -765,7 +782,7 @@ class _Parser:
             return self.mk(A.Prop, start, w, True)
         if w == "comment":
             self.next()
-            return self.mk(A.Prop, start, w, self.string())
+            return self.mk(A.Prop, start, w, self.comment_string())
         if w in ("counter", "quota", "limit"):
             return self.mk(A.Prop, start, "stmt", self.stmt())
         self.err(t)
@@ -855,8 +872,15 @@ class _Parser:
             q = self.quota_args(start, obj=True)
             if q.unit not in _QUOTA_UNITS or (q.used is not None and q.used_unit not in _QUOTA_UNITS):
                 # nft quota_config: rate_parse() fails -> "Wrong rate format" over the
-                # whole config, and the parser skips to the next separator
-                raise _Err(t, message="Wrong rate format", loc=self.span(start))
+                # whole config, and the parser skips to the next separator.  Without
+                # over/until the config starts with an empty rule, which bison locates
+                # at the token before it (the '{').
+                first = start
+                if t.kind is NUM and self.i >= 1:
+                    j = self.toks.index(t, max(0, self.i - 8))
+                    if j > 0 and self.toks[j - 1].loc.line == t.loc.line:
+                        first = self.toks[j - 1].loc
+                raise _Err(t, message="Wrong rate format", loc=self.span(first))
             out = [A.Prop(q.loc, "over" if q.over else "value", (A.Number(q.loc, q.amount, str(q.amount)), A.Symbol(q.loc, q.unit)))]
             if q.used is not None:
                 out.append(A.Prop(q.loc, "used", (A.Number(q.loc, q.used, str(q.used)), A.Symbol(q.loc, q.used_unit))))
@@ -864,21 +888,24 @@ class _Parser:
         if kind == "quota" and t.kind not in (NEWLINE, ";", "}", EOF):
             # quota_block holds quota_config, comment and separators only
             self.err_kw(t)
-        if kind == "ct helper" and t.kind is WORD and t.text == "protocol" \
-                and not (self.peek(1).kind is WORD and self.peek(1).text in ("tcp", "udp")):
-            self.next()
-            self.err(self.peek(), "udp or tcp")
-        if kind.startswith("ct ") and t.kind is WORD and t.text == "l3proto" \
-                and not (self.peek(1).kind is WORD and self.peek(1).text in _FAMILIES):
-            self.next()
-            self.err(self.peek())
         if kind == "synproxy" and t.kind is WORD and t.text in ("timestamp", "sack-perm", "sack-permitted"):
             self.next()
             return (A.Prop(t.loc, t.text, ()),) + self.obj_props(kind)
-        props = self.inline_props()
+        props = self.inline_props(kind)
         return props + self.obj_props(kind) if self.is_word("comment") else props
 
-    def inline_props(self) -> tuple:
+    def _ct_obj_check(self, kind: str, t: Token) -> None:
+        """nft's ct object grammar: ``protocol`` takes tcp or udp (ct helper),
+        ``l3proto`` a family."""
+        if t.text == "protocol" and kind == "ct helper" \
+                and not (self.peek(1).kind is WORD and self.peek(1).text in ("tcp", "udp")):
+            self.next()
+            self.err(self.peek(), "udp or tcp")
+        if t.text == "l3proto" and not (self.peek(1).kind is WORD and self.peek(1).text in _FAMILIES):
+            self.next()
+            self.err(self.peek())
+
+    def inline_props(self, kind: str = "") -> tuple:
         """``packets 1 bytes 2``, ``over 25 mbytes used 1 kbytes``, ``rate 10/second burst 5 packets``,
         ``type "ftp" protocol tcp``, ``policy = { established: 10 }``: (name, values) properties."""
         out = []
@@ -887,6 +914,8 @@ class _Parser:
             if t.kind in (NEWLINE, ";", "}", EOF) or t.kind is WORD and t.text == "comment":
                 return tuple(out)
             start = t.loc
+            if t.kind is WORD and kind.startswith("ct "):
+                self._ct_obj_check(kind, t)
             if t.kind is WORD and not (t.text[0].isdigit()):
                 self.next()
                 if self.peek().kind == "=":
@@ -924,9 +953,12 @@ class _Parser:
             t = self.peek()
             if t.kind in (NEWLINE, ";", "}", EOF):
                 break
+            if t.kind is JUNK and stmts:
+                # between statements bison has reduced to the rule: only its end fits
+                self.err(t, self.end_expect())
             if t.kind is WORD and t.text == "comment":
                 self.next()
-                comment = self.string()
+                comment = self.comment_string()
                 if self.peek().kind not in (NEWLINE, ";", EOF) and not (self.peek().kind == "}" and len(self.scopes) > 1):
                     # the comment ends the rule (nft's rule: stmt_list comment_spec)
                     self.err(self.peek(), self.end_expect())
@@ -1891,6 +1923,8 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None)
         if was_enabled:
             gc.enable()
     if p.diags:
+        if p.all_semantic:
+            raise ParserCheckError(p.diags)
         raise SyntaxError_(p.diags)
     return script
 

@@ -1418,7 +1418,9 @@ class _Delin:
         self._payload_dep_kill(e)
         s = f"{op} @{t[4]} {{ {e.text(self.o)}"
         if "timeout" in t:
-            s += " timeout " + _ms_text(int(it.after("timeout").rstrip("ms")))
+            ms = int(it.after("timeout").rstrip("ms"))
+            # nft time_print: whole seconds under -T / -n (NFT_CTX_OUTPUT_NUMERIC_TIME)
+            s += " timeout " + (f"{ms // 1000}s" if self.o.numeric_time or self.o.numeric else _ms_text(ms))
         if "expr" in t:
             inner = it.text.split("expr ", 1)[1].rsplit("]", 1)[0].strip()
             if inner.startswith("[") and inner.endswith("]"):
