@@ -200,8 +200,6 @@ XFAIL: dict[str, str] = {
               "set gets ENOENT",
     "map-payload-set": "evaluate: 'ip ttl set <concatenation> map { ... }' is accepted; nft 1.0.6 "
                        "refuses it ('Binary operation (<<) is undefined for map expressions')",
-    "ct-count": "datapath/replay.Simulator does not install conntrack.nft's glue (ctx.set_conn), so "
-                "'ct count' in a set element has no conntrack entry and BREAKs",
 }
 
 
