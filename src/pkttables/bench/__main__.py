@@ -6,8 +6,11 @@ import argparse
 import sys
 import tempfile
 
-from pkttables.bench.report import Report
-from pkttables.bench.workloads import WORKLOADS, Options
+import time
+import traceback
+
+from pkttables.bench.report import Measurement, Report, loadavg
+from pkttables.bench.workloads import BUDGET, WORKLOADS, Options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"pkt bench: unknown workload(s): {', '.join(unknown)} (have: {', '.join(WORKLOADS)})", file=sys.stderr)
         return 1
-    report = Report()
+    report = Report(load_before=loadavg())
     with tempfile.TemporaryDirectory(prefix="pktbench") as tmp:
         opts = Options(quick=args.quick, workdir=tmp)
         for name in args.workloads or list(WORKLOADS):
-            print(f"running {name} ...", file=sys.stderr, flush=True)
-            WORKLOADS[name](report, opts)
+            print(f"running {name} (budget {BUDGET[name]:.0f} s) ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            err = ""
+            try:
+                WORKLOADS[name](report, opts)
+            except Exception as e:  # noqa: BLE001 -- one broken workload must not lose the others' figures
+                err = f"{type(e).__name__}: {e}"
+                traceback.print_exc()
+                report.add(Measurement(name, "pkttables", "error", float("nan"), "", 0, err[:200]))
+            t = time.perf_counter() - t0
+            report.timings[name] = (t, BUDGET[name], err)
+            print(f"  {name}: {t:.1f} s (budget {BUDGET[name]:.0f} s)", file=sys.stderr, flush=True)
+    report.load_after = loadavg()
     report.render()
+    total = sum(t for t, _, _ in report.timings.values())
+    print(f"total: {total:.1f} s for {len(report.timings)} workloads", file=sys.stderr)
     if args.json:
         report.write_json(args.json)
     return 0

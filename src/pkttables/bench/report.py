@@ -39,6 +39,10 @@ class Report:
     measurements: list[Measurement] = field(default_factory=list)
     ratios: list[Ratio] = field(default_factory=list)
     started: float = field(default_factory=time.time)
+    #: workload -> (seconds it took, its budget in seconds, error or "")
+    timings: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    load_before: tuple[float, float, float] | None = None
+    load_after: tuple[float, float, float] | None = None
 
     def add(self, m: Measurement) -> Measurement:
         self.measurements.append(m)
@@ -57,9 +61,11 @@ class Report:
     def to_json(self) -> dict:
         return {
             "version": 1,
-            "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                        "processor": platform.processor() or platform.machine()},
+            "machine": machine(),
             "started": self.started,
+            "load_average": {"before": self.load_before, "after": self.load_after},
+            "timings": {k: {"seconds": t, "budget": b, "error": e} for k, (t, b, e) in self.timings.items()},
+            "total_seconds": sum(t for t, _, _ in self.timings.values()),
             "measurements": [asdict(m) for m in self.measurements],
             "ratios": [asdict(r) | {"met": r.met} for r in self.ratios],
         }
@@ -89,6 +95,42 @@ class Report:
                 r.add_row(x.workload, x.metric, x.baseline, f"{x.ratio:.1f}x",
                           "" if x.aim is None else f">= {x.aim:g}x", met)
             console.print(r)
+        if self.timings:
+            w = Table(title="time per workload")
+            for col in ("workload", "seconds", "budget", "within"):
+                w.add_column(col, justify="left" if col == "workload" else "right")
+            for k, (t, b, e) in self.timings.items():
+                w.add_row(k, f"{t:.1f}", f"{b:.0f}", ("yes" if t <= b else "NO") + (f" (error: {e})" if e else ""))
+            total, budget = sum(t for t, _, _ in self.timings.values()), sum(b for _, b, _ in self.timings.values())
+            w.add_row("total", f"{total:.1f}", f"{budget:.0f}", "yes" if total <= budget else "NO")
+            console.print(w)
+            if self.load_before is not None:
+                console.print(f"load average before {self.load_before}, after {self.load_after}; "
+                              f"{machine()['nproc']} cores")
+
+
+def loadavg() -> tuple[float, float, float] | None:
+    try:
+        return tuple(float(x) for x in open("/proc/loadavg").read().split()[:3])  # type: ignore[return-value]
+    except (OSError, ValueError):
+        return None
+
+
+def machine() -> dict:
+    """What the figures were measured on: Python, platform, cores, CPU model."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for ln in f:
+                if ln.startswith("model name"):
+                    model = ln.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import os
+
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "processor": model,
+            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
 
 
 def _fmt(v: float) -> str:
