@@ -4,6 +4,15 @@ The tracker owns the entries; everything else reads them (``pkt.ct``) and may se
 fields the ruleset can set (mark, labels, secmark) -- and, for NAT, the tuple of the
 reply direction (``tuples[1]``) through :meth:`ConntrackTable.alter_reply`, plus the
 ``nat`` slot where the NAT module keeps its manipulations.
+
+Memory layout (issue 6: a million entries should fit in ~400 MB).  The kernel keeps
+rarely used parts of ``nf_conn`` in *extensions* allocated on demand (``nf_ct_ext_add``:
+acct, helper, labels, nat, ...).  An entry here does the same: the slots every entry
+needs are on the object; zone, mark, labels, secmark, counters, NAT, helper, master and
+``ext`` live in one :class:`_Rare` object created the first time one of them is set to
+something other than its default.  Reading them costs a property call; an entry that never
+uses them pays one empty slot.  The two tuples are two slots (no list): ``tuples`` is a
+view built on access.
 """
 
 from __future__ import annotations
@@ -11,12 +20,47 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from pkttables.conntrack._enums import CtDir, Status
+from pkttables.conntrack._enums import Status
 from pkttables.conntrack._tuple import Tuple
 
 __all__ = ["Conn"]
 
 _ids = itertools.count(1)
+_INF = float("inf")   # one shared object: "not in the expiry index"
+
+
+class _Rare:
+    """The extension-like fields of an entry, allocated on first use."""
+    __slots__ = ("zone", "mark", "labels", "secmark", "counters", "nat", "helper", "master",
+                 "ext")
+
+    def __init__(self) -> None:
+        self.zone = 0
+        self.mark = 0
+        self.labels = 0              # 128-bit ct label bitmap
+        self.secmark = 0
+        # [direction][packets, bytes]; filled only with nf_conntrack_acct=1
+        self.counters: list[list[int]] | None = None
+        self.nat: Any = None         # NAT manipulations (pkttables.nat fills this)
+        self.helper: str | None = None
+        self.master: "Conn | None" = None
+        self.ext: dict[str, Any] | None = None
+
+
+def _rare_field(name: str, default: Any) -> property:
+    def get(self: "Conn") -> Any:
+        r = self._x
+        return default if r is None else getattr(r, name)
+
+    def set_(self: "Conn", value: Any) -> None:
+        r = self._x
+        if r is None:
+            if value is default or (type(value) is int and value == default):
+                return      # setting the default: nothing to allocate
+            r = self._x = _Rare()
+        setattr(r, name, value)
+
+    return property(get, set_, doc=f"``{name}`` (kept in the entry's rare part)")
 
 
 class Conn:
@@ -28,46 +72,74 @@ class Conn:
     in ``__nf_conntrack_confirm``).
     """
 
-    __slots__ = ("tuples", "status", "zone", "mark", "labels", "secmark", "proto",
-                 "timeout", "expires", "counters", "nat", "helper", "master", "id",
-                 "_events", "_heap_at", "ext", "__weakref__")
+    __slots__ = ("_o", "_r", "status", "proto", "timeout", "expires", "id", "_events",
+                 "_heap_at", "_x", "__weakref__")
 
     def __init__(self, orig: Tuple, reply: Tuple, zone: int = 0):
-        self.tuples: list[Tuple] = [orig, reply]
+        self._o = orig
+        self._r = reply
         self.status = Status(0)
-        self.zone = zone
-        self.mark = 0
-        self.labels = 0              # 128-bit ct label bitmap
-        self.secmark = 0
         self.proto: Any = None       # protocol tracker state (TcpProto, ...)
         self.timeout = 0.0           # relative, while unconfirmed
         self.expires = 0.0           # absolute, once confirmed
-        # [direction][packets, bytes]; filled only with nf_conntrack_acct=1
-        self.counters: list[list[int]] | None = None
-        self.nat: Any = None         # NAT manipulations (pkttables.nat fills this)
-        self.helper: str | None = None
-        self.master: "Conn | None" = None
         self.id = next(_ids)
         self._events = 0             # cached IPCT_* bits, delivered at confirm
-        self._heap_at = float("inf")  # earliest expiry the table's heap holds for it
-        self.ext: dict[str, Any] = {}
+        self._heap_at = _INF         # earliest expiry the table's index holds for it
+        self._x: _Rare | None = None
+        if zone:
+            self.zone = zone
+
+    zone = _rare_field("zone", 0)
+    mark = _rare_field("mark", 0)
+    labels = _rare_field("labels", 0)
+    secmark = _rare_field("secmark", 0)
+    counters = _rare_field("counters", None)
+    nat = _rare_field("nat", None)
+    helper = _rare_field("helper", None)
+    master = _rare_field("master", None)
+
+    @property
+    def ext(self) -> dict[str, Any]:
+        """Named extensions (helper, seqadj, refs ...): a dict created on first access.
+        Code that only asks whether one is there uses :meth:`ext_get` (no allocation)."""
+        r = self._x
+        if r is None:
+            r = self._x = _Rare()
+        if r.ext is None:
+            r.ext = {}
+        return r.ext
+
+    def ext_get(self, name: str, default: Any = None) -> Any:
+        r = self._x
+        if r is None or r.ext is None:
+            return default
+        return r.ext.get(name, default)
 
     # ---- views
     @property
+    def tuples(self) -> tuple[Tuple, Tuple]:
+        """(original, reply), indexable by :class:`CtDir`."""
+        return (self._o, self._r)
+
+    @tuples.setter
+    def tuples(self, value) -> None:
+        self._o, self._r = value
+
+    @property
     def original(self) -> Tuple:
-        return self.tuples[CtDir.ORIGINAL]
+        return self._o
 
     @property
     def reply(self) -> Tuple:
-        return self.tuples[CtDir.REPLY]
+        return self._r
 
     @property
     def l3num(self) -> int:
-        return self.tuples[0].l3num
+        return self._o.l3num
 
     @property
     def protonum(self) -> int:
-        return self.tuples[0].protonum
+        return self._o.protonum
 
     @property
     def confirmed(self) -> bool:
@@ -104,5 +176,5 @@ class Conn:
             self.timeout = timeout
 
     def __repr__(self) -> str:
-        return (f"<Conn {self.id} {self.tuples[0]} | {self.tuples[1]} "
+        return (f"<Conn {self.id} {self._o} | {self._r} "
                 f"status={self.status!r} state={self.state_name}>")

@@ -68,7 +68,7 @@ def _body(conn: Conn, now: float, *, event: bool, mark: bool) -> str:
     if conn.helper:
         parts.append(f"helper={conn.helper}")
     if not event:
-        parts.append(f"use={1 + conn.ext.get('refs', 0)}")
+        parts.append(f"use={1 + conn.ext_get('refs', 0)}")
     return " ".join(parts)
 
 

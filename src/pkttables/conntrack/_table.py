@@ -28,7 +28,10 @@ unconfirmed entry is inserted under both tuples, gets CONFIRMED, its absolute ex
 and a NEW event; for a confirmed entry the events cached while the packet traversed
 (state change, reply, assured, mark) are delivered as one UPDATE.
 
-The table is a dict keyed by ``(zone, tuple)`` for each direction.  Python hashes the
+The table is a dict with one key per direction: the tuple itself in zone 0, ``(zone,
+tuple)`` in other zones; the value is the entry, and the direction is found by comparing
+the tuple with the entry's reply tuple (a value of ``(entry, dir)`` per key cost ~130
+bytes per connection, issue 6).  Python hashes the
 tuple's ``bytes`` addresses with SipHash-1-3 under a per-process random key
 (PYTHONHASHSEED; PEP 456), so an attacker who chooses tuples cannot make them collide on
 purpose -- the role the kernel's ``hash_conntrack_raw`` gives to siphash with a boot-time
@@ -43,21 +46,26 @@ The buckets are modelled with the same keyed hash modulo ``nf_conntrack_buckets`
 directions of an entry indexed, as the kernel hashes both tuplehash nodes.  Not
 modelled: the GC worker's extra eviction of closing TCP entries under pressure.
 
-Expiry: entries carry their absolute expiry; a heap of (expiry, id) is consulted at every
-call with the injected ``now`` and every entry found expired is destroyed (DESTROY
-event).  The kernel's GC runs later than the exact expiry, but an expired entry is never
+Expiry: entries carry their absolute expiry; an index of one-second slots (slot
+``floor(expiry)`` -> entries, with a heap of the slot numbers) is consulted at every call
+with the injected ``now``; every entry found expired is destroyed (DESTROY event), in
+(expiry, id) order.  A refresh that moves an expiry later leaves the entry in its old slot,
+where it is found again and moved on (the kernel's GC also just skips live entries); one
+that moves it to an earlier slot files it there too, and the old slot ignores it.  A slot
+costs a list cell per entry instead of a heap tuple (~65 bytes less per entry).  The kernel's GC runs later than the exact expiry, but an expired entry is never
 found by a lookup there either, which is what traffic observes.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from pkttables.conntrack import _l4, _sctp
-from pkttables.conntrack._conn import Conn
+from pkttables.conntrack._conn import _INF, Conn
 from pkttables.conntrack._enums import CtDir, CtEventType, CtInfo, CtStateBit, Event, Status
 from pkttables.conntrack._format import format_event
 from pkttables.conntrack._tcp import TcpSettings, tcp_packet
@@ -190,11 +198,15 @@ class ConntrackTable:
                          for k, v in _l4.DEFAULT_TIMEOUTS.items()}
         self.sctp_timeouts = {s: get(f"net.netfilter.nf_conntrack_{n}")
                               for s, n in _sctp.SCTP_SYSCTLS.items()}
-        self.hash: dict[tuple[int, Tuple], tuple[Conn, int]] = {}
+        # key: the tuple (zone 0) or (zone, tuple); value: the entry (see _key)
+        self.hash: dict[Any, Conn] = {}
         # bucket -> entries, for early drop only: built the first time the table is full
         # and kept from then on (a set per bucket costs ~340 bytes per entry otherwise)
         self._bucket: dict[int, set[Conn]] | None = None
-        self._heap: list[tuple[float, int, Conn]] = []
+        self._slots: dict[int, list[Conn]] = {}    # floor(expiry) -> entries
+        self._slot_heap: list[int] = []            # the keys of _slots, as a heap
+        # address bytes seen in tuples, shared between entries (bounded; see _intern)
+        self._addrs: dict[bytes, bytes] = {}
         self._count = 0
         self.expect_table = ExpectTable(get("net.netfilter.nf_conntrack_expect_max"))
         self.helper_log: list[str] = []
@@ -217,30 +229,30 @@ class ConntrackTable:
         """The entry and direction a tuple belongs to (``nf_conntrack_find_get``)."""
         if now is not None:
             self.expire(now)
-        return self.hash.get((zone, t))
+        ct = self.hash.get(t if zone == 0 else (zone, t))
+        if ct is None:
+            return None
+        return ct, (1 if t == ct._r else 0)
 
     def tuple_taken(self, t: Tuple, ignored: Conn | None = None, zone: int = 0) -> bool:
         """nf_conntrack_tuple_taken(): is ``t`` some other entry's tuple?  (NAT port
         allocation asks this about the reply tuples it tries.)"""
-        hit = self.hash.get((zone, t))
-        return hit is not None and hit[0] is not ignored
+        hit = self.hash.get(t if zone == 0 else (zone, t))
+        return hit is not None and hit is not ignored
 
     def alter_reply(self, ct: Conn, new_reply: Tuple) -> None:
         """nf_conntrack_alter_reply(): NAT rewrites the reply tuple of an entry that is
         not yet confirmed (it is hashed only at confirm)."""
         if ct.confirmed:
             raise ValueError("the reply tuple of a confirmed entry cannot change")
-        ct.tuples[CtDir.REPLY] = new_reply
+        ct._r = new_reply
 
     def entries(self, now: float | None = None) -> list[Conn]:
         """Confirmed entries in insertion order (expired ones destroyed first)."""
         if now is not None:
             self.expire(now)
-        seen: dict[int, Conn] = {}
-        for ct, d in self.hash.values():
-            if d == 0:
-                seen[ct.id] = ct
-        return list(seen.values())
+        # both keys of an entry hold it; the first (original) one gives insertion order
+        return list(dict.fromkeys(self.hash.values()))
 
     def __iter__(self) -> Iterator[Conn]:
         return iter(self.entries())
@@ -272,36 +284,70 @@ class ConntrackTable:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _bucket_of(self, key: tuple[int, Tuple]) -> int:
-        return hash(key) % self.buckets
+    def _bucket_of(self, zone: int, t: Tuple) -> int:
+        return hash((zone, t)) % self.buckets
+
+    def _intern(self, t: Tuple) -> Tuple:
+        """The tuple with its address bytes shared with earlier entries' (the same
+        servers and clients recur; 37 bytes per address otherwise).  The cache is
+        bounded: it is emptied when it reaches 65536 addresses."""
+        a = self._addrs
+        src = a.get(t.src)
+        dst = a.get(t.dst)
+        if src is not None and dst is not None:
+            if src is t.src and dst is t.dst:
+                return t
+            return Tuple(t.l3num, src, dst, t.protonum, t.sport, t.dport)
+        if len(a) >= 65536:
+            a.clear()
+        src = a.setdefault(t.src, t.src)
+        dst = a.setdefault(t.dst, t.dst)
+        if src is t.src and dst is t.dst:
+            return t
+        return Tuple(t.l3num, src, dst, t.protonum, t.sport, t.dport)
 
     def _insert(self, ct: Conn, now: float) -> None:
-        for d in (0, 1):
-            key = (ct.zone, ct.tuples[d])
-            self.hash[key] = (ct, d)
+        zone = ct.zone
+        for t in (ct._o, ct._r):
+            self.hash[t if zone == 0 else (zone, t)] = ct
             if self._bucket is not None:
-                self._bucket.setdefault(self._bucket_of(key), set()).add(ct)
+                self._bucket.setdefault(self._bucket_of(zone, t), set()).add(ct)
         self._count += 1
         self.touch(ct)
 
     def touch(self, ct: Conn) -> None:
-        """Tell the expiry heap that ``ct.expires`` may have moved earlier (a later
-        expiry is noticed lazily when the old heap slot comes due)."""
-        if ct.confirmed and ct.expires < ct._heap_at:
-            ct._heap_at = ct.expires
-            heapq.heappush(self._heap, (ct.expires, ct.id, ct))
+        """Tell the expiry index that ``ct.expires`` may have moved earlier (a later
+        expiry is noticed lazily when the old slot comes due)."""
+        exp = ct.expires
+        if exp < ct._heap_at and ct.status & Status.CONFIRMED:
+            old = ct._heap_at
+            ct._heap_at = exp
+            k = math.floor(exp)
+            if old is not _INF and k == math.floor(old):
+                return      # already filed in that slot
+            self._file(ct, k)
+
+    def _file(self, ct: Conn, k: int) -> None:
+        lst = self._slots.get(k)
+        if lst is None:
+            self._slots[k] = [ct]
+            heapq.heappush(self._slot_heap, k)
+        else:
+            lst.append(ct)
 
     def _unlink(self, ct: Conn) -> None:
-        for d in (0, 1):
-            key = (ct.zone, ct.tuples[d])
-            hit = self.hash.get(key)
-            if hit is not None and hit[0] is ct:
+        zone = ct.zone
+        for t in (ct._o, ct._r):
+            key = t if zone == 0 else (zone, t)
+            if self.hash.get(key) is ct:
                 del self.hash[key]
-                b = self._bucket.get(self._bucket_of(key)) if self._bucket is not None else None
-                if b is not None:
-                    b.discard(ct)
-                    if not b:
-                        del self._bucket[self._bucket_of(key)]
+                if self._bucket is not None:
+                    bk = self._bucket_of(zone, t)
+                    b = self._bucket.get(bk)
+                    if b is not None:
+                        b.discard(ct)
+                        if not b:
+                            del self._bucket[bk]
         self._count -= 1
 
     def kill(self, ct: Conn, now: float) -> bool:
@@ -311,7 +357,7 @@ class ConntrackTable:
             return False
         ct.status |= Status.DYING
         self.expect_table.remove_master(ct)     # nf_ct_remove_expectations
-        if ct.master is not None and not ct.ext.get("master_put"):
+        if ct.master is not None and not ct.ext_get("master_put"):
             ct.ext["master_put"] = True
             ct.master.ext["refs"] = ct.master.ext.get("refs", 0) - 1
         if not ct.confirmed:
@@ -323,18 +369,35 @@ class ConntrackTable:
 
     def expire(self, now: float) -> int:
         """Destroy every entry whose timeout has passed; returns how many."""
+        keys = self._slot_heap
+        if not keys or keys[0] > now:
+            return 0
+        due: list[Conn] = []
+        keep: list[tuple[int, list[Conn]]] = []
+        while keys and keys[0] <= now:
+            k = heapq.heappop(keys)
+            left: list[Conn] = []
+            for ct in self._slots.pop(k):
+                if ct.status & Status.DYING or math.floor(ct._heap_at) != k:
+                    continue    # dead, or filed in an earlier slot since: stale cell
+                exp = ct.expires
+                if exp <= now:
+                    due.append(ct)
+                    continue
+                ct._heap_at = exp   # refreshed since it was filed: move it on
+                nk = math.floor(exp)
+                if nk == k:
+                    left.append(ct)   # due later within this second
+                else:
+                    self._file(ct, nk)
+            if left:
+                keep.append((k, left))
+        for k, left in keep:
+            self._slots[k] = left
+            heapq.heappush(keys, k)
         n = 0
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            exp, _id, ct = heapq.heappop(heap)
-            if ct.status & Status.DYING:
-                continue
-            if exp != ct._heap_at:
-                continue    # a stale slot: a newer, earlier one exists
-            if ct.expires > now:
-                ct._heap_at = ct.expires
-                heapq.heappush(heap, (ct.expires, ct.id, ct))  # refreshed since
-                continue
+        # a cell may have been filed twice in one slot (moved earlier, then on again)
+        for ct in sorted(dict.fromkeys(due), key=lambda c: (c.expires, c.id)):
             if self.kill(ct, now):
                 n += 1
         return n
@@ -346,14 +409,15 @@ class ConntrackTable:
             n += self.kill(ct, now)
         return n
 
-    def _early_drop(self, key: tuple[int, Tuple], now: float) -> bool:
+    def _early_drop(self, zone: int, t: Tuple, now: float) -> bool:
         """early_drop(): kill the non-assured entries of up to 8 buckets from the new
         tuple's own."""
         if self._bucket is None:
             self._bucket = {}
-            for k, (ct, _d) in self.hash.items():
-                self._bucket.setdefault(self._bucket_of(k), set()).add(ct)
-        b = self._bucket_of(key)
+            for ct in self.hash.values():
+                for tt in (ct._o, ct._r):
+                    self._bucket.setdefault(self._bucket_of(ct.zone, tt), set()).add(ct)
+        b = self._bucket_of(zone, t)
         for i in range(NF_CT_EVICTION_RANGE):
             chain = self._bucket.get((b + i) % self.buckets)
             if not chain:
@@ -491,14 +555,14 @@ class ConntrackTable:
         if t is None:
             ctx.reason = "cannot get tuple"
             return None
-        hit = self.hash.get((zone, t))
-        if hit is None:
+        ct = self.hash.get(t if zone == 0 else (zone, t))
+        if ct is None:
             ct = self._init_conntrack(t, zone, ctx)
             if ct is None or ct is False:
                 return ct
             dir_ = 0
         else:
-            ct, dir_ = hit
+            dir_ = 1 if t == ct._r else 0
             self.stats["found"] += 1
         if dir_ == 1:
             ctinfo = CtInfo.ESTABLISHED_REPLY
@@ -517,12 +581,12 @@ class ConntrackTable:
         if rt is None:
             ctx.reason = "cannot invert tuple"
             return None
-        key = (zone, t)
         if self.max and self._count + 1 > self.max:
-            if not self._early_drop(key, ctx.now):
+            if not self._early_drop(zone, t, ctx.now):
                 self.last_reason = "nf_conntrack: table full, dropping packet"
                 return False
-        ct = Conn(t, rt, zone)
+        t = self._intern(t)
+        ct = Conn(t, invert(t), zone)
         if self.acct:
             ct.counters = [[0, 0], [0, 0]]
         exp = self.expect_table.find(t, zone, ctx.now) if len(self.expect_table) else None
@@ -574,10 +638,10 @@ class ConntrackTable:
         target = invert(it)
         if target is None:
             return self._invalid("failed to invert inner tuple")
-        hit = self.hash.get((zone, target))
-        if hit is None:
+        ct = self.hash.get(target if zone == 0 else (zone, target))
+        if ct is None:
             return self._invalid("no match for ICMP error")
-        ct, dir_ = hit
+        dir_ = 1 if target == ct._r else 0
         outer_dst = addresses(buf, ctx.nh, ctx.l3num)[1]
         if ct.tuples[dir_].dst != outer_dst:
             # NAT may have rewritten the destination: a NAT module can allow it by
@@ -600,7 +664,7 @@ class ConntrackTable:
         """nf_confirm(): the entry's helper, sequence adjustment, then
         nf_conntrack_confirm(): insert a new entry, deliver cached events."""
         ct = pkt.ct
-        if (ct is not None and (ct.ext.get("helper") is not None or ct.status & Status.SEQ_ADJUST)
+        if (ct is not None and (ct.ext_get("helper") is not None or ct.status & Status.SEQ_ADJUST)
                 and pkt.ctinfo not in (None, CtInfo.RELATED_REPLY, CtInfo.UNTRACKED)):
             v = self._help(pkt, ct, now)
             if v != NF_ACCEPT:
@@ -617,8 +681,9 @@ class ConntrackTable:
         if ct.dying:
             self.stats["insert_failed"] += 1
             return NF_DROP
-        for d in (0, 1):
-            if (ct.zone, ct.tuples[d]) in self.hash:
+        zone = ct.zone
+        for t in (ct._o, ct._r):
+            if (t if zone == 0 else (zone, t)) in self.hash:
                 # a clash: another packet confirmed the same tuple first (not modelled:
                 # nf_ct_resolve_clash's UDP merge); the kernel drops this one
                 self.stats["insert_failed"] += 1
@@ -641,7 +706,7 @@ class ConntrackTable:
         if l3 is None:
             return NF_ACCEPT
         _l3num, proto, protoff, end = l3
-        ext = ct.ext.get("helper")
+        ext = ct.ext_get("helper")
         if ext is not None:
             dataoff = protoff + (8 if proto in (17, 136) else 0)
             call = HelpCall(pkt, ct, pkt.ctinfo, protoff, dataoff, end, now, self, ext)

@@ -67,12 +67,12 @@ class SeqAdjDir:
 
 
 def get_seqadj(ct) -> list[SeqAdjDir] | None:
-    return ct.ext.get("seqadj")
+    return ct.ext_get("seqadj")
 
 
 def seqadj_init(ct) -> list[SeqAdjDir]:
     """Give an entry the seqadj extension (NAT does it for entries with a helper)."""
-    adj = ct.ext.get("seqadj")
+    adj = ct.ext_get("seqadj")
     if adj is None:
         adj = ct.ext["seqadj"] = [SeqAdjDir(), SeqAdjDir()]
     return adj
@@ -108,7 +108,7 @@ def tcp_seqadj_set(pkt, ct, ctinfo, off: int, tr=None) -> None:
 
 def seq_offset(ct, dir_: int, seq: int) -> int:
     """nf_ct_seq_offset(): the offset applied to ``seq`` of direction ``dir_``."""
-    adj = ct.ext.get("seqadj")
+    adj = ct.ext_get("seqadj")
     if adj is None:
         return 0
     way = adj[dir_]
@@ -155,7 +155,7 @@ def _sack_adjust(pkt, th: int, doff: int, other: SeqAdjDir) -> None:
 def seq_adjust(pkt, ct, ctinfo) -> bool:
     """nf_ct_seq_adjust(): rewrite SEQ, ACK and SACK blocks of a TCP packet (checksum
     updated incrementally).  False when the TCP header cannot be read."""
-    adj = ct.ext.get("seqadj")
+    adj = ct.ext_get("seqadj")
     th = pkt.th_off
     if adj is None or ct.protonum != 6 or th < 0 or th + 20 > len(pkt.buf):
         return adj is None
