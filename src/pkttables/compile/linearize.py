@@ -90,6 +90,9 @@ def _text_instr(text: str) -> vm.Instr:
 ANONYMOUS, CONSTANT, INTERVAL, MAP, TIMEOUT, EVAL, OBJECT, CONCAT = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80
 
 
+_MASK_OPS = frozenset("&|^")      # bitwise ops nft folds into one (mask, xor) instruction
+
+
 @dataclass(frozen=True, slots=True)
 class SetElem:
     key: bytes
@@ -173,13 +176,30 @@ class _Lin:
         elif isinstance(e, N.Binop):
             n = len(e.right.data)
             inner = e.left
-            if e.op == "&" and isinstance(inner, N.Binop) and inner.op == "&" \
+            if e.op in _MASK_OPS and isinstance(inner, N.Binop) and inner.op in _MASK_OPS \
                     and isinstance(inner.right, N.Value) and len(inner.right.data) == n:
-                # `ip hdrlength & 0x3`: the field's own mask and the user's are one
-                # bitwise in nft (the masks are and-ed)
-                m = bytes(a & b for a, b in zip(inner.right.data, e.right.data))
-                self.gen(inner.left, dreg)
-                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, m, bytes(n)))
+                # `ip hdrlength & 0x3`, `th sport & 4607 | 4352`: a chain of and/or/xor
+                # with constants is one bitwise in nft ((x & m) ^ x', the constants
+                # folded: & c -> m&c, x'&c; | c -> m&~c, x'|c; ^ c -> x'^c)
+                chain = []
+                cur: N.TExpr = e
+                while isinstance(cur, N.Binop) and cur.op in _MASK_OPS and isinstance(cur.right, N.Value) \
+                        and len(cur.right.data) == n:
+                    chain.append(cur)
+                    cur = cur.left
+                mask, xor = (1 << (8 * n)) - 1, 0
+                full = mask
+                for b in reversed(chain):
+                    c = int.from_bytes(b.right.data, "big")
+                    if b.op == "&":
+                        mask, xor = mask & c, xor & c
+                    elif b.op == "|":
+                        mask, xor = mask & ~c & full, xor | c
+                    else:
+                        xor ^= c
+                self.gen(cur, dreg)
+                o.append(vm.Bitwise(R(dreg), R(dreg), n, vm.BitwiseOp.BOOL, mask.to_bytes(n, "big"),
+                                    xor.to_bytes(n, "big")))
                 return
             self.gen(e.left, dreg)
             if e.op in ("<<", ">>"):

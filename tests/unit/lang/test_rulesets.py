@@ -65,10 +65,18 @@ def test_whole_ruleset():
 
 
 def test_define_scopes_and_redefine():
-    s = parse("define a = 1\ntable ip t {\n define a = 2\n chain c {\n  meta mark $a\n }\n}\nadd rule ip t c meta mark $a\n")
+    s = parse("define a = 1\ntable ip t {\n redefine a = 2\n chain c {\n  meta mark $a\n }\n}\nadd rule ip t c meta mark $a\n")
     inner = s.commands[0].obj.body[0].body[0].stmts[0].right
     outer = s.commands[1].obj.rule.stmts[0].right
     assert (inner.value, outer.value) == (2, 1)
+    # nft's symbol_lookup searches enclosing scopes: `define` of an outer name in a
+    # block is a redefinition (checked on nft 1.0.6), and `undefine` only touches the
+    # current scope
+    with pytest.raises(SyntaxError_) as e:
+        parse("define a = 1\ntable ip t {\n define a = 2\n}\n", "f")
+    assert str(e.value).startswith("f:3:9-9: Error: redefinition of symbol 'a'")
+    with pytest.raises(SyntaxError_):
+        parse("define a = 1\ntable ip t {\n undefine a\n define a = 2\n}\n", "f")
     s = parse("define a = 1\nredefine a = 3\nundefine a\ndefine a = 4\nadd rule ip t c meta mark $a\n")
     assert s.commands[0].obj.rule.stmts[0].right.value == 4
 
