@@ -137,6 +137,18 @@ class _Ctx:
         return not all(v for k, v in res.items() if k != "ip")
 
 
+_PORTS: tuple[int, ...] = ()
+
+
+def _ports() -> tuple[int, ...]:
+    """0..65535 as int objects, built on first use (~2.3 MB once per process): the port
+    and ICMP id/type words of every tuple point into it."""
+    global _PORTS
+    if not _PORTS:
+        _PORTS = tuple(range(65536))
+    return _PORTS
+
+
 def _hook_num(hook) -> int:
     if isinstance(hook, str):
         return _HOOK_NAMES[hook]
@@ -288,23 +300,24 @@ class ConntrackTable:
         return hash((zone, t)) % self.buckets
 
     def _intern(self, t: Tuple) -> Tuple:
-        """The tuple with its address bytes shared with earlier entries' (the same
-        servers and clients recur; 37 bytes per address otherwise).  The cache is
-        bounded: it is emptied when it reaches 65536 addresses."""
+        """The tuple with its address bytes and 16-bit words shared with earlier
+        entries' (the same servers, clients and ports recur; 37 bytes per address and
+        28 per port otherwise).  The address cache is bounded: it is emptied when it
+        reaches 65536 addresses."""
         a = self._addrs
         src = a.get(t.src)
         dst = a.get(t.dst)
-        if src is not None and dst is not None:
-            if src is t.src and dst is t.dst:
-                return t
-            return Tuple(t.l3num, src, dst, t.protonum, t.sport, t.dport)
-        if len(a) >= 65536:
-            a.clear()
-        src = a.setdefault(t.src, t.src)
-        dst = a.setdefault(t.dst, t.dst)
-        if src is t.src and dst is t.dst:
+        if src is None or dst is None:
+            if len(a) >= 65536:
+                a.clear()
+            src = a.setdefault(t.src, t.src)
+            dst = a.setdefault(t.dst, t.dst)
+        # 16-bit words: one shared int object per value (28 bytes each above 256)
+        ports = _ports()
+        sport, dport = ports[t.sport], ports[t.dport]
+        if src is t.src and dst is t.dst and sport is t.sport and dport is t.dport:
             return t
-        return Tuple(t.l3num, src, dst, t.protonum, t.sport, t.dport)
+        return Tuple(t.l3num, src, dst, t.protonum, sport, dport)
 
     def _insert(self, ct: Conn, now: float) -> None:
         zone = ct.zone
