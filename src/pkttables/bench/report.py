@@ -139,3 +139,27 @@ def _fmt(v: float) -> str:
     if v >= 1:
         return f"{v:.2f}"
     return f"{v:.4g}"
+
+
+def markdown(data: dict) -> str:
+    """The tables of a JSON report (``Report.to_json()`` or a ``--json`` file) as Markdown,
+    for docs/performance.md: measurements, ratios with met / NOT met, time per workload."""
+    def cell(x) -> str:
+        return str(x).replace("|", "\\|")
+
+    out = ["| workload | subject | metric | value | unit | n | note |", "|---|---|---|--:|---|--:|---|"]
+    for m in data["measurements"]:
+        v = m["value"]
+        out.append(f"| {m['workload']} | {m['subject']} | {cell(m['metric'])} | "
+                   f"{'—' if v != v else _fmt(v)} | {m['unit']} | {m['n']:,} | {cell(m['note'])} |")
+    out += ["", "| workload | metric | vs | ratio | aim | met |", "|---|---|---|--:|--:|---|"]
+    for r in data["ratios"]:
+        met = "" if r["met"] is None else ("met" if r["met"] else "**NOT met**")
+        aim = "" if r["aim"] is None else f"≥ {r['aim']:g}×"
+        out.append(f"| {r['workload']} | {cell(r['metric'])} | {cell(r['baseline'])} | {r['ratio']:.2f}× | {aim} | {met} |")
+    if data.get("timings"):
+        out += ["", "| workload | seconds | budget |", "|---|--:|--:|"]
+        for k, t in data["timings"].items():
+            out.append(f"| {k} | {t['seconds']:.1f} | {t['budget']:.0f} |" + (f" error: {cell(t['error'])}" if t["error"] else ""))
+        out.append(f"| **total** | {data['total_seconds']:.1f} | {sum(t['budget'] for t in data['timings'].values()):.0f} |")
+    return "\n".join(out) + "\n"

@@ -206,7 +206,7 @@ def ruleset_load(report: Report, opt: Options) -> None:
 BUDGET["ruleset-load"] = 120.0
 
 
-@workload("sets", budget=60)
+@workload("sets", budget=90)
 def sets_workload(report: Report, opt: Options) -> None:
     """Set lookups, build time and memory per element for each set kind at 100, 100k and 1M
     elements (100, 10k with --quick); the aim is lookup cost at the largest size <= 2x the
@@ -215,12 +215,19 @@ def sets_workload(report: Report, opt: Options) -> None:
     from pkttables.sets import bench as sb
 
     sizes = (100, 10_000) if opt.quick else (100, 100_000, 1_000_000)
-    rows = sb.run(sizes=sizes)
+    # Budget (docs/performance.md): pipapo's build at 1M is ~72 s under tracemalloc and
+    # the kernel's nft -f of each kind at each size ~1 min more, which alone would take
+    # the 10-minute run past its end: the full run stops pipapo at 100k and leaves the
+    # kernel load comparison to `python -m pkttables.sets.bench` (docs/sets.md).
+    pipapo_max = 100_000
+    rows = sb.run(sizes=sizes, pipapo_max=pipapo_max, kernel=False)
     for r in rows:
         n, kind = r["elements"], r["kind"]
         report.add(Measurement("sets", "pkttables", f"{kind} lookup", r["lookup_ns"], "ns/lookup", n))
+        cut = (f"; 1M not run (budget): max {pipapo_max:,}" if kind == "pipapo" and not opt.quick
+               and n == max(r2["elements"] for r2 in rows if r2["kind"] == "pipapo") else "")
         report.add(Measurement("sets", "pkttables", f"{kind} build", r["build_s"], "s", n,
-                               f"{r['bytes_per_elem']:.0f} B/elem peak"))
+                               f"{r['bytes_per_elem']:.0f} B/elem peak, tracemalloc on{cut}"))
         if r["add_ns"] is not None:
             report.add(Measurement("sets", "pkttables", f"{kind} add+delete one", (r["add_ns"] + r["delete_ns"]) / 1e3,
                                    "us", n))
