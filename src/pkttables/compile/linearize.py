@@ -100,6 +100,9 @@ class SetElem:
     key_end: bytes | None = None        # concatenated ranges
     data: bytes | None = None
     verdict: str | None = None
+    # object maps: the object's name (NFTA_SET_ELEM_OBJREF).  libnftnl's debug print does
+    # not show it, so dump() leaves it out; the model's __objmap%d elements carry it.
+    obj: str | None = None
 
     def dump(self) -> str:
         # a catch-all element has no key: libnftnl prints "element  : ..." (two blanks)
@@ -455,6 +458,8 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
             return None, None
         if isinstance(d, N.Verdict):
             return None, d.kind if d.chain is None else f"{d.kind} -> {d.chain}"
+        if isinstance(d, str):          # an object map's object name: see obj_of
+            return None, None
         # interval data (nat maps to ranges, nft's "typeof ... : interval ..."): all the
         # low ends, then all the high ends, each part in its own 32-bit words
         if isinstance(d, N.Range):
@@ -467,30 +472,35 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
             return b"".join(_pad4(p.data) for p in d.parts), None  # type: ignore[attr-defined]
         return d.data, None  # type: ignore[attr-defined]
 
+    def obj_of(el: N.Elem) -> str | None:
+        # object maps: the commands pipeline puts the object's name (a str) in el.data
+        return el.data if s.objmap and isinstance(el.data, str) else None
+
     if s.interval and s.concat:
         for el in s_elements:
             lo = b"".join(_pad4(_range_ends(p)[0]) for p in el.key.parts)  # type: ignore[attr-defined]
             hi = b"".join(_pad4(_range_ends(p)[1]) for p in el.key.parts)  # type: ignore[attr-defined]
             d, v = data_of(el)
-            elems.append(SetElem(lo, 0, hi, d, v))
+            elems.append(SetElem(lo, 0, hi, d, v, obj_of(el)))
     elif s.interval:
         nbytes = s.nbytes
         segs = []
         for el in s_elements:
             lo, hi = _range_ends(el.key, big=True)
-            segs.append([int.from_bytes(lo, "big"), int.from_bytes(hi, "big"), data_of(el)])
+            segs.append([int.from_bytes(lo, "big"), int.from_bytes(hi, "big"), data_of(el), obj_of(el)])
         segs.sort(key=lambda x: x[0])
         merged: list[list] = []
         for seg in segs:
-            if merged and not s.is_map and seg[0] <= merged[-1][1] + 1:
+            # object maps are maps too (their is_map is off): each range keeps its object
+            if merged and not (s.is_map or s.objmap) and seg[0] <= merged[-1][1] + 1:
                 merged[-1][1] = max(merged[-1][1], seg[1])
             else:
                 merged.append(seg)
         top = (1 << (8 * nbytes)) - 1
         if merged and merged[0][0] != 0:
             elems.append(SetElem(bytes(nbytes), 1))
-        for i, (lo, hi, (d, v)) in enumerate(merged):
-            elems.append(SetElem(lo.to_bytes(nbytes, "big"), 0, None, d, v))
+        for i, (lo, hi, (d, v), o) in enumerate(merged):
+            elems.append(SetElem(lo.to_bytes(nbytes, "big"), 0, None, d, v, o))
             nxt = merged[i + 1][0] if i + 1 < len(merged) else None
             if hi < top and nxt != hi + 1:
                 elems.append(SetElem((hi + 1).to_bytes(nbytes, "big"), 1))
@@ -499,10 +509,10 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
             k = el.key
             key = b"".join(_pad4(p.data) for p in k.parts) if isinstance(k, N.Concat) else k.data  # type: ignore
             d, v = data_of(el)
-            elems.append(SetElem(key, 0, None, d, v))
+            elems.append(SetElem(key, 0, None, d, v, obj_of(el)))
     for el in catchall:
         d, v = data_of(el)
-        elems.append(SetElem(b"", 2, None, d, v))
+        elems.append(SetElem(b"", 2, None, d, v, obj_of(el)))
     # nft 1.0.6 declares anonymous sets with their element count (NFTA_SET_DESC_SIZE,
     # printed by libnftnl as "size N").
     return AnonSetDecl(name, flags, s.len_bits, tuple(elems), s.data_len_bits, len(elems))
