@@ -362,6 +362,11 @@ _SET_FLAG_BITS = ((0x1, "anonymous"), (0x2, "constant"), (0x4, "interval"), (0x8
                   (0x10, "timeout"), (0x20, "dynamic"), (0x40, "object"), (0x80, "concat"))
 
 
+# NFT_OBJECT_* -> the object kind by name (an object map's data_type)
+_OBJ_KIND = {1: "counter", 2: "quota", 3: "ct helper", 4: "limit", 5: "connlimit", 6: "tunnel",
+             7: "ct timeout", 8: "secmark", 9: "ct expectation", 10: "synproxy"}
+
+
 def _anon_set_model(d, t: Table) -> Set:
     """An anonymous set declaration of a compiled rule (``AnonSetDecl``) as a model set.
     Keys stay the kernel's bytes (key_type is unknown here: the rule's lookup types it);
@@ -376,7 +381,9 @@ def _anon_set_model(d, t: Table) -> Set:
     interval = "interval" in flags and not "concat" in flags
     for el in d.elements:
         data = el.verdict if getattr(el, "verdict", None) is not None else el.data
-        if isinstance(data, str):
+        if getattr(el, "obj", None) is not None:
+            data = el.obj               # an object map: the object's name (docs/sets.md)
+        elif isinstance(data, str):
             data = data.replace(" -> ", " ")    # the dump's "jump -> c" is the verdict "jump c"
         if interval:
             if el.flags & 1:            # an interval end: closes the previous start
@@ -837,8 +844,15 @@ class _Executor:
         names = []
         meters = {st.set: st for st in comp.stmts
                   if type(st).__name__ == "Dynset" and getattr(st, "declare", None) is not None}
+        # the object kinds of the rule's anonymous object maps, in the order compiled
+        objkinds = [_OBJ_KIND.get(getattr(st, "type", 0)) for st in comp.stmts
+                    if type(st).__name__ == "Objref" and getattr(getattr(st, "mapping", None), "objmap", False)
+                    and hasattr(st.mapping, "elements")]
         for d in getattr(prog, "sets", ()) or ():
             s = _anon_set_model(d, t)
+            if "object" in s.flags and objkinds:
+                # sets.generation reads an object map's kind from data_type
+                s.data_type = objkinds.pop(0)
             m = meters.get(s.name)
             if m is not None:
                 # a meter: nft lists its key's datatypes and nft's default size 65535

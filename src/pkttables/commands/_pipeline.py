@@ -63,36 +63,53 @@ def available() -> bool:
 
 
 def set_infos(table) -> dict:
-    """What evaluation needs about the named sets of a model table (``evaluate.SetInfo``),
-    for sets declared with ``type`` names; ``typeof`` sets are left to evaluation."""
+    """What evaluation needs about the named sets of a model table (``evaluate.SetInfo``).
+
+    ``type`` sets are typed from ``key_type``/``data_type`` (datatype names); ``typeof``
+    sets from ``key_typeof``/``data_typeof``, the expressions as nft stores them (the
+    contract of :class:`pkttables.model.objects.Set`): ``key_type`` of a typeof set holds
+    the expressions' datatype names, which are not expressions and do not parse as such."""
     try:
+        from dataclasses import replace
+
         from pkttables.evaluate import set_info
     except Exception:
         return {}
     out = {}
     for name, s in table.sets.items():
-        if not isinstance(s.key_type, tuple):
-            continue
         try:
-            if s.typeof:
-                key = " . ".join(_expr_text(k) for k in s.key_type)
-                data = " . ".join(_expr_text(k) for k in s.data_type) if s.data_type else None
-            else:
-                key = " . ".join(s.key_type)
-                data = " . ".join(s.data_type) if s.data_type else None
+            typeof_key = bool(s.typeof and s.key_typeof)
+            key = " . ".join(s.key_typeof) if typeof_key else " . ".join(_names(s.key_type))
+            if not key:
+                continue
+            dnames = " . ".join(_names(s.data_type)) if s.is_map or s.data_type else None
+            typeof_data = bool(s.typeof and s.data_typeof)
+            data = s.data_typeof if typeof_data else (dnames or None)
             flags = ",".join(sorted(s.flags)) or None
-            out[name] = set_info(name, "typeof" if s.typeof else "type", key, data, flags, table.family)
+            info = set_info(name, "typeof" if typeof_key else "type", key,
+                            data if typeof_data == typeof_key else None, flags, table.family)
+            if data is not None and typeof_data != typeof_key:
+                # key and data declared differently (`typeof ip saddr : mark`): type the data
+                # on its own with its own keyword and keep the key's answer
+                if typeof_data:
+                    dinfo = set_info(name, "typeof", data, data, flags, table.family)
+                else:
+                    dinfo = set_info(name, "type", " . ".join(_names(s.key_type)), data, flags,
+                                     table.family)
+                info = replace(info, data=dinfo.data, is_map=dinfo.is_map, objmap=dinfo.objmap)
+            out[name] = info
         except Exception:  # a declaration evaluation cannot type: the rule will say so
             continue
     return out
 
 
-def _expr_text(e) -> str:
-    """The source text of a ``typeof`` expression (from its location)."""
-    loc = getattr(e, "loc", None)
-    if loc is not None and loc.line_text and loc.first_col:
-        return loc.line_text[loc.first_col - 1:loc.last_col]
-    return str(e)
+def _names(t) -> list[str]:
+    """Datatype names of a model ``key_type``/``data_type`` (a tuple, or one name)."""
+    if t is None:
+        return []
+    if isinstance(t, str):
+        return [t]
+    return [str(x) for x in t]
 
 
 def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
@@ -110,7 +127,54 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
     ctx = EvalContext(family=family, table=table, chain=chain, sets=dict(sets or {}), chains=chains,
                       ifindex=ifindex, kernel=True)
     typed = evaluate_rule(rule, ctx)
+    typed = _objmap_names(rule, typed)
     if linearize is None:
         return Compiled(tuple(typed.stmts), "", True)
     prog = linearize(typed)
     return Compiled(tuple(typed.stmts), None, True, prog)
+
+
+def _objmap_names(rule: A.Rule, typed):
+    """Put the object names of anonymous object maps into the typed rule.
+
+    ``counter name ip saddr map { 10.0.0.1 : "c1" }``: evaluation checks the names but
+    its ``AnonSet`` keeps no data for them, so the compiled ``__objmap%d`` would select no
+    object.  The names are taken from the parsed statement (its elements flattened in
+    the order evaluation typed them, one ``Elem`` each) and set as each ``Elem``'s data;
+    ``compile.build_set`` hands them on as ``SetElem.obj`` (the kernel's
+    NFTA_SET_ELEM_OBJREF)."""
+    import dataclasses
+
+    def flat(elements):
+        for el in elements:
+            if isinstance(el, A.SetExpr):
+                yield from flat(el.elements)
+            else:
+                yield el
+
+    wanted = []
+    for st in rule.stmts:
+        m = getattr(st, "name", None) if isinstance(st, A.ObjRef) else None
+        if isinstance(m, A.MapExpr) and isinstance(m.mapping, A.SetExpr):
+            names = []
+            for it in flat(m.mapping.elements):
+                v = it.value if isinstance(it, A.Mapping) else None
+                names.append(v.value if isinstance(v, A.String) else getattr(v, "name", None))
+            wanted.append(names)
+    if not wanted:
+        return typed
+    stmts = list(typed.stmts)
+    k = 0
+    for i, st in enumerate(stmts):
+        mp = getattr(st, "mapping", None)
+        if type(st).__name__ != "Objref" or not getattr(mp, "objmap", False) \
+                or not hasattr(mp, "elements") or k >= len(wanted):
+            continue
+        names = wanted[k]
+        k += 1
+        if len(names) != len(mp.elements):
+            continue                    # not the shape expected: leave the names out
+        elems = tuple(dataclasses.replace(el, data=n) if n is not None else el
+                      for el, n in zip(mp.elements, names))
+        stmts[i] = dataclasses.replace(st, mapping=dataclasses.replace(mp, elements=elems))
+    return dataclasses.replace(typed, stmts=tuple(stmts))
