@@ -772,6 +772,19 @@ class _Delin:
                 if f.offset_bits == off * 8 and f.len_bits == n * 8:
                     words = f"{h.name} {f.name}" if op == "ipv6" else f"{prefix} {h.name} {f.name}"
                     return Exthdr(DATATYPES[f.dtype_name], f.byteorder, f.len_bits, words)
+        # a sub-byte field (`frag frag-off`, `frag more-fragments`) is loaded as the bytes
+        # that hold it and masked: the mask names the field (nft exthdr_find_template)
+        subs = []
+        for h in hdrs:
+            for f in h.fields.values():
+                rel = f.offset_bits - off * 8
+                if 0 <= rel and rel + f.len_bits <= n * 8 and (rel % 8 or f.len_bits % 8):
+                    words = f"{h.name} {f.name}" if op == "ipv6" else f"{prefix} {h.name} {f.name}"
+                    shift = n * 8 - rel - f.len_bits
+                    subs.append((((1 << f.len_bits) - 1) << shift, shift,
+                                 Exthdr(DATATYPES[f.dtype_name], f.byteorder, f.len_bits, words)))
+        if subs:
+            return _PendingExthdr(_INT, _BIG, n * 8, f"{prefix} {typ} {off} {n}", False, tuple(subs))
         if op == "tcpopt":
             return Exthdr(_INT, _BIG, n * 8, f"tcp option @{typ},{off * 8},{n * 8}")
         raise DelinearizeError(f"exthdr {op} {typ} {off} {n}")
@@ -896,6 +909,11 @@ class _Delin:
                 inner = inner.inner
             self.load_n = inner.nbytes if not isinstance(inner, _PendingPayload) else inner.n
             mask = int.from_bytes(e.mask[:inner.nbytes], "little" if inner.bo is _HOST else "big")
+            if isinstance(inner, _PendingExthdr):
+                for fmask, fshift, fe in inner.subs:
+                    if fmask == mask:
+                        return fe, None, fshift
+                raise DelinearizeError(f"exthdr {inner.words} mask {mask:#x}")
             if isinstance(inner, _PendingPayload):
                 p, shift = self.payload(inner.pbase, inner.off, inner.n, mask)
                 if not p.raw:
@@ -1052,7 +1070,7 @@ class _Delin:
         """The value a register comparison means for ``e`` (sub-byte fields shifted)."""
         if swapped:
             return int.from_bytes(data[:e.nbytes], "big")
-        if isinstance(e, Payload) and (shift or self.load_n != e.nbytes):
+        if isinstance(e, (Payload, Exthdr)) and (shift or self.load_n != e.nbytes):
             return int.from_bytes(data[:self.load_n], "big") >> shift
         return value_of(e, data)
 
@@ -1491,6 +1509,15 @@ class _Delin:
             if s.kind == "objmap":
                 pass
         return out
+
+
+@dataclass(slots=True)
+class _PendingExthdr(Exthdr):
+    """Bytes of an extension header holding sub-byte fields; the mask that follows picks one."""
+    subs: tuple = ()        # (mask, shift, Exthdr) per candidate field
+
+    def text(self, o: ListOptions) -> str:
+        raise DelinearizeError(f"exthdr {self.words} without a field mask")
 
 
 @dataclass(slots=True)

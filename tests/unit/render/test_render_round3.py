@@ -1,0 +1,38 @@
+"""Listing pins for round 3 of the nft 1.0.6 agreement work (every expected text is
+nft 1.0.6's, recorded from the corpus): sub-byte extension header fields recovered from
+the mask that follows the load."""
+
+import pytest
+
+from pkttables.commands import Options, run_text
+from pkttables.model import Ruleset
+
+
+def _rule_lines(family: str, rules: list[str], flags=()) -> list[str]:
+    hook = "ingress" if family == "netdev" else "input"
+    dev = ' device "lo"' if family == "netdev" else ""
+    text = f"table {family} t {{ chain c {{ type filter hook {hook}{dev} priority 0; }}; }}\n"
+    text += "".join(f"add rule {family} t c {r}\n" for r in rules)
+    rs = run_text(text, Ruleset()).ruleset
+    out = run_text("list ruleset", rs, Options(flags=set(flags))).output
+    lines = [ln.strip() for ln in out.splitlines()]
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("type filter"))
+    return [ln for ln in lines[i + 1:] if ln and ln != "}"]
+
+
+@pytest.mark.parametrize("family", ["ip6", "inet", "netdev", "bridge"])
+@pytest.mark.parametrize("rule,want", [
+    ("frag frag-off 22", "frag frag-off 22"),
+    ("frag frag-off != 33-45", "frag frag-off != 33-45"),
+    ("frag frag-off { 33, 55, 67, 88 }", "frag frag-off { 33, 55, 67, 88 }"),
+    ("frag more-fragments 1", "frag more-fragments 1"),
+    ("frag reserved2 2", "frag reserved2 2"),
+    ("frag id 7", "frag id 7"),
+])
+def test_frag_subbyte_fields(family, rule, want):
+    assert _rule_lines(family, [rule]) == [want]
+
+
+@pytest.mark.parametrize("rule", ["tcp option mptcp subtype 0", "tcp option mptcp subtype 1"])
+def test_mptcp_subtype(rule):
+    assert _rule_lines("inet", [rule]) == [rule]
