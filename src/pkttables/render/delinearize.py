@@ -222,6 +222,8 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
         return '"' + s + '"'
     if isinstance(e, Payload) and e.raw or (isinstance(e, Exthdr) and e.words.startswith("tcp option @")):
         return f"0x{v:x}"
+    if dt.name == "bitmask" and isinstance(v, int):
+        return f"0x{v:x}"       # nft bitmask_type: BASE_HEX
     if dt.name == "inet_proto" and (o.numeric_proto or o.numeric >= 1):
         return str(v)
     special = _SPECIAL.get(dt.key)
@@ -340,7 +342,8 @@ def fmt_concat_value(e: Expr, data: bytes, o: ListOptions) -> str:
 
 
 def _is_bitmask(dt: Datatype) -> bool:
-    return dt.is_bitmask
+    # nft's plain bitmask_type (`comp flags`) is a bitmask too (implicit `& v != 0` match)
+    return dt.is_bitmask or dt.name == "bitmask"
 
 
 def _prefix_len(mask: int, bits: int) -> int | None:
@@ -1014,7 +1017,8 @@ class _Delin:
             elif bitmask and op in ("eq", "neq") and not (v == mask and mask & (mask - 1) == 0):
                 o = "!= " if op == "neq" else ""
                 txt = f"{lhs} {o}{fmt_value(e, v, self.o)} / {fmt_value(e, mask, self.o)}"
-            elif plen is not None and plen > 0 and op in ("eq", "neq") and (v & ~mask) == 0 \
+            elif plen is not None and (plen > 0 or e.dtype.name in ("ipv4_addr", "ipv6_addr")) \
+                    and op in ("eq", "neq") and (v & ~mask) == 0 \
                     and not bitmask and not e.dtype.is_string() and not (isinstance(e, Payload) and e.raw):
                 o = "!= " if op == "neq" else ""
                 txt = f"{lhs} {o}{fmt_value(e, v, self.o)}/{plen}"

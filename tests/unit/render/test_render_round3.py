@@ -36,3 +36,23 @@ def test_frag_subbyte_fields(family, rule, want):
 @pytest.mark.parametrize("rule", ["tcp option mptcp subtype 0", "tcp option mptcp subtype 1"])
 def test_mptcp_subtype(rule):
     assert _rule_lines("inet", [rule]) == [rule]
+
+
+@pytest.mark.parametrize("rule,want", [
+    ("comp flags 0x1", "comp flags 0x1"),
+    ("comp flags != 0x1", "comp flags != 0x1"),
+    ("comp flags != 0x33-0x45", "comp flags != 0x33-0x45"),
+    ("comp flags { 0x1 }", "comp flags 0x1"),
+])
+def test_comp_flags_hex(rule, want):
+    # nft's bitmask_type prints in hex and an implicit `& v != 0` match as the value
+    assert _rule_lines("inet", [rule]) == [want]
+
+
+@pytest.mark.parametrize("family,rule,want", [
+    ("ip", "ip saddr 10.0.0.0/0", "ip saddr 0.0.0.0/0"),
+    ("inet", "ip saddr 0.0.0.0/0", "ip saddr 0.0.0.0/0"),
+    ("ip6", "ip6 saddr ::/0", "ip6 saddr ::/0"),
+])
+def test_zero_prefix(family, rule, want):
+    assert _rule_lines(family, [rule]) == [want]
