@@ -391,6 +391,10 @@ def _anon_set_model(d, t: Table) -> Set:
                     hi = int.from_bytes(el.key, "big") - 1
                     elements[-1].key_end = hi.to_bytes(len(el.key), "big")
                 continue
+            if elements and elements[-1].key_end is None and elements[-1].key:
+                # adjacent ranges of a map: the next start closes the previous range
+                hi = int.from_bytes(el.key, "big") - 1
+                elements[-1].key_end = hi.to_bytes(len(el.key), "big")
             elements.append(Element(bytes(el.key), data))
             continue
         elements.append(Element(bytes(el.key), data, key_end=getattr(el, "key_end", None), flags=el.flags))
@@ -416,6 +420,7 @@ class _Executor:
         self.echo: list = []            # EchoEvent, when -e
         self.cmd_index = 0
         self.rule_cmd: dict[tuple, Location] = {}   # (fam, table, handle) -> command location
+        self.set_locs: dict[tuple, Location] = {}   # (fam, table, set) -> its name, this batch
 
     def _echo(self, kind: str, verb: str, fam: str, table: str, **kw) -> None:
         if "echo" in self.opts.flags:
@@ -784,7 +789,7 @@ class _Executor:
         if c is None:
             raise CommandError(E.ENOENT, f.pick("name") if not nested else f.whole)
         self._mutating()
-        anon = self._bind_sets(fam, table, comp)
+        anon = self._bind_sets(fam, table, comp, rule.loc)
         try:
             if replace:
                 r = self.tx.replace_rule(fam, table, chain, obj.handle, comp.stmts,
@@ -826,7 +831,7 @@ class _Executor:
         if replace:
             self._gc_anon(fam, table)
 
-    def _bind_sets(self, fam: str, table: str, comp) -> tuple[str, ...]:
+    def _bind_sets(self, fam: str, table: str, comp, loc: Location | None = None) -> tuple[str, ...]:
         """The kernel side of a rule's sets: its anonymous sets become sets of the table
         (``__set%d``, numbered as nf_tables_set_alloc_name does: the lowest free number),
         each taking a handle before the rule; a set the rule adds to or updates becomes
@@ -835,6 +840,11 @@ class _Executor:
         for st in comp.stmts:
             if type(st).__name__ == "Dynset" and getattr(st, "declare", None) is None and st.set in t.sets:
                 s = t.sets[st.set]
+                if "interval" in s.flags:
+                    # nft_dynset_init: the interval backends (rbtree, pipapo) have no
+                    # update op: EOPNOTSUPP; nft marks the set dynamic while evaluating, so
+                    # a set of this batch is refused at the set itself (under its name)
+                    raise CommandError(E.EOPNOTSUPP, self.set_locs.get((fam, table, st.set), loc))
                 if "dynamic" not in s.flags or s.size is None:
                     s = self.tx.set_for_update(fam, table, st.set)
                     s.flags = s.flags | {"dynamic"}
@@ -915,6 +925,10 @@ class _Executor:
 
     def _set(self, obj: A.SetObj, fam, table, *, create, nested):
         f = L.locate(obj, nested=nested)
+        nloc = f.pick("name")
+        if nloc is not None:
+            # nft 1.0.6 puts a set's kernel errors under the first column of its name
+            self.set_locs[(fam, table, obj.name)] = dataclasses.replace(nloc, last_col=nloc.first_col)
         key = data = None
         typeof = False
         key_typeof: tuple[str, ...] = ()
@@ -1004,7 +1018,7 @@ class _Executor:
             spec = S.key_spec(s, fam)
         except PktError as e:
             raise EvalError(Diagnostic(loc, str(e))) from None
-        new = S.build_elements(s, spec, fam, se, set_stmts=s.stmts)
+        new = S.build_elements(s, spec, fam, se, set_stmts=s.stmts, check_stmts=True)
         self._mutating()
         self._echo("element", "create" if create else "add", fam, table, name=name, elements=tuple(new))
         if "interval" in s.flags:
@@ -1017,11 +1031,18 @@ class _Executor:
             s.elements[:] = S.merge_intervals(s, new, getattr(se, "loc", loc), host=host)
             return
         have = {e.key for e in s.elements}
-        for el in new:
+        items = None
+        for i, el in enumerate(new):
             if el.key in have:
                 if create:
                     raise CommandError(E.EEXIST, loc)
                 continue
+            if s.size and len(s.elements) >= s.size:
+                # nft_add_set_elem: a set with a size takes no more than that many
+                # elements (ENFILE), reported under the first element over the limit
+                items = items if items is not None else list(S._flatten(getattr(se, "elements", ())))
+                eloc = getattr(items[i], "loc", None) if i < len(items) else None
+                raise CommandError(E.ENFILE, eloc or loc)
             have.add(el.key)
             s.elements.append(el)
 

@@ -27,9 +27,10 @@ gives one element ``key=b"\\x00\\x01", key_end=b"\\x00\\x15"`` (listed ``1-21``)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from pkttables.errors import Diagnostic, EvalError, PktError
+from pkttables.errors import Diagnostic, EvalError, Location, PktError
 from pkttables.lang import ast as A
 from pkttables.model import Element, Set
 
@@ -177,8 +178,13 @@ def stmt_dumps(stmts, family: str) -> tuple[str, ...]:
     return tuple(i.dump() for i in prog.instrs)
 
 
-def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple = ()) -> list[Element]:
-    """Parse the elements of ``se`` (an ``A.SetExpr``) for set ``s``."""
+def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple = (),
+                   check_stmts: bool = False) -> list[Element]:
+    """Parse the elements of ``se`` (an ``A.SetExpr``) for set ``s``.
+
+    ``check_stmts`` (adding): an element statement needs the set to declare statements
+    (nft's setelem evaluation: "missing statement in set declaration", under the
+    element's statements)."""
     ev = _evaluator(family)
     concat = len(spec.key) > 1
     klhs = _concat_lhs(spec.key) if concat else _lhs(spec.key[0])
@@ -249,6 +255,8 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
                 stmts.append(o.value if o.value is not None else o)
             else:
                 stmts.append(o)
+        if stmts and check_stmts and not set_stmts:
+            raise EvalError(Diagnostic(_span(stmts), "missing statement in set declaration"))
         if isinstance(key_ast, A.Wildcard):
             el.flags = 2
             el.key = b""
@@ -278,6 +286,15 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
         el.stmts = tuple(stmt_dumps(stmts, family)) if stmts else tuple(set_stmts)
         out.append(el)
     return out
+
+
+def _span(nodes) -> Location | None:
+    """From the first node's first column to the last node's last column (one line)."""
+    first = getattr(nodes[0], "loc", None)
+    last = getattr(nodes[-1], "loc", None)
+    if first is None or last is None or first.line != last.line:
+        return first
+    return dataclasses.replace(first, last_col=last.last_col)
 
 
 def _ipv4_bulk(klhs):
