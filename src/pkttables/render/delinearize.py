@@ -326,7 +326,20 @@ def _hour(v: int, o: ListOptions) -> str:
     return f'"{h:02d}:{m:02d}"' if sec == 0 else f'"{h:02d}:{m:02d}:{sec:02d}"'
 
 
-_SPECIAL = {"classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
+def _ipv6_text(v: int, o: ListOptions) -> str | None:
+    """glibc inet_ntop (nft prints addresses with it): an address whose zero run is
+    exactly the first 96 bits (``::18.52.18.52``; ``::1234`` stays hex) or that is
+    IPv4-mapped (``::ffff:192.168.1.1``) ends in dotted IPv4."""
+    if not isinstance(v, int):
+        return None
+    w = [(v >> (112 - 16 * k)) & 0xFFFF for k in range(8)]
+    if w[:5] == [0] * 5 and (w[5] == 0xFFFF or w[5] == 0 and w[6]):
+        v4 = ".".join(str((v >> s) & 0xFF) for s in (24, 16, 8, 0))
+        return ("::ffff:" if w[5] else "::") + v4
+    return None
+
+
+_SPECIAL = {"ipv6_addr": _ipv6_text, "classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
             "iface_index": _ifindex, "time_date": _time_date, "hour": _hour}
 
 

@@ -56,3 +56,15 @@ def test_comp_flags_hex(rule, want):
 ])
 def test_zero_prefix(family, rule, want):
     assert _rule_lines(family, [rule]) == [want]
+
+
+@pytest.mark.parametrize("rule,want", [
+    ("ip6 daddr ::ffff:192.168.1.1", "ip6 daddr ::ffff:192.168.1.1"),
+    ("ip6 saddr ::1234:1234", "ip6 saddr ::18.52.18.52"),
+    ("ip6 saddr ::1234", "ip6 saddr ::1234"),           # a 7-word zero run stays hex
+    ("ip6 saddr ::1", "ip6 saddr ::1"),
+    ("ip6 saddr 1234:1234:1234:1234:1234:1234:aaaa::", "ip6 saddr 1234:1234:1234:1234:1234:1234:aaaa:0"),
+])
+def test_ipv6_inet_ntop_forms(rule, want):
+    # nft prints IPv6 addresses with glibc's inet_ntop
+    assert _rule_lines("ip6", [rule]) == [want]
