@@ -193,9 +193,6 @@ REFUSED: dict[str, str] = {
 
 # name -> reason: disagreements whose cause lies outside pkttables.sets (see docs/sets.md)
 XFAIL: dict[str, str] = {
-    "objref-anonymous": "vm/chain._anon_instances: the model's __objmap%d elements carry the object "
-                        "names now, but the rule runs on the DumpSet (which has none) unless "
-                        "'needed' also holds for object maps (inst.obj_kind)",
     "map-payload-set": "evaluate: 'ip ttl set <concatenation> map { ... }' is accepted; nft 1.0.6 "
                        "refuses it ('Binary operation (<<) is undefined for map expressions')",
 }

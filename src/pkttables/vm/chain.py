@@ -254,7 +254,9 @@ def _anon_instances(anon: dict, rule, sets: dict, fam: str, tname: str) -> dict:
         # only where the dump's flat memcmp answer is not the kernel's: ranges of a
         # concatenation (pipapo compares per field), element expressions, timeouts; the
         # rest stays a DumpSet, which codegen inlines
-        needed = inst.kind == "pipapo" or inst.spec.exprs or inst.spec.has_timeout
+        # object maps too: only the model's elements carry the object names (dumps have none)
+        needed = (inst.kind == "pipapo" or inst.spec.exprs or inst.spec.has_timeout
+                  or getattr(inst, "obj_kind", None))
         out[real] = inst if needed and (n_inst is None or n_inst <= n_dump) else ds
     return out
 
