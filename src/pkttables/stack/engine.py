@@ -40,8 +40,9 @@ in a queue (101 packets, ``unres_qlen``); :meth:`Engine.advance` runs the timers
 retries every second, and after 3 probes ICMP host unreachable / ICMPv6 address
 unreachable for each queued packet.
 
-Not modelled (see docs/stack.md): reassembly of fragments for local delivery, IP options
-(echoed options, option processing), IPv6 extension header processing beyond walking
+IPv4 options are validated and RR/timestamp filled (_ipopts.py); bad ones get ICMP
+parameter problem.  Not modelled (see docs/stack.md): reassembly of fragments for local
+delivery, echoing IP options in ICMP errors, source routing, IPv6 extension header processing beyond walking
 them, IPv6 fragmentation of local packets, sockets (nothing listens anywhere), VLAN
 devices, bridge VLAN filtering and STP, ICMP timestamp replies.
 """
@@ -58,6 +59,7 @@ from typing import Any
 from pkttables.packet import LinkType, Packet, PacketType
 from pkttables.packet.checksum import (internet_checksum, pseudo_header_v4, pseudo_header_v6)
 from pkttables.stack import _build as B
+from pkttables.stack._ipopts import OptionsResult, compile_options, forward_options
 from pkttables.stack._ratelimit import HZ, RateLimiter
 from pkttables.stack.hooks import HookState, HookTable, HookVerdict, Verdict
 from pkttables.stack.host import Host, Interface, eui64_link_local
@@ -565,14 +567,43 @@ class Engine:
                 self._icmp_error(r, bytearray(buf[nh:]), 0, d.icmp[0], d.icmp[1], bytes(4),
                                  input_route=True, pkt_type=pkt_type, iif=dev)
             raise _Drop(Disposition.DROP, d.reason)
+        opt = None
+        if (buf[nh] & 0xF) > 5:
+            opt = self._ip_rcv_options(r, pkt, dev, d, pkt_type)
         if k == RouteKind.FORWARD:
-            self._ip_forward(r, pkt, dev, d, pkt_type)
+            self._ip_forward(r, pkt, dev, d, pkt_type, opt)
             return
         self._ip_local_deliver(r, pkt, dev, k)
 
+    def _ip_rcv_options(self, r: _Run, pkt: Packet, dev: Interface, d: Any,
+                        pkt_type: PacketType) -> OptionsResult:
+        """ip_rcv_options(): compile (rewriting RR/timestamp/EOL padding in place), on error
+        ICMP parameter problem with the offset of the bad byte and drop; then a source
+        route is dropped silently unless accept_source_route (all AND the device)."""
+        buf = pkt.buf
+        nh = pkt.nh_off
+        saddr, daddr = bytes(buf[nh + 12:nh + 16]), bytes(buf[nh + 16:nh + 20])
+        if d.kind == RouteKind.FORWARD:
+            # fib_compute_spec_dst(): the source we would use back towards the sender.
+            back = self.host.route_output(saddr)
+            spec = back.saddr.packed if back.delivers and back.saddr is not None else daddr
+        else:
+            spec = daddr                                        # RTCF_LOCAL/BROADCAST/MULTICAST
+        opt = compile_options(buf, nh, spec, lambda a: self.host.addr_type(a) == "unicast",
+                              int(r.now * 1000) % 86_400_000)
+        if opt.error is not None:
+            self._icmp_error(r, bytearray(buf[nh:]), 0, 12, 0, opt.pointer_word, input_route=True,
+                             local_dst=d.kind != RouteKind.FORWARD, pkt_type=pkt_type, iif=dev)
+            raise _Drop(Disposition.DROP, f"IPv4 options: bad byte at offset {opt.error}")
+        if opt.srr and not (self._sysctl("net.ipv4.conf.all.accept_source_route", 0)
+                            and self._sysctl(f"net.ipv4.conf.{dev.name}.accept_source_route", 1)):
+            raise _Drop(Disposition.DROP, "IPv4 options: source route (accept_source_route off)")
+        return opt
+
     # ------------------------------------------------------------------ IPv4 forward
 
-    def _ip_forward(self, r: _Run, pkt: Packet, dev: Interface, d: Any, pkt_type: PacketType) -> None:
+    def _ip_forward(self, r: _Run, pkt: Packet, dev: Interface, d: Any, pkt_type: PacketType,
+                    opt: OptionsResult | None = None) -> None:
         if pkt_type != PacketType.HOST:
             raise _Drop(Disposition.DROP, "forward: link-layer broadcast or multicast")
         buf = pkt.buf
@@ -596,6 +627,15 @@ class Engine:
             # ip_rt_send_redirect(): the TTL is already decremented in the quote.
             self._icmp_error(r, bytearray(buf[nh:]), 0, 5, 1, gw, input_route=True, iif=dev)
         self._hook(r, "ip", "forward", pkt, dev.name, out.name)
+        if opt is not None:
+            # ip_forward_finish() -> ip_forward_options(): our outgoing address in the
+            # slots the compile filled, then ip_send_check().
+            fb, fnh = pkt.buf, pkt.nh_off
+            src = self.host.select_source(bytes(fb[fnh + 16:fnh + 20]), out.name)
+            if src is not None and forward_options(fb, fnh, opt, src.packed):
+                fihl = (fb[fnh] & 0xF) * 4
+                struct.pack_into("!H", fb, fnh + 10, 0)
+                struct.pack_into("!H", fb, fnh + 10, internet_checksum(fb, fnh, fnh + fihl))
         self._ip_output(r, pkt, out, gw, forwarded=True)
 
     def _redirect_ok(self, dev: Interface, saddr: bytes) -> bool:
