@@ -110,3 +110,16 @@ def test_markdown_tables_say_met_and_not_met():
     assert "| w | parse | dpkt | 5.00× | ≥ 2× | met |" in md
     assert "| w | parse | dpkt | 5.00× | ≥ 10× | **NOT met** |" in md
     assert "a\\|b" in md and "| — |" in md and "| **total** | 3.0 | 5 |" in md
+
+
+def test_simulate_workload_reports_rate_and_memory_of_its_own_process(tmp_path):
+    r = Report()
+    W.simulate_workload(r, W.Options(quick=True, workdir=str(tmp_path)))
+    m = {x.metric: x for x in r.measurements}
+    assert m["replay"].n == 10_000 and m["replay"].value > 0, m["replay"].note
+    rss = [x for x in r.measurements if x.metric.startswith("RSS after")]
+    assert [x.n for x in rss] == [1_000, 5_000, 10_000]
+    # the child's own high-water mark: at least its RSS, far below the parent's capture
+    assert m["peak RSS"].value >= max(x.value for x in rss)
+    (ratio,) = r.ratios
+    assert ratio.aim == 1.0 and ratio.metric == "RSS end vs after 10 %"
