@@ -169,14 +169,24 @@ def notrack(pkt) -> None:
     pkt.ctinfo = CtInfo.UNTRACKED
 
 
+_UNTRACKED_BIT = int(CtStateBit.UNTRACKED)
+_INVALID_BIT = int(CtStateBit.INVALID)
+_TEMPLATE = int(Status.TEMPLATE)
+_UNTRACKED_CTINFO = int(CtInfo.UNTRACKED)
+
+
 def ct_state(pkt) -> int:
-    """The value ``ct state`` loads for a packet (nft_ct_get_eval NFT_CT_STATE)."""
-    if pkt.ctinfo == CtInfo.UNTRACKED:
-        return int(CtStateBit.UNTRACKED)
+    """The value ``ct state`` loads for a packet (nft_ct_get_eval NFT_CT_STATE).
+
+    Plain ints throughout (``int.__and__`` on the status, not IntFlag ``&``): this runs
+    once per packet and ``enum.Flag.__and__`` is Python code."""
+    ctinfo = pkt.ctinfo
+    if ctinfo == _UNTRACKED_CTINFO:
+        return _UNTRACKED_BIT
     ct = pkt.ct
-    if ct is None or pkt.ctinfo is None or ct.status & Status.TEMPLATE:
-        return int(CtStateBit.INVALID)
-    return 1 << (int(pkt.ctinfo) % CtInfo.IS_REPLY + 1)
+    if ct is None or ctinfo is None or int.__and__(ct.status, _TEMPLATE):
+        return _INVALID_BIT
+    return 1 << (int(ctinfo) % 3 + 1)          # NF_CT_STATE_BIT: ctinfo % IP_CT_IS_REPLY
 
 
 class ConntrackTable:
