@@ -47,36 +47,56 @@ def icmp(t: int, c: int, rest: bytes, data: bytes = b"", v6: bool = False) -> Se
 
 
 def masked(lines: list[str]) -> list[str]:
-    """Each trace id replaced by its order of first appearance (#0, #1, ...)."""
-    ids: dict[str, int] = {}
+    """Each run of lines with one trace id numbered in order (#0, #1, ...).  The kernel's
+    id is a hash of the skb's address, so a later packet can reuse a freed skb and its id:
+    numbering by first appearance would then depend on the allocator's timing."""
     out = []
+    prev, n = None, -1
     for ln in lines:
         m = _ID.match(ln)
         if m is None:
             continue
-        n = ids.setdefault(m[1], len(ids))
+        if m[1] != prev:
+            prev, n = m[1], n + 1
         out.append(f"trace id #{n} " + ln[m.end():])
     return out
 
 
 def kernel_trace(host, ruleset: str, injections: list[Injection]) -> list[str]:
+    """The kernel's trace lines.  `nft monitor trace` prints as events arrive, so wait until
+    it has been quiet for a while (a loaded machine delays it) before stopping it."""
+    import threading
+
+    lines: list[str] = []
+    last = [time.monotonic()]
+
+    def reader(stream):
+        for ln in stream:
+            lines.append(ln.rstrip("\n"))
+            last[0] = time.monotonic()
+
     with KernelLab(host, timeout=40, settle=0.2) as lab:
         lab.load(ruleset)
         with in_netns(lab.hostns):
             mon = subprocess.Popen(["nft", "monitor", "trace"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
+                                   stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        t = threading.Thread(target=reader, args=(mon.stdout,), daemon=True)
+        t.start()
         try:
             time.sleep(0.3)          # the monitor's netlink socket is subscribed
             lab.inject(injections)
-            time.sleep(0.2)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and time.monotonic() - last[0] < 0.7:
+                time.sleep(0.05)
         finally:
             mon.send_signal(signal.SIGINT)
             try:
-                out, _ = mon.communicate(timeout=5)
+                mon.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 mon.kill()
-                out, _ = mon.communicate()
-    return out.splitlines()
+                mon.wait()
+            t.join(timeout=5)
+    return lines
 
 
 def our_trace(host, ruleset: str, injections: list[Injection], tmp_path) -> list[str]:

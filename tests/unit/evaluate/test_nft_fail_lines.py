@@ -71,7 +71,7 @@ def _params():
         yield pytest.param(rec, marks=marks, id=_ids(rec))
 
 
-@pytest.mark.parametrize("rec", _params())
+@pytest.mark.parametrize("rec", list(_params()))
 def test_fail_line_rejected_like_nft(rec):
     assert rec["rc"] != 0, "nft accepted a fail line: the capture is stale"
     with pytest.raises(PktError) as ei:
