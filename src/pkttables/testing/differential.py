@@ -546,3 +546,65 @@ def _initial_object(rs, key) -> tuple[int, int] | None:
     if isinstance(st, _NamedQuota):
         return (0, st.q.consumed)
     return None
+
+
+# ------------------------------------------------------------------ files for `pkt simulate`
+def _toml_str(s: str) -> str:
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def host_toml(host: Host) -> str:
+    """``host`` as a host file (contracts/host.toml.md) that :func:`load_host` reads back
+    to the same interfaces, addresses, routes, neighbours, bridges and sysctls -- so a
+    scenario can go through ``pkt simulate --host``.  ``lo`` is left out (every host
+    file gets it), bridges are written after the interfaces, as the loader numbers
+    ifindexes in file order; routes derived from addresses are left out."""
+    mac = lambda b: ":".join(f"{x:02x}" for x in b)            # noqa: E731
+    out = ["[sysctl]"]
+    out += [f"{_toml_str(k)} = {int(v)}" for k, v in host.sysctls.items()]
+    for ifc in host.interfaces.values():
+        if ifc.kind in ("loopback", "bridge"):
+            continue
+        out += ["", "[[interface]]", f"name = {_toml_str(ifc.name)}", f"mac = {_toml_str(mac(ifc.mac))}",
+                "addresses = [" + ", ".join(_toml_str(a) for a in ifc.addresses) + "]",
+                f"mtu = {ifc.mtu}", f"group = {ifc.group}"]
+    for br in host.bridges.values():
+        out += ["", "[[bridge]]", f"name = {_toml_str(br.name)}", f"mac = {_toml_str(mac(br.mac))}",
+                "ports = [" + ", ".join(_toml_str(p) for p in br.ports) + "]",
+                "addresses = [" + ", ".join(_toml_str(a) for a in br.addresses) + "]"]
+    for r in host.routes:
+        if r.proto == "kernel" or r.table != "main" or r.kind != "unicast":
+            continue
+        out += ["", "[[route]]", f"to = {_toml_str(r.to)}"]
+        if r.via is not None:
+            out.append(f"via = {_toml_str(r.via)}")
+        if r.dev:
+            out.append(f"dev = {_toml_str(r.dev)}")
+        if r.metric:
+            out.append(f"metric = {r.metric}")
+    for n in host.neighbors:
+        out += ["", "[[neighbor]]", f"address = {_toml_str(n.address)}", f"mac = {_toml_str(mac(n.mac))}",
+                f"dev = {_toml_str(n.dev)}"]
+    return "\n".join(out) + "\n"
+
+
+#: the capture time of a scenario's first injection in :func:`write_traffic` (ns)
+TRAFFIC_EPOCH_NS = 1_700_000_000 * 10**9
+
+
+def write_traffic(path, traffic: Iterable, *, start_ns: int = TRAFFIC_EPOCH_NS) -> None:
+    """Write a scenario's injections as a pcapng for ``pkt simulate --traffic``: one
+    interface block per interface name (``local`` as raw IP, LINKTYPE_RAW: sent by a
+    process on the host), timestamps ``start_ns`` plus the sum of the delays so far --
+    the clock :func:`run_pkttables` uses, shifted."""
+    from pkttables.capture import LinkType, PcapngWriter
+    now = start_ns
+    with PcapngWriter(str(path)) as w:
+        ids: dict[str, int] = {}
+        for t in traffic:
+            inj = _injection(t)
+            now += round(inj.delay * 1e9)
+            if inj.ifname not in ids:
+                ids[inj.ifname] = w.add_interface(
+                    inj.ifname, LinkType.RAW if inj.ifname == "local" else LinkType.ETHERNET)
+            w.write(ids[inj.ifname], inj.frame, now)
