@@ -9,30 +9,12 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
+# One definition each, shared with the rest of pkttables: pcap link types live with the
+# capture files, NFPROTO_*/IPPROTO_* with the protocol tables.
+from pkttables.capture import LinkType
+from pkttables.proto import IpProto as IPProto, NfProto as NFProto
+
 __all__ = ["LinkType", "NFProto", "PacketType", "ParseFlag", "EtherType", "IPProto"]
-
-
-class LinkType(IntEnum):
-    """pcap LINKTYPE_* values (https://www.tcpdump.org/linktypes.html)."""
-
-    ETHERNET = 1
-    RAW = 101          # L3 with no link header; IP version from the first nibble
-    LINUX_SLL = 113    # Linux "cooked" capture v1, 16-byte header
-    IPV4 = 228
-    IPV6 = 229
-    LINUX_SLL2 = 276   # Linux "cooked" capture v2, 20-byte header
-
-
-class NFProto(IntEnum):
-    """NFPROTO_* (include/uapi/linux/netfilter.h)."""
-
-    UNSPEC = 0
-    INET = 1
-    IPV4 = 2
-    ARP = 3
-    NETDEV = 5
-    BRIDGE = 7
-    IPV6 = 10
 
 
 class PacketType(IntEnum):
@@ -78,25 +60,3 @@ class EtherType(IntEnum):
     ETH_802_2 = 0x0004
 
 
-class IPProto(IntEnum):
-    """IPPROTO_* / IPv6 next-header values used here."""
-
-    HOPOPTS = 0
-    ICMP = 1
-    IGMP = 2
-    IPIP = 4
-    TCP = 6
-    UDP = 17
-    IPV6 = 41
-    ROUTING = 43
-    FRAGMENT = 44
-    GRE = 47
-    ESP = 50
-    AH = 51
-    ICMPV6 = 58
-    NONE = 59
-    DSTOPTS = 60
-    DCCP = 33
-    SCTP = 132
-    MH = 135
-    UDPLITE = 136

@@ -60,11 +60,13 @@ class IpProto(IntEnum):
     HOPOPTS = 0
     ICMP = 1
     IGMP = 2
+    IPIP = 4
     TCP = 6
     UDP = 17
     IPV6 = 41
     ROUTING = 43
     FRAGMENT = 44
+    GRE = 47
     ESP = 50
     AH = 51
     ICMPV6 = 58
