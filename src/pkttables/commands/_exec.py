@@ -493,21 +493,15 @@ class _Executor:
         batch's first rule fails its second jump too)."""
         if not self.rule_cmd or not self.changed:
             return
+        by_handle = self._batch_rules()
         if not self.opts.dry_run:
             # The hook checks run at commit only: `nft -c` accepts `fib daddr oif` in an
             # output chain (rc 0) while `nft -f` refuses it (checked on Linux 6.18).
-            self._validate_hooks()
-        # One pass over the tables' rules by handle: a scan per new rule was O(n^2).
-        by_handle: dict[tuple, Rule] = {}
-        for key in {(f, tn) for f, tn, _ in self.rule_cmd}:
-            t = self.tx.tables.get(key)
-            for c in (t.chains.values() if t else ()):
-                for r in c.rules:
-                    by_handle[(key[0], key[1], r.handle)] = r
+            self._validate_hooks(by_handle)
         jumping = False
         for k in self.rule_cmd:
-            r = by_handle.get(k)
-            if r is not None and _rule_jumps(r):
+            cr = by_handle.get(k)
+            if cr is not None and _rule_jumps(cr[1]):
                 jumping = True
                 break
         if not jumping:     # only a new jump can close a loop or deepen the nesting
@@ -519,21 +513,86 @@ class _Executor:
             return
         diags = []
         for key, loc in self.rule_cmd.items():
-            r = by_handle.get(key)
-            if r is not None and _rule_jumps(r):
+            cr = by_handle.get(key)
+            if cr is not None and _rule_jumps(cr[1]):
                 diags.append(Diagnostic(loc, "Could not process rule: " + os.strerror(E.EMLINK)))
         err = CommandError(E.EMLINK, None)
         err.diagnostics = diags or err.diagnostics
         raise err
 
-    def _validate_hooks(self) -> None:
+    def _batch_rules(self) -> dict[tuple, tuple[str, Rule]]:
+        """The batch's rules by ``(family, table, handle)`` -> (chain name, rule).
+
+        Only chains this transaction wrote can hold them: a chain object shared with the
+        base generation is unchanged (copy on first write, model.transaction), so a
+        one-rule commit reads the one chain it touched, not the whole table."""
+        out: dict[tuple, tuple[str, Rule]] = {}
+        for key in {(f, tn) for f, tn, _ in self.rule_cmd}:
+            t = self.tx.tables.get(key)
+            if t is None:
+                continue
+            bt = self.tx.base.tables.get(key)
+            bchains = bt.chains if bt is not None else {}
+            for cname, c in t.chains.items():
+                if bchains.get(cname) is c:
+                    continue
+                for r in c.rules:
+                    out[(key[0], key[1], r.handle)] = (cname, r)
+        return {k: v for k, v in out.items() if k in self.rule_cmd}
+
+    def _hooks_view(self, by_handle: dict[tuple, tuple[str, Rule]]) -> Ruleset | None:
+        """What :func:`check_hooks` must see to find every rule the batch makes invalid,
+        without walking the whole table when the batch cannot have changed reachability.
+
+        The committed generation passed this check, so a new violation (a rule holding an
+        expression that a base chain reaching it does not allow) needs a new rule that
+        either holds a restricted expression or adds a jump (a new path to old rules).
+        Rules with neither are dropped.  When every remaining rule sits in a base chain
+        and jumps nowhere, the only base chain reaching it is its own (nft_verdict_init
+        refuses jumps to base chains, see _add_rule): the view is those chains holding
+        only those rules.  Otherwise (a restricted rule in a regular chain, or a new jump)
+        the view is every table the batch touched, as the kernel's nft_table_validate
+        walks.  None: nothing to check."""
+        from pkttables.vm.chain import _allowed_hooks, _jump_targets, program_of
+        keep: dict[tuple, dict[str, list[Rule]]] = {}
+        whole = False
+        for (fam, tn, _h), (cname, r) in by_handle.items():
+            try:
+                instrs, _d = program_of(r, fam, tn, cname)
+            except Exception:   # noqa: BLE001 -- as check_hooks: unreadable programs are checked elsewhere
+                instrs = ()
+            restricted = any(_allowed_hooks(i, fam) is not None for i in instrs)
+            jumps = bool(_jump_targets(r, fam, tn, cname)) or (
+                r.userdata.get("program") is None and _rule_jumps(r))
+            if not restricted and not jumps:
+                continue
+            c = self.tx.tables[(fam, tn)].chains[cname]
+            if jumps or c.hook is None:
+                whole = True
+                break
+            keep.setdefault((fam, tn), {}).setdefault(cname, []).append(r)
+        tables = {(f, tn) for f, tn, _ in self.rule_cmd}
+        if whole:
+            return Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        if not keep:
+            return None
+        view = {}
+        for key, chains in keep.items():
+            t = self.tx.tables[key]
+            view[key] = dataclasses.replace(
+                t, chains={cn: dataclasses.replace(t.chains[cn], rules=rs) for cn, rs in chains.items()})
+        return Ruleset(view, 0, self.tx.table_handles)
+
+    def _validate_hooks(self, by_handle: dict[tuple, tuple[str, Rule]]) -> None:
         """The expressions' ``validate`` ops at commit (:func:`pkttables.vm.chain.check_hooks`):
         ``fib daddr oif`` in an output chain, ``meta secpath`` at postrouting... Linux 6.18
         refuses the rule with EOPNOTSUPP; nft 1.0.6 prints ``Could not process rule:
-        Operation not supported`` under the rule's whole command (checked)."""
+        Operation not supported`` under the rule's whole command (checked).  Only what
+        the batch can have made invalid is walked (:meth:`_hooks_view`)."""
         from pkttables.vm.chain import check_hooks
-        tables = {(f, tn) for f, tn, _ in self.rule_cmd}
-        view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        view = self._hooks_view(by_handle)
+        if view is None:
+            return
         bad = check_hooks(view)
         if not bad:
             return

@@ -241,3 +241,80 @@ def test_bytecode_printed_on_demand():
 def test_gc_back_on_after_a_batch():
     run_text("add table ip t", Ruleset())
     assert gc.isenabled()
+
+
+# -- commit-time hook check restricted to what the batch changed ---------------------------
+
+_HOOK_BASE = ("add table ip t\n"
+              "add chain ip t i { type filter hook input priority 0; }\n"
+              "add chain ip t o { type filter hook output priority 0; }\n"
+              "add chain ip t p { type filter hook postrouting priority 0; }\n"
+              "add chain ip t a\nadd chain ip t b\n"
+              "add rule ip t i counter\nadd rule ip t a counter\n")
+_HOOK_RULES = ["counter", 'fib daddr oif "lo" counter', "meta secpath exists counter",
+               "jump a", "jump b", "goto b", "tcp dport 22 accept"]
+_HOOK_CMDS = [f"add rule ip t {c} {r}" for c in "iopab" for r in _HOOK_RULES] + \
+             ["flush chain ip t a", "flush chain ip t b"]
+
+
+def _full_view(self, by_handle):
+    """The general path: every table the batch touched (what validate walked before)."""
+    tables = {(f, tn) for f, tn, _ in self.rule_cmd}
+    return Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+
+
+def _outcome(text, base):
+    try:
+        res = run_text(text, base)
+    except PktError as e:
+        return ("err", getattr(e, "errno", None), str(e)), base
+    from pkttables.commands import Options as O
+    return ("ok", run_text("list ruleset", res.ruleset, O()).output), res.ruleset
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_HOOK_CMDS), min_size=1, max_size=3), min_size=1, max_size=4))
+def test_hook_check_on_batch_matches_full_table_check(batches):
+    """Each batch gives the same answer (success and listing, or errno and diagnostics)
+    whether the commit-time hook check walks what the batch changed or the whole table."""
+    start = run_text(_HOOK_BASE, Ruleset()).ruleset
+    fast_rs = full_rs = start
+    for b in batches:
+        text = "\n".join(b) + "\n"
+        fast, fast_rs = _outcome(text, fast_rs)
+        orig = X._Executor._hooks_view
+        X._Executor._hooks_view = _full_view
+        try:
+            full, full_rs = _outcome(text, full_rs)
+        finally:
+            X._Executor._hooks_view = orig
+        assert fast == full, text
+
+
+def test_hook_check_skips_table_walk_for_plain_rule(monkeypatch):
+    """A rule with no restricted expression and no jump cannot make anything invalid: the
+    big chain is not walked; a restricted rule in a base chain is checked alone."""
+    base = run_text(_HOOK_BASE + "".join(f"add rule ip t i tcp dport {p} accept\n" for p in range(200)),
+                    Ruleset()).ruleset
+    seen = []
+    import pkttables.vm.chain as VC
+    real = VC.check_hooks
+
+    def spy(view):
+        seen.append(sum(len(c.rules) for t in view.tables.values() for c in t.chains.values()))
+        return real(view)
+
+    monkeypatch.setattr(VC, "check_hooks", spy)
+    assert run_text("add rule ip t i tcp dport 9 accept", base).changed
+    assert seen == []
+    assert run_text('add rule ip t i fib daddr oif "lo" counter', base).changed
+    assert seen == [1]
+    with pytest.raises(CommandError) as e:
+        run_text('add rule ip t o fib daddr oif "lo" counter', base)
+    assert e.value.errno == errno.EOPNOTSUPP and seen == [1, 1]
+    # a new jump can reach old rules from a new hook: the whole table is walked
+    run_text("add rule ip t a meta secpath exists counter", base)
+    assert seen[-1] == 203
+    with pytest.raises(CommandError) as e:
+        run_text("add rule ip t a meta secpath exists counter\nadd rule ip t p jump a", base)
+    assert e.value.errno == errno.EOPNOTSUPP
