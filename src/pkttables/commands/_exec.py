@@ -527,7 +527,10 @@ class _Executor:
         base generation is unchanged (copy on first write, model.transaction), so a
         one-rule commit reads the one chain it touched, not the whole table."""
         out: dict[tuple, tuple[str, Rule]] = {}
-        for key in {(f, tn) for f, tn, _ in self.rule_cmd}:
+        want: dict[tuple, set[int]] = {}
+        for f, tn, h in self.rule_cmd:
+            want.setdefault((f, tn), set()).add(h)
+        for key, handles in want.items():
             t = self.tx.tables.get(key)
             if t is None:
                 continue
@@ -536,9 +539,17 @@ class _Executor:
             for cname, c in t.chains.items():
                 if bchains.get(cname) is c:
                     continue
-                for r in c.rules:
-                    out[(key[0], key[1], r.handle)] = (cname, r)
-        return {k: v for k, v in out.items() if k in self.rule_cmd}
+                # newest last: an appended rule is found at once (a rule deleted again
+                # by the batch is never found, which costs one full scan)
+                for r in reversed(c.rules):
+                    if r.handle in handles:
+                        out[(key[0], key[1], r.handle)] = (cname, r)
+                        handles.discard(r.handle)
+                        if not handles:
+                            break
+                if not handles:
+                    break
+        return out
 
     def _hooks_view(self, by_handle: dict[tuple, tuple[str, Rule]]) -> Ruleset | None:
         """What :func:`check_hooks` must see to find every rule the batch makes invalid,
