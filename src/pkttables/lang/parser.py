@@ -181,21 +181,17 @@ class _Parser:
             return t.value
         self.err(t, "string")
 
-    def string(self) -> str:
+    def string(self, expecting: str = "string") -> str:
         """nft ``string``: STRING, QUOTED_STRING or ASTERISK_STRING."""
         t = self.peek()
         if t.kind in (WORD, QSTRING, ASTRING) and not (t.kind is WORD and t.text in KEYWORDS):
             self.i += 1
             return t.value
-        self.err(t, "string")
+        self.err(t, expecting)
 
     def comment_string(self) -> str:
         """nft ``comment_spec: COMMENT string``; bison names all three string tokens."""
-        t = self.peek()
-        if t.kind in (WORD, QSTRING, ASTRING) and not (t.kind is WORD and t.text in KEYWORDS):
-            self.i += 1
-            return t.value
-        self.err(t, "string or quoted string or string with a trailing asterisk")
+        return self.string("string or quoted string or string with a trailing asterisk")
 
     def number(self) -> int:
         t = self.peek()
