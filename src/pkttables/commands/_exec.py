@@ -564,7 +564,7 @@ class _Executor:
         only those rules.  Otherwise (a restricted rule in a regular chain, or a new jump)
         the view is every table the batch touched, as the kernel's nft_table_validate
         walks.  None: nothing to check."""
-        from pkttables.vm.chain import _allowed_hooks, _jump_targets, program_of
+        from pkttables.vm.chain import allowed_hooks, jump_targets, program_of
         keep: dict[tuple, dict[str, list[Rule]]] = {}
         whole = False
         for (fam, tn, _h), (cname, r) in by_handle.items():
@@ -572,8 +572,8 @@ class _Executor:
                 instrs, _d = program_of(r, fam, tn, cname)
             except Exception:   # noqa: BLE001 -- as check_hooks: unreadable programs are checked elsewhere
                 instrs = ()
-            restricted = any(_allowed_hooks(i, fam) is not None for i in instrs)
-            jumps = bool(_jump_targets(r, fam, tn, cname)) or (
+            restricted = any(allowed_hooks(i, fam) is not None for i in instrs)
+            jumps = bool(jump_targets(r, fam, tn, cname)) or (
                 r.userdata.get("program") is None and _rule_jumps(r))
             if not restricted and not jumps:
                 continue

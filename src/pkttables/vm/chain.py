@@ -64,7 +64,7 @@ from pkttables.vm.regs import Regs, Verdict, VerdictData
 
 __all__ = [
     "NFT_JUMP_STACK_SIZE", "LoadedRule", "LoadedChain", "LoadedRuleset", "DumpSet", "ChainResult",
-    "do_chain", "check_loops", "check_hooks", "program_of", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
+    "do_chain", "check_loops", "check_hooks", "program_of", "allowed_hooks", "jump_targets", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
 ]
 
 #: include/net/netfilter/nf_tables.h
@@ -345,7 +345,7 @@ def check_loops(ruleset) -> list[Diagnostic]:
         for cname, c in t.chains.items():
             out = []
             for r in c.rules:
-                for target in _jump_targets(r, fam, tname, cname):
+                for target in jump_targets(r, fam, tname, cname):
                     out.append((target, r))
             edges[cname] = out
 
@@ -376,7 +376,7 @@ _FOP = frozenset({"forward", "output", "postrouting"})
 _ALL_INET = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress"})
 
 
-def _allowed_hooks(instr: Instr, family: str) -> frozenset[str] | None:
+def allowed_hooks(instr: Instr, family: str) -> frozenset[str] | None:
     """The hooks whose base chains may hold ``instr``, as the expression's ``validate``
     op decides at commit (None: no restriction).  Measured on Linux 6.18 with nft 1.0.6
     (tests/kernel/test_diff_refusals.py); the kernel functions are named per case."""
@@ -443,13 +443,13 @@ def check_hooks(ruleset) -> list[tuple[str, str, str, int]]:
                 seen.add(cur)
                 for r, instrs in progs.get(cur, ()):
                     for i in instrs:
-                        ok = _allowed_hooks(i, fam)
+                        ok = allowed_hooks(i, fam)
                         if ok is not None and hook not in ok:
                             k = (fam, tname, cur, r.handle)
                             if k not in bad:
                                 bad.append(k)
                             break
-                    todo.extend(_jump_targets(r, fam, tname, cur))
+                    todo.extend(jump_targets(r, fam, tname, cur))
     return bad
 
 
@@ -459,7 +459,7 @@ def _diag(rule, err: int) -> Diagnostic:
                       "Could not process rule: " + os.strerror(err))
 
 
-def _jump_targets(rule, fam, tname, cname) -> list[str]:
+def jump_targets(rule, fam, tname, cname) -> list[str]:
     try:
         instrs, dumps = program_of(rule, fam, tname, cname)
     except Exception:   # a rule the vm cannot read has no jumps we can see
