@@ -478,6 +478,13 @@ class _Delin:
             if e.name == "l4proto":
                 name = _l4_name(value)
                 self.ctx[Base.TRANSPORT_HEADER] = (name, stmt_index)
+                # nft meta_may_dependency_kill: in inet/bridge/netdev `meta l4proto icmp`
+                # implies IPv4 (icmpv6: IPv6), so it releases `meta nfproto ipv4`,
+                # `meta protocol ip` or `ether type ip`; any other l4proto keeps it
+                net, _ = self.ctx.get(Base.NETWORK_HEADER, (None, None))
+                if self.family in ("inet", "bridge", "netdev") and \
+                        (value, net) in ((1, "ip"), (58, "ip6")):
+                    self.kill_dep(Base.NETWORK_HEADER)
             elif e.name == "nfproto":
                 name = {2: "ip", 10: "ip6"}.get(value)
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
@@ -486,6 +493,10 @@ class _Delin:
                         0x88A8: "vlan"}.get(value)
                 if name == "vlan":
                     return
+                if self.family in ("ip", "ip6"):
+                    # the family fixes the network header; `meta protocol arp` is only
+                    # a dependency that the next network field releases
+                    name = self.proto_at(Base.NETWORK_HEADER)
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
             elif e.name == "iiftype" and value == 1:
                 self.ctx[Base.LL_HEADER] = ("ether", stmt_index)
@@ -983,6 +994,7 @@ class _Delin:
             return
         e, mask, shift = self.resolve(raw)
         if isinstance(e, Exthdr) and e.present:
+            self._payload_dep_kill(e)
             v = data[0] if data else 0
             exists = (v != 0) != (op == "neq")
             self.emit(Stmt(f"{e.words} {'exists' if exists else 'missing'}", kind="match"))
@@ -1091,17 +1103,21 @@ class _Delin:
             return int.from_bytes(data[:self.load_n], "big") >> shift
         return value_of(e, data)
 
-    def _payload_dep_kill(self, e: Expr) -> None:
+    def _payload_dep_kill(self, e: Expr, lookup: bool = False) -> None:
         if isinstance(e, Exthdr):
+            # nft exthdr_dependency_kill: an IPv6 extension header or IPv4 option
+            # releases the network protocol match (`meta nfproto ipv6`, `ether type ip`)
             if e.words.startswith("tcp option"):
                 self.kill_dep(Base.TRANSPORT_HEADER)
-            elif not e.words.startswith(("ip option", "sctp")):
+            elif not e.words.startswith("sctp"):
                 self.kill_dep(Base.NETWORK_HEADER)
             return
         if isinstance(e, Payload) and not e.raw:
             if e.proto == "th":
                 return
-            if e.proto == "vlan" and self.vlan_ctx is not None:
+            # `ether type 8021q vlan type ip` keeps the ether type (the vlan header's
+            # protocol key is a dependency itself); any other vlan field releases it
+            if e.proto == "vlan" and self.vlan_ctx is not None and (e.field_name != "type" or lookup):
                 self.stmts[self.vlan_ctx].killed = True
                 self.vlan_ctx = None
             if e.proto in ("icmp", "icmpv6") and self.icmp_ctx is not None and self.icmp_ctx[1] is not None:
@@ -1109,7 +1125,9 @@ class _Delin:
                 if f.icmp_dep and self.icmp_ctx[0] in f.icmp_dep:
                     self.stmts[self.icmp_ctx[1]].killed = True
                     self.icmp_ctx = (self.icmp_ctx[0], None)
-            if e.proto in ("icmp", "icmpv6", "igmp"):
+            if e.proto in ("icmp", "icmpv6") and self.family in ("inet", "bridge", "netdev") and \
+                    self.proto_at(Base.NETWORK_HEADER) == ("ip" if e.proto == "icmp" else "ip6"):
+                # the network match came after `meta l4proto icmp` (see set_ctx_from)
                 self.kill_dep(Base.NETWORK_HEADER)
             if e.base == Base.TRANSPORT_HEADER:
                 self.kill_dep(Base.TRANSPORT_HEADER)
@@ -1136,7 +1154,7 @@ class _Delin:
         raw = self.get(sreg, nbytes)
         e, mask, shift = self.resolve(raw)
         swapped = isinstance(raw, _Swapped)
-        self._payload_dep_kill(e)
+        self._payload_dep_kill(e, lookup=True)
         if aset is None:
             rhs = f"@{name}"
         else:
