@@ -58,6 +58,7 @@ class SetElem:
     key: bytes
     data: bytes | str | None = None     # bytes, or a verdict text ("accept", "jump foo")
     flags: int = 0
+    key_end: bytes | None = None        # interval concatenations: inclusive upper bound
 
 
 @dataclass(slots=True)
@@ -98,7 +99,10 @@ def _parse_element(item: str) -> SetElem:
     body = item.split(None, 1)[1] if " " in item else ""
     body = body.replace("[end]", "").strip()
     keypart, _, rest = body.partition(":")
+    # an interval concatenation (pipapo) prints its key and its key end: `k1 k2 - e1 e2`
+    keypart, dash, endpart = keypart.partition(" - ")
     key = words_to_bytes(keypart.split())
+    key_end = words_to_bytes(endpart.split()) if dash else None
     rt = rest.split()
     flags = int(rt[-1], 0) if rt else 0
     dt = rt[:-1]
@@ -108,7 +112,7 @@ def _parse_element(item: str) -> SetElem:
             data = words_to_bytes(dt)
         else:
             data = " ".join(t for t in dt if t != "->")
-    return SetElem(key, data, flags)
+    return SetElem(key, data, flags, key_end)
 
 
 _ELEM_RE = re.compile(r"element\b.*?\[end\]")

@@ -1720,7 +1720,7 @@ def _msort_value(e: Expr, key: bytes, swapped: bool) -> int:
     try:
         if isinstance(e, Concat):
             out, off = b"", 0
-            for p in e.parts:
+            for p in e.items:
                 n = p.nbytes
                 out += key[off:off + n]
                 off += (n + 3) // 4 * 4
@@ -1785,7 +1785,7 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
     bits = e.bits if not isinstance(e, Concat) else 0
     els = sorted(s.elements, key=lambda x: _key_value(e, x.key, True) if not isinstance(e, Concat) else x.key)
     if isinstance(e, Concat):
-        raise DelinearizeError("interval concatenation")
+        return _concat_interval_items(e, s, o, dexpr)
     pending = None
     out_ranges: list[tuple[int, int | None, Any]] = []
     for el in els:
@@ -1815,6 +1815,37 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
                 t = f"{fmt_value(e, _to_expr_value(e, lo), ro)}-{fmt_value(e, _to_expr_value(e, hi), ro)}"
         if data is not None and s.flags & (SET_MAP | SET_OBJECT):
             t += " : " + _data_text(data, o, dexpr)
+        items.append(t)
+    return items
+
+
+def _concat_interval_items(e: Concat, s: AnonSet, o: ListOptions, dexpr: Expr | None) -> list[str]:
+    """Elements of an interval concatenation (the kernel's pipapo set: a key and a key
+    end per element).  Each part prints as nft's ``concat_range_aggregate`` rebuilds
+    it: one value, a prefix (addresses whose range is one aligned block) or ``lo-hi``."""
+    if any(el.key_end is None for el in s.elements):
+        raise DelinearizeError("interval concatenation")
+    items = []
+    for el in s.elements:       # nft lists pipapo elements in insertion order
+        parts, pos = [], 0
+        for it in e.items:
+            n = it.nbytes
+            lo_v, hi_v = value_of(it, el.key[pos:pos + n]), value_of(it, el.key_end[pos:pos + n])
+            pos += (n + 3) // 4 * 4
+            if lo_v == hi_v:
+                parts.append(fmt_value(it, lo_v, o))
+                continue
+            if isinstance(lo_v, (bytes, bytearray)):
+                raise DelinearizeError("string range in an interval concatenation")
+            size = hi_v - lo_v + 1
+            if it.dtype.name in ("ipv4_addr", "ipv6_addr") and size & (size - 1) == 0 and lo_v % size == 0:
+                parts.append(f"{fmt_value(it, lo_v, o)}/{it.bits - (size.bit_length() - 1)}")
+            else:
+                ro = range_opts(o)
+                parts.append(f"{fmt_value(it, lo_v, ro)}-{fmt_value(it, hi_v, ro)}")
+        t = " . ".join(parts)
+        if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
+            t += " : " + _data_text(el.data, o, dexpr)
         items.append(t)
     return items
 

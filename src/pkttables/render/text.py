@@ -438,9 +438,15 @@ def _anon_sets(t: Table | None) -> dict[str, AnonSet]:
         if s.is_map:
             flags |= SET_MAP
         a = AnonSet(s.name, flags)
+        concat_interval = "interval" in s.flags and "concat" in s.flags
         for el in s.elements:
             key = el.key if isinstance(el.key, (bytes, bytearray)) else b""
             data = el.data
+            if concat_interval:
+                # pipapo holds each element as key .. key_end (no end elements)
+                end = el.key_end if isinstance(el.key_end, (bytes, bytearray)) else key
+                a.elements.append(SetElem(bytes(key), data, 0, bytes(end)))
+                continue
             a.elements.append(SetElem(bytes(key), data, 0))
             last = el.key_end if el.key_end is not None else el.key
             if "interval" in s.flags and isinstance(last, (bytes, bytearray)) and last:
