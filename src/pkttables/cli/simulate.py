@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from typing import IO, Any
@@ -283,10 +282,6 @@ def _run_workers(args, sim, ruleset, outputs: _Outputs, stdout: IO[str], stderr:
     return 0
 
 
-_HANDLE_RE = re.compile(r" # handle (\d+)$")
-_COUNTER_RE = re.compile(r"\bcounter packets \d+ bytes \d+")
-
-
 def _list_options(sim, **kw):
     """nft names interface indexes as the machine it runs on does: here, the simulated
     host (``iif "lan0"``, not ``iif 2``)."""
@@ -297,51 +292,32 @@ def _list_options(sim, **kw):
 
 
 def listing_with_counters(ruleset, counters: dict, ifnames=None) -> str:
-    """``nft list ruleset`` with each rule's first counter set from ``counters``
-    (``(family, table, chain, handle) -> Count``), as the kernel reports them after the
-    run.  The rule lines are found by their handles (a ``-a`` listing), which are then
-    removed again.  ``ifnames``: ``((ifindex, name), ...)`` of the simulated host."""
-    from pkttables.render.options import ListOptions
-    from pkttables.render.text import list_ruleset
+    """``nft list ruleset`` with the rules' counters set from ``counters``
+    (``(family, table, chain, handle[, index]) -> Count``), as the kernel reports them
+    after the run (see :func:`pkttables.datapath.listing.listing_after_run`, which also
+    takes quotas and named objects).  ``ifnames``: ``((ifindex, name), ...)`` of the
+    simulated host."""
+    from pkttables.datapath.listing import listing_after_run
 
-    out = []
-    family = table = chain = None
-    opts = ListOptions(handle=True) if ifnames is None else ListOptions(handle=True, ifnames=tuple(ifnames))
-    for line in list_ruleset(ruleset, opts).splitlines(keepends=True):
-        body = line.rstrip("\n")
-        words = body.split()
-        if body.startswith("table ") and len(words) >= 3:
-            family, table = words[1], words[2]
-        elif body.startswith("\tchain ") and len(words) >= 2:
-            chain = words[1]
-        m = _HANDLE_RE.search(body)
-        if m is not None:
-            c = counters.get((family, table, chain, int(m.group(1))))
-            body = body[:m.start()]
-            if c is not None and body.startswith("\t\t"):
-                body = _COUNTER_RE.sub(f"counter packets {c.packets} bytes {c.bytes}", body, count=1)
-        out.append(body + ("\n" if line.endswith("\n") else ""))
-    return "".join(out)
+    return listing_after_run(ruleset, counters, None, None, ifnames)
 
 
 def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
+    """``nft list ruleset`` as the kernel prints it after the traffic: rule counters and
+    quotas, named counters and quotas at their final values (datapath.listing)."""
+    from pkttables.datapath.listing import listing_after_run, merged_states
     from pkttables.render.text import list_ruleset
 
     if sim.runtime is None:
         # No base chain ran: every counter is as loaded.
         stdout.write(list_ruleset(ruleset, _list_options(sim)))
         return
-    counters: dict = {}
-    exported = False
-    for rt in (sim.runtime, sim.nat_runtime):
-        state = getattr(rt, "state", None)
-        if state is not None and hasattr(state, "rule_counters"):
-            counters.update(state.rule_counters())
-            exported = True
-    if not exported:
+    runtimes = [rt for rt in (sim.runtime, sim.nat_runtime) if rt is not None]
+    if not any(hasattr(getattr(rt, "state", None), "counters") for rt in runtimes):
         stderr.write("pkt simulate: warning: the backend does not export its counters; "
                      "the listing shows them as loaded\n")
-    stdout.write(listing_with_counters(ruleset, counters, sim.ifnames))
+    counters, quotas, objects = merged_states(runtimes)
+    stdout.write(listing_after_run(ruleset, counters, quotas, objects, sim.ifnames))
 
 
 def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:

@@ -1,0 +1,425 @@
+"""Issue 7: kernel scenarios through the real ``pkt simulate`` command line.
+
+This module holds what the test_simulate_*.py modules share:
+
+* **an observation cache.**  The other differential modules (test_diff_*.py,
+  test_ctnat_*.py) already run every scenario on the kernel.  Importing this module wraps
+  ``DiffLab.kernel`` and ``CtNatLab.kernel``, so each kernel observation they make is
+  also kept for the session.  The key is the scenario's content: the host file, the
+  ruleset, and the injections with their delays.  The wrapper returns the same value
+  and changes nothing for the caller.  pytest imports every test module before it runs
+  any test, and it runs tests/kernel in file order, so test_ctnat_* and test_diff_*
+  run before test_simulate_*.  When a scenario is not in the cache (a
+  test_simulate_*.py module run alone), :class:`LazyLab` runs it on a kernel lab of
+  its own;
+* :func:`run_cli` writes ``host.toml``, ``r.nft`` and ``t.pcapng`` and runs
+  ``pkt simulate --json J --out O --list --conntrack`` through
+  ``pkttables.cli.main.main`` (the console script's entry point: the same argument
+  parsing and file writing), or through the ``pkt`` console script itself
+  (``console=True``);
+* the comparisons with a kernel observation: :func:`diff_disagreements` for a
+  ``DiffLab`` observation and :func:`ctnat_disagreements` for a ``CtNatLab`` one.
+
+Everything is compared from what the CLI wrote: the ``--out`` frames, the ``--json``
+lines, and the ``--list``/``--conntrack`` text.  Nothing comes from the Simulator's
+objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pkttables.capture import read_capture
+from pkttables.cli.main import main
+from pkttables.stack.engine import mask_random
+from pkttables.testing._readback import rule_counter_list
+from pkttables.testing.differential import (TRAFFIC_EPOCH_NS, DiffLab, Scenario, _positions_kernel, _untag,
+                                            host_toml)
+
+# ------------------------------------------------------------------ the observation cache
+#: content key -> (Observation, frames per injection) of a DiffLab run
+DIFF_OBS: dict[str, tuple[Any, list]] = {}
+#: content key -> CtKernel of a CtNatLab run
+CT_OBS: dict[str, "CtKernel"] = {}
+#: test module basename -> [(Scenario, Observation, frames per injection)] in run order
+BY_MODULE: dict[str, list[tuple[Scenario, Any, list]]] = {}
+#: how many lookups were served from the cache, and how many ran the kernel here
+STATS = {"cached": 0, "kernel": 0, "cli_runs": 0, "cli_seconds": 0.0}
+
+
+def scenario_key(host, ruleset: str, traffic) -> str:
+    h = hashlib.sha256()
+    for part in (host_toml(host), ruleset):
+        h.update(part.encode() + b"\0")
+    for inj in traffic:
+        h.update(f"{inj.ifname}\0{inj.delay!r}\0".encode() + bytes(inj.frame) + b"\0")
+    return h.hexdigest()
+
+
+def _current_module() -> str:
+    cur = os.environ.get("PYTEST_CURRENT_TEST", "")
+    return os.path.basename(cur.split("::")[0]).removesuffix(".py")
+
+
+@dataclass
+class CtKernel:
+    """What a CtNatLab kernel run observed (ctnat_lab.CtResult's kernel side)."""
+
+    frames: dict
+    table: dict
+    text: str
+    counters: dict
+    elapsed: float
+
+
+def _install() -> None:
+    if getattr(DiffLab.kernel, "_pktsm_recording", False):
+        return
+    original = DiffLab.kernel
+
+    def kernel(self, scenario):
+        obs, per = original(self, scenario)
+        DIFF_OBS[scenario_key(self.host, scenario.ruleset, scenario.traffic)] = (obs, per)
+        BY_MODULE.setdefault(_current_module(), []).append((scenario, obs, per))
+        return obs, per
+
+    kernel._pktsm_recording = True
+    DiffLab.kernel = kernel
+    try:
+        from ctnat_lab import CtNatLab
+    except ImportError:         # outside tests/kernel: no ctnat lab to record
+        return
+    ct_original = CtNatLab.kernel
+
+    def ct_kernel(self, sc, res):
+        elapsed = ct_original(self, sc, res)
+        CT_OBS[scenario_key(self.host, sc.ruleset, sc.traffic)] = CtKernel(
+            dict(res.kernel_frames), dict(res.kernel_table), res.kernel_text, dict(res.kernel_counters), elapsed)
+        return elapsed
+
+    CtNatLab.kernel = ct_kernel
+
+
+_install()
+
+
+class LazyLab:
+    """A kernel lab built on first use only (``factory()`` -> a lab context manager):
+    when every scenario comes from the cache, no namespace is created."""
+
+    def __init__(self, factory: Callable[[], Any]):
+        self.factory = factory
+        self.lab = None
+
+    def get(self):
+        if self.lab is None:
+            self.lab = self.factory()
+            self.lab.__enter__()
+        return self.lab
+
+    def close(self) -> None:
+        if self.lab is not None:
+            self.lab.__exit__(None, None, None)
+            self.lab = None
+
+
+def diff_observation(lazy: LazyLab, scenario: Scenario):
+    """The kernel's (Observation, frames per injection) of ``scenario``: from the cache,
+    or run on ``lazy``'s DiffLab (whose host must be the scenario's)."""
+    key = scenario_key(scenario.host, scenario.ruleset, scenario.traffic)
+    got = DIFF_OBS.get(key)
+    if got is not None:
+        STATS["cached"] += 1
+        return got
+    STATS["kernel"] += 1
+    return lazy.get().kernel(scenario)
+
+
+def ct_observation(lazy: LazyLab, host, sc) -> CtKernel:
+    """The kernel side of a CtNatLab run of ``sc`` on ``host`` (the lab's quiet host):
+    from the cache, or run on ``lazy``'s CtNatLab."""
+    key = scenario_key(host, sc.ruleset, sc.traffic)
+    got = CT_OBS.get(key)
+    if got is not None:
+        STATS["cached"] += 1
+        return got
+    from ctnat_lab import CtResult
+    STATS["kernel"] += 1
+    lazy.get().kernel(sc, CtResult(sc))        # the wrapper records it
+    return CT_OBS[key]
+
+
+# ------------------------------------------------------------------ running the CLI
+@dataclass
+class CliRun:
+    rc: int
+    lines: list[dict]
+    frames: list
+    stdout: str
+    stderr: str
+    listing: str = ""
+    conntrack: list[str] = field(default_factory=list)
+
+
+def write_traffic_ns(path, traffic, times_ns: list[int]) -> None:
+    """The injections as a pcapng (``local`` as LINKTYPE_RAW), each at its own time."""
+    from pkttables.capture import LinkType, PcapngWriter
+    with PcapngWriter(str(path)) as w:
+        ids: dict[str, int] = {}
+        for inj, t in zip(traffic, times_ns):
+            if inj.ifname not in ids:
+                ids[inj.ifname] = w.add_interface(
+                    inj.ifname, LinkType.RAW if inj.ifname == "local" else LinkType.ETHERNET)
+            w.write(ids[inj.ifname], inj.frame, t)
+
+
+def diff_times(traffic) -> list[int]:
+    """The clock of differential.run_pkttables: the sum of the delays so far."""
+    out, now = [], TRAFFIC_EPOCH_NS
+    for inj in traffic:
+        now += round(inj.delay * 1e9)
+        out.append(now)
+    return out
+
+
+def ct_times(traffic) -> list[int]:
+    """The clock of ctnat_lab.CtNatLab.ours: ``int(now * 1e9) + i * 1000`` (a µs apart)."""
+    out, now = [], 0.0
+    for i, inj in enumerate(traffic):
+        now += inj.delay
+        out.append(TRAFFIC_EPOCH_NS + int(now * 1e9) + i * 1000)
+    return out
+
+
+def split_output(stdout: str) -> tuple[str, list[str]]:
+    """``--list --conntrack`` stdout -> (the listing, the conntrack lines).  The listing
+    is whole tables (its last line is ``}``); the conntrack lines come after it."""
+    lines = stdout.splitlines(keepends=True)
+    last = max((i for i, x in enumerate(lines) if x.rstrip("\n") == "}"), default=-1)
+    return "".join(lines[:last + 1]), [x.rstrip("\n") for x in lines[last + 1:] if x.strip()]
+
+
+def run_cli(workdir, host, ruleset: str, traffic, times_ns: list[int], *, console: bool = False) -> CliRun:
+    """``pkt simulate --ruleset R --host H --traffic T --json J --out O --list --conntrack``
+    in ``workdir``; in-process through ``pkttables.cli.main.main`` or, with ``console``,
+    through the ``pkt`` console script."""
+    rules, hostf, tr = workdir / "r.nft", workdir / "host.toml", workdir / "t.pcapng"
+    js, out = workdir / "o.jsonl", workdir / "out.pcapng"
+    for p in (js, out):
+        if p.exists():
+            p.unlink()
+    rules.write_text(ruleset)
+    hostf.write_text(host_toml(host))
+    write_traffic_ns(tr, traffic, times_ns)
+    argv = ["simulate", "--ruleset", str(rules), "--host", str(hostf), "--traffic", str(tr),
+            "--json", str(js), "--out", str(out), "--list", "--conntrack"]
+    t0 = time.perf_counter()
+    if console:
+        p = subprocess.run(["pkt", *argv], capture_output=True, text=True, timeout=120)
+        rc, so, se = p.returncode, p.stdout, p.stderr
+    else:
+        o, e = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+            rc = main(argv)
+        so, se = o.getvalue(), e.getvalue()
+    STATS["cli_runs"] += 1
+    STATS["cli_seconds"] += time.perf_counter() - t0
+    lines = [json.loads(x) for x in js.read_text().splitlines()] if js.exists() else []
+    frames = list(read_capture(str(out))) if out.exists() else []
+    listing, ct = split_output(so)
+    return CliRun(rc, lines, frames, so, se, listing, ct)
+
+
+# ------------------------------------------------------------------ reading the CLI's output
+_COUNTER = re.compile(r"\bcounter packets (\d+) bytes (\d+)")
+_UNITS = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 ** 2, "gbytes": 1024 ** 3}
+
+
+def listing_counters(text: str) -> dict[tuple, list[tuple[int, int]]]:
+    """(family, table, chain, rule position) -> the rule's anonymous counters, from an
+    ``nft list ruleset``-style text (tables and chains one tab deeper each, rules two)."""
+    out: dict[tuple, list[tuple[int, int]]] = {}
+    table = chain = None
+    pos = 0
+    for line in text.splitlines():
+        if line.startswith("table "):
+            table, chain = tuple(line.split()[1:3]), None
+        elif line.startswith("\tchain ") and table:
+            chain, pos = line.split()[1], 0
+        elif line.startswith("\t}"):
+            chain = None
+        elif chain and line.startswith("\t\t") and not line.startswith("\t\t\t"):
+            body = line.strip()
+            if body.startswith(("type ", "policy ", "comment ", "devices ")):
+                continue
+            counts = [(int(p), int(b)) for p, b in _COUNTER.findall(body)]
+            if counts:
+                out[table + (chain, pos)] = counts
+            pos += 1
+    return out
+
+
+def listing_objects(text: str) -> dict[tuple, tuple[int, int]]:
+    """(kind, family, table, name) -> (packets, bytes) of the named counters and quotas in
+    an ``nft list ruleset`` text; for a quota (0, bytes used), as _readback.named_objects."""
+    out: dict[tuple, tuple[int, int]] = {}
+    table = None
+    obj = None
+    for line in text.splitlines():
+        if line.startswith("table "):
+            table, obj = tuple(line.split()[1:3]), None
+        elif table and re.match(r"\t(counter|quota) \S+ \{", line):
+            kind, name = line.split()[:2]
+            obj = (kind, table[0], table[1], name)
+            out[obj] = (0, 0)
+        elif obj and line.startswith("\t\t"):
+            w = line.split()
+            if obj[0] == "counter" and w[:1] == ["packets"]:
+                out[obj] = (int(w[1]), int(w[3]))
+            elif obj[0] == "quota" and w[:1] != ["comment"]:
+                used = w.index("used") if "used" in w else -1
+                out[obj] = (0, int(w[used + 1]) * _UNITS[w[used + 2]] if used >= 0 else 0)
+        elif line.startswith("\t}"):
+            obj = None
+    return out
+
+
+def kernel_counters(ruleset_json: dict) -> dict[tuple, list[tuple[int, int]]]:
+    kpos = _positions_kernel(ruleset_json)
+    return {k[:3] + (kpos[k][0],): [(c.packets, c.bytes) for c in v]
+            for k, v in rule_counter_list(ruleset_json).items()}
+
+
+def _local(host) -> set[bytes]:
+    local = {a.ip.packed for i in host.interfaces.values() for a in i.addresses}
+    for b in host.bridges.values():
+        local |= {a.ip.packed for a in b.addresses}
+    return local
+
+
+def _owners(lines: list[dict]) -> tuple[dict[int, tuple], list[dict]]:
+    """--out frame index -> (input packet index or the last one before a timer, oif,
+    kind); and the packet lines."""
+    owner: dict[int, tuple] = {}
+    packets = []
+    last = None
+    for x in lines:
+        if x["type"] == "packet":
+            packets.append(x)
+            last = x["index"]
+        if x["type"] not in ("packet", "timer"):
+            continue
+        for e in x["emitted"]:
+            owner[e["index"]] = (x["index"] if x["type"] == "packet" else last, e["oif"], e.get("kind"))
+    return owner, packets
+
+
+def _check_run(run: CliRun, n: int, problems: list[str]) -> tuple[dict, list[dict]]:
+    if run.rc != 0:
+        problems.append(f"pkt simulate exited {run.rc}: {run.stderr.strip()}")
+        return {}, []
+    if not run.lines or run.lines[0]["type"] != "header" or run.lines[-1]["type"] != "end":
+        problems.append("--json has no header/end line")
+    owner, packets = _owners(run.lines)
+    if len(packets) != n:
+        problems.append(f"{len(packets)} packet lines for {n} injections")
+    if len(owner) != len(run.frames):
+        problems.append(f"--json names {len(owner)} emitted frames, --out holds {len(run.frames)}")
+    return owner, packets
+
+
+def diff_disagreements(sc: Scenario, obs, per, run: CliRun, *, counters: bool = True,
+                       objects: bool = True) -> list[str]:
+    """Where the CLI's output differs from a DiffLab observation (as differential.compare
+    compares: frames per packet and interface after _untag and mask_random, send errors,
+    rule counters by position one by one, named counters and quotas)."""
+    problems: list[str] = []
+    owner, packets = _check_run(run, len(sc.traffic), problems)
+    if run.rc != 0:
+        return problems
+    local = _local(sc.host)
+    mine: dict[tuple, list[bytes]] = {}
+    for k, rec in enumerate(run.frames):
+        pkt, oif, _kind = owner.get(k, (None, rec.ifname, None))
+        if rec.ifname != oif:
+            problems.append(f"--out frame {k} on {rec.ifname}, --json says {oif}")
+        mine.setdefault((pkt, oif), []).append(mask_random(_untag(rec.data), local))
+    theirs: dict[tuple, list[bytes]] = {}
+    for i, es in enumerate(per):
+        for e in es:
+            theirs.setdefault((i, e.ifname), []).append(mask_random(_untag(e.frame), local))
+    for key in sorted(set(mine) | set(theirs), key=repr):
+        a, b = theirs.get(key, []), mine.get(key, [])
+        if a != b:
+            problems.append(f"packet {key[0]} on {key[1]}: kernel {[f.hex() for f in a]}\n"
+                            f"    simulate {[f.hex() for f in b]}")
+    for i, (inj, p) in enumerate(zip(sc.traffic, packets)):
+        if inj.ifname == "local":
+            k_err = obs.send_errors[i] if i < len(obs.send_errors) else None
+            if k_err != p.get("send_error"):
+                problems.append(f"packet {i}: send error kernel {k_err}, simulate {p.get('send_error')}")
+    if counters:
+        kc, oc = kernel_counters(obs.ruleset_json), listing_counters(run.listing)
+        for key in sorted(set(kc) | set(oc), key=repr):
+            if kc.get(key) != oc.get(key):
+                problems.append(f"counters of rule {key}: kernel {kc.get(key)}, simulate {oc.get(key)}")
+    if objects:
+        ko = {k: (c.packets, c.bytes) for k, c in obs.objects.items()}
+        oo = listing_objects(run.listing)
+        for key in sorted(set(ko) | set(oo), key=repr):
+            if ko.get(key) != oo.get(key):
+                problems.append(f"{' '.join(key)}: kernel {ko.get(key)}, simulate {oo.get(key)}")
+    return problems
+
+
+def ctnat_disagreements(sc, kern: CtKernel, host, run: CliRun, times_ns: list[int]) -> list[str]:
+    """Where the CLI's output differs from a CtNatLab kernel observation (as
+    CtNatLab.run compares: frames per injection and interface masked by ctnat_lab._masked,
+    ARP left out; packets of each rule's counters by position; the conntrack table's
+    keys, and its timeouts within a second when ``sc.timeouts``)."""
+    from ctnat_lab import _masked, table_key
+    problems: list[str] = []
+    owner, _packets = _check_run(run, len(sc.traffic), problems)
+    if run.rc != 0:
+        return problems
+    local = _local(host)
+    mine: dict[tuple, list[bytes]] = {}
+    for k, rec in enumerate(run.frames):
+        pkt, oif, kind = owner.get(k, (None, rec.ifname, None))
+        if kind == "arp":
+            continue
+        mine.setdefault((pkt, oif), []).append(_masked(rec.data, local))
+    if mine != kern.frames:
+        bad = [k for k in sorted(set(mine) | set(kern.frames), key=repr) if mine.get(k) != kern.frames.get(k)]
+        problems.append(f"frames differ at {bad}")
+    oc = {k: sum(p for p, _ in v) for k, v in listing_counters(run.listing).items()}
+    if oc != kern.counters:
+        problems.append(f"counters: kernel {kern.counters}, simulate {oc}")
+    ours = {}
+    for line in run.conntrack:
+        k, t = table_key(line)
+        ours[k] = t
+    if set(ours) != set(kern.table):
+        problems.append("conntrack tables differ:\n  kernel:\n" + kern.text + "  simulate:\n"
+                        + "\n".join(run.conntrack))
+    elif sc.timeouts:
+        # the CLI prints the table at its last packet; the kernel was read `elapsed` after
+        # the first injection: shift ours by the difference
+        lag = kern.elapsed - (times_ns[-1] - TRAFFIC_EPOCH_NS) / 1e9 if times_ns else 0.0
+        for k, kt in kern.table.items():
+            if abs(ours[k] - lag - kt) > 1:
+                problems.append(f"timeout {ours[k]} (at the last packet; lag {lag:.2f} s) vs kernel {kt} for {k}")
+    return problems
+
+
+def report(name: str, problems: list[str]) -> str:
+    return f"{name}:\n  " + "\n  ".join(problems)
