@@ -43,11 +43,15 @@ class FileError(PktError):
 
 
 def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = None) -> A.Script:
-    """Parse with the context's include paths and ``-D name=value`` variables."""
+    """Parse with the context's include paths and ``-D name=value`` variables.
+
+    Text that does not parse still gives a script: the commands the parser kept, with
+    its error in ``Script.error``; :func:`execute` evaluates them and raises that error
+    with their evaluation errors appended, as nft 1.0.6 does."""
     from pkttables.lang import parse
     opts = opts or Options()
     # nft_ctx_add_var: the variables are defines of the outermost scope.
-    return parse(text, filename, opts.include_paths, defines=opts.vars or None)
+    return parse(text, filename, opts.include_paths, defines=opts.vars or None, keep_going=True)
 
 
 def run_text(text: str, base: Ruleset, opts: Options | None = None, filename: str = "<cmdline>") -> Result:

@@ -111,6 +111,8 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None, *, pri
     Like nft, an error does not stop the batch: every command is evaluated and the
     error carries the diagnostics of all of them (see :meth:`_Executor.raise_collected`);
     ``prior_errors`` is how many the parser already reported (nft's ``nerrs``)."""
+    if script.error is not None:
+        _evaluate_after_parse_error(script, base, opts or Options())
     ex = _Executor(base, opts or Options())
     # A batch builds millions of small objects that live as long as the ruleset; the
     # cyclic GC's full passes over them cost ~30% of a 10k-rule load (measured), and
@@ -143,6 +145,42 @@ def execute(script: A.Script, base: Ruleset, opts: Options | None = None, *, pri
         from ._echo import render_echo
         out += render_echo(ex.echo, new, ex.opts, ex.opts.json_input)
     return Result(new, out, ex.changed and not ex.opts.dry_run)
+
+
+def _evaluate_after_parse_error(script: A.Script, base: Ruleset, opts: Options) -> None:
+    """Raise the parser's error of ``script`` followed by the evaluation errors of the
+    commands it kept.
+
+    nft 1.0.6 (``__nft_run_cmd_from_filename``) runs ``nft_evaluate`` even when the
+    parser failed, then stops before netlink: the parser's errors print first, then
+    each evaluation error, and the kernel never sees the batch (so no kernel error is
+    reported).  The parser and the evaluation share one error counter, ``nerrs``:
+    evaluation stops when it *reaches* ``parser_max_errors`` -- after a parser that
+    gave up at its 10th error it never does, and every command's error is printed."""
+    perr = script.error
+    prior = len(perr.diagnostics)
+    ex = _Executor(base, dataclasses.replace(opts, dry_run=True, flags=set(), debug=set()))
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for i, cmd in enumerate(script.commands):
+            ex.cmd_index = i
+            try:
+                ex.message(ex.command, cmd)
+            except PktError:
+                continue    # EMLINK: a kernel answer, never reached here
+            if prior + ex.eval_errors() == MAX_ERRORS:
+                break
+    finally:
+        if gc_was:
+            gc.enable()
+    evals = [d for e in ex.errors for d in e.diagnostics if not _is_kernel(d)]
+    if prior < MAX_ERRORS:
+        evals = evals[:MAX_ERRORS - prior]
+    perr.diagnostics = list(perr.diagnostics) + evals
+    perr.args = (perr.render(),)
+    perr.output = ""
+    raise perr
 
 
 def _replay(script: A.Script, base: Ruleset, opts: Options) -> None:

@@ -449,6 +449,9 @@ class _RuleEval:
             g = N.Generic(loc, dt, xk.len_bits, xk.byteorder,
                           f"xfrm load {e.direction} {e.spnum or 0} {kname} => reg {{reg}}")
             return _Lhs(g, dt, xk.len_bits)
+        if isinstance(e, (A.Symbol, A.Number)):
+            # nft symbol_parse(): a value on the left has no datatype to be parsed with
+            raise _err("No symbol type information", loc)
         raise _err("invalid expression on the left-hand side", loc)
 
     def _ct(self, e: A.Ct) -> _Lhs:
@@ -488,6 +491,9 @@ class _RuleEval:
         (nft: the key's type must be known before the set is built)."""
         if isinstance(e, A.Ct) and e.family is None and e.key in ("saddr", "daddr"):
             raise _err("specify either ip or ip6 for address matching", e.loc)
+        if isinstance(e, (A.Symbol, A.Number)):
+            # nft expr_evaluate_concat: a part without a datatype (symbol_parse fails)
+            raise _err("Can't parse symbolic invalid expressions", e.loc)
         return self._lhs(e)
 
     def _ext(self, loc, op: int, kind: int, f: Field | None, present: bool = False) -> _Lhs:

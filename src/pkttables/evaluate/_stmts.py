@@ -52,8 +52,11 @@ def _rate_loc(s: A.Limit):
     j = text.find(s.unit, i, loc.last_col) if i >= 0 else -1
     if i < 0 or j < 0:
         return loc
+    end = j + len(s.unit)
+    if text.startswith("/" + s.per, end):
+        end += 1 + len(s.per)   # `10 parsecs/second` is one STRING token in nft's scanner
     from pkttables.errors import Location
-    return Location(loc.file, loc.line, i + 1, j + len(s.unit), text)
+    return Location(loc.file, loc.line, i + 1, end, text)
 
 
 def _limit(s: A.Limit) -> N.Plain:

@@ -575,6 +575,9 @@ class Command(Node):
 @_dc
 class Script(Node):
     commands: tuple[Command, ...]
+    #: the parser's errors when the text did not parse: ``commands`` are those it kept
+    #: (nft evaluates them and appends their errors, see :func:`pkttables.lang.parse`)
+    error: Exception | None = None
 
 
 def node_classes() -> list[type]:

@@ -61,6 +61,8 @@ _EXPR_STARTERS = frozenset(
     set(K.PROTO_FIELDS) | set(K.EXTHDR_FIELDS) | K.META_UNQUALIFIED
     | {"meta", "ct", "fib", "socket", "osf", "numgen", "jhash", "symhash", "ipsec", "exthdr", "rt"}
 )
+#: token kinds that may begin a statement (nft's primary_expr: strings, numbers, `(`, `{`...)
+_STMT_START_KINDS = frozenset((WORD, NUM, QSTRING, ASTRING, "(", "{", "@", "$"))
 _IDENT_RE = re.compile(r"[A-Za-z0-9_]*")
 _OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
 _LIST_PLURALS = frozenset(
@@ -86,6 +88,7 @@ class IncludedDiagnostic(Diagnostic):
         return "\n".join(head + [Diagnostic.render(self)])
 
 
+_SET_FLAGS = frozenset(("constant", "interval", "dynamic", "timeout"))
 _QUOTA_UNITS = frozenset(("bytes", "kbytes", "mbytes"))
 _CHAIN_TYPES = frozenset(("filter", "nat", "route"))
 # every hook name nft's chain_hookname_lookup knows (the family is checked later)
@@ -594,19 +597,19 @@ class _Parser:
             return self.mk(A.Prop, start, "comment", self.comment_string())
         self.err(t)
 
-    def flag_list(self) -> list[str]:
-        out = [self.flag_word()]
+    def flag_list(self, known: frozenset[str] | None = None, expecting: str = "string") -> list[str]:
+        out = [self.flag_word(known, expecting)]
         while self.peek().kind == ",":
             self.next()
-            out.append(self.flag_word())
+            out.append(self.flag_word(known, expecting))
         return out
 
-    def flag_word(self) -> str:
+    def flag_word(self, known: frozenset[str] | None = None, expecting: str = "string") -> str:
         t = self.peek()
-        if t.kind is WORD:
+        if t.kind is WORD and (known is None or t.text in known):
             self.next()
             return t.text
-        self.err(t, "string")
+        self.err(t, expecting)
 
     def prio(self) -> A.Expr:
         t = self.peek()
@@ -757,7 +760,9 @@ class _Parser:
         if w == "flags":
             self.next()
             self._sep_expect = "newline or semicolon or comma"
-            return self.mk(A.Prop, start, "flags", tuple(self.flag_list()))
+            # nft set_flag: keywords only, listed in bison's token order
+            return self.mk(A.Prop, start, "flags", tuple(self.flag_list(
+                _SET_FLAGS, "constant or interval or dynamic or timeout")))
         if w in ("timeout", "gc-interval"):
             self.next()
             return self.mk(A.Prop, start, w, self.time_value())
@@ -949,8 +954,9 @@ class _Parser:
             t = self.peek()
             if t.kind in (NEWLINE, ";", "}", EOF):
                 break
-            if t.kind is JUNK and stmts:
-                # between statements bison has reduced to the rule: only its end fits
+            if stmts and t.kind not in _STMT_START_KINDS:
+                # between statements bison has reduced to the rule (its default
+                # reductions): a token that starts no statement expects only its end
                 self.err(t, self.end_expect())
             if t.kind is WORD and t.text == "comment":
                 self.next()
@@ -1887,7 +1893,8 @@ class _Abort(Exception):
     pass
 
 
-def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None) -> A.Script:
+def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None, *,
+          keep_going: bool = False) -> A.Script:
     """Parse nftables text (a file's content, or a command line) into a :class:`~.ast.Script`.
 
     ``defines`` maps names to value text, as ``nft -D name=value`` does: each becomes a
@@ -1896,7 +1903,11 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None)
     and a bad value is reported against ``<cmdline>``.
 
     Raises :class:`~pkttables.errors.SyntaxError_` carrying every diagnostic (at most
-    ``MAX_ERRORS``, in source order as nft reports them)."""
+    ``MAX_ERRORS``, in source order as nft reports them).  With ``keep_going`` the
+    error is not raised but returned in ``Script.error``, with the commands parsed
+    around the errors: nft 1.0.6 evaluates those too (``nft_run_cmd_from_filename``
+    calls ``nft_evaluate`` whatever the parser answered) and prints their errors after
+    the parser's; :func:`pkttables.commands.execute` does the same."""
     # The tree is acyclic: pausing the cyclic GC while building ~10 objects per token
     # takes a 100k-rule parse from ~10 s to ~5 s here (measured, see docs/language.md).
     was_enabled = gc.isenabled()
@@ -1919,9 +1930,10 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None)
         if was_enabled:
             gc.enable()
     if p.diags:
-        if p.all_semantic:
-            raise ParserCheckError(p.diags)
-        raise SyntaxError_(p.diags)
+        exc = ParserCheckError(p.diags) if p.all_semantic else SyntaxError_(p.diags)
+        if keep_going:
+            return dataclasses.replace(script, error=exc)
+        raise exc
     return script
 
 

@@ -32,10 +32,6 @@ def _pkt(case: dict) -> tuple[int, str]:
 
 
 _XFAIL = {
-    "unknown-symbol-then-eval": "evaluate: 'No symbol type information' is not implemented",
-    "unknown-symbol-then-kernel": "evaluate: 'No symbol type information' is not implemented",
-    "syntax-then-eval": "lang: the expecting list after `counter )`; the commands around it are evaluated",
-    "syntax-then-kernel": "lang: the expecting list after `counter )`",
 }
 
 
