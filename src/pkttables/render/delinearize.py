@@ -1064,6 +1064,8 @@ class _Delin:
         o = _OPS[op]
         if op == "eq" and e.dtype.is_bitmask:
             o = "=="
+            if e.dtype.name == "tcp_flag" and isinstance(v, int) and v & (v - 1):
+                vs = f"0x{v:x}"     # nft 1.0.6: `tcp flags == syn|ack` lists `== 0x12`
         txt = f"{lhs} {o + ' ' if o else ''}{vs}"
         st = Stmt(txt, kind="match", expr=e, op=op, value=v)
         self.emit(st)
@@ -1160,10 +1162,16 @@ class _Delin:
         else:
             rhs = self.set_text(e, aset, swapped, shift)
         lhs = e.text(self.o)
+        op = "!= " if inv else ""
         if mask is not None:
-            lhs = f"{lhs} & {fmt_value(e, mask, self.o)}"
+            # nft prints a masked lookup as a binop: `tcp flags & (syn | ack) == { ... }`
+            mt = fmt_value(e, mask, self.o)
+            if e.dtype.is_bitmask and e.dtype.symbols and self.o.numeric == 0 and mask & (mask - 1):
+                mt = "(" + _bitmask_text(e.dtype, mask, " | ") + ")"
+            lhs = f"{lhs} & {mt}"
+            op = "!= " if inv else "== "
         if dreg is None:
-            self.emit(Stmt(f"{lhs} {'!= ' if inv else ''}{rhs}", kind="match", expr=e))
+            self.emit(Stmt(f"{lhs} {op}{rhs}", kind="match", expr=e))
         elif dreg == "0":
             self.emit(Stmt(f"{lhs} vmap {rhs}", kind="verdict"))
         else:
@@ -1760,6 +1768,9 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
         # the kernel keeps one element per key (`{ 1, 0x0001 }` holds one)
         seen: set = set()
         els = [el for el in s.elements if not (el.key in seen or seen.add(el.key))]
+        if e.dtype.is_bitmask and e.dtype.symbols and not isinstance(e, Concat) and o.numeric == 0 \
+                and not shift and (not load_n or load_n == e.nbytes):
+            return _bitmask_set_items(e, s, els, o, swapped, dexpr)
         if len(els[0].key if els else b"") <= 4 and not isinstance(e, Concat) and (load_n or e.nbytes) <= 2:
             # keys of up to 16 bits live in the kernel's bitmap backend (nft_set_bitmap),
             # which the listing walks in ascending key order
@@ -1817,6 +1828,27 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
             t += " : " + _data_text(data, o, dexpr)
         items.append(t)
     return items
+
+
+def _bitmask_set_items(e: Expr, s: AnonSet, els: list, o: ListOptions, swapped: bool,
+                       dexpr: Expr | None) -> list[str]:
+    """Elements of a bitmask type (``tcp flags { syn | ack, syn }``).  nft turns a value
+    with several bits into ``flagA | flagB`` (netlink_delinearize.c
+    ``bitmask_expr_to_binops``: the lowest bit leftmost), and ``list_expr_sort`` sorts
+    an OR by its left operand: all values sharing their lowest bit tie, and keep the
+    order the kernel walked them in, the reverse of insertion (measured with nft 1.0.6:
+    ``{ fin|syn, fin|rst, fin }`` lists ``{ fin, fin | rst, fin | syn }``)."""
+    def lowbit(el) -> int:
+        v = _key_value(e, el.key, swapped)
+        return v & -v if isinstance(v, int) else 0
+    out = []
+    for el in sorted(reversed(els), key=lowbit):
+        v = _key_value(e, el.key, swapped)
+        t = _bitmask_text(e.dtype, v, " | ") if isinstance(v, int) else fmt_value(e, v, o)
+        if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
+            t += " : " + _data_text(el.data, o, dexpr)
+        out.append(t)
+    return out
 
 
 def _concat_interval_items(e: Concat, s: AnonSet, o: ListOptions, dexpr: Expr | None) -> list[str]:
