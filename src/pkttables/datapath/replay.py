@@ -622,6 +622,27 @@ class Simulator:
                 fresh = FlowtableHook(ruleset, self.ct_table, self.nat_table, self.host)
                 self.flowtable.flowtables, self.flowtable.devices = fresh.flowtables, fresh.devices
 
+    def _load_at(self, time_ns: int) -> None:
+        """The ruleset is loaded just before the first packet, as ``nft -f`` and then the
+        traffic: static set elements with a timeout expire that long after the first
+        packet's time, not after time 0 (a capture's clock is the epoch's; every element
+        would be long gone).  Only rulesets with such elements are rebuilt."""
+        if self.ruleset is None or not any(
+                e.timeout is not None or "timeout" in s.flags and s.elements
+                for t in self.ruleset.tables.values() for s in t.sets.values() for e in s.elements):
+            return
+        from pkttables.sets import instances_from_model
+        from pkttables.vm.chain import LoadedRuleset
+
+        rt = self.runtime
+        if rt is None or not hasattr(rt, "reload"):
+            return
+        sets = instances_from_model(self.ruleset, time_ns / 1e9)
+        rt.reload(LoadedRuleset(self.ruleset, sets=sets))
+        if self.nat_runtime is not None:
+            self.nat_runtime.reload(LoadedRuleset(self.ruleset, sets=sets))
+        self._install_runtime(rt, reload=True)
+
     def _install_flowtables(self, ruleset, runtime: Any) -> None:
         """The flowtables' fast path (pkttables.backends.flowtable): ``flow add`` in the
         chains offloads through it, and each flowtable's netdev ingress hook (at its
@@ -862,6 +883,8 @@ class Simulator:
             notes.append({"type": "note", "line": f"timestamp {time_ns} is before the previous packet's; "
                                                   f"clamped to {self.last_ns}"})
             time_ns = self.last_ns
+        if self.last_ns is None:
+            self._load_at(time_ns)
         yield from self._timers(time_ns)
         self.last_ns = time_ns
         idx = self.packets if index is None else index
