@@ -22,7 +22,7 @@ from pkttables.errors import Diagnostic, Location, PktError
 
 __all__ = [
     "SetFlags", "ElemFlags", "SetSpec", "Elem", "SetError", "to_ns", "NS_PER_MS",
-    "DEFAULT_GC_INTERVAL_MS", "Errno",
+    "DEFAULT_GC_INTERVAL_MS", "Errno", "PLAIN", "is_plain", "plain_spec",
 ]
 
 NS_PER_MS = 1_000_000
@@ -181,3 +181,25 @@ class Elem:
     def __repr__(self) -> str:
         k = self.key.hex() + ("" if self.key_end is None else "-" + self.key_end.hex())
         return f"Elem({'*' if self.catchall else k}, data={self.data!r}, exp={self.expiration})"
+
+
+def is_plain(e: Elem) -> bool:
+    """An element the packet path needs nothing from but its presence: no data, no
+    expressions, no expiration.  Its answer to a lookup is the same as :data:`PLAIN`'s."""
+    return e.data is None and not e.exprs and e.expiration is None
+
+
+def plain_spec(spec: SetSpec | None) -> bool:
+    """A set whose elements can all be plain: no map data and no ``timeout`` flag (an
+    element without expiration in a timeout set may get one later, see
+    ``SetInstance._clash``, so those sets never take the presence-only path)."""
+    return spec is not None and not spec.is_map and not spec.has_timeout and not spec.exprs
+
+
+#: The stand-in a backend's ``lookup`` may return for a plain element (see
+#: :func:`is_plain`): what ``SetInstance.lookup``/``match``/``find`` read from it (data,
+#: expressions, expiration) is what they would read from the element itself, so a
+#: backend can answer from a compact presence structure without touching the element
+#: (one cache miss fewer at 1M).  Callers that need the element itself use
+#: ``backend.elem()``.
+PLAIN = Elem(b"", None, None)

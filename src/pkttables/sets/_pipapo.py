@@ -378,6 +378,9 @@ class PipapoBackend:
                     break
         return best
 
+    #: the packet path and commands read the same (no presence-only stand-in here)
+    elem = lookup
+
     def _all_matches(self, key: bytes) -> list[Elem]:
         """Every element holding the point, expired ones included, oldest first."""
         vals = self._vals(key)

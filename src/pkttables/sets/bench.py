@@ -73,7 +73,7 @@ def _spec(kind: str) -> SetSpec:
 
 def _elements(kind: str, n: int, rng: random.Random) -> list[tuple]:
     if kind == "bitmap":
-        return [(k.to_bytes(2, "big"), None, None) for k in rng.sample(range(65536), n)]
+        return [(k.to_bytes(2, "big"), None, None) for k in rng.sample(range(65536), min(n, 65535))]
     if kind == "hash":
         return [(k.to_bytes(4, "big"), None, None) for k in rng.sample(range(1 << 32), n)]
     if kind == "rbtree":

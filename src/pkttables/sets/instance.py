@@ -254,14 +254,14 @@ class SetInstance:
         if op == DynsetOp.DELETE:
             # nft_dynset_eval on Linux 6.18: a delete never BREAKs, present or not
             # (observed: `delete @s { ip saddr } counter` counts absent keys too).
-            e = self._b.lookup(key, ns)
+            e = self._b.elem(key, ns)
             if e is not None:
                 self._b.remove(e)
                 self.nelems -= 1
             return True
         if self.kind in ("rbtree", "pipapo"):
             raise SetError(Errno.EOPNOTSUPP, f"set {self.spec.name!r}: interval sets cannot be updated from the packet path")
-        e = self._b.lookup(key, ns)
+        e = self._b.elem(key, ns)
         if e is None:
             if self.spec.size and self.nelems >= self.spec.size:
                 return False
@@ -407,10 +407,8 @@ class SetInstance:
                 raise SetError(Errno.ENOENT, "no catch-all element")
             return self._view(e, ns)
         key, key_end = self._norm(key, key_end)
-        if not self.spec.is_interval:
-            e = self._b.lookup(key, ns)
-        else:
-            e = self._b.lookup(key, ns)
+        e = self._b.elem(key, ns)
+        if self.spec.is_interval:
             if e is not None and key_end is not None:
                 if not (e.key <= key_end <= e.end):
                     e = None
