@@ -40,6 +40,9 @@ class Ins:
     name: str
     toks: tuple[str, ...]
     text: str
+    # the compiler's/vm's instruction this line was dumped from, when there is one: it
+    # holds what the kernel keeps but libnftnl's dump does not print (cmp length)
+    obj: object = field(default=None, compare=False, repr=False)
 
     def after(self, word: str, default: str | None = None) -> str | None:
         """The token following ``word``; for ``proto_min reg 1`` the register number."""

@@ -339,7 +339,12 @@ def _ipv6_text(v: int, o: ListOptions) -> str | None:
     return None
 
 
-_SPECIAL = {"ipv6_addr": _ipv6_text, "classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
+def _ct_label(v: int, o: ListOptions) -> str | None:
+    # nft ct_label_type_print: the lowest set bit's number (no connlabel.conf here)
+    return str((v & -v).bit_length() - 1) if isinstance(v, int) and v > 0 else None
+
+
+_SPECIAL = {"ct_label": _ct_label, "ipv6_addr": _ipv6_text, "classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
             "iface_index": _ifindex, "time_date": _time_date, "hour": _hour}
 
 
@@ -706,11 +711,20 @@ class _Delin:
                 dt = "inet_service"
         return Ct(DATATYPES[dt], k.byteorder, bits, name, direction)
 
+    # keys whose direction the kernel dumps (nft_ct_get_dump); for the others the
+    # direction given at load time is not in the listing (`ct original protocol` ->
+    # `ct protocol`); nft_ct_set_dump dumps it for the zone only
+    _CT_DIR_LOAD = frozenset(("saddr", "daddr", "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr",
+                              "proto-src", "proto-dst", "bytes", "packets", "avgpkt", "zone"))
+
     def i_ct(self, it: Ins, ins, i):
         t = it.toks
         direction = None
         if "dir" in t:
             direction = t[t.index("dir") + 1]
+            name = _CT_NL.get(t[1], "")
+            if name not in self._CT_DIR_LOAD or (t[0] == "set" and name != "zone"):
+                direction = None
         if t[0] == "load":
             self.put(t[4], self._ct_expr(t[1], direction))
             return 1
@@ -842,9 +856,11 @@ class _Delin:
     def i_osf(self, it: Ins, ins, i):
         t = it.toks
         words = "osf"
-        if "ttl" in t:
-            words += " ttl " + {"1": "loose", "2": "skip"}.get(it.after("ttl"), "")
-        version = "flags" in t and it.after("flags") == "0x1"
+        # libnftnl does not dump ttl and flags; the kernel keeps them (the vm's Osf too)
+        ttl = it.after("ttl") or str(getattr(it.obj, "ttl", 0) or "")
+        if ttl:
+            words += " ttl " + {"1": "loose", "2": "skip"}.get(ttl, "")
+        version = "flags" in t and it.after("flags") == "0x1" or getattr(it.obj, "flags", 0) == 1
         words += " version" if version else " name"
         self.put(t[1] if t[0] == "dreg" else t[-1], Named(DATATYPES["string"], _HOST, 128, words))
         return 1
@@ -964,8 +980,26 @@ class _Delin:
             hi = words_to_bytes(ins[i + 1].toks[3:])
             self.relation_range(raw, "eq", data, hi)
             return 2
+        exact = getattr(it.obj, "data", None)
+        if isinstance(exact, (bytes, bytearray)) and 0 < len(exact) < len(data) and op in ("eq", "neq") \
+                and self._cmp_prefix(raw, op, bytes(exact)):
+            return 1
         self.relation(raw, op, data)
         return 1
+
+    def _cmp_prefix(self, raw: Expr, op: str, exact: bytes) -> bool:
+        """A cmp shorter than its address operand is a prefix (the kernel keeps the
+        cmp length; nft netlink_parse_cmp turns it into ``addr/len``): ``ct original ip
+        daddr 10.0.0.0/8``, ``ipsec in ip saddr 192.168.1.0/24``.  Payloads have their
+        own shortened loads (see :meth:`payload`)."""
+        if not isinstance(raw, (Ct, Named)) or raw.dtype.name not in ("ipv4_addr", "ipv6_addr") \
+                or len(exact) >= raw.nbytes:
+            return False
+        v = int.from_bytes(exact.ljust(raw.nbytes, b"\0"), "big")
+        o = "!= " if op == "neq" else ""
+        self.emit(Stmt(f"{raw.text(self.o)} {o}{fmt_value(raw, v, self.o)}/{len(exact) * 8}",
+                       kind="match", expr=raw))
+        return True
 
     def i_range(self, it: Ins, ins, i):
         t = it.toks
@@ -1897,7 +1931,7 @@ def _as_ins(x) -> Ins:
     dump = getattr(x, "dump", None)
     if dump is None:
         raise DelinearizeError(f"not an instruction: {x!r}")
-    return parse_line(dump())
+    return dataclasses.replace(parse_line(dump()), obj=x)
 
 
 def delinearize(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
