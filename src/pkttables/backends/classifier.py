@@ -131,6 +131,8 @@ class Classifier:
     ``classify(pkt, ctx)`` / ``classify_batch(points)`` return the chain position of
     the first matching rule (None / -1 when no rule of the run matches)."""
 
+    _serial = 0          # numbers the generated functions' linecache names
+
     def __init__(self, run: Run, *, method: str = "auto", binth: int = 32, spfac: float = 1.5,
                  kmax: int = 8, limit: int = 4, grid: int = 8, alpha: float = 0.75):
         if method not in METHODS:
@@ -156,6 +158,7 @@ class Classifier:
         else:
             self._tss = TupleSpace(self.lo, self.hi, [d.bits for d in self.dims], limit=limit, grid=grid,
                                    alpha=alpha)
+            self.classify = self._compile_classify()
 
     # ------------------------------------------------------------------ boxes
     def _rule_dim_intervals(self, r: RuleSpec) -> list[Intervals]:
@@ -401,6 +404,91 @@ class Classifier:
         if p is None:
             return self.match_linear(pkt, ctx)
         return self.classify_point(p)
+
+    # ------------------------------------------------------------------ generated per-packet path
+    def _start_expr(self, base: int, off: int, n: int) -> str:
+        """Source of ``base_offset(pkt, base, off, n)`` for this load (-1: BREAK)."""
+        if base == 0:
+            return "pkt.mac_off"
+        if base == 1:
+            return "pkt.nh_off"
+        if base == 2:
+            # Packet.transport_load_allowed: nft_payload_fast_eval's aligned 1/2/4-byte
+            # loads need only the l4proto; the others also a first fragment
+            if n in (1, 2, 4) and off % n == 0:
+                return "(pkt.th_off if pkt.l4proto >= 0 else -1)"
+            return "(pkt.th_off if pkt.l4proto >= 0 and pkt.fragoff == 0 else -1)"
+        if base == 3:
+            return "_inner_offset(pkt)"
+        return "-1"
+
+    def _compile_classify(self):
+        """:meth:`classify` as one generated function for this run: the point's loads
+        inlined (:meth:`_load`'s semantics, field by field, constants folded) followed
+        by the tuple space lookup unrolled (:meth:`TupleSpace.emit_lookup`).  The same
+        answers as ``point`` + ``classify_point`` (tested with hypothesis against them
+        and against vm.run); about twice as fast per packet (docs/classifier.md).  The
+        source is in :mod:`linecache` under ``<pkttables classifier N>`` and in
+        :attr:`source`."""
+        import linecache
+
+        from pkttables.vm.payload import _inner_offset
+
+        env: dict = {"_inner_offset": _inner_offset, "_load": self._load, "_linear": self.match_linear,
+                     "_pos": self._box_pos}
+        lines = ["def classify(pkt, ctx=None):",
+                 "    buf = pkt.buf",
+                 "    if ctx is not None and ctx.l3_trim and pkt.nh_off >= 0:",
+                 "        lim = pkt.nh_off + pkt.l3_len",
+                 "    else:",
+                 "        lim = len(buf)"]
+        names = []
+        for i, d in enumerate(self.dims):
+            v = f"v{i}"
+            names.append(v)
+            f, W = d.field, d.width
+            lines.append(f"    # dimension {i}: {f} {W} bytes, loads of {', '.join(map(str, d.lengths))}")
+            if f[0] == "meta" and f[1] == _L4PROTO:
+                lines.append(f"    {v} = pkt.l4proto if pkt.l4proto >= 0 else {d.absent}")
+                continue
+            if f[0] != "payload":
+                env[f"_F{i}"] = f
+                lines += [f"    {v} = _load(_F{i}, {W}, pkt, ctx)"]
+                for n in d.lengths[:-1]:
+                    lines += [f"    if (_load(_F{i}, {n}, pkt, ctx) is None) != ({v} is None):",
+                              "        return _linear(pkt, ctx)"]
+                lines += [f"    if {v} is None:", f"        {v} = {d.absent}"]
+                continue
+            _, base, off = f
+            lines.append(f"    s = {self._start_expr(base, off, W)}")
+            if W == 1:
+                get = f"buf[s + {off}]"
+            elif W == 2:
+                get = f"(buf[s + {off}] << 8) | buf[s + {off + 1}]"
+            else:
+                get = f"int.from_bytes(buf[s + {off}:s + {off + W}], 'big')"
+            lines += [f"    if s >= 0 and s + {off + W} <= lim:",
+                      f"        {v} = {get}",
+                      "    else:",
+                      f"        {v} = {d.absent}"]
+            for n in d.lengths[:-1]:
+                # a shorter load of the same field: when it disagrees on presence only
+                # the rules one by one are exact (see point())
+                lines += [f"    s = {self._start_expr(base, off, n)}",
+                          f"    if (s >= 0 and s + {off + n} <= lim) != ({v} != {d.absent}):",
+                          "        return _linear(pkt, ctx)"]
+        lines.append(f"    p = ({', '.join(names)}{',' if len(names) == 1 else ''})")
+        body, tenv = self._tss.emit_lookup(names)
+        env.update(tenv)
+        lines += body
+        lines.append("    return None if best == _NONE else _pos[best]")
+        src = "\n".join(lines) + "\n"
+        Classifier._serial += 1
+        fname = f"<pkttables classifier {Classifier._serial}>"
+        linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
+        exec(compile(src, fname, "exec"), env)
+        self.source = src
+        return env["classify"]
 
     def match_linear(self, pkt, ctx=None) -> int | None:
         """The rules one by one, each load at its own length: the naive evaluator."""

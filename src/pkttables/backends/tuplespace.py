@@ -306,6 +306,41 @@ class TupleSpace:
                     break
         return -1 if best == _NONE else best
 
+    def emit_lookup(self, names: list[str], indent: str = "    ") -> tuple[list[str], dict]:
+        """Python source of :meth:`lookup` unrolled over the tuples, for a generated
+        function whose point is in the local variables ``names`` (one per dimension)
+        and in the tuple ``p``; it leaves the lowest box index in ``best`` (``_NONE``:
+        none).  Returns the lines and the globals they need.  The shifts, widths and
+        lowest boxes become constants and each tuple's dict a global: per tuple one
+        ``dict.get`` on an int computed inline (docs/classifier.md has the figures)."""
+        env: dict = {"_checks": self.checks, "_NONE": _NONE}
+        out = [f"{indent}best = _NONE"]
+        for k, (minbox, parts, table) in enumerate(self._pp):
+            env[f"_T{k}"] = table
+            key = "0"
+            for j, (d, sh, w) in enumerate(parts):
+                v = names[d] if sh == 0 else f"({names[d]} >> {sh})"
+                key = v if j == 0 else f"(({key}) << {w}) | {v}"
+            ind = indent
+            if k:
+                # tuples are sorted by their lowest box: once best is below it, no later
+                # tuple can improve the answer (TupleMerge's priority sorting)
+                out.append(f"{ind}if best > {minbox}:")
+                ind += "    "
+            out += [f"{ind}b = _T{k}.get({key})",
+                    f"{ind}if b is not None:",
+                    f"{ind}    for box in b:",
+                    f"{ind}        if box >= best:",
+                    f"{ind}            break",
+                    f"{ind}        for d, a, z in _checks[box]:",
+                    f"{ind}            v = p[d]",
+                    f"{ind}            if v < a or v > z:",
+                    f"{ind}                break",
+                    f"{ind}        else:",
+                    f"{ind}            best = box",
+                    f"{ind}            break"]
+        return out, env
+
     def lookup_batch(self, pts: np.ndarray) -> np.ndarray:
         """Lowest box index per point of ``pts`` (``[P, D]`` uint64), -1 where none."""
         P = len(pts)
