@@ -59,12 +59,16 @@ def _flatten(items) -> list:
 
 
 def _bytes(words: list, i: int, loc) -> tuple[int, int]:
-    """``N unit`` at ``words[i]`` -> (bytes, next index)."""
+    """``N unit`` at ``words[i]`` -> (bytes, next index).
+
+    Units were checked by the parser (nft's quota_config calls rate_parse and reports
+    "Wrong rate format" there); an object it recovered from has an empty config, which
+    nft keeps (the object was allocated before its block), so nothing is raised here."""
     n = words[i] if i < len(words) else None
     u = words[i + 1] if i + 1 < len(words) else "bytes"
-    if not isinstance(n, int) or u not in _BYTE_UNITS:
-        raise EvalError(Diagnostic(loc, "Wrong rate format"))
-    return n * _BYTE_UNITS[u], i + 2
+    if not isinstance(n, int):
+        return 0, i
+    return n * _BYTE_UNITS.get(u, 1), i + 2
 
 
 def object_spec(kind: str, body, family: str, loc=None) -> tuple[dict, str | None]:
@@ -111,7 +115,9 @@ def _limit(w, fam, loc):
     if i < len(w) and w[i] in ("over", "until"):
         sp["over"] = w[i] == "over"
         i += 1
-    if i >= len(w) or not isinstance(w[i], int):
+    if i >= len(w):
+        return sp   # a config the parser refused ("Wrong rate format") and recovered from
+    if not isinstance(w[i], int):
         raise EvalError(Diagnostic(loc, "Wrong rate format"))
     rate = w[i]
     i += 1

@@ -886,8 +886,8 @@ class _Parser:
             if q.used is not None:
                 out.append(A.Prop(q.loc, "used", (A.Number(q.loc, q.used, str(q.used)), A.Symbol(q.loc, q.used_unit))))
             return tuple(out) + self.obj_props(kind)
-        if kind == "quota" and t.kind not in (NEWLINE, ";", "}", EOF):
-            # quota_block holds quota_config, comment and separators only
+        if kind in ("quota", "limit") and t.kind not in (NEWLINE, ";", "}", EOF):
+            # quota_block/limit_block hold their config, comment and separators only
             self.err_kw(t)
         if kind == "synproxy" and t.kind is WORD and t.text in ("timestamp", "sack-perm", "sack-permitted"):
             self.next()
@@ -1083,11 +1083,25 @@ class _Parser:
         over = self.word("over")
         if self.word("until"):
             over = False
+        rt, ri = self.peek(), self.i
         n, unit, per = self._rate()
+        if unit != "packets" and unit not in _QUOTA_UNITS:
+            # nft limit_rate_bytes: rate_parse() fails in the parser's action ->
+            # "Wrong rate format" over `N UNIT/PER`, or `N UNIT` when `/` stands apart
+            ut = self.toks[ri + 1]
+            loc = Location(rt.loc.file, rt.loc.line, rt.loc.first_col, ut.loc.last_col, rt.loc.line_text) \
+                if ut.loc.line == rt.loc.line and ut.loc.file == rt.loc.file else rt.loc
+            raise _Err(rt, message="Wrong rate format", loc=loc)
         burst = bunit = None
         if self.word("burst"):
+            bt = self.peek()
             burst = self.number()
             t = self.peek()
+            if (unit != "packets" and t.kind is WORD and t.text not in KEYWORDS
+                    and t.text not in _QUOTA_UNITS):
+                # nft limit_bytes: `NUM STRING` whose unit rate_parse() refuses
+                self.next()
+                raise _Err(t, message="Wrong rate format", loc=self.span(bt.loc))
             if t.kind is WORD and t.text in ("packets", "bytes", "kbytes", "mbytes"):
                 # A packet rate takes a packet burst, a byte rate a byte burst (nft grammar).
                 if (unit == "packets") != (t.text == "packets"):
@@ -1111,14 +1125,23 @@ class _Parser:
         n = self.number()
         unit = "bytes"
         t = self.peek()
-        if t.kind is WORD and (t.text in _QUOTA_UNITS or obj and t.text not in KEYWORDS
+        if t.kind is WORD and (t.text in _QUOTA_UNITS or t.text not in KEYWORDS
                                and t.text not in ("used", "comment")):
             self.next()
             unit = t.text
+            if not obj and unit not in _QUOTA_UNITS:
+                # nft quota_stmt: rate_parse() fails -> "Wrong rate format" over the
+                # whole statement
+                raise _Err(t, message="Wrong rate format", loc=self.span(start))
         used = uunit = None
+        ut = self.peek()
         if self.word("used"):
             used = self.number()
             uunit = self.flag_word()
+            if uunit not in _QUOTA_UNITS:
+                # nft quota_used: the same check, over `used N UNIT` (reduced, and so
+                # reported, before the statement's or object's own unit)
+                raise _Err(ut, message="Wrong rate format", loc=self.span(ut.loc))
         return self.mk(A.Quota, start, n, unit, over, used, uunit)
 
     def stmt_last(self):

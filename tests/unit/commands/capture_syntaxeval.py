@@ -60,6 +60,15 @@ CASES = [
      "add rule ip t c counter )\nadd rule ip t c foo bar\n"),
     ("syntax-then-limit-unit", BASE,
      "add rule ip t c counter )\nadd rule ip t c limit rate 10 parsecs/second\n"),
+    ("rate-units-in-parser-order", BASE,
+     "add rule ip t c limit rate 10 parsecs/second\nadd rule ip t c counter )\n"
+     "add rule ip t c limit rate 10 mbytes/second burst 5 parsecs\nadd rule ip t c quota 10 parsecs\n"
+     "add rule ip t c quota over 10 mbytes used 1 parsecs\nadd rule ip t c limit rate 1 gbytes / second\n"),
+    ("object-rate-units-in-block", BASE,
+     "table ip u {\n\tlimit l1 { rate 10 parsecs/second }\n\tquota q1 { 10 parsecs }\n"
+     "\tquota q2 { 10 mbytes used 1 parsecs }\n\tchain c {\n\t\tmeta nfproto ipv4\n\t}\n}\n"),
+    ("quota-recovered-object-then-eval", BASE,
+     "table ip u {\n\tquota q2 { over 1 gbytes used 10 mbytes }\n}\n" + NF4),
     ("missing-include-then-eval", BASE,
      'include "./nosuch-pktle.nft"\n' + NF4),
 ]
