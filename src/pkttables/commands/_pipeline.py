@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from pkttables.lang import ast as A
 
+from . import fastload as _fast
+
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
@@ -124,14 +126,22 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
     if st is None:
         return Compiled(tuple(rule.stmts))
     evaluate_rule, EvalContext, linearize, dump = st
-    ctx = EvalContext(family=family, table=table, chain=chain, sets=dict(sets or {}), chains=chains,
-                      ifindex=ifindex, kernel=True)
-    typed = evaluate_rule(rule, ctx)
-    typed = _objmap_names(rule, typed)
+
+    def slow(rule):
+        ctx = EvalContext(family=family, table=table, chain=chain, sets=dict(sets or {}), chains=chains,
+                          ifindex=ifindex, kernel=True)
+        typed = evaluate_rule(rule, ctx)
+        typed = _objmap_names(rule, typed)
+        return tuple(typed.stmts), (linearize(typed) if linearize is not None else None)
+
     if linearize is None:
-        return Compiled(tuple(typed.stmts), "", True)
-    prog = linearize(typed)
-    return Compiled(tuple(typed.stmts), None, True, prog)
+        return Compiled(slow(rule)[0], "", True)
+    if _fast.enabled():
+        # rules that differ only in constants share one template (commands/fastload.py)
+        stmts, prog = _fast.SHAPES.compile(rule, family, table, chain, slow, st)
+    else:
+        stmts, prog = slow(rule)
+    return Compiled(stmts, None, True, prog)
 
 
 def _objmap_names(rule: A.Rule, typed):
