@@ -220,8 +220,10 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
     if isinstance(v, (bytes, bytearray)):
         s = bytes(v).rstrip(b"\0").decode(errors="replace")
         return '"' + s + '"'
-    if isinstance(e, Payload) and e.raw or (isinstance(e, Exthdr) and e.words.startswith("tcp option @")):
+    if isinstance(e, Payload) and e.raw:
         return f"0x{v:x}"
+    if dt.name == "dccp_pkttype" and o.numeric == 0 and all(sv != v for _, sv in dt.symbols):
+        return str(v)       # nft: an unnamed value prints through integer_type (decimal)
     if dt.name == "bitmask" and isinstance(v, int):
         return f"0x{v:x}"       # nft bitmask_type: BASE_HEX
     if dt.name == "inet_proto" and (o.numeric_proto or o.numeric >= 1):
@@ -1494,7 +1496,8 @@ class _Delin:
         l3 = "ip6" if self.family == "ip6" else "ip"
         if a is not None:
             adt = DATATYPES["ipv6_addr" if l3 == "ip6" else "ipv4_addr"]
-            s += " to " + self.rhs_text(Named(adt, _BIG, 32, ""), self.get(a))
+            n = 16 if l3 == "ip6" else 4
+            s += " to " + self.rhs_text(Named(adt, _BIG, n * 8, ""), self.get(a, n))
         if d is not None:
             s += (" device " if a is not None else " to ") + self.rhs_text(
                 Named(DATATYPES["iface_index"], _HOST, 32, ""), self.get(d))
@@ -1515,8 +1518,9 @@ class _Delin:
             s += f" {fam}"
         s += " to "
         if a is not None:
-            av = self.rhs_text(Named(adt, _BIG, 32, ""), self.get(a))
-            s += f"[{av}]" if adt.name == "ipv6_addr" and p is not None else av
+            n = 16 if adt.name == "ipv6_addr" else 4
+            av = self.rhs_text(Named(adt, _BIG, n * 8, ""), self.get(a, n))
+            s += f"[{av}]" if adt.name == "ipv6_addr" else av     # nft tproxy_stmt_print
         if p is not None:
             s += ":" + self.rhs_text(Named(DATATYPES["inet_service"], _BIG, 16, ""), self.get(p))
         self.emit(Stmt(s))
@@ -1798,6 +1802,17 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
                   dexpr: Expr | None = None, shift: int = 0, load_n: int | None = None) -> list[str]:
     """The items nft prints between the braces of an anonymous set (or map)."""
     items: list[str] = []
+    catchall = [el for el in s.elements if el.flags & _ELEM_CATCHALL]
+    if catchall:
+        # NFT_SET_ELEM_CATCHALL: the `*` element, which nft lists last
+        s = AnonSet(s.name, s.flags, s.size, [el for el in s.elements if not el.flags & _ELEM_CATCHALL])
+        tail = []
+        for el in catchall[:1]:
+            t = "*"
+            if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
+                t += " : " + _data_text(el.data, o, dexpr)
+            tail.append(t)
+        return (elements_text(e, s, o, swapped, dexpr, shift, load_n) if s.elements else []) + tail
     if not s.interval:
         # the kernel keeps one element per key (`{ 1, 0x0001 }` holds one)
         seen: set = set()
@@ -1862,6 +1877,9 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
             t += " : " + _data_text(data, o, dexpr)
         items.append(t)
     return items
+
+
+_ELEM_CATCHALL = 0x2     # enum nft_set_elem_flags
 
 
 def _bitmask_set_items(e: Expr, s: AnonSet, els: list, o: ListOptions, swapped: bool,

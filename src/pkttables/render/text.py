@@ -447,6 +447,11 @@ def _anon_sets(t: Table | None) -> dict[str, AnonSet]:
                 end = el.key_end if isinstance(el.key_end, (bytes, bytearray)) else key
                 a.elements.append(SetElem(bytes(key), data, 0, bytes(end)))
                 continue
+            if el.flags & 0x2 or el.key == b"":
+                # the catch-all element `*` (NFT_SET_ELEM_CATCHALL; commands/ stores an
+                # interval set's catch-all with an empty key and no flag)
+                a.elements.append(SetElem(b"", data, 0x2))
+                continue
             a.elements.append(SetElem(bytes(key), data, 0))
             last = el.key_end if el.key_end is not None else el.key
             if "interval" in s.flags and isinstance(last, (bytes, bytearray)) and last:
