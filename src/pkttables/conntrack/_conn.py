@@ -11,8 +11,18 @@ acct, helper, labels, nat, ...).  An entry here does the same: the slots every e
 needs are on the object; zone, mark, labels, secmark, counters, NAT, helper, master and
 ``ext`` live in one :class:`_Rare` object created the first time one of them is set to
 something other than its default.  Reading them costs a property call; an entry that never
-uses them pays one empty slot.  The two tuples are two slots (no list): ``tuples`` is a
-view built on access.
+uses them pays one empty slot.
+
+The tuples are not kept as ``Tuple`` objects: the entry holds the two compact keys of
+:mod:`pkttables.conntrack._tuple` (``_ko``, ``_kr``; bytes, also the table's hash keys
+in zone 0), and ``tuples`` / ``original`` / ``reply`` decode them on access.  An entry
+that already has its rare part (NAT, helper, mark ...) caches the decoded pair there,
+so the NAT path, which reads the tuples on every packet, decodes once.
+
+Zones (``struct nf_conntrack_zone``): ``zone`` is the id, ``zone_dir`` the directions
+it applies to (NF_CT_ZONE_DIR_ORIG 1, NF_CT_ZONE_DIR_REPL 2, both by default);
+:meth:`Conn.zone_id` is ``nf_ct_zone_id()``: the id in a direction it applies to, else
+the default zone 0.
 """
 
 from __future__ import annotations
@@ -21,21 +31,27 @@ import itertools
 from typing import Any
 
 from pkttables.conntrack._enums import Status
-from pkttables.conntrack._tuple import Tuple
+from pkttables.conntrack._tuple import Tuple, key_tuple, tuple_key
 
 __all__ = ["Conn"]
 
 _ids = itertools.count(1)
 _INF = float("inf")   # one shared object: "not in the expiry index"
 
+#: nf_conntrack_zone.dir bits (include/net/netfilter/nf_conntrack_zones.h)
+NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL = 1, 2
+NF_CT_DEFAULT_ZONE_DIR = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL
+
 
 class _Rare:
     """The extension-like fields of an entry, allocated on first use."""
-    __slots__ = ("zone", "mark", "labels", "secmark", "counters", "nat", "helper", "master",
-                 "ext")
+    __slots__ = ("zone", "zone_dir", "mark", "labels", "secmark", "counters", "nat", "helper",
+                 "master", "ext", "tup")
 
     def __init__(self) -> None:
         self.zone = 0
+        self.zone_dir = NF_CT_DEFAULT_ZONE_DIR
+        self.tup: tuple | None = None   # (ko, kr, (Tuple, Tuple)): decoded keys, cached
         self.mark = 0
         self.labels = 0              # 128-bit ct label bitmap
         self.secmark = 0
@@ -72,12 +88,14 @@ class Conn:
     in ``__nf_conntrack_confirm``).
     """
 
-    __slots__ = ("_o", "_r", "status", "proto", "timeout", "expires", "id", "_events",
+    __slots__ = ("_ko", "_kr", "status", "proto", "timeout", "expires", "id", "_events",
                  "_heap_at", "_x", "__weakref__")
 
-    def __init__(self, orig: Tuple, reply: Tuple, zone: int = 0):
-        self._o = orig
-        self._r = reply
+    def __init__(self, orig: Tuple | bytes, reply: Tuple | bytes, zone: int = 0,
+                 zone_dir: int = NF_CT_DEFAULT_ZONE_DIR):
+        # keys (bytes) from the table's hot path, Tuples from everybody else
+        self._ko = orig if type(orig) is bytes else tuple_key(orig)
+        self._kr = reply if type(reply) is bytes else tuple_key(reply)
         self.status = Status(0)
         self.proto: Any = None       # protocol tracker state (TcpProto, ...)
         self.timeout = 0.0           # relative, while unconfirmed
@@ -88,8 +106,11 @@ class Conn:
         self._x: _Rare | None = None
         if zone:
             self.zone = zone
+        if zone_dir != NF_CT_DEFAULT_ZONE_DIR:
+            self.zone_dir = zone_dir
 
     zone = _rare_field("zone", 0)
+    zone_dir = _rare_field("zone_dir", NF_CT_DEFAULT_ZONE_DIR)
     mark = _rare_field("mark", 0)
     labels = _rare_field("labels", 0)
     secmark = _rare_field("secmark", 0)
@@ -115,31 +136,53 @@ class Conn:
             return default
         return r.ext.get(name, default)
 
+    def zone_id(self, dir_: int) -> int:
+        """nf_ct_zone_id(): the zone id the entry has in direction ``dir_`` (0 original,
+        1 reply): its id where the zone applies to that direction, else 0."""
+        r = self._x
+        if r is None:
+            return 0
+        return r.zone if r.zone_dir & (1 << dir_) else 0
+
     # ---- views
     @property
     def tuples(self) -> tuple[Tuple, Tuple]:
-        """(original, reply), indexable by :class:`CtDir`."""
-        return (self._o, self._r)
+        """(original, reply), indexable by :class:`CtDir`; decoded from the keys."""
+        ko, kr, r = self._ko, self._kr, self._x
+        if r is not None:
+            c = r.tup
+            if c is not None and c[0] is ko and c[1] is kr:
+                return c[2]
+            pair = (key_tuple(ko), key_tuple(kr))
+            r.tup = (ko, kr, pair)
+            return pair
+        return (key_tuple(ko), key_tuple(kr))
 
     @tuples.setter
     def tuples(self, value) -> None:
-        self._o, self._r = value
+        o, r = value
+        self._ko, self._kr = tuple_key(o), tuple_key(r)
 
     @property
     def original(self) -> Tuple:
-        return self._o
+        return self.tuples[0]
 
     @property
     def reply(self) -> Tuple:
-        return self._r
+        return self.tuples[1]
+
+    # the old slot names, for code that reads them: decoded, not stored
+    _o = original
+    _r = reply
 
     @property
     def l3num(self) -> int:
-        return self._o.l3num
+        n = len(self._ko) - 5
+        return 2 if n == 8 else 10 if n == 32 else 0
 
     @property
     def protonum(self) -> int:
-        return self._o.protonum
+        return self._ko[0]
 
     @property
     def confirmed(self) -> bool:
@@ -176,5 +219,5 @@ class Conn:
             self.timeout = timeout
 
     def __repr__(self) -> str:
-        return (f"<Conn {self.id} {self._o} | {self._r} "
+        return (f"<Conn {self.id} {self.original} | {self.reply} "
                 f"status={self.status!r} state={self.state_name}>")

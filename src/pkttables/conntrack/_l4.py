@@ -99,7 +99,7 @@ def icmp_packet(tr, ct, ctx, dir_: int) -> int:
     v6 = ctx.protonum == 58
     if not ct.confirmed:
         valid = ICMPV6_VALID_NEW if v6 else ICMP_VALID_NEW
-        if ct.tuples[0].icmp_type not in valid:
+        if ct._ko[3] not in valid:      # the original key's type byte (tuples[0].icmp_type)
             ctx.reason = "invalid new"
             return -NF_ACCEPT
     ct.refresh(ctx.now, tr.timeouts["icmpv6_timeout" if v6 else "icmp_timeout"])

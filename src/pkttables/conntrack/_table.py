@@ -28,11 +28,14 @@ unconfirmed entry is inserted under both tuples, gets CONFIRMED, its absolute ex
 and a NEW event; for a confirmed entry the events cached while the packet traversed
 (state change, reply, assured, mark) are delivered as one UPDATE.
 
-The table is a dict with one key per direction: the tuple itself in zone 0, ``(zone,
-tuple)`` in other zones; the value is the entry, and the direction is found by comparing
-the tuple with the entry's reply tuple (a value of ``(entry, dir)`` per key cost ~130
-bytes per connection, issue 6).  Python hashes the
-tuple's ``bytes`` addresses with SipHash-1-3 under a per-process random key
+The table is a dict with one key per direction: the direction's compact key
+(``_tuple.packet_key``: protocol, ports, addresses as one ``bytes``) in zone 0, the
+2-byte zone id followed by it in other zones -- the zone id *of that direction*
+(``nf_ct_zone_id``), so ``ct original zone set`` puts only the original direction in
+its zone.  The value is the entry, and the direction is found by comparing the key with
+the entry's reply key (a value of ``(entry, dir)`` per key cost ~130 bytes per
+connection, issue 6).  Python hashes the ``bytes`` keys with SipHash-1-3 under a
+per-process random key
 (PYTHONHASHSEED; PEP 456), so an attacker who chooses tuples cannot make them collide on
 purpose -- the role the kernel's ``hash_conntrack_raw`` gives to siphash with a boot-time
 random seed.  A dict resizes itself, so there are no chains to grow long.
@@ -65,14 +68,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from pkttables.conntrack import _l4, _sctp
-from pkttables.conntrack._conn import _INF, Conn
+from pkttables.conntrack._conn import _INF, NF_CT_DEFAULT_ZONE_DIR, Conn
 from pkttables.conntrack._enums import CtDir, CtEventType, CtInfo, CtStateBit, Event, Status
 from pkttables.conntrack._format import format_event
 from pkttables.conntrack._tcp import TcpSettings, tcp_packet
 from pkttables.conntrack import seqadj as _seqadj
 from pkttables.conntrack.expect import Expectation, ExpectTable
 from pkttables.conntrack._tuple import (AF_INET, AF_INET6, Tuple, addresses, get_tuple, invert,
-                                        l3_bounds)
+                                        invert_key, key_tuple, l3_bounds, packet_key,
+                                        tuple_key)
 
 __all__ = ["ConntrackTable", "CtEvent", "ct_state", "notrack", "make_template",
            "SYSCTL_DEFAULTS", "NF_CT_EVICTION_RANGE"]
@@ -137,16 +141,26 @@ class _Ctx:
         return not all(v for k, v in res.items() if k != "ip")
 
 
-_PORTS: tuple[int, ...] = ()
+def _hk(zid: int, k: bytes) -> bytes:
+    """The hash key of a direction's key in zone ``zid`` (the key itself in zone 0)."""
+    return k if zid == 0 else zid.to_bytes(2, "big") + k
 
 
-def _ports() -> tuple[int, ...]:
-    """0..65535 as int objects, built on first use (~2.3 MB once per process): the port
-    and ICMP id/type words of every tuple point into it."""
-    global _PORTS
-    if not _PORTS:
-        _PORTS = tuple(range(65536))
-    return _PORTS
+def _hkeys(ct: Conn) -> tuple[bytes, bytes]:
+    """The entry's two hash keys (original, reply), each with its direction's zone id."""
+    r = ct._x
+    if r is None or r.zone == 0:
+        return ct._ko, ct._kr
+    return _hk(ct.zone_id(0), ct._ko), _hk(ct.zone_id(1), ct._kr)
+
+
+def _dir_of(ct: Conn, hk: bytes) -> int:
+    """The direction of the entry whose hash key ``hk`` found it (the reply wins when
+    both keys are one: a tuple equal to its own inverse)."""
+    r = ct._x
+    if r is None or r.zone == 0:
+        return 1 if hk == ct._kr else 0
+    return 1 if hk == _hk(ct.zone_id(1), ct._kr) else 0
 
 
 def _hook_num(hook) -> int:
@@ -155,10 +169,14 @@ def _hook_num(hook) -> int:
     return int(hook)
 
 
-def make_template(zone: int = 0) -> Conn:
-    """A template entry (``ct zone set`` before conntrack): only its zone is used."""
-    t = Tuple(0, b"", b"", 0)
-    c = Conn(t, t, zone)
+_EMPTY_KEY = tuple_key(Tuple(0, b"", b"", 0))
+
+
+def make_template(zone: int = 0, zone_dir: int = NF_CT_DEFAULT_ZONE_DIR) -> Conn:
+    """A template entry (``ct zone set`` before conntrack): only its zone is used;
+    ``zone_dir`` (``ct original zone set``: 1, ``ct reply zone set``: 2, both: 3) says
+    which directions of the new entry the zone applies to."""
+    c = Conn(_EMPTY_KEY, _EMPTY_KEY, zone, zone_dir)
     c.status = Status.TEMPLATE | Status.CONFIRMED
     return c
 
@@ -220,15 +238,13 @@ class ConntrackTable:
                          for k, v in _l4.DEFAULT_TIMEOUTS.items()}
         self.sctp_timeouts = {s: get(f"net.netfilter.nf_conntrack_{n}")
                               for s, n in _sctp.SCTP_SYSCTLS.items()}
-        # key: the tuple (zone 0) or (zone, tuple); value: the entry (see _key)
-        self.hash: dict[Any, Conn] = {}
+        # key: a direction's compact key, zone id first outside zone 0 (_hk); value: the entry
+        self.hash: dict[bytes, Conn] = {}
         # bucket -> entries, for early drop only: built the first time the table is full
         # and kept from then on (a set per bucket costs ~340 bytes per entry otherwise)
         self._bucket: dict[int, set[Conn]] | None = None
         self._slots: dict[int, list[Conn]] = {}    # floor(expiry) -> entries
         self._slot_heap: list[int] = []            # the keys of _slots, as a heap
-        # address bytes seen in tuples, shared between entries (bounded; see _intern)
-        self._addrs: dict[bytes, bytes] = {}
         self._count = 0
         self.expect_table = ExpectTable(get("net.netfilter.nf_conntrack_expect_max"))
         self.helper_log: list[str] = []
@@ -251,15 +267,20 @@ class ConntrackTable:
         """The entry and direction a tuple belongs to (``nf_conntrack_find_get``)."""
         if now is not None:
             self.expire(now)
-        ct = self.hash.get(t if zone == 0 else (zone, t))
+        hk = _hk(zone, tuple_key(t))
+        ct = self.hash.get(hk)
         if ct is None:
             return None
-        return ct, (1 if t == ct._r else 0)
+        return ct, _dir_of(ct, hk)
 
     def tuple_taken(self, t: Tuple, ignored: Conn | None = None, zone: int = 0) -> bool:
         """nf_conntrack_tuple_taken(): is ``t`` some other entry's tuple?  (NAT port
-        allocation asks this about the reply tuples it tries.)"""
-        hit = self.hash.get(t if zone == 0 else (zone, t))
+        allocation asks this about the reply tuples it tries.)  With ``ignored`` (the
+        entry being NATed) the zone is that entry's reply-direction zone id, as the
+        kernel hashes with ``nf_ct_zone_id(zone, IP_CT_DIR_REPLY)``."""
+        if ignored is not None and ignored._x is not None:
+            zone = ignored.zone_id(1)
+        hit = self.hash.get(_hk(zone, tuple_key(t)))
         return hit is not None and hit is not ignored
 
     def alter_reply(self, ct: Conn, new_reply: Tuple) -> None:
@@ -267,7 +288,7 @@ class ConntrackTable:
         not yet confirmed (it is hashed only at confirm)."""
         if ct.confirmed:
             raise ValueError("the reply tuple of a confirmed entry cannot change")
-        ct._r = new_reply
+        ct._kr = tuple_key(new_reply)
 
     def entries(self, now: float | None = None) -> list[Conn]:
         """Confirmed entries in insertion order (expired ones destroyed first)."""
@@ -306,35 +327,14 @@ class ConntrackTable:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _bucket_of(self, zone: int, t: Tuple) -> int:
-        return hash((zone, t)) % self.buckets
-
-    def _intern(self, t: Tuple) -> Tuple:
-        """The tuple with its address bytes and 16-bit words shared with earlier
-        entries' (the same servers, clients and ports recur; 37 bytes per address and
-        28 per port otherwise).  The address cache is bounded: it is emptied when it
-        reaches 65536 addresses."""
-        a = self._addrs
-        src = a.get(t.src)
-        dst = a.get(t.dst)
-        if src is None or dst is None:
-            if len(a) >= 65536:
-                a.clear()
-            src = a.setdefault(t.src, t.src)
-            dst = a.setdefault(t.dst, t.dst)
-        # 16-bit words: one shared int object per value (28 bytes each above 256)
-        ports = _ports()
-        sport, dport = ports[t.sport], ports[t.dport]
-        if src is t.src and dst is t.dst and sport is t.sport and dport is t.dport:
-            return t
-        return Tuple(t.l3num, src, dst, t.protonum, sport, dport)
+    def _bucket_of(self, hk: bytes) -> int:
+        return hash(hk) % self.buckets
 
     def _insert(self, ct: Conn, now: float) -> None:
-        zone = ct.zone
-        for t in (ct._o, ct._r):
-            self.hash[t if zone == 0 else (zone, t)] = ct
+        for hk in _hkeys(ct):
+            self.hash[hk] = ct
             if self._bucket is not None:
-                self._bucket.setdefault(self._bucket_of(zone, t), set()).add(ct)
+                self._bucket.setdefault(self._bucket_of(hk), set()).add(ct)
         self._count += 1
         self.touch(ct)
 
@@ -359,13 +359,11 @@ class ConntrackTable:
             lst.append(ct)
 
     def _unlink(self, ct: Conn) -> None:
-        zone = ct.zone
-        for t in (ct._o, ct._r):
-            key = t if zone == 0 else (zone, t)
+        for key in _hkeys(ct):
             if self.hash.get(key) is ct:
                 del self.hash[key]
                 if self._bucket is not None:
-                    bk = self._bucket_of(zone, t)
+                    bk = self._bucket_of(key)
                     b = self._bucket.get(bk)
                     if b is not None:
                         b.discard(ct)
@@ -432,15 +430,15 @@ class ConntrackTable:
             n += self.kill(ct, now)
         return n
 
-    def _early_drop(self, zone: int, t: Tuple, now: float) -> bool:
+    def _early_drop(self, hk: bytes, now: float) -> bool:
         """early_drop(): kill the non-assured entries of up to 8 buckets from the new
-        tuple's own."""
+        tuple's own (``hk``: its hash key)."""
         if self._bucket is None:
             self._bucket = {}
             for ct in self.hash.values():
-                for tt in (ct._o, ct._r):
-                    self._bucket.setdefault(self._bucket_of(ct.zone, tt), set()).add(ct)
-        b = self._bucket_of(zone, t)
+                for k in _hkeys(ct):
+                    self._bucket.setdefault(self._bucket_of(k), set()).add(ct)
+        b = self._bucket_of(hk)
         for i in range(NF_CT_EVICTION_RANGE):
             chain = self._bucket.get((b + i) % self.buckets)
             if not chain:
@@ -521,7 +519,6 @@ class ConntrackTable:
             tmpl = ct
         pkt.ct = None
         pkt.ctinfo = None
-        zone = tmpl.zone if tmpl is not None else 0
         buf = pkt.buf
         nh = pkt.nh_off
         l3 = l3_bounds(buf, nh, len(buf))
@@ -530,11 +527,13 @@ class ConntrackTable:
         l3num, protonum, dataoff, end = l3
         ctx = _Ctx(pkt, buf, nh, dataoff, end, l3num, protonum, hook, now, self.checksum)
         if protonum == 1 or protonum == 58:
-            verdict = self._icmp(pkt, ctx, zone)
+            # nf_conntrack_inet_error(): the error's lookup uses the original-direction
+            # zone id of the template (nf_ct_zone_tmpl + nf_ct_zone_id(ORIGINAL))
+            verdict = self._icmp(pkt, ctx, tmpl.zone_id(0) if tmpl is not None else 0)
             if verdict is not None:
                 return verdict
         for _ in range(3):      # -NF_REPEAT goes round again (at most once in practice)
-            res = self._resolve(pkt, ctx, zone, tmpl)
+            res = self._resolve(pkt, ctx, tmpl)
             if res is None:
                 return self._invalid(ctx.reason or "cannot get tuple")
             if res is False:
@@ -569,23 +568,31 @@ class ConntrackTable:
         self.last_reason = why
         return NF_ACCEPT
 
-    def _resolve(self, pkt, ctx: _Ctx, zone: int, tmpl):
+    def _resolve(self, pkt, ctx: _Ctx, tmpl):
         """resolve_normal_ct(): (conn, ctinfo), None (no tuple: invalid) or False
         (table full: drop)."""
-        buf, nh = ctx.buf, ctx.nh
-        src, dst = addresses(buf, nh, ctx.l3num)
-        t = get_tuple(buf, ctx.l3num, src, dst, ctx.protonum, ctx.dataoff, ctx.end)
-        if t is None:
+        k = packet_key(ctx.buf, ctx.nh, ctx.l3num, ctx.protonum, ctx.dataoff, ctx.end)
+        if k is None:
             ctx.reason = "cannot get tuple"
             return None
-        ct = self.hash.get(t if zone == 0 else (zone, t))
+        if tmpl is None:
+            ct = self.hash.get(k)
+            if ct is None:
+                dir_ = -1
+            elif ct._x is None:
+                dir_ = 1 if k == ct._kr else 0
+            else:
+                dir_ = _dir_of(ct, k)
+                if ct.zone_id(dir_) != 0:      # nf_ct_zone_equal: zone 0 here
+                    ct, dir_ = None, -1
+        else:
+            ct, dir_ = self._find_zoned(k, tmpl)
         if ct is None:
-            ct = self._init_conntrack(t, zone, ctx)
+            ct = self._init_conntrack(k, tmpl, ctx)
             if ct is None or ct is False:
                 return ct
             dir_ = 0
         else:
-            dir_ = 1 if t == ct._r else 0
             self.stats["found"] += 1
         if dir_ == 1:
             ctinfo = CtInfo.ESTABLISHED_REPLY
@@ -597,22 +604,41 @@ class ConntrackTable:
             ctinfo = CtInfo.NEW
         return ct, ctinfo
 
-    def _init_conntrack(self, t: Tuple, zone: int, ctx: _Ctx):
+    def _find_zoned(self, k: bytes, tmpl: Conn) -> tuple[Conn | None, int]:
+        """__nf_conntrack_find_get() with a template's zone, as resolve_normal_ct does it:
+        the original-direction zone id first, then the reply one if it differs; a hit
+        counts only if the entry's zone id in the hit's direction is the template's
+        (nf_ct_zone_equal)."""
+        zo, zr = tmpl.zone_id(0), tmpl.zone_id(1)
+        for zid in ((zo,) if zo == zr else (zo, zr)):
+            hk = _hk(zid, k)
+            ct = self.hash.get(hk)
+            if ct is not None:
+                d = _dir_of(ct, hk)
+                if ct.zone_id(d) == (zo, zr)[d]:
+                    return ct, d
+        return None, -1
+
+    def _init_conntrack(self, k: bytes, tmpl: Conn | None, ctx: _Ctx):
         """init_conntrack(): a new unconfirmed entry, or None (no reply tuple) / False
-        (table full and nothing to evict)."""
-        rt = invert(t)
-        if rt is None:
+        (table full and nothing to evict).  The entry takes the template's zone, both
+        its id and its directions (nf_ct_zone_add)."""
+        rk = invert_key(k)
+        if rk is None:
             ctx.reason = "cannot invert tuple"
             return None
+        zone, zdir = (0, NF_CT_DEFAULT_ZONE_DIR) if tmpl is None else (tmpl.zone, tmpl.zone_dir)
         if self.max and self._count + 1 > self.max:
-            if not self._early_drop(zone, t, ctx.now):
+            zo = tmpl.zone_id(0) if tmpl is not None else 0
+            if not self._early_drop(_hk(zo, k), ctx.now):
                 self.last_reason = "nf_conntrack: table full, dropping packet"
                 return False
-        t = self._intern(t)
-        ct = Conn(t, invert(t), zone)
+        ct = Conn(k, rk, zone, zdir)
         if self.acct:
             ct.counters = [[0, 0], [0, 0]]
-        exp = self.expect_table.find(t, zone, ctx.now) if len(self.expect_table) else None
+        # expectations are looked up in the original direction's zone (nf_ct_find_expectation)
+        exp = (self.expect_table.find(key_tuple(k), ct.zone_id(0), ctx.now)
+               if len(self.expect_table) else None)
         if exp is not None:
             master = exp.master
             ct.status |= Status.EXPECTED
@@ -661,10 +687,11 @@ class ConntrackTable:
         target = invert(it)
         if target is None:
             return self._invalid("failed to invert inner tuple")
-        ct = self.hash.get(target if zone == 0 else (zone, target))
+        hk = _hk(zone, tuple_key(target))
+        ct = self.hash.get(hk)
         if ct is None:
             return self._invalid("no match for ICMP error")
-        dir_ = 1 if target == ct._r else 0
+        dir_ = _dir_of(ct, hk)
         outer_dst = addresses(buf, ctx.nh, ctx.l3num)[1]
         if ct.tuples[dir_].dst != outer_dst:
             # NAT may have rewritten the destination: a NAT module can allow it by
@@ -704,9 +731,8 @@ class ConntrackTable:
         if ct.dying:
             self.stats["insert_failed"] += 1
             return NF_DROP
-        zone = ct.zone
-        for t in (ct._o, ct._r):
-            if (t if zone == 0 else (zone, t)) in self.hash:
+        for hk in _hkeys(ct):
+            if hk in self.hash:
                 # a clash: another packet confirmed the same tuple first (not modelled:
                 # nf_ct_resolve_clash's UDP merge); the kernel drops this one
                 self.stats["insert_failed"] += 1

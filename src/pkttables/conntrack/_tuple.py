@@ -12,6 +12,17 @@ ICMP, ICMPv6   echo identifier         ``type << 8 | code``
 GRE (keyless), DCCP, generic     0               0
 =============  ======================  ===========================
 
+Compact keys (issue 6: bytes per entry).  The table does not keep ``Tuple`` objects: an
+entry holds one ``bytes`` *key* per direction, ``protonum | sport | dport | src | dst``
+(1 + 2 + 2 bytes, network order, then the packed addresses: 13 bytes for IPv4, 37 for
+IPv6, 46 / 70 bytes as Python objects against 80 for a ``Tuple`` plus its address
+bytes).  The family follows from the length (4- or 16-byte addresses; anything else is
+family 0, as a template's empty tuple).  ``packet_key`` slices the key straight out of
+the packet (the ports, or the ICMP id and type/code, are already in network order),
+``invert_key`` swaps the halves without building a tuple, and ``key_tuple`` gives the
+``Tuple`` back when somebody reads ``ct.tuples``.  Equal tuples give equal keys and
+vice versa, so the dict that maps keys to entries keeps Python's keyed SipHash.
+
 ``get_tuple`` reads them from a packet as ``nf_ct_get_tuple()`` does, reading at most
 what the IP length says is there (``skb_header_pointer`` on a trimmed skb); it returns
 None where the kernel's ``pkt_to_tuple`` fails.  ``invert`` is ``nf_ct_invert_tuple()``:
@@ -27,7 +38,8 @@ import struct
 from dataclasses import dataclass
 
 __all__ = ["Tuple", "get_tuple", "invert", "AF_INET", "AF_INET6", "PROTO_NAMES",
-           "ICMP_INVMAP", "ICMPV6_INVMAP", "l3_bounds"]
+           "ICMP_INVMAP", "ICMPV6_INVMAP", "l3_bounds", "tuple_key", "key_tuple",
+           "invert_key", "packet_key"]
 
 AF_INET, AF_INET6 = 2, 10
 
@@ -169,3 +181,51 @@ def addresses(buf, nh: int, l3num: int) -> tuple[bytes, bytes]:
     if l3num == AF_INET:
         return bytes(buf[nh + 12:nh + 16]), bytes(buf[nh + 16:nh + 20])
     return bytes(buf[nh + 8:nh + 24]), bytes(buf[nh + 24:nh + 40])
+
+
+# ---- compact keys (see the module docstring)
+
+_BHH = struct.Struct("!BHH")
+_ONE = tuple(bytes((i,)) for i in range(256))
+_NOPORTS = b"\0\0\0\0"
+
+
+def tuple_key(t: Tuple) -> bytes:
+    """The compact key of a tuple (the inverse of :func:`key_tuple`)."""
+    return _BHH.pack(t.protonum & 0xFF, t.sport & 0xFFFF, t.dport & 0xFFFF) + bytes(t.src) \
+        + bytes(t.dst)
+
+
+def key_tuple(k: bytes) -> Tuple:
+    """The ``Tuple`` a compact key stands for."""
+    n = (len(k) - 5) >> 1
+    proto, sport, dport = _BHH.unpack_from(k)
+    return Tuple(AF_INET if n == 4 else AF_INET6 if n == 16 else 0, k[5:5 + n], k[5 + n:],
+                 proto, sport, dport)
+
+
+def invert_key(k: bytes) -> bytes | None:
+    """:func:`invert` on keys: the halves swap; ICMP keeps the id and answers the type."""
+    n = (len(k) - 5) >> 1
+    p = k[0]
+    if p == IPPROTO_ICMP or p == IPPROTO_ICMPV6:
+        rtype = (ICMP_INVMAP if p == IPPROTO_ICMP else ICMPV6_INVMAP).get(k[3])
+        if rtype is None:
+            return None
+        return k[:3] + _ONE[rtype] + k[4:5] + k[5 + n:] + k[5:5 + n]
+    return k[:1] + k[3:5] + k[1:3] + k[5 + n:] + k[5:5 + n]
+
+
+def packet_key(buf, nh: int, l3num: int, protonum: int, dataoff: int, end: int) -> bytes | None:
+    """:func:`get_tuple` straight to a key: the same fields, the same failures (None)."""
+    addrs = buf[nh + 12:nh + 20] if l3num == AF_INET else buf[nh + 8:nh + 40]
+    if protonum in _PORT_PROTOS:
+        if dataoff + 4 > end:
+            return None
+        return _ONE[protonum] + buf[dataoff:dataoff + 4] + addrs
+    if protonum == IPPROTO_ICMP or protonum == IPPROTO_ICMPV6:
+        if dataoff + 8 > end:
+            return None
+        # sport = echo id (bytes 4-5), dport = type << 8 | code (bytes 0-1)
+        return _ONE[protonum] + buf[dataoff + 4:dataoff + 6] + buf[dataoff:dataoff + 2] + addrs
+    return _ONE[protonum] + _NOPORTS + addrs
