@@ -1023,6 +1023,8 @@ class _RuleEval:
         lhs = self._lhs(s.target)
         value = self._value_expr(s.value, lhs)
         target = lhs.expr
+        if isinstance(value, N.Map):
+            _check_map_payload_set(s, lhs, value)
         if not isinstance(value, (N.Value, N.Map)):
             _check_stmt_arg(s, lhs, value)
         if not isinstance(value, (N.Value, N.Map)) and value.byteorder is HOST \
@@ -1060,6 +1062,40 @@ class _RuleEval:
                 isinstance(e.left, (A.Symbol, A.Number, A.Binop)):
             return self._const(e, lhs)
         return self._lhs(e).expr
+
+
+# headers whose checksum a payload write updates (nft: proto_desc.checksum_key)
+_CSUM_PROTOS = frozenset(("ip", "tcp", "udp", "udplite", "icmp", "icmpv6", "igmp"))
+
+
+def _check_map_payload_set(s: A.SetStmt, lhs: _Lhs, value: N.Map) -> None:
+    """nft 1.0.6 stmt_evaluate_payload on a map value: a field that is not byte
+    aligned, or whose bytes do not fill the 16-bit words of a header checksum, is
+    written as ``(load & ~mask) ^ (value << shift)``, the shift counted as nft does
+    (an odd length at an even offset takes the next byte: +8; at an odd offset the
+    previous one).  A map cannot be an operand of that binop: nft refuses the rule.
+    With a shift, a concatenated key fails the ``<<`` (the map marked, the field ~);
+    a plain key is first range-checked against the zero-length shift constant
+    ("Value N exceeds valid range 0-0"); without a shift the ``^`` fails."""
+    t = lhs.expr
+    p = t.left if isinstance(t, N.Binop) else t
+    if not isinstance(p, N.Payload):
+        return
+    off, nbytes, shift = p.offset_bits // 8, p.nbytes, lhs.shift
+    adjust = isinstance(t, N.Binop)
+    if p.proto in _CSUM_PROTOS and nbytes % 2:
+        adjust = True
+        if off % 2 == 0:
+            shift += 8
+    if not adjust:
+        return
+    from pkttables.errors import Diagnostic
+    if shift and isinstance(value.key, N.Concat):
+        raise EvalError(Diagnostic(s.value.loc, "Binary operation (<<) is undefined for map expressions",
+                                   secondary=(s.target.loc,)))
+    if shift:
+        raise _err(f"Value {shift} exceeds valid range 0-0", s.target.loc)
+    raise _err("Binary operation (^) is undefined for map expressions", s.target.loc)
 
 
 def _check_stmt_arg(s: A.SetStmt, want: _Lhs, have: N.TExpr) -> None:
