@@ -222,8 +222,11 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
         return '"' + s + '"'
     if isinstance(e, Payload) and e.raw:
         return f"0x{v:x}"
-    if dt.name == "dccp_pkttype" and o.numeric == 0 and all(sv != v for _, sv in dt.symbols):
-        return str(v)       # nft: an unnamed value prints through integer_type (decimal)
+    if dt.name in _NUMERIC_FMT and isinstance(v, int) and \
+            (o.numeric >= 1 or all(sv != v for _, sv in dt.symbols)):
+        # nft prints a number of a symbolic type (-n, or no symbol for it) through its
+        # basetype: integer_type_print with the first basefmt up the chain
+        return _NUMERIC_FMT[dt.name] % v
     if dt.name == "bitmask" and isinstance(v, int):
         return f"0x{v:x}"       # nft bitmask_type: BASE_HEX
     if dt.name == "inet_proto" and (o.numeric_proto or o.numeric >= 1):
@@ -345,6 +348,10 @@ def _ct_label(v: int, o: ListOptions) -> str | None:
     # nft ct_label_type_print: the lowest set bit's number (no connlabel.conf here)
     return str((v & -v).bit_length() - 1) if isinstance(v, int) and v > 0 else None
 
+
+# symbolic types whose numbers print through their basetype (nft datatype basefmt):
+# decimal unless a basefmt says hex
+_NUMERIC_FMT = {"dccp_pkttype": "%d", "arp_op": "%d", "iface_type": "%d", "ecn": "0x%x"}
 
 _SPECIAL = {"ct_label": _ct_label, "ipv6_addr": _ipv6_text, "classid": _classid, "devgroup": _rt_sym(_DEVGROUPS), "realm": _rt_sym(_REALMS),
             "iface_index": _ifindex, "time_date": _time_date, "hour": _hour}
@@ -1026,14 +1033,14 @@ class _Delin:
     def relation(self, raw: Expr, op: str, data: bytes) -> None:
         if isinstance(raw, _FibPresent):
             v = data[0] if data else 0
-            self.emit(Stmt(f"{raw.words} {'exists' if (v != 0) != (op == 'neq') else 'missing'}", kind="match"))
+            self.emit(Stmt(f"{raw.words} {_exists_text((v != 0) != (op == 'neq'), self.o)}", kind="match"))
             return
         e, mask, shift = self.resolve(raw)
         if isinstance(e, Exthdr) and e.present:
             self._payload_dep_kill(e)
             v = data[0] if data else 0
             exists = (v != 0) != (op == "neq")
-            self.emit(Stmt(f"{e.words} {'exists' if exists else 'missing'}", kind="match"))
+            self.emit(Stmt(f"{e.words} {_exists_text(exists, self.o)}", kind="match"))
             return
         if isinstance(e, Concat):
             self.emit(Stmt(f"{e.text(self.o)} {_OPS[op] + ' ' if _OPS[op] else ''}"
@@ -1349,14 +1356,16 @@ class _Delin:
             self.kill_dep(Base.TRANSPORT_HEADER if fam in ("ip", "ip6") else Base.NETWORK_HEADER)
         elif typ == 2:
             name = {0: "no-route", 1: "port-unreachable", 2: "host-unreachable", 3: "admin-prohibited"}.get(code, str(code))
+            if self.o.numeric:
+                name = str(code)
             s = "reject" if code == 1 and fam in ("inet", "bridge", "netdev") else f"reject with icmpx {name}"
         else:
             l3 = self.proto_at(Base.NETWORK_HEADER)
             if fam == "ip6" or (fam in ("inet", "bridge", "netdev") and l3 == "ip6"):
-                name = DATATYPES["icmpv6_code"].format(code)
+                name = DATATYPES["icmpv6_code"].format(code, numeric=self.o.numeric)
                 s = "reject" if code == 4 and fam == "ip6" else f"reject with icmpv6 {name}"
             else:
-                name = DATATYPES["icmp_code"].format(code)
+                name = DATATYPES["icmp_code"].format(code, numeric=self.o.numeric)
                 s = "reject" if code == 3 and fam == "ip" else f"reject with icmp {name}"
             if fam in ("inet", "bridge", "netdev"):
                 self.kill_dep(Base.NETWORK_HEADER)
@@ -1817,7 +1826,7 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
         # the kernel keeps one element per key (`{ 1, 0x0001 }` holds one)
         seen: set = set()
         els = [el for el in s.elements if not (el.key in seen or seen.add(el.key))]
-        if e.dtype.is_bitmask and e.dtype.symbols and not isinstance(e, Concat) and o.numeric == 0 \
+        if e.dtype.is_bitmask and e.dtype.symbols and not isinstance(e, Concat) \
                 and not shift and (not load_n or load_n == e.nbytes):
             return _bitmask_set_items(e, s, els, o, swapped, dexpr)
         if len(els[0].key if els else b"") <= 4 and not isinstance(e, Concat) and (load_n or e.nbytes) <= 2:
@@ -1882,6 +1891,13 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
 _ELEM_CATCHALL = 0x2     # enum nft_set_elem_flags
 
 
+def _exists_text(exists: bool, o: ListOptions) -> str:
+    # boolean_type's symbols; numerically (-n) nft prints 1 / 0
+    if o.numeric:
+        return "1" if exists else "0"
+    return "exists" if exists else "missing"
+
+
 def _bitmask_set_items(e: Expr, s: AnonSet, els: list, o: ListOptions, swapped: bool,
                        dexpr: Expr | None) -> list[str]:
     """Elements of a bitmask type (``tcp flags { syn | ack, syn }``).  nft turns a value
@@ -1896,7 +1912,14 @@ def _bitmask_set_items(e: Expr, s: AnonSet, els: list, o: ListOptions, swapped: 
     out = []
     for el in sorted(reversed(els), key=lowbit):
         v = _key_value(e, el.key, swapped)
-        t = _bitmask_text(e.dtype, v, " | ") if isinstance(v, int) else fmt_value(e, v, o)
+        if not isinstance(v, int):
+            t = fmt_value(e, v, o)
+        elif o.numeric and v & (v - 1):
+            t = " | ".join(f"0x{1 << b:x}" for b in range(v.bit_length()) if v >> b & 1)
+        elif o.numeric:
+            t = fmt_value(e, v, o)
+        else:
+            t = _bitmask_text(e.dtype, v, " | ")
         if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
             t += " : " + _data_text(el.data, o, dexpr)
         out.append(t)
