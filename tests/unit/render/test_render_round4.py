@@ -144,3 +144,38 @@ def test_ct_and_kept_attributes(rule, want):
 ])
 def test_elements_addresses_bases(family, rule, want):
     assert _rule_lines(family, [rule]) == [want or rule]
+
+
+# -- numeric listings (-n): booleans, reject codes, symbolic types through their basetype
+
+@pytest.mark.parametrize("family,rule,want", [
+    ("inet", "tcp flags { syn, syn | ack }", "tcp flags { 0x2 | 0x10, 0x2 }"),
+    ("inet", "dccp type 5", "dccp type 5"),
+    ("inet", "ip ecn 0", "ip ecn 0x0"),
+    ("inet", "ip dscp cs1", "ip dscp 0x08"),
+    ("inet", "ether type arp", "ether type 0x0806"),
+    ("inet", "exthdr frag exists", "exthdr frag 1"),
+    ("inet", "tcp option 6 missing", "tcp option 6 0"),
+    ("inet", "meta iiftype 772", "meta iiftype 772"),
+    ("inet", "ct state established", "ct state 0x2"),
+    ("inet", "ip saddr 1.2.3.0/24 reject with icmp port-unreachable", "ip saddr 1.2.3.0/24 reject with icmp 3"),
+    ("arp", "arp operation 3", "arp operation 3"),
+])
+def test_numeric(family, rule, want):
+    assert _numeric_line(family, rule) == want
+
+
+def _numeric_line(family: str, rule: str) -> str:
+    from pkttables.render import ListOptions, text
+    hook = "ingress" if family == "netdev" else "input"
+    dev = ' device "lo"' if family == "netdev" else ""
+    rs = run_text(f"table {family} t {{ chain c {{ type filter hook {hook}{dev} priority 0; }}; }}\n"
+                  f"add rule {family} t c {rule}\n", Ruleset()).ruleset
+    r = list(rs.chain(family, "t", "c").rules)[-1]
+    return text.rule_line(r, family, ListOptions.from_flags("-n"), rs.table(family, "t"))
+
+
+def test_range_of_a_symbolic_type_is_decimal():
+    # range_expr_print prints both ends numerically: arp_op has no hex basefmt
+    assert _rule_lines("arp", ["arp operation 1-2"]) == ["arp operation 1-2"]
+    assert _rule_lines("arp", ["arp operation 3"]) == ["arp operation rrequest"]
