@@ -55,7 +55,13 @@ def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = No
 
 
 def run_text(text: str, base: Ruleset, opts: Options | None = None, filename: str = "<cmdline>") -> Result:
-    """Parse and execute ``text`` as one batch on ``base``."""
+    """Parse and execute ``text`` as one batch on ``base``.
+
+    A command line (``filename`` ``<cmdline>``) ends with a newline as libnftables'
+    ``nft_run_cmd_from_buffer`` ends it, so a command cut short says ``unexpected
+    newline`` as nft does, not ``end of file``."""
+    if filename == "<cmdline>" and not text.endswith("\n"):
+        text += "\n"
     return execute(parse_text(text, filename, opts), base, opts)
 
 
