@@ -29,7 +29,7 @@ names, time...) makes the rule take the slow path.  Each slot contributes *atoms
 bytes evaluation derives from it: the 4 address bytes (network order), the masked prefix
 address and its mask, a range's two bounds, a port's 2 bytes.
 
-A template is built the third time a shape is seen (shapes seen less often cost only
+A template is built the 8th time a shape is seen (shapes seen less often cost only
 their key: ``BUILD_AT``).  :func:`build_template` runs the slow path (``evaluate_rule`` + ``linearize``) on
 the rule itself and on two *probes*: the same rule with every slot's constant replaced by
 random values of the same class whose bytes are distinct from each other and between the
@@ -425,10 +425,10 @@ def build_template(rule: A.Rule, scanned: tuple, slow, real: tuple):
 
 
 _UNFIT = object()
-# A template is built at a shape's 3rd rule: building costs ~5 rules' slow path (two
-# probes and the generated constructor), a hit saves ~half of one (10k-rule ACL, see
-# docs/perf.md); shapes seen once or twice -- most of a 1k-rule ACL -- never pay it.
-BUILD_AT = 3
+# A template is built at a shape's 8th rule: building costs ~1 ms (two slow-path
+# probes, the generated constructor), a hit saves ~20 us (10k-rule ACL, see
+# docs/perf.md); shapes seen less often -- most of a 1k-rule ACL -- never pay it.
+BUILD_AT = 8
 
 
 class ShapeCache:
