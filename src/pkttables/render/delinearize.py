@@ -1822,6 +1822,9 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
                 t += " : " + _data_text(el.data, o, dexpr)
             tail.append(t)
         return (elements_text(e, s, o, swapped, dexpr, shift, load_n) if s.elements else []) + tail
+    if not s.interval and e.dtype.is_string() and not isinstance(e, Concat) and \
+            any(len(el.key) < e.nbytes for el in s.elements):
+        return _wildcard_set_items(e, s, o, dexpr)
     if not s.interval:
         # the kernel keeps one element per key (`{ 1, 0x0001 }` holds one)
         seen: set = set()
@@ -1889,6 +1892,22 @@ def elements_text(e: Expr, s: AnonSet, o: ListOptions, swapped: bool = False,
 
 
 _ELEM_CATCHALL = 0x2     # enum nft_set_elem_flags
+
+
+def _wildcard_set_items(e: Expr, s: AnonSet, o: ListOptions, dexpr: Expr | None) -> list[str]:
+    """A string set holding a wildcard (``iifname { "lo", "veth*" }``): the wildcard
+    element's key is only its prefix (shorter than the field); nft then keeps the set as
+    intervals, which list in byte order (alphabetical)."""
+    out = []
+    seen: set = set()
+    els = [el for el in s.elements if not (el.key in seen or seen.add(el.key))]
+    for el in sorted(els, key=lambda el: el.key.ljust(e.nbytes, b"\0")):
+        name = el.key.rstrip(b"\0").decode(errors="replace")
+        t = f'"{name}*"' if len(el.key) < e.nbytes else f'"{name}"'
+        if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
+            t += " : " + _data_text(el.data, o, dexpr)
+        out.append(t)
+    return out
 
 
 def _exists_text(exists: bool, o: ListOptions) -> str:

@@ -179,3 +179,14 @@ def test_range_of_a_symbolic_type_is_decimal():
     # range_expr_print prints both ends numerically: arp_op has no hex basefmt
     assert _rule_lines("arp", ["arp operation 1-2"]) == ["arp operation 1-2"]
     assert _rule_lines("arp", ["arp operation 3"]) == ["arp operation rrequest"]
+
+
+@pytest.mark.parametrize("rule,want", [
+    ('iifname { "lo", "dum0", "eth1" }', 'iifname { "lo", "dum0", "eth1" }'),
+    ('iifname { "lo", "dum0", "eth*" }', 'iifname { "dum0", "eth*", "lo" }'),
+    ('iifname { "veth*", "lo" }', 'iifname { "lo", "veth*" }'),
+    ('oifname { "ppp*", "veth0" }', 'oifname { "ppp*", "veth0" }'),
+])
+def test_wildcard_sets(rule, want):
+    # a wildcard element holds only its prefix; nft lists such a set in byte order
+    assert _rule_lines("ip", [rule]) == [want]
