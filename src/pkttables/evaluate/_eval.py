@@ -175,6 +175,9 @@ class _RuleEval:
         self.fam = ctx.family
         # protocol context: base -> protocol name
         self.pctx: dict[str, str] = {}
+        # base -> the user's expression that made an implicit dependency set it (nft
+        # keeps proto_ctx.protocol[base].location for its `~~~` marks)
+        self.pctx_loc: dict[str, Location | None] = {}
         if self.fam in ("ip", "ip6", "arp"):
             self.pctx["nh"] = {"ip": "ip", "ip6": "ip6", "arp": "arp"}[self.fam]
         if self.fam == "bridge":
@@ -230,6 +233,7 @@ class _RuleEval:
                 raise _err(f"conflicting protocols specified: {known} vs. {proto}", loc)
             self.out.append(stmt)
             self.pctx[base] = name
+            self.pctx_loc[base] = loc
 
     def _ether_known(self) -> bool:
         """Whether a vlan header can no longer follow the Ethernet header (checked on

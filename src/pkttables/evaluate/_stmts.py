@@ -142,11 +142,15 @@ def _reject(ev, s: A.Reject) -> N.Plain:
     fam = ev.fam
     nh = ev.pctx.get("nh")
     kw = _keyword_loc(s.loc, "reject")
-    if fam == "arp" and s.family in (None, "icmpx"):
-        # nft stmt_evaluate_reject_family: no reject at all in arp tables
+    if fam == "arp":
+        # nft stmt_evaluate_reject_family: no reject at all in arp tables, whatever
+        # its type (checked on nft 1.0.6: icmp, icmpv6, icmpx, tcp reset, none)
         raise _err("cannot use reject with arp", kw)
     if nh is not None and nh not in ("ip", "ip6"):
-        raise _err("cannot reject this network family", kw)
+        from pkttables.errors import Diagnostic, EvalError
+        dep = ev.pctx_loc.get("nh")
+        raise EvalError(Diagnostic(kw, "cannot reject this network family",
+                                   secondary=(dep,) if dep is not None else ()))
     if s.family == "tcp":
         th = ev.pctx.get("th")
         if th is not None and th != "tcp":
