@@ -47,12 +47,20 @@ def _body(conn: Conn, now: float, *, event: bool, mark: bool) -> str:
     st = conn.state_name
     if st is not None:
         parts.append(st)
+    # ctnetlink_dump_zone_id(): a zone of one direction only is a CTA_TUPLE_ZONE inside
+    # that tuple (printed zone-orig= / zone-reply= after it); one of both directions is
+    # CTA_ZONE (zone=, below).  Zone 0 is never printed.
+    zone, zdir = conn.zone, conn.zone_dir
     parts.append(format_tuple(t0))
+    if zone and zdir == 1:
+        parts.append(f"zone-orig={zone}")
     if conn.counters is not None:
         parts.append(f"packets={conn.counters[0][0]} bytes={conn.counters[0][1]}")
     if not conn.status & Status.SEEN_REPLY:
         parts.append("[UNREPLIED]")
     parts.append(format_tuple(t1))
+    if zone and zdir == 2:
+        parts.append(f"zone-reply={zone}")
     if conn.counters is not None:
         parts.append(f"packets={conn.counters[1][0]} bytes={conn.counters[1][1]}")
     if conn.status & Status.OFFLOAD:
@@ -63,8 +71,8 @@ def _body(conn: Conn, now: float, *, event: bool, mark: bool) -> str:
         parts.append(f"mark={conn.mark}")
     if conn.secmark:
         parts.append(f"secmark={conn.secmark}")
-    if conn.zone:
-        parts.append(f"zone={conn.zone}")
+    if zone and zdir == 3:
+        parts.append(f"zone={zone}")
     if conn.helper:
         parts.append(f"helper={conn.helper}")
     if not event:
@@ -90,7 +98,8 @@ _KV_RE = re.compile(r"^([a-z_-]+)=(.*)$")
 def parse_conntrack_line(line: str) -> dict[str, Any]:
     """A ``conntrack -L`` (default or ``-o extended``) or ``-E`` line -> dict with
     ``event``, ``l3``, ``proto``, ``protonum``, ``timeout``, ``state``, ``original``,
-    ``reply`` (src, dst, sport/dport or type/code/id, packets/bytes), ``status`` (sorted),
+    ``reply`` (src, dst, sport/dport or type/code/id, packets/bytes, ``zone`` from
+    ``zone-orig=`` / ``zone-reply=``), ``status`` (sorted),
     ``mark``, ``zone``, ``use``.  Raises ValueError on a line that is not one."""
     d: dict[str, Any] = {"event": None, "l3": None, "proto": None, "protonum": None,
                          "timeout": None, "state": None, "original": {}, "reply": {},
@@ -134,6 +143,8 @@ def parse_conntrack_line(line: str) -> dict[str, Any]:
                 d[cur][k] = int(v, 16)
             else:
                 d[cur][k] = int(v)
+        elif k in ("zone-orig", "zone-reply"):
+            d["original" if k == "zone-orig" else "reply"]["zone"] = int(v)
         elif k in ("mark", "zone", "use", "secmark"):
             d[k] = int(v)
         else:

@@ -73,7 +73,7 @@ def udp_packet(tr, ct, ctx, dir_: int) -> int:
         return -NF_ACCEPT
     if not ct.confirmed:
         ct.proto = ctx.now + UDP_STREAM_DELAY
-    t = tr.timeouts
+    t = ct.ext_get("timeout") or tr.timeouts     # nf_ct_timeout_lookup: `ct timeout set`
     if ct.status & Status.SEEN_REPLY:
         extra = t["udp_timeout"]
         stream = False
@@ -102,14 +102,15 @@ def icmp_packet(tr, ct, ctx, dir_: int) -> int:
         if ct._ko[3] not in valid:      # the original key's type byte (tuples[0].icmp_type)
             ctx.reason = "invalid new"
             return -NF_ACCEPT
-    ct.refresh(ctx.now, tr.timeouts["icmpv6_timeout" if v6 else "icmp_timeout"])
+    t = ct.ext_get("timeout") or tr.timeouts
+    ct.refresh(ctx.now, t["icmpv6_timeout" if v6 else "icmp_timeout"])
     tr.account(ct, ctx, dir_)
     return NF_ACCEPT
 
 
 def gre_packet(tr, ct, ctx, dir_: int) -> int:
     """gre_packet(): a reply makes it a stream (longer timeout, ASSURED)."""
-    t = tr.timeouts
+    t = ct.ext_get("timeout") or tr.timeouts
     if ct.status & Status.SEEN_REPLY:
         ct.refresh(ctx.now, t["gre_timeout_stream"])
         tr.account(ct, ctx, dir_)
@@ -124,6 +125,6 @@ def gre_packet(tr, ct, ctx, dir_: int) -> int:
 
 def generic_packet(tr, ct, ctx, dir_: int) -> int:
     """nf_generic_packet()."""
-    ct.refresh(ctx.now, tr.timeouts["generic_timeout"])
+    ct.refresh(ctx.now, (ct.ext_get("timeout") or tr.timeouts)["generic_timeout"])
     tr.account(ct, ctx, dir_)
     return NF_ACCEPT

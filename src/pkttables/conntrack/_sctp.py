@@ -437,7 +437,7 @@ def sctp_packet(tr, ct, ctx, dir_: int) -> int:
 
     if ignore:
         return NF_ACCEPT     # accepted, timeout not refreshed
-    timeouts = tr.sctp_timeouts
+    timeouts = ct.ext_get("timeout") or tr.sctp_timeouts   # `ct timeout set`
     ct.refresh(ctx.now, timeouts[_NONE_AS if new == sNO else new])
     tr.account(ct, ctx, dir_)
     return NF_ACCEPT

@@ -499,6 +499,58 @@ class ConntrackTable:
         ct.status |= Status.HELPER
         return True
 
+    def assign_timeout(self, pkt, protonum: int, policy: dict[str, int]) -> bool:
+        """``ct timeout set "obj"`` (nft_ct_timeout_obj_eval): give a new entry (not
+        confirmed, not a template) of the object's l4 protocol the object's timeouts
+        (the timeout extension, ``nf_ct_timeout_ext_add``) and refresh it to the first
+        value of the policy (``values[0]``: TCP's syn_sent, UDP's unreplied), relative
+        since the entry is unconfirmed.  The trackers then read the entry's timeouts
+        instead of the sysctls' (``nf_ct_timeout_lookup``).  ``policy`` maps nft's state
+        names to seconds; states it does not name keep the sysctl value, as
+        ``*_timeout_nlattr_to_obj`` copies the per-netns defaults first.  True if set."""
+        ct = pkt.ct
+        if ct is None or ct.status & Status.TEMPLATE or ct.confirmed:
+            return False
+        if ct.protonum != protonum:      # priv->l4proto != pkt->tprot
+            return False
+        values, first = self._timeout_policy(protonum, policy)
+        ct.ext["timeout"] = values
+        ct.refresh(0.0, first)   # unconfirmed: only the relative value is kept (no "now")
+        return True
+
+    def _timeout_policy(self, protonum: int, policy: dict[str, int]):
+        """(the entry's timeout table, values[0]) for an object's policy."""
+        pol = {str(k).lower(): int(v) for k, v in policy.items()}
+        if protonum == 6:
+            from pkttables.conntrack._tcp import TCP_POLICY_NAMES
+            t = dict(self.tcp.timeouts)
+            for name, st in TCP_POLICY_NAMES.items():
+                if name in pol:
+                    t[st] = pol[name]
+            # tcp_timeout_nlattr_to_obj: timeouts[TCP_CONNTRACK_NONE] = syn_sent's
+            from pkttables.conntrack._enums import TcpState
+            return t, t[TcpState.SYN_SENT]
+        if protonum == 132:
+            t = dict(self.sctp_timeouts)
+            for st in t:
+                if st.name.lower() in pol:
+                    t[st] = pol[st.name.lower()]
+            return t, next(iter(t.values()))
+        t = dict(self.timeouts)
+        names = {17: ("udp_timeout", "udp_timeout_stream"), 136: ("udp_timeout", "udp_timeout_stream"),
+                 47: ("gre_timeout", "gre_timeout_stream")}.get(protonum)
+        if names is not None:
+            # UDP_CT_UNREPLIED / UDP_CT_REPLIED (GRE the same two)
+            if "unreplied" in pol:
+                t[names[0]] = pol["unreplied"]
+            if "replied" in pol:
+                t[names[1]] = pol["replied"]
+            return t, t[names[0]]
+        key = {1: "icmp_timeout", 58: "icmpv6_timeout"}.get(protonum, "generic_timeout")
+        if pol:
+            t[key] = pol.get("timeout", next(iter(pol.values())))
+        return t, t[key]
+
     # ------------------------------------------------------------------ hooks
 
     def in_hook(self, pkt, hook, now: float) -> int:

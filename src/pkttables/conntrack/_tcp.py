@@ -191,6 +191,16 @@ _SYSCTL_NAMES = {
     TcpState.UNACK: "unacknowledged",
 }
 
+#: nft's ``ct timeout`` policy state names (nftables src/ct.c) -> state
+TCP_POLICY_NAMES = {
+    "syn_sent": TcpState.SYN_SENT, "syn_recv": TcpState.SYN_RECV,
+    "established": TcpState.ESTABLISHED, "fin_wait": TcpState.FIN_WAIT,
+    "close_wait": TcpState.CLOSE_WAIT, "last_ack": TcpState.LAST_ACK,
+    "time_wait": TcpState.TIME_WAIT, "close": TcpState.CLOSE,
+    "syn_sent2": TcpState.SYN_SENT2, "retrans": TcpState.RETRANS,
+    "unacknowledged": TcpState.UNACK,
+}
+
 MAXACKWINCONST = 66000
 TCP_MAX_WSCALE = 14
 M32 = 0xFFFFFFFF
@@ -634,7 +644,7 @@ def tcp_packet(tr, ct, ctx, dir_: int) -> int:
     if old_state != new_state and new_state == TcpState.FIN_WAIT:
         st.seen[dir_].flags |= TcpFlag.CLOSE_INIT
 
-    t = cfg.timeouts
+    t = ct.ext_get("timeout") or cfg.timeouts   # nf_ct_timeout_lookup: `ct timeout set`
     if st.retrans >= cfg.max_retrans and t[new_state] > t[TcpState.RETRANS]:
         timeout = t[TcpState.RETRANS]
     elif index == I.RST:
@@ -712,7 +722,7 @@ def _handle_invalid(ct, st: TcpProto, dir_: int, index: int, cfg: TcpSettings, n
         left = ct.remaining(now)
         if left < 120:
             return
-        timeout = cfg.timeouts[TcpState.UNACK]
+        timeout = (ct.ext_get("timeout") or cfg.timeouts)[TcpState.UNACK]
         if left > timeout:
             ct.refresh(now, timeout)
     else:

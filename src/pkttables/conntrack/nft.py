@@ -22,8 +22,10 @@ What each hook reproduces (net/netfilter/nft_ct.c, nft_connlimit.c, nf_conncount
 ``ct zone set``
     ``nft_ct_set_zone_eval``: only when the packet has no entry yet (a chain before
     conntrack, priority below -200): the packet gets a template carrying the zone, and
-    conntrack looks it up in that zone (``make_template``).  Directional zones
-    (``ct original zone set``) are not modelled: the zone applies to both directions.
+    conntrack looks it up in that zone (``make_template``).  ``ct original zone set`` /
+    ``ct reply zone set`` give the zone to one direction only (the template's
+    ``zone_dir``): the entry is hashed in that zone in that direction and in zone 0 in
+    the other (``nf_ct_zone_id``).
 ``ct count [over] N``
     ``nft_connlimit_do_eval``: the entry's original tuple and zone are added to the
     rule's list once; dead entries are reaped on the way until the entry itself is met
@@ -40,7 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pkttables.conntrack._conn import Conn
+from pkttables.conntrack._conn import NF_CT_DEFAULT_ZONE_DIR, Conn
 from pkttables.conntrack._enums import CtInfo, Event, Status
 from pkttables.conntrack._table import ConntrackTable, make_template
 from pkttables.proto import CtKeyId
@@ -69,7 +71,11 @@ def ct_set(instr: Any, pkt: Any, value: bytes, table: ConntrackTable | None = No
         # nft_ct_set_zone_eval: an entry already attached (conntrack ran) wins
         if getattr(pkt, "ct", None) is not None or getattr(pkt, "ctinfo", None) == CtInfo.UNTRACKED:
             return
-        pkt.ct = make_template(int.from_bytes(value[:2], "little"))
+        # the zone applies to the directions the statement names (NF_CT_ZONE_DIR_ORIG 1,
+        # NF_CT_ZONE_DIR_REPL 2; no direction: both, NF_CT_DEFAULT_ZONE_DIR)
+        d = getattr(instr, "dir", None)
+        zdir = NF_CT_DEFAULT_ZONE_DIR if d is None else (1 << int(d))
+        pkt.ct = make_template(int.from_bytes(value[:2], "little"), zdir)
         pkt.ctinfo = CtInfo.NEW
         return
     ct = _tracked(pkt)

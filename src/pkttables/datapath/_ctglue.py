@@ -92,7 +92,11 @@ def _mark(ctx, instr, ct, ctinfo) -> bytes:
 
 
 def _zone(ctx, instr, ct, ctinfo) -> bytes:
-    return _LE16(ct.zone & 0xFFFF)
+    # `ct original zone`: the zone id of that direction (nf_ct_zone_id); plain `ct zone`:
+    # the id whatever its directions
+    d = instr.dir
+    zid = ct.zone if d is None else ct.zone_id(int(d))
+    return _LE16(zid & 0xFFFF)
 
 
 def _expiration(ctx, instr, ct, ctinfo) -> bytes:

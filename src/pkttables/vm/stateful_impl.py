@@ -64,6 +64,7 @@ class ObjType:
     QUOTA = 2
     CT_HELPER = 3
     LIMIT = 4
+    CT_TIMEOUT = 7
 
 
 def skb_len(pkt, ctx) -> int:
@@ -409,6 +410,9 @@ class ChainContext(EvalContext):
         if kind is None and int(instr.type) == ObjType.CT_HELPER:
             self._ct_helper(fam, table, name, pkt)
             return
+        if kind is None and int(instr.type) == ObjType.CT_TIMEOUT:
+            self._ct_timeout(fam, table, name, pkt)
+            return
         if kind is None:
             return self._missing(f"objref type {instr.type}")
         obj = self.st.object(self.loaded, fam, table, kind, name)
@@ -452,6 +456,23 @@ class ChainContext(EvalContext):
             from pkttables.conntrack import ConntrackTable   # conntrack sits below vm
             self.conntrack = ConntrackTable()
         self.conntrack.assign_helper(pkt, str(spec.get("type", name)), protonum, l3nums)
+
+    def _ct_timeout(self, fam: str, table: str, name: str, pkt) -> None:
+        """``ct timeout set "obj"``: nft_ct_timeout_obj_eval -- the object's timeouts for
+        a new entry of its l4 protocol (pkttables.conntrack ``assign_timeout``)."""
+        t = self.loaded.tables.get((fam, table))
+        obj = t.objects.get(("ct timeout", name)) if t is not None else None
+        if obj is None or getattr(pkt, "ct", None) is None:
+            return
+        spec = obj.spec if isinstance(obj.spec, dict) else {}
+        proto = spec.get("protocol", "tcp")
+        protonum = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136, "gre": 47,
+                    "icmp": 1, "icmpv6": 58}.get(proto) \
+            if isinstance(proto, str) and not proto.isdigit() else int(proto)
+        if self.conntrack is None:
+            from pkttables.conntrack import ConntrackTable   # conntrack sits below vm
+            self.conntrack = ConntrackTable()
+        self.conntrack.assign_timeout(pkt, protonum, dict(spec.get("policy") or {}))
 
     def log(self, instr, pkt):
         line = None
