@@ -162,22 +162,35 @@ class Classifier:
 
     # ------------------------------------------------------------------ boxes
     def _rule_dim_intervals(self, r: RuleSpec) -> list[Intervals]:
-        per = [((0, (1 << d.bits) - 1),) for d in self.dims]
+        per = list(self._full)
+        full = self._full
         for c in r.constraints:
             i = self._dim_of[c.field]
-            k = 8 * (self.dims[i].width - c.length)
-            low = (1 << k) - 1
-            iv = tuple((a << k, (b << k) | low) for a, b in c.allowed)
-            per[i] = intersect(per[i], iv)
+            k = self._shift[i][c.length]
+            if k:
+                low = (1 << k) - 1
+                iv = tuple((a << k, (b << k) | low) for a, b in c.allowed)
+            else:
+                iv = c.allowed
+            # intersect() with the whole dimension keeps iv's non-empty intervals: skip
+            # it for the first constraint of a dimension (the build's hot loop at 100k)
+            per[i] = tuple(x for x in iv if x[0] <= x[1]) if per[i] is full[i] else intersect(per[i], iv)
         return per
 
     def _build_boxes(self) -> None:
+        self._full = tuple(((0, (1 << d.bits) - 1),) for d in self.dims)
+        self._shift = [{n: 8 * (d.width - n) for n in d.lengths} for d in self.dims]
         los, his, owner = [], [], []
         for ri, r in enumerate(self.rules):
             per = self._rule_dim_intervals(r)
             count = 1
             for iv in per:
                 count *= len(iv)
+            if count == 1:            # one box (every ACL rule): no product to build
+                los.append([iv[0][0] for iv in per])
+                his.append([iv[0][1] for iv in per])
+                owner.append(ri)
+                continue
             if count > MAX_BOXES_PER_RULE:
                 raise ValueError(f"rule {r.index}: {count} boxes (limit {MAX_BOXES_PER_RULE})")
             for combo in itertools.product(*per):
