@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import itertools
 import json
 import multiprocessing
 import os
@@ -508,6 +509,13 @@ class WorkerReplay:
         capture) or of a worker (a rule the interpreter cannot run) is raised after
         every result before it was written, as with one process; ``name`` prefixes a
         worker's error as :meth:`Simulator.replay` does."""
+        it = iter(records)
+        first = next(it, None)
+        if first is not None:
+            # the ruleset is loaded at the first packet's time (Simulator._load_at), in
+            # the parent, so every forked worker starts from the same set timeouts
+            self.sim._load_at(first[1])
+            it = itertools.chain([first], it)
         ctx = multiprocessing.get_context("fork")
         inqs = [ctx.Queue(maxsize=WINDOW + 1) for _ in range(self.n)]
         outqs = [ctx.Queue(maxsize=WINDOW + 2) for _ in range(self.n)]
@@ -525,7 +533,6 @@ class WorkerReplay:
         try:
             batches: list[list] = [[] for _ in range(self.n)]
             start = 0
-            it = iter(records)
             while True:
                 try:
                     rec = next(it, None)
