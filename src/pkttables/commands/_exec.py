@@ -544,10 +544,24 @@ class _Executor:
                 break
         if not jumping:     # only a new jump can close a loop or deepen the nesting
             return
-        from pkttables.vm.chain import check_loops
-        tables = {(f, tn) for f, tn, _ in self.rule_cmd}
-        view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
-        if not check_loops(view):
+        from pkttables.vm.chain import check_loops, check_new_jumps, jump_targets
+        # the committed generation passed: only the chains under the new jumps can fail
+        # (check_new_jumps; None: a jump from a regular chain, check the whole tables)
+        new, bad = [], None
+        for (f, tn, _h), (cname, r) in by_handle.items():
+            if _rule_jumps(r):
+                targets = jump_targets(r, f, tn, cname)
+                if not targets:        # a jump the vm cannot read: leave it to the full check
+                    new = None
+                    break
+                new += [(f, tn, cname, tg) for tg in targets]
+        if new:
+            bad = check_new_jumps(self.tx, new)
+        if bad is None:
+            tables = {(f, tn) for f, tn, _ in self.rule_cmd}
+            view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+            bad = bool(check_loops(view))
+        if not bad:
             return
         diags = []
         for key, loc in self.rule_cmd.items():
@@ -599,11 +613,14 @@ class _Executor:
         Rules with neither are dropped.  When every remaining rule sits in a base chain
         and jumps nowhere, the only base chain reaching it is its own (nft_verdict_init
         refuses jumps to base chains, see _add_rule): the view is those chains holding
-        only those rules.  Otherwise (a restricted rule in a regular chain, or a new jump)
-        the view is every table the batch touched, as the kernel's nft_table_validate
-        walks.  None: nothing to check."""
+        only those rules.  A new jump from a base chain adds ``(family, table, chain,
+        target)`` to ``self.hook_starts``: :func:`check_hooks_from` walks what the target
+        reaches.  Otherwise (a restricted rule or a jump in a regular chain) the view is
+        every table the batch touched, as the kernel's nft_table_validate walks.  None:
+        no view to check."""
         from pkttables.vm.chain import allowed_hooks, jump_targets, program_of
         keep: dict[tuple, dict[str, list[Rule]]] = {}
+        starts: list[tuple[str, str, str, str]] = []
         whole = False
         for (fam, tn, _h), (cname, r) in by_handle.items():
             try:
@@ -616,13 +633,23 @@ class _Executor:
             if not restricted and not jumps:
                 continue
             c = self.tx.tables[(fam, tn)].chains[cname]
-            if jumps or c.hook is None:
+            if c.hook is None:
                 whole = True
                 break
-            keep.setdefault((fam, tn), {}).setdefault(cname, []).append(r)
+            if jumps:
+                # a new jump from a base chain: only what its targets reach can become
+                # invalid, under that chain's hook (check_hooks_from)
+                targets = jump_targets(r, fam, tn, cname)
+                if not targets:
+                    whole = True
+                    break
+                starts += [(fam, tn, cname, tg) for tg in targets]
+            if restricted:
+                keep.setdefault((fam, tn), {}).setdefault(cname, []).append(r)
         tables = {(f, tn) for f, tn, _ in self.rule_cmd}
         if whole:
             return Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        self.hook_starts = starts
         if not keep:
             return None
         view = {}
@@ -638,11 +665,12 @@ class _Executor:
         refuses the rule with EOPNOTSUPP; nft 1.0.6 prints ``Could not process rule:
         Operation not supported`` under the rule's whole command (checked).  Only what
         the batch can have made invalid is walked (:meth:`_hooks_view`)."""
-        from pkttables.vm.chain import check_hooks
+        from pkttables.vm.chain import check_hooks, check_hooks_from
+        self.hook_starts: list[tuple[str, str, str, str]] = []
         view = self._hooks_view(by_handle)
-        if view is None:
-            return
-        bad = check_hooks(view)
+        bad = check_hooks(view) if view is not None else []
+        if self.hook_starts:
+            bad += check_hooks_from(self.tx, self.hook_starts)
         if not bad:
             return
         bad_keys = {(f, tn, h) for f, tn, _c, h in bad}

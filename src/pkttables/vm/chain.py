@@ -64,7 +64,7 @@ from pkttables.vm.regs import Regs, Verdict, VerdictData
 
 __all__ = [
     "NFT_JUMP_STACK_SIZE", "LoadedRule", "LoadedChain", "LoadedRuleset", "DumpSet", "ChainResult",
-    "do_chain", "check_loops", "check_hooks", "program_of", "allowed_hooks", "jump_targets", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
+    "do_chain", "check_loops", "check_new_jumps", "check_hooks", "check_hooks_from", "program_of", "allowed_hooks", "jump_targets", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
 ]
 
 #: include/net/netfilter/nf_tables.h
@@ -371,6 +371,53 @@ def check_loops(ruleset) -> list[Diagnostic]:
     return diags
 
 
+def check_new_jumps(ruleset, jumps) -> bool | None:
+    """:func:`check_loops` for a batch that added the jumps ``jumps`` (``(family,
+    table, source chain, target chain)``) to a generation that passed it: whether the
+    new generation fails (True/False), walking only the chains reachable from the new
+    targets; None when this cannot decide cheaply (a source that is a regular chain:
+    its depth from the base chains needs the reverse edges of the whole table), and the
+    caller runs the full check.
+
+    Why this is enough: every path that check_loops walks and that was not walked before
+    uses a new edge, and a path from a base chain ``src`` whose first edge is the new one
+    is walked by check_loops as ``walk(dst, 1, (src, dst))``; any later new edge lies in
+    that subtree.  nft_verdict_init refuses jumps to base chains, so a path never comes
+    back to ``src``.  The subtree is the same walk as check_loops' (same path and level
+    tests), so the answers agree; tests/unit/backends/test_backends_loops.py compares
+    them on random chain graphs."""
+    edges: dict[tuple, list[str]] = {}
+
+    def out(fam: str, tname: str, cname: str) -> list[str]:
+        key = (fam, tname, cname)
+        got = edges.get(key)
+        if got is None:
+            c = ruleset.tables[(fam, tname)].chains.get(cname)
+            got = [tg for r in (c.rules if c is not None else ()) for tg in jump_targets(r, fam, tname, cname)]
+            edges[key] = got
+        return got
+
+    def walk(fam: str, tname: str, cname: str, level: int, path: tuple[str, ...]) -> bool:
+        for target in out(fam, tname, cname):
+            if target in path or target == cname or level + 1 >= NFT_JUMP_STACK_SIZE:
+                return True
+            if walk(fam, tname, target, level + 1, path + (target,)):
+                return True
+        return False
+
+    for fam, tname, src, dst in jumps:
+        t = ruleset.tables.get((fam, tname))
+        c = t.chains.get(src) if t is not None else None
+        if c is None or c.hook is None:
+            return None
+    for fam, tname, src, dst in jumps:
+        if dst == src:
+            return True
+        if walk(fam, tname, dst, 1, (src, dst)):
+            return True
+    return False
+
+
 _PIF = frozenset({"prerouting", "input", "forward"})
 _FOP = frozenset({"forward", "output", "postrouting"})
 _ALL_INET = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress"})
@@ -450,6 +497,42 @@ def check_hooks(ruleset) -> list[tuple[str, str, str, int]]:
                                 bad.append(k)
                             break
                     todo.extend(jump_targets(r, fam, tname, cur))
+    return bad
+
+
+def check_hooks_from(ruleset, starts) -> list[tuple[str, str, str, int]]:
+    """:func:`check_hooks` for jumps a batch added to base chains: ``starts`` are
+    ``(family, table, base chain, target chain)``; walks only the chains reachable from
+    each target, under the base chain's hook.  On a generation that passed check_hooks
+    this finds every new violation such a jump makes (no chain jumps to a base chain,
+    so the base chain's own hook is the only new one that reaches the target)."""
+    bad: list[tuple[str, str, str, int]] = []
+    for fam, tname, base, start in starts:
+        t = ruleset.tables.get((fam, tname))
+        hook = getattr(getattr(t.chains.get(base), "hook", None), "hook", None) if t is not None else None
+        if hook is None:
+            continue
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            cur = todo.pop()
+            c = t.chains.get(cur)
+            if cur in seen or c is None:
+                continue
+            seen.add(cur)
+            for r in c.rules:
+                try:
+                    instrs, _dumps = program_of(r, fam, tname, cur)
+                except Exception:   # noqa: BLE001 -- as check_hooks
+                    instrs = ()
+                for i in instrs:
+                    ok = allowed_hooks(i, fam)
+                    if ok is not None and hook not in ok:
+                        k = (fam, tname, cur, r.handle)
+                        if k not in bad:
+                            bad.append(k)
+                        break
+                todo.extend(jump_targets(r, fam, tname, cur))
     return bad
 
 
