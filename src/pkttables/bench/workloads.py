@@ -218,8 +218,8 @@ def sets_workload(report: Report, opt: Options) -> None:
     from pkttables.sets import bench as sb
 
     sizes = (100, 10_000) if opt.quick else (100, 100_000, 1_000_000)
-    # Budget (docs/performance.md): pipapo's build at 1M is ~72 s under tracemalloc, which
-    # alone would take the 10-minute run past its end: the full run stops pipapo at 100k.
+    # Budget (docs/performance.md): pipapo's build at 1M is ~21 s (untraced), which with
+    # the rest would take this workload past its budget: the full run stops pipapo at 100k.
     # The kernel's nft -f of the 1M hash set takes 4-8 s here (docs/sets.md); the other
     # kinds at 1M (rbtree ~29 s) are left to `python -m pkttables.sets.bench`.
     pipapo_max = 100_000
@@ -233,7 +233,7 @@ def sets_workload(report: Report, opt: Options) -> None:
         cut = (f"; 1M not run (budget): max {pipapo_max:,}" if kind == "pipapo" and not opt.quick
                and n == max(r2["elements"] for r2 in rows if r2["kind"] == "pipapo") else "")
         report.add(Measurement("sets", "pkttables", f"{kind} build", r["build_s"], "s", n,
-                               f"{r['bytes_per_elem']:.0f} B/elem peak, tracemalloc on{cut}"))
+                               f"{r['bytes_per_elem']:.0f} B/elem (RSS growth){cut}"))
         if r["add_ns"] is not None:
             report.add(Measurement("sets", "pkttables", f"{kind} add+delete one", (r["add_ns"] + r["delete_ns"]) / 1e3,
                                    "us", n))

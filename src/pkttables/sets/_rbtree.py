@@ -61,6 +61,10 @@ from pkttables.sets._common import PLAIN, Elem, is_plain, plain_spec
 
 __all__ = ["IntervalBackend", "FENCE_MIN", "BUCKET"]
 
+#: ``int.from_bytes`` as a global: the attribute lookup on ``int`` costs ~35 ns, half
+#: of the conversion, on every fenced lookup.
+_from_bytes = int.from_bytes
+
 #: Below this many intervals one bisect over the whole array is as cheap as going
 #: through the fence (both fit in the caches).
 FENCE_MIN = 2048
@@ -178,7 +182,7 @@ class IntervalBackend:
             if i < 0 or key > self._ends[i]:
                 return None
         else:
-            v = int.from_bytes(key, "big")
+            v = _from_bytes(key, "big")
             j = v >> self._shift
             i = bisect_right(self._starts, v, fence[j], fence[j + 1]) - 1
             if i < 0 or v > self._ends[i]:

@@ -248,8 +248,8 @@ def test_bad_key_length_is_an_error_not_a_traceback():
 
 def test_bench_runs_small_and_reports_every_figure():
     from pkttables.sets.bench import run
-    rows = run(sizes=(50, 200), lookups=200)
+    rows = run(sizes=(50, 200), lookups=200, kernel=False)
     assert {r["kind"] for r in rows} == {"hash", "bitmap", "rbtree", "pipapo"}
     for r in rows:
-        assert r["build_s"] >= 0 and r["lookup_ns"] > 0 and r["bytes_per_elem"] > 0
+        assert r["build_s"] >= 0 and r["lookup_ns"] > 0 and r["bytes_per_elem"] >= 0
         assert r["add_ns"] is not None and r["delete_ns"] is not None
