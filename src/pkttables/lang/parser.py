@@ -367,27 +367,42 @@ class _Parser:
         ``sep_optional``); own define scope."""
         self.expect("{", "'{'")
         items: list = []
-        self.scopes.append({})
+        scope: dict = {}
+        self._block_items(item_fn, items, scope, sep_optional)
+        # Remember the block just closed: a table item's separator error resumes in it.
+        self._closed = (self.i - 1, item_fn, items, scope, sep_optional, self._in_map)
+        return tuple(items)
+
+    _closed: tuple | None = None
+
+    def _block_items(self, item_fn, items: list, scope: dict, sep_optional: bool) -> None:
+        """The items of a block whose ``{`` is consumed, up to and including its ``}``."""
+        self.scopes.append(scope)
         try:
             while True:
                 t = self.peek()
                 if t.kind == "}":
                     self.next()
-                    return tuple(items)
+                    return
                 if t.kind is EOF:
                     self.err(t)
                 try:
                     if self.common_item():
                         continue
+                    self._closed = None
                     r = item_fn()
                     if r is not None:
                         items.append(r)
+                    closed, self._closed = self._closed, None
                     # nft: ``elements = {..}`` and ``devices = {..}`` need no separator.
                     if sep_optional:
                         if self.peek().kind is NEWLINE or self.peek().kind == ";":
                             self.i += 1
                     elif not (isinstance(r, A.Prop) and r.name in ("elements", "devices") and self.toks[self.i - 1].kind == "}"):
-                        self.separator(getattr(self, "_sep_expect", None))
+                        if closed is not None and r is not None:
+                            self._item_separator(r, items, closed)
+                        else:
+                            self.separator(getattr(self, "_sep_expect", None))
                     self._sep_expect = None
                 except _Err as e:
                     if e.tok.kind is EOF:
@@ -396,6 +411,41 @@ class _Parser:
                     self.recover()
         finally:
             self.scopes.pop()
+
+    def _item_separator(self, r, items: list, closed: tuple) -> None:
+        """The separator after a table item with a block (chain, set, map, flowtable,
+        stateful object).
+
+        nft's ``table_block`` productions end ``'{' chain_block '}' stmt_separator``: a
+        token other than a separator after the ``}`` is an error while the inner block is
+        still on bison's stack, so ``error`` pops only the ``}`` and recovery resumes
+        *inside* the inner block (in its define scope): the next lines are that block's
+        items, and its next ``}`` closes it (checked with nft 1.0.6:
+        tests/unit/lang/test_lang_recovery.py)."""
+        while True:
+            end, item_fn, body, scope, sep_optional, in_map = closed
+            if end != self.i - 1:       # the item went on after its block
+                self.separator(getattr(self, "_sep_expect", None))
+                return
+            try:
+                self.separator()
+                return
+            except _Err as e:
+                if e.tok.kind is EOF:
+                    raise
+                self.record(e)
+                self.recover()
+            outer, self._in_map = self._in_map, in_map
+            try:
+                try:
+                    self._block_items(item_fn, body, scope, sep_optional)
+                finally:
+                    # the item gets what the resumed block adds (nft keeps one object)
+                    new = tuple(p for line in body for p in line) if isinstance(r, A.StatefulObj) else tuple(body)
+                    r = items[-1] = dataclasses.replace(r, body=new)
+            finally:
+                self._in_map = outer
+            closed = (self.i - 1, item_fn, body, scope, sep_optional, in_map)
 
     # ------------------------------------------------------------ commands
     def family(self) -> str | None:
@@ -889,6 +939,21 @@ class _Parser:
         if kind in ("quota", "limit") and t.kind not in (NEWLINE, ";", "}", EOF):
             # quota_block/limit_block hold their config, comment and separators only
             self.err_kw(t)
+        if kind == "counter" and t.kind not in (NEWLINE, ";", "}", EOF):
+            # counter_block: counter_config (``PACKETS NUM BYTES NUM``), comment, separators
+            if not (t.kind is WORD and t.text == "packets"):
+                self.err_kw(t, scoped=("bytes",))
+            self.next()
+            if self.peek().kind is not NUM:
+                self.err(self.peek(), "number")
+            pk = self.value_primary()
+            b = self.peek()
+            if not self.word("bytes"):
+                self.err(b, "bytes")
+            if self.peek().kind is not NUM:
+                self.err(self.peek(), "number")
+            out = (self.mk(A.Prop, start, "packets", (pk,)), self.mk(A.Prop, b.loc, "bytes", (self.value_primary(),)))
+            return out + self.obj_props(kind)
         if kind == "synproxy" and t.kind is WORD and t.text in ("timestamp", "sack-perm", "sack-permitted"):
             self.next()
             return (A.Prop(t.loc, t.text, ()),) + self.obj_props(kind)
@@ -1436,7 +1501,11 @@ class _Parser:
 
     def stmt_add(self):
         if self.peek(1).kind != "@":
-            return None
+            if self.peek(1).kind == "$":
+                return None
+            # nft set_stmt: set_stmt_op set_ref_expr, a set reference or a variable
+            self.next()
+            self.err(self.peek(), "@ or '$'")
         t = self.next()
         return self._dynset(t.text, t.loc)
 
