@@ -441,6 +441,9 @@ def _anon_set_model(d, t: Table) -> Set:
         elif isinstance(data, str):
             data = data.replace(" -> ", " ")    # the dump's "jump -> c" is the verdict "jump c"
         if interval:
+            if not el.key:              # the catch-all element: no key, closes nothing
+                elements.append(Element(b"", data))
+                continue
             if el.flags & 1:            # an interval end: closes the previous start
                 if elements and elements[-1].key_end is None:
                     hi = int.from_bytes(el.key, "big") - 1
@@ -457,6 +460,18 @@ def _anon_set_model(d, t: Table) -> Set:
         for e in elements:
             if e.key_end is None and e.key:     # a range reaching the top has no end element
                 e.key_end = b"\xff" * len(e.key)
+    if interval and getattr(d, "string_key", False):
+        # strings: the kernel's prefix ranges back to the model's form (a full name, or
+        # a wildcard's prefix as a short key; the set is no interval set in the model)
+        flags = flags - {"interval"}
+        for e in elements:
+            if e.key_end is not None:
+                lo, hi = e.key, e.key_end
+                n = len(lo)
+                while n and lo[n - 1] == 0 and hi[n - 1] == 0xFF:
+                    n -= 1
+                e.key = lo if lo == hi else lo[:n]
+                e.key_end = None
     # A map whose elements carry verdicts is a verdict map (NFT_DATA_VERDICT data).
     verdicts = any(getattr(el, "verdict", None) is not None for el in d.elements)
     return Set(name, 0, (), "verdict" if "map" in flags and verdicts else None, "map" in flags, flags,

@@ -830,6 +830,8 @@ class _RuleEval:
                 elems.append(N.Elem(None, _norm(data) if data is not None else None, it.loc))
                 continue
             key = self._concat_const(key_ast, lhs) if concat else self._elem_key(key_ast, lhs)
+            if isinstance(key, N.Value) and key.len_bits < lhs.expr.len_bits and lhs.dtype.is_string():
+                key = _wildcard_range(key, lhs.expr)
             elems.append(N.Elem(_norm(key), _norm(data) if data is not None else None, it.loc))
         interval = any(el.key is not None and _has_range(el.key) for el in elems)
         if is_map and interval and not concat:
@@ -1300,6 +1302,16 @@ def _names_object(e: A.Expr) -> bool:
 
 def _num(v: N.Value) -> int:
     return int.from_bytes(v.data, "little" if v.byteorder is HOST else "big")
+
+
+def _wildcard_range(v: N.Value, x: N.TExpr) -> N.Range:
+    """A wildcard string (``"veth*"``) in an anonymous set: nft turns it into a string
+    prefix (EXPR_PREFIX), i.e. the range from the prefix padded with zeros to the prefix
+    padded with 0xff, which makes the set an interval set (nft setelem_expr_to_range)."""
+    pad = x.nbytes - len(v.data)
+    lo = N.Value(v.loc, v.dtype, x.len_bits, v.byteorder, v.data + b"\0" * pad)
+    hi = N.Value(v.loc, v.dtype, x.len_bits, v.byteorder, v.data + b"\xff" * pad)
+    return N.Range(v.loc, v.dtype, x.len_bits, v.byteorder, lo, hi)
 
 
 def _has_range(k) -> bool:

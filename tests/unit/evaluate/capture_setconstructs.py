@@ -1,0 +1,62 @@
+"""Capture nft 1.0.6's answers for set constructs into golden_setconstructs.json.
+
+Run as root with nft:  python tests/unit/evaluate/capture_setconstructs.py
+Every case is one ``add rule`` checked with ``nft --debug=netlink -c`` in a namespace
+``pktlf<pid>`` (always deleted) holding tables ``t`` of every family with a chain
+``c``; rc, stdout (the set declarations and the bytecode) and stderr are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in ("ip", "ip6", "inet", "bridge", "netdev", "arp"))
+
+RULES = [
+    # interval set size: two per interval after the automerge, +1 leading zero segment,
+    # +1 catch-all; an interval reaching the key's top carries INTERVAL_OPEN udata
+    "ip t c tcp dport {1, 2-3}",
+    "ip t c tcp dport {1-5, 3-4, 9}",
+    "ip t c tcp dport {1, 1-3}",
+    "ip t c tcp dport {22, 1024-65535, ssh}",
+    "ip t c tcp dport {1-2, 65535, 4}",
+    "ip t c tcp dport {65535, 1-3}",
+    "ip t c tcp dport {0, 4-127, 255}",
+    "ip t c ip saddr {10.0.0.0/8, 255.255.255.0/24}",
+    "ip t c tcp dport vmap {250-65535 : drop, 1 : accept}",
+    "ip t c tcp dport vmap {1-2 : accept, 3 : drop, * : drop}",
+    "ip t c tcp dport vmap {0-2 : accept, 65535 : drop, * : drop}",
+    "ip t c ip hdrlength vmap { 0-4 : drop, 5 : accept, 6 : continue }",
+    "ip t c meta mark set tcp dport map { 0-5 : 1, 6-9 : 2 }",
+    "ip t c tcp dport {5, 5, 5}",
+    # wildcard strings make an interval set of prefix ranges
+    'ip t c iifname { "lo", "veth*" }',
+    'ip t c meta oifname { "veth0", "ppp*" }',
+    'ip t c iifname { "lo", "eth*", "dum0" }',
+    'ip t c iifname != { "lo", "veth*" }',
+    'ip t c iifname vmap { "lo" : accept, "veth*" : drop }',
+    'ip t c meta mark set iifname map { "lo" : 1, "veth*" : 2 }',
+]
+
+
+def capture() -> dict:
+    ns = f"pktlf{os.getpid()}"
+    out = {}
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
+        for r in RULES:
+            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", "add rule " + r],
+                               capture_output=True, text=True)
+            out[r] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    return {"setup": SETUP, "cases": out}
+
+
+if __name__ == "__main__":
+    (HERE / "golden_setconstructs.json").write_text(json.dumps(capture(), indent=1, ensure_ascii=False) + "\n")
