@@ -165,6 +165,11 @@ def _objmap_names(rule: A.Rule, typed):
     wanted = []
     for st in rule.stmts:
         m = getattr(st, "name", None) if isinstance(st, A.ObjRef) else None
+        if isinstance(st, A.SetStmt) and (
+                isinstance(st.target, A.Ct) and st.target.key in ("helper", "timeout", "expectation")
+                and st.target.direction is None
+                or isinstance(st.target, A.Meta) and st.target.key == "secmark"):
+            m = st.value            # `ct helper set KEY map { k : "h1" }` is an objref too
         if isinstance(m, A.MapExpr) and isinstance(m.mapping, A.SetExpr):
             names = []
             for it in flat(m.mapping.elements):

@@ -70,6 +70,9 @@ class AnonSet:
     flags: int = 0
     size: int | None = None
     elements: list[SetElem] = field(default_factory=list)
+    # the data's datatype name (``mark``, ``ipv4_addr``), or an object map's object kind
+    # (``counter``, ``ct helper``): the model knows it, libnftnl's debug dump does not
+    dtype: str | None = None
 
     @property
     def interval(self) -> bool:

@@ -47,15 +47,17 @@ lists as ``tcp dport 22``.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from dataclasses import replace, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from pkttables.proto import (CT_KEYS, META_KEYS, PROTOCOLS, IPV6_EXTHDRS, TCP_OPTIONS, IP_OPTIONS,
                              SCTP_CHUNKS, Base, ByteOrder, CtKeyId, MetaKeyId)
 from pkttables.types import DATATYPES, Datatype
 
-from ._dump import AnonSet, Ins, SetElem, SET_INTERVAL, SET_MAP, SET_OBJECT, parse_line, words_to_bytes
+from ._dump import (AnonSet, Ins, SetElem, SET_ANONYMOUS, SET_INTERVAL, SET_MAP, SET_OBJECT, parse_line,
+                    words_to_bytes)
 from .options import ListOptions
 
 __all__ = ["delinearize", "rule_text", "Stmt"]
@@ -1184,10 +1186,19 @@ class _Delin:
     # lookups and sets ----------------------------------------------------------------
     def next_anon(self, name: str) -> AnonSet | None:
         if name.startswith("__"):
-            if self.anon_queue:
-                return self.anon_queue.pop(0)
+            # the rule's ``__set%d`` sets in order; a meter's own (named) set is skipped
+            for k, a in enumerate(self.anon_queue):
+                if a.name.startswith("__") or a.name == name:
+                    return self.anon_queue.pop(k)
             return None
         return None
+
+    def set_info(self, name: str) -> AnonSet | None:
+        """What the table knows of the set ``name`` (flags, size, data type), if anything."""
+        for a in self.anon_queue:
+            if a.name == name:
+                return a
+        return self.sets.get(name)
 
     def i_lookup(self, it: Ins, ins, i):
         t = it.toks
@@ -1568,29 +1579,61 @@ class _Delin:
             e, _, _ = self.resolve(self.get(sreg, nbytes))
             self._payload_dep_kill(e)
             rhs = f"@{name}" if aset is None else self.set_text(e, aset)
-            self.emit(Stmt(f"{{obj}} name {e.text(self.o)} map {rhs}", kind="objmap"))
+            # the objref of a map carries no object type: nft reads it from the map
+            # (set->objtype); ours is the model's data type of the (anonymous) map
+            info = aset if aset is not None else self.sets.get(name)
+            kind = _OBJ_STMT.get(info.dtype) if info is not None and info.dtype else None
+            if kind is None:
+                self.emit(Stmt(f"{{obj}} name {e.text(self.o)} map {rhs}", kind="objmap"))
+            else:
+                self.emit(Stmt(f"{kind} {e.text(self.o)} map {rhs}"))
 
     def i_dynset(self, it: Ins, ins, i):
-        # [ dynset add reg_key 1 set set5 ]  [ dynset update reg_key 1 set s timeout 10ms expr [ counter ... ] ]
+        # [ dynset add reg_key 1 set s sreg_data 2 ]
+        # [ dynset update reg_key 1 set s timeout 10ms expr [ counter ... ] expr [ quota ... ] ]
+        # nft netlink_parse_dynset: a dynset on an anonymous set with statements is a
+        # meter (`meter m size N { key stmt }`), one with data a map statement
+        # (`add @m { key : data }`), any other a set statement (`add @s { key stmt }`)
         t = it.toks
-        op = t[0]
-        key = self.get(t[2])
-        e, _, _ = self.resolve(key)
+        op, name = t[0], it.after("set")
+        e, _, _ = self.resolve(self.get(it.after("reg_key")))
         self._payload_dep_kill(e)
-        s = f"{op} @{t[4]} {{ {e.text(self.o)}"
+        info = self.set_info(name)
+        body = e.text(self.o)
         if "timeout" in t:
             ms = int(it.after("timeout").rstrip("ms"))
             # nft time_print: whole seconds under -T / -n (NFT_CTX_OUTPUT_NUMERIC_TIME)
-            s += " timeout " + (f"{ms // 1000}s" if self.o.numeric_time or self.o.numeric else _ms_text(ms))
-        if "expr" in t:
-            inner = it.text.split("expr ", 1)[1].rsplit("]", 1)[0].strip()
-            if inner.startswith("[") and inner.endswith("]"):
-                # nft prints a dynset's statement templates stateless (no packet counts)
-                sub = _Delin(self.family, {}, replace(self.o, stateless=True))
-                sub.run([parse_line(inner)])
-                s += " " + " ".join(x.text for x in sub.stmts)
-        s += " }"
-        self.emit(Stmt(s))
+            body += " timeout " + (f"{ms // 1000}s" if self.o.numeric_time or self.o.numeric else _ms_text(ms))
+        if "sreg_data" in t:
+            body += " : " + self._dynset_data(self.get(it.after("sreg_data")), info)
+        stmts = []
+        for inner in _DYNSET_EXPR.findall(it.text):
+            # nft prints a dynset's statement templates stateless (no packet counts)
+            sub = _Delin(self.family, {}, replace(self.o, stateless=True))
+            sub.run([parse_line(inner)])
+            stmts.extend(x.text for x in sub.stmts)
+        if stmts:
+            body += " " + " ".join(stmts)
+        if stmts and info is not None and info.flags & SET_ANONYMOUS:
+            self.emit(Stmt(f"meter {name} size {info.size or 0} {{ {body} }}"))
+        else:
+            self.emit(Stmt(f"{op} @{name} {{ {body} }}"))
+
+    def _dynset_data(self, src: Expr, info: AnonSet | None) -> str:
+        """The data of ``add @m { key : data }``: an expression, or a constant printed
+        with the map's data type (nft types the immediate from ``set->data``)."""
+        dt = DATATYPES.get(info.dtype) if info is not None and info.dtype else None
+        if isinstance(src, Imm) and dt is not None:
+            bits = dt.size_bits or src.bits
+            lhs = Named(dt, dt.byteorder, bits, words="")
+            try:
+                return fmt_value(lhs, value_of(lhs, src.data), self.o)
+            except DelinearizeError:
+                pass
+        if isinstance(src, Imm):
+            return "0x" + src.data[::-1].hex() if len(src.data) == 4 else src.text(self.o)
+        e, _, _ = self.resolve(src)
+        return e.text(self.o)
 
     # postprocess ----------------------------------------------------------------------
     def postprocess(self) -> list[Stmt]:
@@ -1714,6 +1757,15 @@ class _FibPresent(Expr):
 
     def text(self, o):
         return self.words
+
+
+# NFT_OBJECT_* kinds (the model's object map data type) -> nft's objref_stmt_print words
+_OBJ_STMT = {"counter": "counter name", "quota": "quota name", "ct helper": "ct helper set",
+             "limit": "limit name", "ct timeout": "ct timeout set", "secmark": "meta secmark set",
+             "ct expectation": "ct expectation set", "synproxy": "synproxy name"}
+
+# a dynset's statement templates: `expr [ counter pkts 0 bytes 0 ] expr [ quota ... ]`
+_DYNSET_EXPR = re.compile(r"\bexpr (\[ [^\[\]]* \])")
 
 
 def _quote_name(n: str) -> str:
@@ -1995,12 +2047,15 @@ def _as_ins(x) -> Ins:
 
 
 def delinearize(instrs: Iterable, family: str, anon_sets: Iterable[AnonSet] = (),
-                opts: ListOptions | None = None, named_data: dict[str, int] | None = None) -> list[Stmt]:
+                opts: ListOptions | None = None, named_data: dict[str, int] | None = None,
+                named_sets: Mapping[str, AnonSet] | None = None) -> list[Stmt]:
     """Statements nft lists for the instruction list ``instrs`` (dump lines, :class:`Ins`,
     or objects with ``dump()``).  ``anon_sets`` are the rule's anonymous sets in the order
     their lookups appear; ``named_data`` the data length in bytes of the table's named
-    maps (a lookup fills that many bytes of registers)."""
-    d = _Delin(family, {}, opts or ListOptions())
+    maps (a lookup fills that many bytes of registers); ``named_sets`` what the table
+    knows of its named sets (flags, size, data type, no elements): object map kinds,
+    map data types of ``add @m { k : v }``, meters."""
+    d = _Delin(family, named_sets if named_sets is not None else {}, opts or ListOptions())
     d.anon_queue = list(anon_sets)
     d.named_data = dict(named_data or {})
     try:

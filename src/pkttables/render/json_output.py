@@ -646,7 +646,7 @@ def _stmt(st: Any, o: ListOptions, family: str = "ip") -> dict:
     raise JsonOutputError(f"no JSON form for {type(st).__name__}")
 
 
-def _dynset(st: A.DynsetStmt, o: ListOptions, family: str) -> dict:
+def _dynset(st: A.DynsetStmt, o: ListOptions, family: str) -> dict | str:
     key = st.key
     data = None
     if isinstance(key, A.Mapping):
@@ -663,6 +663,12 @@ def _dynset(st: A.DynsetStmt, o: ListOptions, family: str) -> dict:
                 elem = {"elem": {"val": elem}}
             elem["elem"][p.name] = (ms or 0) // 1000
     if data is not None:
+        # nft 1.0.6's map statement has no json callback: stmt_print_json prints the
+        # statement's listing text as a JSON string (``"add @m { ip saddr : 0x00000001 }"``)
+        loc = st.loc
+        text = loc.line_text[loc.first_col - 1:loc.last_col] if loc is not None and loc.line_text else ""
+        if text:
+            return text     # type: ignore[return-value]
         d = {"op": st.op, "elem": elem, "data": _expr(data, _lhs_dtype(data), o), "map": "@" + st.set}
         if inner:
             d["stmt"] = inner

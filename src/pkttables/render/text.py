@@ -29,13 +29,14 @@ secmark ``context``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from pkttables.model import Chain, Element, Flowtable, Rule, Ruleset, Set, StatefulObject, Table
 from pkttables.proto import ByteOrder, priority_name
 from pkttables.types import DATATYPES, Datatype, resolve_expr
 
-from ._dump import AnonSet, SetElem, SET_ANONYMOUS, SET_INTERVAL, SET_MAP, SET_OBJECT
+from ._dump import (AnonSet, SetElem, SET_ANONYMOUS, SET_EVAL, SET_INTERVAL, SET_MAP, SET_OBJECT,
+                    SET_TIMEOUT)
 from .delinearize import (DelinearizeError, Named, _bitmask_text, _data_unit, _ms_text, delinearize,
                           fmt_value)
 from .options import ListOptions
@@ -432,16 +433,14 @@ def _anon_sets(t: Table | None) -> dict[str, AnonSet]:
     for s in t.sets.values():
         if not _is_anonymous(s):
             continue
-        flags = SET_ANONYMOUS
-        if "interval" in s.flags:
-            flags |= SET_INTERVAL
-        if s.is_map:
-            flags |= SET_MAP
-        a = AnonSet(s.name, flags)
+        a = _set_info(s)
+        obj = "object" in s.flags
         concat_interval = "interval" in s.flags and "concat" in s.flags
         for el in s.elements:
             key = el.key if isinstance(el.key, (bytes, bytearray)) else b""
             data = el.data
+            if obj and isinstance(data, str):
+                data = _quote(data)         # an object map's data: the object's name
             if concat_interval:
                 # pipapo holds each element as key .. key_end (no end elements)
                 end = el.key_end if isinstance(el.key_end, (bytes, bytearray)) else key
@@ -460,6 +459,39 @@ def _anon_sets(t: Table | None) -> dict[str, AnonSet]:
                     a.elements.append(SetElem(end.to_bytes(len(last), "big"), None, 1))
         out[s.name] = a
     return out
+
+
+_SET_FLAG_BITS = (("anonymous", SET_ANONYMOUS), ("interval", SET_INTERVAL), ("timeout", SET_TIMEOUT),
+                  ("dynamic", SET_EVAL), ("object", SET_OBJECT))
+
+
+def _set_info(s: Set) -> AnonSet:
+    """A set's flags, size and data type in the delinearizer's form (no elements)."""
+    flags = SET_ANONYMOUS if _is_anonymous(s) else 0
+    for name, bit in _SET_FLAG_BITS:
+        if name in s.flags:
+            flags |= bit
+    if s.is_map:
+        flags |= SET_MAP
+    dt = _dtype_names(s.data_type)
+    return AnonSet(s.name, flags, s.size, dtype=" . ".join(dt) if dt else None)
+
+
+class _NamedSets(Mapping):
+    """The table's sets as :class:`AnonSet` infos, built when the delinearizer asks for
+    one (a rule names few sets; a table may hold many)."""
+
+    def __init__(self, table: Table | None):
+        self._sets = table.sets if table is not None else {}
+
+    def __getitem__(self, name: str) -> AnonSet:
+        return _set_info(self._sets[name])
+
+    def __iter__(self):
+        return iter(self._sets)
+
+    def __len__(self) -> int:
+        return len(self._sets)
 
 
 def rule_line(rule: Rule, family: str, o: ListOptions | None = None, table: Table | None = None) -> str:
@@ -482,6 +514,8 @@ def _program_sets(prog: Any, table: Table | None, names: tuple[str, ...]) -> lis
         a = AnonSet(d.name, d.flags, getattr(d, "size", None))
         for el in d.elements:
             data = el.verdict if getattr(el, "verdict", None) is not None else el.data
+            if getattr(el, "obj", None) is not None:
+                data = _quote(el.obj)
             a.elements.append(SetElem(bytes(el.key), data, el.flags))
         out.append(a)
     return out
@@ -512,7 +546,8 @@ def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> 
         try:
             anon = _program_sets(prog, table, tuple(rule.userdata.get("sets", ())))
             return " ".join(_objmap_kind(s.text, table)
-                            for s in delinearize(prog.instrs, family, anon, o, _named_data(table)))
+                            for s in delinearize(prog.instrs, family, anon, o, _named_data(table),
+                                                 _NamedSets(table)))
         except DelinearizeError as e:
             return f"# {e}"
         except Exception as e:  # never a traceback from a listing
@@ -528,7 +563,8 @@ def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> 
     try:
         names = [x for x in _referenced_sets(stmts)]
         anon = [sets[n] for n in names if n in sets]
-        return " ".join(s.text for s in delinearize(stmts, family, anon, o, _named_data(table)))
+        return " ".join(s.text for s in delinearize(stmts, family, anon, o, _named_data(table),
+                                                    _NamedSets(table)))
     except DelinearizeError as e:
         return f"# {e}"
     except Exception as e:  # never a traceback from a listing

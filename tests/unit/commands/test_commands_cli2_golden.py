@@ -23,7 +23,6 @@ _GEN = re.compile(r"# new generation (\d+) by process \d+ \(\S+\)")
 KNOWN = {
     ("hooks", 3): "lang: `reset rules` lacks nft's 'expecting counter or counters ...' tail",
     ("json-list", 14): "lang: `list ct helpers` without `table` is accepted (nft requires it)",
-    ("meters", 7): "render: a meter rule lists as `add @m { ... }`, nft prints `meter m size 65535 { ... }`",
 }
 
 
