@@ -777,6 +777,10 @@ def _set_type_json(s: Set, data: bool = False) -> Any:
     names = [DATATYPES[n].name if n in DATATYPES else n for n in _type_names(tp)]
     if len(names) == 1:
         return names[0]
+    if data:
+        # set_print_json prints the data's (concatenated) datatype by its name, one
+        # string (``"ipv4_addr . inet_service"``); only the key is an array (measured)
+        return " . ".join(names)
     return names
 
 
@@ -893,7 +897,8 @@ def set_json(s: Set, t: Table, opts: ListOptions | None = None) -> dict:
             d["policy"] = s.policy
         if s.size:
             d["size"] = s.size
-    flags = [f for f in ("constant", "interval", "timeout", "dynamic") if f in s.flags]
+    # nft 1.0.6 set_print_json knows only these three flags (no "dynamic", measured)
+    flags = [f for f in ("constant", "interval", "timeout") if f in s.flags]
     if flags:
         d["flags"] = flags
     if s.timeout:
