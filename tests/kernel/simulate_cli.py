@@ -23,6 +23,9 @@ This module holds what the test_simulate_*.py modules share:
 Everything is compared from what the CLI wrote: the ``--out`` frames, the ``--json``
 lines, and the ``--list``/``--conntrack`` text.  Nothing comes from the Simulator's
 objects.
+
+(PYTEST_DONT_REWRITE: the LATE_MODULES load this module as a plugin too, after the other
+test_simulate_* modules imported it.)
 """
 
 from __future__ import annotations
@@ -118,6 +121,208 @@ def _install() -> None:
 
 
 _install()
+
+
+# ------------------------------------------------------------------ KernelLab sessions
+#: the modules whose KernelLab sessions are recorded (test_simulate_kernellab.py and
+#: test_simulate_trace.py compare them through the CLI).  DiffLab and CtNatLab runs are
+#: not recorded here: they have their own cache above.
+RECORD_MODULES = {
+    "test_chain_kernel", "test_checksums_vs_kernel", "test_conntrack_ftp_kernel", "test_conntrack_kernel",
+    "test_conntrack_sctp_kernel", "test_nat_kernel", "test_packet_offsets", "test_stack_engine",
+    "test_stack_ipopts_kernel", "test_usertools_policy_kernel", "test_trace_kernel",
+}
+#: the test_simulate_* modules that read those recordings: pytest runs them last
+#: (:func:`pytest_collection_modifyitems`), after every module they read
+LATE_MODULES = {"test_simulate_kernellab", "test_simulate_trace"}
+#: read-only commands a test may run in the lab between injections
+_READ_ONLY = (("nft", "list"), ("nft", "-j", "list"), ("nft", "-a", "list"), ("conntrack", "-L"))
+
+
+@dataclass
+class Step:
+    """One thing a test did to a KernelLab: ``load`` (arg: the ruleset text), ``inject``
+    (arg: the injections; ``first``: the lab-wide index of the first), ``exec`` (arg: the
+    command) or ``observe`` (arg: the Observation)."""
+
+    kind: str
+    arg: Any
+    first: int = 0
+    conntrack: bool = False     # observe: the test read the conntrack table
+
+
+@dataclass
+class KSession:
+    """Everything one test did with one KernelLab, in order."""
+
+    module: str
+    test: str
+    host: Any
+    steps: list[Step] = field(default_factory=list)
+    refused: str = ""
+    trace: list[str] | None = None      # `nft monitor trace` lines (test_trace_kernel)
+
+
+#: module basename -> its recorded KernelLab sessions, in run order
+KL_SESSIONS: dict[str, list[KSession]] = {}
+
+
+def _current_test() -> str:
+    return os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+
+
+def _install_kernellab() -> None:
+    """Wrap KernelLab's load/inject/exec/observe so the sessions of RECORD_MODULES are
+    kept.  The wrappers return what the originals return; the lab behaves the same."""
+    from pkttables.testing.kernel import KernelLab
+
+    if getattr(KernelLab.inject, "_pktsn_recording", False):
+        return
+    orig = {n: getattr(KernelLab, n) for n in ("__enter__", "load", "inject", "exec", "observe")}
+
+    def session(lab) -> KSession | None:
+        return getattr(lab, "_pktsn_session", None)
+
+    def enter(self):
+        got = orig["__enter__"](self)
+        mod = _current_module()
+        if mod in RECORD_MODULES:
+            self._pktsn_session = KSession(mod, _current_test(), self.host)
+            self._pktsn_observing = False
+            KL_SESSIONS.setdefault(mod, []).append(self._pktsn_session)
+        return got
+
+    def load(self, ruleset, **kw):
+        s = session(self)
+        try:
+            got = orig["load"](self, ruleset, **kw)
+        except HarnessError as e:
+            if s is not None:
+                s.refused = str(e)
+            raise
+        if s is not None:
+            s.steps.append(Step("load", ruleset))
+        return got
+
+    def inject(self, injections):
+        s = session(self)
+        injections = list(injections)
+        first = len(self._send_times)
+        got = orig["inject"](self, injections)
+        if s is not None:
+            s.steps.append(Step("inject", injections, first))
+        return got
+
+    def exec_(self, cmd, **kw):
+        s = session(self)
+        if s is not None and not self._pktsn_observing:
+            s.steps.append(Step("exec", cmd.split() if isinstance(cmd, str) else list(cmd)))
+        return orig["exec"](self, cmd, **kw)
+
+    def observe(self, **kw):
+        s = session(self)
+        if s is not None:
+            self._pktsn_observing = True
+        try:
+            obs = orig["observe"](self, **kw)
+        finally:
+            if s is not None:
+                self._pktsn_observing = False
+        if s is not None:
+            s.steps.append(Step("observe", obs, conntrack=kw.get("conntrack", True)))
+        return obs
+
+    for name, fn in (("__enter__", enter), ("load", load), ("inject", inject), ("exec", exec_),
+                     ("observe", observe)):
+        fn._pktsn_recording = True
+        setattr(KernelLab, name, fn)
+
+
+_install_kernellab()
+
+
+def _record_trace(mod) -> None:
+    """Wrap test_trace_kernel.kernel_trace (looked up by ``check`` at call time) so its
+    lines are kept on the session the lab recorded."""
+    fn = getattr(mod, "kernel_trace", None)
+    if fn is None or getattr(fn, "_pktsn_recording", False):
+        return
+
+    def kernel_trace(host, ruleset, injections):
+        lines = fn(host, ruleset, injections)
+        mine = KL_SESSIONS.get("test_trace_kernel", [])
+        if mine and mine[-1].trace is None:
+            mine[-1].trace = list(lines)
+        return lines
+
+    kernel_trace._pktsn_recording = True
+    mod.kernel_trace = kernel_trace
+
+
+def pytest_collection_modifyitems(items):
+    """(A plugin hook: the LATE_MODULES name this module in ``pytest_plugins``.)  Their
+    tests run after every other test, so the sessions they read are recorded by then,
+    whatever the file order (test_simulate_* sorts before test_stack_* and
+    test_trace_kernel)."""
+    import sys
+    mod = sys.modules.get("test_trace_kernel")
+    if mod is not None:
+        _record_trace(mod)
+    late = [i for i in items if getattr(getattr(i, "module", None), "__name__", "") in LATE_MODULES]
+    if late:
+        ids = {id(i) for i in late}
+        items[:] = [i for i in items if id(i) not in ids] + late
+
+
+@dataclass
+class Segment:
+    """A part of a session that one ``pkt simulate`` run can express: the loads, then
+    traffic, ended by an observation.  ``why`` says why it cannot be expressed."""
+
+    session: KSession
+    ruleset: str
+    traffic: list
+    first: int                  # lab-wide index of traffic[0]
+    obs: Any = None
+    why: str = ""
+    loads: int = 0
+    conntrack: bool = False
+
+
+def segments(s: KSession) -> list[Segment]:
+    """The session cut at its observations.  A load that starts with ``flush ruleset``
+    after an observation starts a new segment (nothing else carries over, unless
+    conntrack held entries); a load in the middle of the traffic, or a command that
+    changes the lab, makes the segment inexpressible."""
+    out: list[Segment] = []
+    cur = Segment(s, "", [], 0)
+    ct_used = False
+    for st in s.steps:
+        if st.kind == "load":
+            if cur.traffic or cur.obs is not None:
+                if cur.obs is not None and st.arg.lstrip().startswith("flush ruleset") and not ct_used:
+                    first = cur.first + len(cur.traffic)
+                    cur = Segment(s, "", [], first)
+                else:
+                    cur.why = cur.why or "the ruleset is changed in the middle of the traffic"
+            cur.ruleset += st.arg if st.arg.endswith("\n") else st.arg + "\n"
+            cur.loads += 1
+        elif st.kind == "inject":
+            if not cur.traffic:
+                cur.first = st.first
+            cur.traffic += st.arg
+        elif st.kind == "exec":
+            if not any(tuple(st.arg[:len(p)]) == p for p in _READ_ONLY):
+                cur.why = cur.why or f"the test changes the lab between injections ({' '.join(st.arg[:4])})"
+        elif st.kind == "observe":
+            ct_used = ct_used or bool(st.arg.conntrack)
+            if cur.obs is not None and len(st.arg.send_errors) == cur.first + len(cur.traffic) and \
+                    out and out[-1] is cur:
+                continue        # observed again with nothing new
+            cur.obs, cur.conntrack = st.arg, st.conntrack
+            if not out or out[-1] is not cur:
+                out.append(cur)
+    return out
 
 
 class LazyLab:
@@ -447,3 +652,64 @@ def ctnat_disagreements(sc, kern: CtKernel, host, run: CliRun, times_ns: list[in
 
 def report(name: str, problems: list[str]) -> str:
     return f"{name}:\n  " + "\n  ".join(problems)
+
+
+def _ct_keys(lines) -> dict:
+    from ctnat_lab import _strip_l3, table_key
+    out = {}
+    for line in lines:
+        if line.strip():
+            k, t = table_key(_strip_l3(line))
+            out[k] = t
+    return out
+
+
+def segment_disagreements(seg: Segment, run: CliRun, *, mask=None) -> list[str]:
+    """Where the CLI's output differs from a recorded KernelLab segment: the frames per
+    (packet, interface) after ``_untag`` and ``mask`` (default ``mask_random`` with the
+    host's addresses), the send errors of local packets, every rule's anonymous counters
+    by position, the named counters and quotas, and -- when the test read it -- the
+    conntrack table (ctnat_lab.table_key: tuples, state, ASSURED/UNREPLIED, mark, zone,
+    helper; timeouts are not compared, the kernel's clock ran on between inject calls)."""
+    obs, n = seg.obs, len(seg.traffic)
+    problems: list[str] = []
+    owner, packets = _check_run(run, n, problems)
+    if run.rc != 0:
+        return problems
+    local = _local(seg.session.host)
+    masked = mask or (lambda f: mask_random(f, local))
+    mine: dict[tuple, list[bytes]] = {}
+    for k, rec in enumerate(run.frames):
+        pkt, oif, _kind = owner.get(k, (None, rec.ifname, None))
+        mine.setdefault((pkt, oif), []).append(masked(_untag(rec.data)))
+    theirs: dict[tuple, list[bytes]] = {}
+    for e in obs.emitted:
+        i = e.after_injection - seg.first
+        if 0 <= i < n:
+            theirs.setdefault((i, e.ifname), []).append(masked(_untag(e.frame)))
+    for key in sorted(set(mine) | set(theirs), key=repr):
+        a, b = theirs.get(key, []), mine.get(key, [])
+        if a != b:
+            problems.append(f"packet {key[0]} on {key[1]}: kernel {[f.hex() for f in a]}\n"
+                            f"    simulate {[f.hex() for f in b]}")
+    for i, (inj, p) in enumerate(zip(seg.traffic, packets)):
+        if inj.ifname == "local":
+            j = seg.first + i
+            k_err = obs.send_errors[j] if j < len(obs.send_errors) else None
+            if k_err != p.get("send_error"):
+                problems.append(f"packet {i}: send error kernel {k_err}, simulate {p.get('send_error')}")
+    kc, oc = kernel_counters(obs.ruleset_json), listing_counters(run.listing)
+    for key in sorted(set(kc) | set(oc), key=repr):
+        if kc.get(key) != oc.get(key):
+            problems.append(f"counters of rule {key}: kernel {kc.get(key)}, simulate {oc.get(key)}")
+    ko = {k: (c.packets, c.bytes) for k, c in obs.objects.items()}
+    oo = listing_objects(run.listing)
+    for key in sorted(set(ko) | set(oo), key=repr):
+        if ko.get(key) != oo.get(key):
+            problems.append(f"{' '.join(key)}: kernel {ko.get(key)}, simulate {oo.get(key)}")
+    if seg.conntrack:
+        kt, ot = _ct_keys(obs.conntrack_text.splitlines()), _ct_keys(run.conntrack)
+        if set(kt) != set(ot):
+            problems.append("conntrack tables differ:\n  kernel:\n" + obs.conntrack_text + "  simulate:\n"
+                            + "\n".join(run.conntrack))
+    return problems
