@@ -289,7 +289,7 @@ class Segment:
     conntrack: bool = False
 
 
-def segments(s: KSession) -> list[Segment]:
+def segments(s: KSession, *, unobserved: bool = False) -> list[Segment]:
     """The session cut at its observations.  A load that starts with ``flush ruleset``
     after an observation starts a new segment (nothing else carries over, unless
     conntrack held entries); a load in the middle of the traffic, or a command that
@@ -322,6 +322,8 @@ def segments(s: KSession) -> list[Segment]:
             cur.obs, cur.conntrack = st.arg, st.conntrack
             if not out or out[-1] is not cur:
                 out.append(cur)
+    if unobserved and cur.traffic and (not out or out[-1] is not cur):
+        out.append(cur)         # traffic nobody read back (a trace run): obs stays None
     return out
 
 
@@ -425,10 +427,11 @@ def split_output(stdout: str) -> tuple[str, list[str]]:
     return "".join(lines[:last + 1]), [x.rstrip("\n") for x in lines[last + 1:] if x.strip()]
 
 
-def run_cli(workdir, host, ruleset: str, traffic, times_ns: list[int], *, console: bool = False) -> CliRun:
+def run_cli(workdir, host, ruleset: str, traffic, times_ns: list[int], *, console: bool = False,
+            flags: tuple[str, ...] = ("--list", "--conntrack")) -> CliRun:
     """``pkt simulate --ruleset R --host H --traffic T --json J --out O --list --conntrack``
     in ``workdir``; in-process through ``pkttables.cli.main.main`` or, with ``console``,
-    through the ``pkt`` console script."""
+    through the ``pkt`` console script.  ``flags`` replaces ``--list --conntrack``."""
     rules, hostf, tr = workdir / "r.nft", workdir / "host.toml", workdir / "t.pcapng"
     js, out = workdir / "o.jsonl", workdir / "out.pcapng"
     for p in (js, out):
@@ -438,7 +441,7 @@ def run_cli(workdir, host, ruleset: str, traffic, times_ns: list[int], *, consol
     hostf.write_text(host_toml(host))
     write_traffic_ns(tr, traffic, times_ns)
     argv = ["simulate", "--ruleset", str(rules), "--host", str(hostf), "--traffic", str(tr),
-            "--json", str(js), "--out", str(out), "--list", "--conntrack"]
+            "--json", str(js), "--out", str(out), *flags]
     t0 = time.perf_counter()
     if console:
         p = subprocess.run(["pkt", *argv], capture_output=True, text=True, timeout=120)
