@@ -305,7 +305,7 @@ def listing_with_counters(ruleset, counters: dict, ifnames=None) -> str:
 def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
     """``nft list ruleset`` as the kernel prints it after the traffic: rule counters and
     quotas, named counters and quotas at their final values (datapath.listing)."""
-    from pkttables.datapath.listing import listing_after_run, merged_states
+    from pkttables.datapath.listing import listing_after_run, merged_states, named_set_instances
     from pkttables.render.text import list_ruleset
 
     if sim.runtime is None:
@@ -317,7 +317,9 @@ def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
         stderr.write("pkt simulate: warning: the backend does not export its counters; "
                      "the listing shows them as loaded\n")
     counters, quotas, objects = merged_states(runtimes)
-    stdout.write(listing_after_run(ruleset, counters, quotas, objects, sim.ifnames))
+    now = sim.last_ns / 1e9 if sim.last_ns is not None else None
+    stdout.write(listing_after_run(ruleset, counters, quotas, objects, sim.ifnames,
+                                   sets=named_set_instances(runtimes), now=now))
 
 
 def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:

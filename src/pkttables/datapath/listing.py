@@ -38,7 +38,7 @@ import copy
 import re
 from typing import Any, Iterable
 
-__all__ = ["final_ruleset", "listing_after_run", "merged_states"]
+__all__ = ["final_ruleset", "listing_after_run", "merged_states", "named_set_instances"]
 
 _HANDLE_RE = re.compile(r" # handle (\d+)$")
 _COUNTER_RE = re.compile(r"\bcounter packets \d+ bytes \d+")
@@ -133,18 +133,38 @@ def _per_rule(values: dict) -> dict[tuple, list]:
     return out
 
 
+def named_set_instances(runtimes: Iterable[Any]) -> dict:
+    """``(family, table, name) -> SetInstance`` of the runtimes' loaded rulesets (the filter
+    and nat runtimes share theirs, see replay.Simulator)."""
+    out: dict = {}
+    for rt in runtimes:
+        sets = getattr(getattr(rt, "loaded", None), "named_sets", None)
+        if isinstance(sets, dict):
+            for k, v in sets.items():
+                out.setdefault(k, v)
+    return out
+
+
 def listing_after_run(ruleset, counters: dict, quotas: dict | None = None, objects: dict | None = None,
-                      ifnames=None) -> str:
+                      ifnames=None, sets: dict | None = None, now: float | None = None) -> str:
     """``nft list ruleset`` after the run: the rules' counters (``counters``: ``(family,
     table, chain, handle[, index]) -> Count``) and anonymous quotas (``quotas``, same keys
     -> QuotaState) replaced in rule order, and the named objects (``objects``) at their final
     values.  A rule whose statements did not run keeps its loaded values.
-    ``ifnames``: ``((ifindex, name), ...)`` of the simulated host."""
+    ``ifnames``: ``((ifindex, name), ...)`` of the simulated host.  ``sets``
+    (``(family, table, name) -> SetInstance``, see :func:`named_set_instances`): the sets
+    list their live elements at ``now`` (the last packet's time, in seconds) -- the
+    elements the packet path added, element counters and quotas, and ``expires`` relative
+    to ``now`` (sets.listing.live_ruleset, as nft_set_elem_expr_dump and
+    nf_tables_fill_setelem report them)."""
     from pkttables.render.delinearize import _data_unit
     from pkttables.render.options import ListOptions
     from pkttables.render.text import list_ruleset
 
     rs = final_ruleset(ruleset, objects or {})
+    if sets:
+        from pkttables.sets.listing import live_ruleset
+        rs = live_ruleset(rs, sets, now)
     rule_counters = _per_rule(counters)
     rule_quotas = _per_rule(quotas or {})
     opts = ListOptions(handle=True) if ifnames is None else ListOptions(handle=True, ifnames=tuple(ifnames))
