@@ -442,7 +442,7 @@ def _anon_set_model(d, t: Table) -> Set:
             data = data.replace(" -> ", " ")    # the dump's "jump -> c" is the verdict "jump c"
         if interval:
             if not el.key:              # the catch-all element: no key, closes nothing
-                elements.append(Element(b"", data))
+                elements.append(Element(b"", data, flags=0x2))   # NFT_SET_ELEM_CATCHALL
                 continue
             if el.flags & 1:            # an interval end: closes the previous start
                 if elements and elements[-1].key_end is None:

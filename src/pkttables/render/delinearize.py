@@ -458,6 +458,8 @@ class _Delin:
         if rv is None:
             raise DelinearizeError(f"register {reg} read before written")
         e = rv.expr
+        if isinstance(e, _Mapped):
+            return e        # a lookup's data fills as many registers as the map's data is long
         total = (e.nbytes + 3) // 4 * 4
         if nbytes is None or nbytes <= total:
             if nbytes is None:
@@ -643,6 +645,8 @@ class _Delin:
                 val = fmt_value(lhs, value_of(lhs, src.data), self.o)
             elif isinstance(src, _PendingPayload):
                 val = self.resolve(src)[0].text(self.o)     # another field: `tcp dport set tcp sport`
+            elif isinstance(src, _Mapped):
+                val = self.rhs_text(lhs, src)       # map data typed as the written field
             elif isinstance(src, _PendingMask) and isinstance(src.inner, _PendingPayload) \
                     and (src.inner.pbase, src.inner.off, src.inner.n) == (base, off, n) \
                     and len(src.mask) >= n and len(src.xor) >= n:

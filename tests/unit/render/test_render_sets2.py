@@ -239,3 +239,21 @@ def test_counter_object_map(m):
     data = listed_json(f"counter name tcp dport map {{ {body} }}")[0]["counter"]["map"]["data"]["set"]
     assert data == [[k, m[k]] for k in sorted(m)]
     assert listed(text) == text
+
+
+def test_interval_map_catchall_is_the_catchall_element():
+    """An interval map's ``*`` is stored as the kernel's catch-all element
+    (NFT_SET_ELEM_CATCHALL), so it lists last and a lookup that misses falls back to it
+    (nft_lookup_eval -> nft_set_catchall_lookup)."""
+    from pkttables.sets.generation import instances_from_model
+    r, _, table = _added("meta mark set ip saddr map { 10.0.0.0/8 : 1, * : 2 }")
+    (name,) = r.userdata["sets"]
+    catchall = [el for el in table.sets[name].elements if el.key == b""]
+    assert [el.flags for el in catchall] == [0x2]
+    assert T.rule_line(r, "ip", ListOptions(), table) == \
+        "meta mark set ip saddr map { 10.0.0.0/8 : 0x00000001, * : 0x00000002 }"
+    rs = run_text("add rule ip t c meta mark set ip saddr map { 10.0.0.0/8 : 1, * : 2 }", _base()).ruleset
+    inst = instances_from_model(rs)[("ip", "t", name)]
+    assert inst.find(bytes([10, 1, 2, 3]))[0] is True
+    found, data = inst.find(bytes([192, 168, 0, 1]))
+    assert found and bytes(data)[:4] == (2).to_bytes(4, "little")
