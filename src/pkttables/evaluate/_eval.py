@@ -37,7 +37,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
-from pkttables.errors import EvalError, Location, PktError
+from pkttables.errors import Diagnostic, EvalError, Location, PktError
 from pkttables.lang import ast as A
 from pkttables.proto import (
     CT_KEYS, DEPENDENCIES, FIB_RESULTS, IP_OPTIONS, IPV6_EXTHDRS, META_KEY_ALIASES, META_KEYS,
@@ -1245,14 +1245,25 @@ def _check_map_overlap(elems: list[N.Elem]) -> None:
     spans = []
     for el in elems:
         k = el.key
+        d = el.data
+        dk = (d.kind, d.chain) if isinstance(d, N.Verdict) else getattr(d, "data", None)
         if isinstance(k, N.Range):
-            spans.append((_big(k.low), _big(k.high), k.loc))
+            spans.append((_big(k.low), _big(k.high), k.loc, dk))
         elif isinstance(k, N.Value):
-            spans.append((_big(k), _big(k), k.loc))
+            spans.append((_big(k), _big(k), k.loc, dk))
+    # nft setelem_overlap: sorted by start (stable), equal ranges pass; an element that
+    # starts inside the one before it is the error (^), the one before is marked (~)
     spans.sort(key=lambda t: t[0])
     for prev, cur in zip(spans, spans[1:]):
+        if cur[:2] == prev[:2]:
+            # nft lets equal ranges through; the kernel refuses the second when its data
+            # differs (EEXIST), which nft reports at the first one
+            if cur[3] != prev[3]:
+                raise _err("Could not process rule: File exists", prev[2])
+            continue
         if cur[0] <= prev[1]:
-            raise _err("conflicting intervals specified", cur[2])
+            raise EvalError(Diagnostic(cur[2], "conflicting intervals specified",
+                                       secondary=(prev[2],) if prev[2] is not None else ()))
 
 
 def _word_loc(loc: Location | None, word: str) -> Location | None:

@@ -538,7 +538,7 @@ def _dynset(ev, s: A.DynsetStmt) -> N.Dynset:
     from ._eval import _Lhs
     info = ev.ctx.sets.get(s.set)
     if info is None:
-        raise _err("No such file or directory", s.loc)
+        raise _err("No such file or directory", getattr(s, "ref_loc", None) or s.loc)
     key_ast, data_ast, timeout, stmts = _dynset_parts(ev, s.key, tuple(s.stmts))
     lhs = ev._lhs(key_ast)
     x = lhs.expr

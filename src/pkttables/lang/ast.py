@@ -21,7 +21,7 @@ Shape::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pkttables.errors import Location
 
@@ -390,6 +390,7 @@ class DynsetStmt(Stmt):
     set: str
     key: Expr
     stmts: tuple[Stmt, ...] = ()
+    ref_loc: Location | None = field(default=None, compare=False)  # the ``@s``: nft reports a missing set there
 
 
 @_dc

@@ -38,6 +38,7 @@ from pkttables.errors import Diagnostic, EvalError, Location, SyntaxError_
 
 from . import _keywords as K
 from . import ast as A
+from .elements_fast import BULK
 from .lexer import ASTRING, EOF, JUNK, KEYWORDS, NEWLINE, NUM, QSTRING, WORD, Token, token_name, tokenize
 
 __all__ = ["parse", "parse_file", "DEFAULT_INCLUDE_PATH", "MAX_ERRORS", "IncludedDiagnostic"]
@@ -63,6 +64,8 @@ _EXPR_STARTERS = frozenset(
 )
 #: token kinds that may begin a statement (nft's primary_expr: strings, numbers, `(`, `{`...)
 _STMT_START_KINDS = frozenset((WORD, NUM, QSTRING, ASTRING, "(", "{", "@", "$"))
+#: token kinds that may begin a set element, or close the set after a trailing comma
+_ELEM_START_KINDS = _STMT_START_KINDS | frozenset(("}", "*"))
 _IDENT_RE = re.compile(r"[A-Za-z0-9_]*")
 _OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
 _LIST_PLURALS = frozenset(
@@ -317,7 +320,7 @@ class _Parser:
 
     def define_value(self) -> A.Expr:
         if self.peek().kind == "{":
-            return self.set_expr()
+            return self.set_expr(allow_empty=True)
         return self.rhs(allow_list=True)
 
     def include(self, name: str, loc: Location, kw: Token | None = None):
@@ -1045,6 +1048,8 @@ class _Parser:
                 r = m()
                 if r is not None:
                     return r
+            elif w == "set" and self.peek(1).kind is WORD and self.peek(1).text in ("add", "update", "delete"):
+                return self.stmt_set_old()
             elif w == "ct" and self.is_word("count", 1):
                 self.next()
                 self.next()
@@ -1497,7 +1502,21 @@ class _Parser:
                 continue
             stmts.append(self.stmt())
         self.expect("}", "'}'")
-        return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts))
+        return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts), ref.loc)
+
+    def stmt_set_old(self):
+        """nft's older set statement, ``set add|update|delete KEY [timeout T] @set``
+        (set_stmt: SET set_stmt_op set_elem_expr_stmt set_ref_expr): the same dynset
+        as ``add @set { KEY [timeout T] }``."""
+        start = self.next().loc
+        op = self.next().text
+        key = self.expr(stmt_words=True)
+        stmts = []
+        while self.peek().kind is WORD and self.peek().text in ("timeout", "expires"):
+            t = self.next()
+            stmts.append(self.mk(A.Prop, t.loc, t.text, self.time_value()))
+        ref = self.set_ref()
+        return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts), ref.loc)
 
     def stmt_add(self):
         if self.peek(1).kind != "@":
@@ -1884,15 +1903,26 @@ class _Parser:
             first = self.mk(A.Binop, first.loc, "/", first, mask)
         return first
 
-    def set_expr(self) -> A.SetExpr:
-        """``{ elem [opts] [: value], ... }`` -- newlines and a trailing comma allowed."""
+    def set_expr(self, allow_empty: bool = False) -> A.SetExpr:
+        """``{ elem [opts] [: value], ... }`` -- newlines and a trailing comma allowed.
+
+        nft's set_list_expr needs one element (``{ }`` is a syntax error, except as a
+        ``define``'s value); after a comma further commas are skipped, and a token that
+        starts no element expects ``comma or '}'`` (the comma was reduced already)."""
         lb = self.expect("{", "'{'")
+        if self.peek().kind is BULK:
+            # a plain element list kept as text (lang/elements_fast.py); the `}` follows
+            bulk = self.next().value
+            self.expect("}", "comma or '}'")
+            return self.mk(A.SetExpr, lb.loc, bulk)
         elems = []
         while True:
             while self.peek().kind is NEWLINE:
                 self.next()
             t = self.peek()
             if t.kind == "}":
+                if not elems and not allow_empty:
+                    self.err(t)
                 self.next()
                 break
             elems.append(self.set_elem())
@@ -1901,6 +1931,11 @@ class _Parser:
             t = self.peek()
             if t.kind == ",":
                 self.next()
+                while self.peek().kind is NEWLINE or self.peek().kind == ",":
+                    self.next()
+                t = self.peek()
+                if t.kind not in _ELEM_START_KINDS:
+                    self.err(t, "comma or '}'")
                 continue
             if t.kind == "}":
                 self.next()
@@ -2015,9 +2050,14 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None,
             if pre.diags:
                 raise SyntaxError_(pre.diags)
             top = pre.scopes[0]
-        p = _Parser(tokenize(text, filename), include_path)
+        p = _Parser(tokenize(text, filename, bulk=True), include_path)
         p.scopes[0].update(top)
         script = p.script()
+        if p.diags and any(t.kind is BULK for t in p.toks):
+            # error recovery must see the normal token stream (elements_fast.py)
+            p = _Parser(tokenize(text, filename), include_path)
+            p.scopes[0].update(top)
+            script = p.script()
     finally:
         if was_enabled:
             gc.enable()

@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in ("ip", "ip6", "inet", "bridge", "netdev", "arp"))
+SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in ("ip", "ip6", "inet", "bridge", "netdev", "arp")) \
+    + "; add set ip t s { type ipv4_addr; flags dynamic,timeout; }"
 
 RULES = [
     # interval set size: two per interval after the automerge, +1 leading zero segment,
@@ -40,6 +41,29 @@ RULES = [
     'ip t c iifname != { "lo", "veth*" }',
     'ip t c iifname vmap { "lo" : accept, "veth*" : drop }',
     'ip t c meta mark set iifname map { "lo" : 1, "veth*" : 2 }',
+    # overlapping intervals of a map: the later-starting element (^) and the one before (~);
+    # equal ranges pass nft, and the kernel refuses them when the data differ
+    "ip t c ip saddr vmap { 10.0.1.0-10.0.1.255 : accept, 10.0.1.1-10.0.2.255 : drop }",
+    "ip t c ip saddr vmap { 3.3.3.3-3.3.3.4 : accept, 1.1.1.1-1.1.1.255 : accept, 1.1.1.0-1.1.2.1 : drop}",
+    "ip t c ct mark set ip saddr map { 10.0.0.0/8 : 1, 0.0.0.0/0 : 2 }",
+    "ip t c tcp dport vmap { 1-3 : accept, 1-3 : drop }",
+    "ip t c tcp dport vmap { 1-3 : accept, 1-3 : accept }",
+    "ip t c tcp dport vmap { 1 : accept, 1 : drop, 5-6 : accept }",
+    # the set grammar: one element at least, commas
+    "ip t c tcp dport { }",
+    "ip t c tcp dport {1,,2}",
+    "ip t c tcp dport {1, ) }",
+    "ip t c tcp dport {1, != 2}",
+    "ip t c tcp dport {1, -1}",
+    "ip t c tcp dport { , 1}",
+    "ip t c tcp dport vmap { 1 : accept, }",
+    # the older set statement: set add|update KEY [timeout T] @set
+    "ip t c set add ip saddr @s",
+    "ip t c set update ip saddr timeout 10s @s",
+    "ip6 t c set add ip saddr @s",
+    "ip t c add @nosuch { ip saddr }",
+    "ip t c set add ip saddr @nosuch",
+    "ip t c update @nosuch { ip saddr timeout 1s }",
 ]
 
 

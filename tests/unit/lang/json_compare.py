@@ -36,7 +36,7 @@ _TIME = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms
 def strip(x):
     if isinstance(x, A.Node):
         return (type(x).__name__,) + tuple(
-            (f.name, strip(getattr(x, f.name))) for f in dataclasses.fields(x) if f.name != "loc"
+            (f.name, strip(getattr(x, f.name))) for f in dataclasses.fields(x) if f.name not in ("loc", "ref_loc")
         )
     if isinstance(x, (tuple, list)):
         return tuple(strip(i) for i in x)
@@ -168,7 +168,7 @@ def normalize(x, used: set | None = None):
             return n(x.items[0])
         if isinstance(x, A.Node):
             return (type(x).__name__,) + tuple(
-                n(getattr(x, f.name)) for f in dataclasses.fields(x) if f.name != "loc"
+                n(getattr(x, f.name)) for f in dataclasses.fields(x) if f.name not in ("loc", "ref_loc")
             )
         if isinstance(x, (tuple, list)):
             return tuple(n(i) for i in x)
