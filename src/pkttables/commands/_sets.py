@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 from pkttables.errors import Diagnostic, EvalError, Location, PktError
 from pkttables.lang import ast as A
+from pkttables.lang.elements_fast import BulkElements
 from pkttables.model import Element, Set
+
+from .fastelements import ElementList, merge_new
 
 __all__ = ["KeySpec", "key_spec", "build_elements", "merge_intervals", "sort_key", "stmt_dumps"]
 
@@ -202,6 +205,12 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
     from pkttables.evaluate._eval import _PrefixRange
     elem_key = ev._elem_key
     quad = _ipv4_bulk(klhs) if fast else None
+    if quad is not None and type(getattr(se, "elements", None)) is BulkElements:
+        # a plain list kept as text: keys in one pass (commands/fastelements.py)
+        from .fastelements import ipv4_elements
+        bulk = ipv4_elements(se.elements, interval, set_stmts)
+        if bulk is not None:
+            return bulk
     for it in _flatten(getattr(se, "elements", ())):
         if type(it) in fast:
             if quad is not None:
@@ -364,6 +373,10 @@ def merge_intervals(s: Set, new: list[Element], loc=None, host: bool = False) ->
     adding ``new`` (sorted; merged with ``auto-merge``; overlaps refused otherwise).
     ``host``: the key is host-endian (compared as numbers, not bytes).  Concatenated
     ranges (pipapo) are kept as given, duplicates dropped."""
+    if not s.elements and not host and isinstance(new, ElementList):
+        merged = merge_new(s, new, loc)        # the same rules on arrays (fastelements.py)
+        if merged is not None:
+            return merged
     if any(isinstance(e.key, tuple) for e in new + s.elements):
         have = {(e.key, e.key_end) for e in s.elements}
         out = list(s.elements)

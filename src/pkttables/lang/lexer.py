@@ -32,6 +32,8 @@ import re
 
 from pkttables.errors import Location
 
+from . import elements_fast as _ef
+
 __all__ = ["Token", "tokenize", "token_name", "KEYWORDS", "WORD", "NUM", "QSTRING", "ASTRING", "NEWLINE", "EOF", "JUNK"]
 
 WORD = "string"
@@ -260,14 +262,29 @@ _MASTER = re.compile(
     re.VERBOSE,
 )
 _BLANKS = re.compile(r"[ \t]*")
+
+
+def _bulk_context(toks: list[Token]) -> bool:
+    """The ``{`` just appended opens ``elements = {`` or ``add|create element [family]
+    TABLE SET {``: the lists a bulk token may stand for (set_expr reads both)."""
+    n = len(toks)
+    if n >= 3 and toks[-2].kind == "=" and toks[-3].text == "elements" and toks[-3].kind is WORD:
+        return True
+    for k in (4, 5):            # element t s {  /  element ip t s {
+        if n > k and toks[-k].kind is WORD and toks[-k].text == "element" and \
+                toks[-k - 1].kind is WORD and toks[-k - 1].text in ("add", "create") and \
+                all(t.kind is WORD for t in toks[-k + 1:-1]):
+            return True
+    return False
 _COMMENT_LINE = re.compile(r"[ \t]*#[^\n]*\n")
 
 
-def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> list[Token]:
+def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: bool = False) -> list[Token]:
     """Split ``text`` into tokens; always ends with one EOF token.
 
     Never raises: characters nft's scanner does not know become JUNK tokens, which the
-    parser reports as ``unexpected junk`` the way nft does."""
+    parser reports as ``unexpected junk`` the way nft does.  ``bulk``: a long plain
+    element list becomes one BULK token (see :mod:`.elements_fast`)."""
     toks: list[Token] = []
     append = toks.append
     pos = 0
@@ -318,6 +335,22 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1) -> lis
                         append(Token(WORD, s, s, None, line, c, col - 1, li))
             elif g == "op":
                 append(Token(s, s, None, None, line, c, col - 1, li))
+                if bulk and s == "{" and _bulk_context(toks):
+                    stop = _ef.scan(text, pos)
+                    if stop is not None:
+                        append(Token(_ef.BULK, "", _ef.BulkElements(text, pos, stop, filename, line, line_start, c),
+                                     None, line, col, col, li))
+                        nl = text.count("\n", pos, stop)
+                        if nl:
+                            line += nl
+                            line_start = text.rfind("\n", pos, stop) + 1
+                            col = stop - line_start + 1
+                            nlpos = text.find("\n", line_start)
+                            line_text = text[line_start:nlpos] if nlpos >= 0 else text[line_start:]
+                            li = (filename, line_text)
+                        else:
+                            col += stop - pos   # the span is ASCII: characters are bytes
+                        pos = stop
             elif g == "nl" or g == "cont" or g == "crlf":
                 if g == "nl":
                     append(Token(NEWLINE, s, None, None, line, c, c, li))

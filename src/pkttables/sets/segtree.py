@@ -22,7 +22,7 @@ from typing import Sequence
 
 from pkttables.errors import Diagnostic, EvalError, Location
 
-__all__ = ["merge_intervals", "MergeResult", "key_to_int", "int_to_key",
+__all__ = ["merge_intervals", "merge_bounds", "MergeResult", "key_to_int", "int_to_key",
            "intervals_from_netlink", "intervals_to_netlink"]
 
 
@@ -123,3 +123,29 @@ def intervals_to_netlink(intervals: Sequence[tuple[bytes, bytes, object]], klen:
         if e != top:
             out.append((int_to_key(e + 1, klen), 1, None))
     return out
+
+
+def merge_bounds(lo, hi, *, auto_merge: bool):
+    """:func:`merge_intervals`' rules (and ``commands._sets.merge_intervals``') on
+    arrays, for new intervals into an empty set: ``lo``/``hi`` are uint64 numpy arrays
+    of inclusive bounds (keys below 2**63), in any order.  Returns the set's sorted
+    ``(lo, hi)`` arrays, or None where nft says ``conflicting intervals specified``.
+
+    Sorted by ``(lo, hi)``; with ``auto-merge`` an interval joins the run before it when
+    it starts at most one past the run's highest end so far (overlapping or touching),
+    the run's end being the running maximum; without it equal intervals collapse into
+    one and any remaining overlap (``lo[i+1] <= hi[i]``; touching is fine) is refused."""
+    import numpy as np
+    order = np.lexsort((hi, lo))
+    lo, hi = lo[order], hi[order]
+    if len(lo) == 0:
+        return lo, hi
+    if auto_merge:
+        top = np.maximum.accumulate(hi)
+        starts = np.flatnonzero(np.concatenate(([True], lo[1:] > top[:-1] + np.uint64(1))))
+        return lo[starts], np.maximum.reduceat(hi, starts)
+    keep = np.concatenate(([True], (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])))
+    lo, hi = lo[keep], hi[keep]
+    if (lo[1:] <= hi[:-1]).any():
+        return None
+    return lo, hi
