@@ -48,7 +48,7 @@ RULESET = """table ip t {
     ip saddr @tm counter
     quota name "q1"
     udp sport < 1003 update @dm { th dport : ip saddr }
-    counter counter
+    counter
   }
 }
 """
@@ -112,3 +112,4 @@ def test_the_listing_moved(kernel, tmp_path):
     assert "192.168.1.11 timeout 10s expires 10s" in run.listing         # updated by the last packet
     assert listing_objects(run.listing)[("counter", "ip", "t", "c_dns")] == (5 + 3, 500 + 28 + 48 + 68)
     # (udp dport 53: packets 0, 2 and 4, with 0, 20 and 40 bytes of payload)
+

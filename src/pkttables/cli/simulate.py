@@ -267,9 +267,17 @@ def _run_workers(args, sim, ruleset, outputs: _Outputs, stdout: IO[str], stderr:
         stderr.write(f"pkt simulate: warning: {w}\n")
     merged = _Merged(sim, wr)
     if args.list:
-        stdout.write(listing_with_counters(ruleset, wr.counters, sim.ifnames) if sim.runtime is not None else
-                     __import__("pkttables.render.text", fromlist=["list_ruleset"]).list_ruleset(
-                         ruleset, _list_options(sim)))
+        if sim.runtime is None or not wr.states:
+            stdout.write(listing_with_counters(ruleset, wr.counters, sim.ifnames) if sim.runtime is not None else
+                         __import__("pkttables.render.text", fromlist=["list_ruleset"]).list_ruleset(
+                             ruleset, _list_options(sim)))
+        else:
+            # every worker's counters, quotas, named objects and set elements, merged
+            from pkttables.datapath.listing import listing_after_run, merge_worker_states
+            now = wr.last_ns / 1e9 if wr.last_ns else None
+            runtimes = [rt for rt in (sim.runtime, sim.nat_runtime) if rt is not None]
+            counters, quotas, objects, sets = merge_worker_states(ruleset, runtimes, wr.states, now)
+            stdout.write(listing_after_run(ruleset, counters, quotas, objects, sim.ifnames, sets=sets, now=now))
     if args.conntrack:
         if sim.ct_table is None:
             stderr.write("pkt simulate: connection tracking was not active: the ruleset uses no ct "

@@ -38,7 +38,8 @@ import copy
 import re
 from typing import Any, Iterable
 
-__all__ = ["final_ruleset", "listing_after_run", "merged_states", "named_set_instances"]
+__all__ = ["final_ruleset", "listing_after_run", "merge_worker_states", "merged_states", "named_set_instances",
+           "worker_state"]
 
 _HANDLE_RE = re.compile(r" # handle (\d+)$")
 _COUNTER_RE = re.compile(r"\bcounter packets \d+ bytes \d+")
@@ -123,6 +124,25 @@ def final_ruleset(ruleset, objects: dict):
     return out
 
 
+def _with_live_sets(ruleset, sets: dict, now):
+    """A copy of ``ruleset`` whose sets with an instance in ``sets`` list its live
+    elements (sets.listing.live_set); the other parts are shared."""
+    from pkttables.sets.listing import live_set
+
+    if not sets:
+        return ruleset
+    out = copy.copy(ruleset)
+    out.tables = dict(ruleset.tables)
+    for (fam, tname), t in ruleset.tables.items():
+        live = {name: live_set(mset, sets[(fam, tname, name)], now) for name, mset in t.sets.items()
+                if hasattr(sets.get((fam, tname, name)), "elements")}
+        if live:
+            t2 = copy.copy(t)
+            t2.sets = {**t.sets, **live}
+            out.tables[(fam, tname)] = t2
+    return out
+
+
 def _per_rule(values: dict) -> dict[tuple, list]:
     """``(family, table, chain, handle, index) -> v`` grouped per rule, in index order."""
     out: dict[tuple, list] = {}
@@ -161,10 +181,7 @@ def listing_after_run(ruleset, counters: dict, quotas: dict | None = None, objec
     from pkttables.render.options import ListOptions
     from pkttables.render.text import list_ruleset
 
-    rs = final_ruleset(ruleset, objects or {})
-    if sets:
-        from pkttables.sets.listing import live_ruleset
-        rs = live_ruleset(rs, sets, now)
+    rs = _with_live_sets(final_ruleset(ruleset, objects or {}), sets or {}, now)
     rule_counters = _per_rule(counters)
     rule_quotas = _per_rule(quotas or {})
     opts = ListOptions(handle=True) if ifnames is None else ListOptions(handle=True, ifnames=tuple(ifnames))
@@ -205,3 +222,130 @@ def _next_quota(m: re.Match, it, data_unit) -> str:
         v, u = data_unit(used)
         s += f" used {v} {u}"
     return s
+
+
+# ------------------------------------------------------------------ --workers
+# Each worker of ``pkt simulate --workers N`` starts from the same loaded state (forked
+# after the ruleset was loaded at the first packet's time) and sends back its final
+# state (:func:`worker_state`).  The parent merges them (:func:`merge_worker_states`):
+# every counter and consumed quota is the loaded value plus the sum of the workers'
+# deltas from it, which is exact for counters; set elements are the union of the
+# workers' elements, each with its counter/quota deltas summed and the ``expires`` of
+# the worker that refreshed it last (the largest).
+
+def worker_state(runtimes: Iterable[Any], now: float | None) -> dict:
+    """A worker's final stateful values, picklable: rule counters and quotas by their full
+    key, named counters/quotas, and the live elements of every named set."""
+    from pkttables.sets.instance import SetInstance
+    from pkttables.vm.stateful_impl import Count, _NamedQuota
+
+    runtimes = list(runtimes)
+    counters, quotas, objects = merged_states(runtimes)
+    objs = {}
+    for key, st in objects.items():
+        if isinstance(st, tuple):
+            continue                        # both runtimes of one worker: not expected
+        if isinstance(st, Count):
+            objs[key] = ("counter", st.packets, st.bytes)
+        elif isinstance(st, _NamedQuota):
+            objs[key] = ("quota", st.q.consumed, st.q.quota, st.inverted)
+    sets = {k: inst.elements(now) for k, inst in named_set_instances(runtimes).items()
+            if isinstance(inst, SetInstance)}
+    return {"counters": {k: (c.packets, c.bytes) for k, c in counters.items()},
+            "quotas": {k: (q.consumed, q.quota) for k, q in quotas.items()},
+            "objects": objs, "sets": sets}
+
+
+class _MergedSet:
+    """What :func:`pkttables.sets.listing.live_set` reads of a SetInstance: its spec
+    and its elements."""
+
+    def __init__(self, spec, views: list):
+        self.spec = spec
+        self._views = views
+
+    def elements(self, now=None) -> list:
+        return self._views
+
+
+def _expr_values(view) -> dict:
+    return {name: v for name, v in view.exprs}
+
+
+def _merge_views(base: dict, views: list[list]) -> list:
+    """The union of the workers' elements; counters and quotas: base + the deltas."""
+    import dataclasses
+
+    order: list = []
+    per: dict = {}
+    for vs in views:
+        for v in vs:
+            ident = (v.catchall, v.key, v.key_end)
+            if ident not in per:
+                order.append(ident)
+            per.setdefault(ident, []).append(v)
+    out = []
+    for ident in order:
+        vs = per[ident]
+        b = _expr_values(base[ident]) if ident in base else {}
+        last = max(vs, key=lambda v: -1 if v.expires is None else v.expires)
+        exprs = []
+        for name, val in last.exprs:
+            val = dict(val)
+            if name == "counter":
+                for f in ("packets", "bytes"):
+                    b0 = b.get("counter", {}).get(f, 0)
+                    val[f] = b0 + sum(_expr_values(v).get("counter", {}).get(f, b0) - b0 for v in vs)
+            elif name == "quota":
+                b0 = b.get("quota", {}).get("used", 0)
+                val["used"] = b0 + sum(_expr_values(v).get("quota", {}).get("used", b0) - b0 for v in vs)
+            exprs.append((name, val))
+        out.append(dataclasses.replace(last, exprs=tuple(exprs)))
+    return out
+
+
+def merge_worker_states(ruleset, parent_runtimes: Iterable[Any], states: list[dict], now: float | None):
+    """``(counters, quotas, objects, sets)`` for :func:`listing_after_run` from the
+    workers' :func:`worker_state`; ``parent_runtimes``: the parent's (unrun) runtimes,
+    whose sets hold the loaded elements."""
+    from types import SimpleNamespace
+
+    from pkttables.vm.stateful_impl import Count, QuotaState, _NamedQuota
+
+    counters: dict = {}
+    for st in states:
+        for k, (p, b) in st.get("counters", {}).items():
+            c = counters.setdefault(k, Count(0, 0))
+            c.packets += p
+            c.bytes += b
+    quotas: dict = {}
+    for st in states:
+        for k, (used, size) in st.get("quotas", {}).items():
+            q = quotas.setdefault(k, SimpleNamespace(consumed=0, quota=size))
+            q.consumed += used
+    loaded: dict = {}
+    for (fam, tname), t in ruleset.tables.items():
+        for obj in t.objects.values():
+            if isinstance(obj.spec, dict):
+                loaded[(fam, tname, obj.kind, obj.name)] = obj.spec
+    objects: dict = {}
+    for st in states:
+        for k, v in st.get("objects", {}).items():
+            spec = loaded.get(k, {})
+            if v[0] == "counter":
+                p0, b0 = int(spec.get("packets", 0) or 0), int(spec.get("bytes", 0) or 0)
+                o = objects.setdefault(k, Count(p0, b0))
+                o.packets += v[1] - p0
+                o.bytes += v[2] - b0
+            else:
+                u0 = int(spec.get("used", 0) or 0)
+                o = objects.setdefault(k, _NamedQuota(QuotaState(v[2], u0), v[3]))
+                o.q.consumed += v[1] - u0
+    sets: dict = {}
+    for key, inst in named_set_instances(parent_runtimes).items():
+        views = [st["sets"][key] for st in states if key in st.get("sets", {})]
+        if not views or not hasattr(inst, "elements"):
+            continue
+        base = {(v.catchall, v.key, v.key_end): v for v in inst.elements(now)}
+        sets[key] = _MergedSet(inst.spec, _merge_views(base, views))
+    return counters, quotas, objects, sets

@@ -44,8 +44,9 @@ orders them), then the packet.  Random fields come from generators re-seeded per
 **When N workers differ from one**: state shared across connections.  ``limit``,
 ``quota``, ``ct count`` (connlimit), ``numgen inc``, ``last`` and sets filled by the
 packet path (``add/update @set``, meters) are per worker: the ruleset is scanned and
-each is named in a warning (header ``warnings``).  Rule counters and named counters are
-sums and are merged exactly (``--list``).  Neighbours learned from ARP/NDISC are known to
+each is named in a warning (header ``warnings``).  Rule counters, named counters and
+the counters of set elements are sums and are merged exactly (``--list``,
+datapath.listing.merge_worker_states); set elements are the union of the workers'.  Neighbours learned from ARP/NDISC are known to
 worker 0 only (static neighbours of the host file are everywhere): a worker other than
 0 that must resolve a neighbour warns.  The ICMP rate limits (global credit, per-peer
 buckets) are per worker.  NAT port allocation differs only when connections clash.
@@ -319,6 +320,9 @@ class _Worker:
                     for key, c in state.rule_counters().items():
                         counters[key] = (c.packets, c.bytes)
             d["counters"] = counters
+            from pkttables.datapath.listing import worker_state
+            d["state"] = worker_state([rt for rt in (sim.runtime, sim.nat_runtime) if rt is not None],
+                                      (sim.last_ns or 0) / 1e9 if sim.last_ns is not None else None)
         if self.opts.conntrack and sim.ct_table is not None:
             from pkttables.conntrack import format_entry
             now = (sim.last_ns or 0) / 1e9
@@ -480,6 +484,8 @@ class WorkerReplay:
         self.summary = None
         self.emitted_count = 0
         self.counters: dict = {}
+        #: each worker's datapath.listing.worker_state (with ``counters``): merged by --list
+        self.states: list[dict] = []
         self.conntrack: list[tuple[str, str]] = []
         self.warnings: list[str] = []
         self.last_ns: int | None = None
@@ -588,6 +594,7 @@ class WorkerReplay:
                 q.cancel_join_thread()
                 q.close()
         self.summary = merge_summaries([f["summary"] for f in finals], [f["first"] for f in finals])
+        self.states = [f["state"] for f in finals if "state" in f]
         for f in finals:
             for key, (pk, by) in f.get("counters", {}).items():
                 c = self.counters.setdefault(key, _Count(0, 0))
