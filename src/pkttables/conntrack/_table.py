@@ -190,6 +190,11 @@ def notrack(pkt) -> None:
 _UNTRACKED_BIT = int(CtStateBit.UNTRACKED)
 _INVALID_BIT = int(CtStateBit.INVALID)
 _TEMPLATE = int(Status.TEMPLATE)
+_UPDATE_BITS = ~int(Event.NEW | Event.RELATED | Event.DESTROY)
+# int.__and__ on the per-packet path (enum.Flag.__and__ is Python code; see _conn.py)
+_AND = int.__and__
+_CONFIRMED, _SEEN_REPLY = int(Status.CONFIRMED), int(Status.SEEN_REPLY)
+_EXPECTED, _SEQ_ADJUST = int(Status.EXPECTED), int(Status.SEQ_ADJUST)
 _UNTRACKED_CTINFO = int(CtInfo.UNTRACKED)
 
 
@@ -318,7 +323,7 @@ class ConntrackTable:
     def _deliver_cached(self, ct: Conn, now: float) -> None:
         bits, ct._events = ct._events, 0
         # ctnetlink reports an UPDATE for any of these (nf_ct_deliver_cached_events)
-        if bits & ~(Event.NEW | Event.RELATED | Event.DESTROY):
+        if bits and _AND(bits, _UPDATE_BITS):
             self._deliver(CtEventType.UPDATE, ct, bits, now)
 
     def drain_events(self) -> list[CtEvent]:
@@ -342,7 +347,7 @@ class ConntrackTable:
         """Tell the expiry index that ``ct.expires`` may have moved earlier (a later
         expiry is noticed lazily when the old slot comes due)."""
         exp = ct.expires
-        if exp < ct._heap_at and ct.status & Status.CONFIRMED:
+        if exp < ct._heap_at and _AND(ct.status, _CONFIRMED):
             old = ct._heap_at
             ct._heap_at = exp
             k = math.floor(exp)
@@ -565,7 +570,7 @@ class ConntrackTable:
             self.stats["ignore"] += 1
             return NF_ACCEPT
         if ct is not None:
-            if not ct.status & Status.TEMPLATE:
+            if not _AND(ct.status, _TEMPLATE):
                 self.stats["ignore"] += 1   # already tracked (loopback)
                 return NF_ACCEPT
             tmpl = ct
@@ -609,7 +614,7 @@ class ConntrackTable:
                 return NF_ACCEPT
             pkt.ct = ct
             pkt.ctinfo = ctinfo
-            if ctinfo == CtInfo.ESTABLISHED_REPLY and not ct.status & Status.SEEN_REPLY:
+            if ctinfo == CtInfo.ESTABLISHED_REPLY and not _AND(ct.status, _SEEN_REPLY):
                 ct.status |= Status.SEEN_REPLY
                 self.event(ct, Event.REPLY)
             return NF_ACCEPT
@@ -648,9 +653,9 @@ class ConntrackTable:
             self.stats["found"] += 1
         if dir_ == 1:
             ctinfo = CtInfo.ESTABLISHED_REPLY
-        elif ct.status & Status.SEEN_REPLY:
+        elif _AND(ct.status, _SEEN_REPLY):
             ctinfo = CtInfo.ESTABLISHED
-        elif ct.status & Status.EXPECTED:
+        elif _AND(ct.status, _EXPECTED):
             ctinfo = CtInfo.RELATED
         else:
             ctinfo = CtInfo.NEW
@@ -766,13 +771,13 @@ class ConntrackTable:
         """nf_confirm(): the entry's helper, sequence adjustment, then
         nf_conntrack_confirm(): insert a new entry, deliver cached events."""
         ct = pkt.ct
-        if (ct is not None and (ct.ext_get("helper") is not None or ct.status & Status.SEQ_ADJUST)
+        if (ct is not None and (ct.ext_get("helper") is not None or _AND(ct.status, _SEQ_ADJUST))
                 and pkt.ctinfo not in (None, CtInfo.RELATED_REPLY, CtInfo.UNTRACKED)):
             v = self._help(pkt, ct, now)
             if v != NF_ACCEPT:
                 self.stats["drop"] += 1
                 return v
-        if ct is None or ct.status & Status.TEMPLATE or pkt.ctinfo == CtInfo.UNTRACKED:
+        if ct is None or _AND(ct.status, _TEMPLATE) or pkt.ctinfo == CtInfo.UNTRACKED:
             return NF_ACCEPT
         if ct.confirmed:
             if not ct.dying:
