@@ -35,6 +35,7 @@ Example: ``tcp dport { 22, 80 }`` in inet::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from pkttables import vm
@@ -84,6 +85,10 @@ R = reg_name
 def _text_instr(text: str) -> vm.Instr:
     """An instruction a statement describes by its dump text (nat, log, limit, ...):
     read back with the vm's own parser, so the program holds vm classes only."""
+    if text.startswith("synproxy ") and " flags " in text:
+        # NF_SYNPROXY_OPT_* flags: kept by the kernel and listed, not in libnftnl's dump
+        head, _, flags = text.rpartition(" flags ")
+        return dataclasses.replace(vm.parse_instr(f"[ {head} ]"), flags=int(flags, 0))
     return vm.parse_instr(f"[ {text} ]")
 
 # set flags (NFT_SET_*)

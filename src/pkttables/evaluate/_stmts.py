@@ -432,9 +432,19 @@ def _tproxy(ev, s: A.Tproxy) -> N.Plain:
     return N.Plain(s.loc, (head + "".join(" " + a for a in args),), tuple(regs))
 
 
+# NF_SYNPROXY_OPT_* (include/uapi/linux/netfilter/nf_synproxy.h)
+_SYNPROXY_OPT = {"sack-perm": 0x4, "timestamp": 0x8}
+
+
 def _synproxy(s: A.Synproxy) -> N.Plain:
-    # libnftnl prints mss and wscale only; the timestamp/sack-perm flags are not shown.
-    return N.Plain(s.loc, (f"synproxy mss {s.mss or 0} wscale {s.wscale or 0}",))
+    # libnftnl prints mss and wscale only; NFTA_SYNPROXY_FLAGS (which of mss/wscale were
+    # given, timestamp, sack-perm: nft's parser sets them) rides after " flags ", which
+    # compile reads into the instruction and its dump does not show.
+    flags = (0x1 if s.mss is not None else 0) | (0x2 if s.wscale is not None else 0)
+    for f in s.flags:
+        flags |= _SYNPROXY_OPT.get(f, 0)
+    text = f"synproxy mss {s.mss or 0} wscale {s.wscale or 0}"
+    return N.Plain(s.loc, (text + (f" flags {flags:#x}" if flags else ""),))
 
 
 def _device(ev, e: A.Expr, loc) -> N.TExpr:

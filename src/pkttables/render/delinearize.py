@@ -398,6 +398,9 @@ class Stmt:
     op: str | None = None
     value: Any = None
     killed: bool = False
+    # nft's JSON of the statement when its text alone does not tell it (synproxy: which
+    # of mss/wscale were given); None: read the JSON from the text
+    json: Any = None
 
 
 _OPS = {"eq": "", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -1551,6 +1554,24 @@ class _Delin:
 
     def i_synproxy(self, it: Ins, ins, i):
         t = it.toks
+        flags = getattr(it.obj, "flags", None)
+        if flags:
+            # nft synproxy_stmt_print: mss and wscale together when either flag is set,
+            # then the option flags; synproxy_stmt_json: each value only with its flag
+            mss, wscale = int(it.after("mss", "0")), int(it.after("wscale", "0"))
+            s, d = "synproxy", {}
+            if flags & (_SYNPROXY_MSS | _SYNPROXY_WSCALE):
+                s += f" mss {mss} wscale {wscale}"
+            if flags & _SYNPROXY_MSS:
+                d["mss"] = mss
+            if flags & _SYNPROXY_WSCALE:
+                d["wscale"] = wscale
+            fl = [name for name, bit in _SYNPROXY_FLAGS if flags & bit]
+            if fl:
+                s += " " + " ".join(fl)
+                d["flags"] = fl
+            self.emit(Stmt(s, json={"synproxy": d or None}))
+            return 1
         s = "synproxy"
         if "mss" in t and it.after("mss") != "0":
             s += f" mss {it.after('mss')}"
@@ -1762,6 +1783,10 @@ class _FibPresent(Expr):
     def text(self, o):
         return self.words
 
+
+# NF_SYNPROXY_OPT_* (include/uapi/linux/netfilter/nf_synproxy.h)
+_SYNPROXY_MSS, _SYNPROXY_WSCALE = 0x1, 0x2
+_SYNPROXY_FLAGS = (("timestamp", 0x8), ("sack-perm", 0x4))
 
 # NFT_OBJECT_* kinds (the model's object map data type) -> nft's objref_stmt_print words
 _OBJ_STMT = {"counter": "counter name", "quota": "quota name", "ct helper": "ct helper set",

@@ -749,7 +749,8 @@ def rule_obj_json(rule: Rule, c: Chain, t: Table, opts: ListOptions | None = Non
     d: dict = {"family": t.family, "table": t.name, "chain": c.name, "handle": rule.handle}
     if rule.comment is not None:
         d["comment"] = rule.comment
-    body = _rule_text(rule, t, o)
+    from . import text as _text
+    body, stmts = _text._rule_listing(rule, t.family, o, t)
     if body.startswith("#"):
         expr: list = []
     else:
@@ -757,6 +758,9 @@ def rule_obj_json(rule: Rule, c: Chain, t: Table, opts: ListOptions | None = Non
             expr = text_json(body, t.family, o)
         except JsonOutputError:
             expr = []
+        if expr and len(expr) == len(stmts):
+            # statements whose JSON their text does not tell (synproxy's given values)
+            expr = [s.json if s.json is not None else x for s, x in zip(stmts, expr)]
     if expr:
         d["expr"] = expr
     return {"rule": d}

@@ -541,34 +541,39 @@ def _objmap_kind(text: str, table: Table | None) -> str:
 
 
 def _rule_body(rule: Rule, family: str, o: ListOptions, table: Table | None) -> str:
+    return _rule_listing(rule, family, o, table)[0]
+
+
+def _rule_listing(rule: Rule, family: str, o: ListOptions, table: Table | None) -> tuple[str, list]:
+    """The rule's listing text and the delinearized statements it was made of (empty
+    when the rule's statements are kept as text or it cannot be listed)."""
     prog = rule.userdata.get("program") if isinstance(rule.userdata, dict) else None
     if prog is not None and getattr(prog, "instrs", None) is not None:
         try:
             anon = _program_sets(prog, table, tuple(rule.userdata.get("sets", ())))
-            return " ".join(_objmap_kind(s.text, table)
-                            for s in delinearize(prog.instrs, family, anon, o, _named_data(table),
-                                                 _NamedSets(table)))
+            stmts = delinearize(prog.instrs, family, anon, o, _named_data(table), _NamedSets(table))
+            return " ".join(_objmap_kind(s.text, table) for s in stmts), stmts
         except DelinearizeError as e:
-            return f"# {e}"
+            return f"# {e}", []
         except Exception as e:  # never a traceback from a listing
-            return f"# unrenderable rule: {type(e).__name__}"
+            return f"# unrenderable rule: {type(e).__name__}", []
     stmts = rule.stmts
     if isinstance(stmts, str):
         stmts = tuple(x for x in stmts.splitlines() if x.strip())
     if not stmts:
-        return ""
+        return "", []
     if all(isinstance(x, str) and not x.strip().startswith("[") for x in stmts):
-        return " ".join(stmts)          # statements kept as text
+        return " ".join(stmts), []          # statements kept as text
     sets = _anon_sets(table)
     try:
         names = [x for x in _referenced_sets(stmts)]
         anon = [sets[n] for n in names if n in sets]
-        return " ".join(s.text for s in delinearize(stmts, family, anon, o, _named_data(table),
-                                                    _NamedSets(table)))
+        out = delinearize(stmts, family, anon, o, _named_data(table), _NamedSets(table))
+        return " ".join(s.text for s in out), out
     except DelinearizeError as e:
-        return f"# {e}"
+        return f"# {e}", []
     except Exception as e:  # never a traceback from a listing
-        return f"# unrenderable rule: {type(e).__name__}"
+        return f"# unrenderable rule: {type(e).__name__}", []
 
 
 def _referenced_sets(stmts: Iterable) -> list[str]:

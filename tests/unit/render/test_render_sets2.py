@@ -257,3 +257,35 @@ def test_interval_map_catchall_is_the_catchall_element():
     assert inst.find(bytes([10, 1, 2, 3]))[0] is True
     found, data = inst.find(bytes([192, 168, 0, 1]))
     assert found and bytes(data)[:4] == (2).to_bytes(4, "little")
+
+
+# ---------------------------------------------------------------- synproxy flags
+
+# (rule, listing, JSON statement) as nft 1.0.6 prints them (generated corpus)
+SYNPROXY = [
+    ("synproxy mss 1460", "synproxy mss 1460 wscale 0", {"synproxy": {"mss": 1460}}),
+    ("synproxy wscale 7", "synproxy mss 0 wscale 7", {"synproxy": {"wscale": 7}}),
+    ("synproxy mss 1460 wscale 7", "synproxy mss 1460 wscale 7", {"synproxy": {"mss": 1460, "wscale": 7}}),
+    ("synproxy mss 1460 wscale 7 timestamp sack-perm", "synproxy mss 1460 wscale 7 timestamp sack-perm",
+     {"synproxy": {"mss": 1460, "wscale": 7, "flags": ["timestamp", "sack-perm"]}}),
+    ("synproxy timestamp", "synproxy timestamp", {"synproxy": {"flags": ["timestamp"]}}),
+    ("synproxy sack-perm", "synproxy sack-perm", {"synproxy": {"flags": ["sack-perm"]}}),
+    ("synproxy timestamp sack-perm", "synproxy timestamp sack-perm",
+     {"synproxy": {"flags": ["timestamp", "sack-perm"]}}),
+    ("synproxy", "synproxy", {"synproxy": None}),
+]
+
+
+@pytest.mark.parametrize("rule,want,want_json", SYNPROXY)
+def test_synproxy_as_nft(rule, want, want_json):
+    assert listed(rule) == want
+    assert J.dumps(listed_json(rule)) == J.dumps([want_json])
+
+
+def test_synproxy_flags_reach_the_instruction_not_its_dump():
+    """NFTA_SYNPROXY_FLAGS (NF_SYNPROXY_OPT_MSS 1, WSCALE 2, SACK_PERM 4, TIMESTAMP 8)
+    are kept on the instruction; libnftnl's dump shows mss and wscale only."""
+    r, _, _ = _added("synproxy mss 1460 timestamp")
+    (ins,) = [x for x in r.userdata["program"].instrs if type(x).__name__ == "Synproxy"]
+    assert ins.flags == 0x1 | 0x8
+    assert ins.dump() == "[ synproxy mss 1460 wscale 0 ]"
