@@ -22,7 +22,8 @@ Anything else -- a number, a symbol, a prefix length over 32, a descending range
 range in a set without ``flags interval`` -- returns None, and the caller takes the
 normal path over the (then materialised) AST, which gives the exact error or value.
 
-Interval sets then need nft's segtree (``sets/segtree.py``: :func:`merge_bounds`, the
+A plain set then keeps each key once (:func:`unique_new`: ``numpy.unique`` instead of
+the executor's per-element loop).  Interval sets need nft's segtree (``sets/segtree.py``: :func:`merge_bounds`, the
 array form of ``commands._sets.merge_intervals``), run on the arrays kept on the
 returned list (:class:`ElementList`) rather than on a million sorted tuples.
 """
@@ -33,10 +34,9 @@ import socket
 
 import numpy as np
 
-from pkttables.errors import Diagnostic, EvalError
 from pkttables.model import Element
 
-__all__ = ["ElementList", "ipv4_elements", "merge_new"]
+__all__ = ["ElementList", "ipv4_elements", "merge_new", "unique_new"]
 
 _SEPS_ONLY = str.maketrans("", "", "0123456789.")
 _COMMA, _SLASH, _DASH = ord(","), ord("/"), ord("-")
@@ -77,8 +77,9 @@ def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
         lo = _quads(t.split(","))
         if lo is None:
             return None
-        keys = _keys(lo)
-        return [Element(k, None, None, None, None, set_stmts, None) for k in keys]
+        out = ElementList([Element(k, None, None, None, None, set_stmts, None) for k in _keys(lo)])
+        out.lo, out.hi, out.width = lo, lo, 4
+        return out
     toks = t.replace("/", ",").replace("-", ",").split(",")
     sep = np.frombuffer(seps.encode("ascii"), dtype=np.uint8)
     # kind of each piece: what precedes it (the first piece starts an item)
@@ -119,14 +120,32 @@ def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
 
 def merge_new(s, new: ElementList, loc) -> list[Element] | None:
     """``merge_intervals(s, new, loc)`` for a set with no elements yet and ``new`` from
-    :func:`ipv4_elements` (all alike but their keys); None when it does not apply."""
+    :func:`ipv4_elements` (all alike but their keys); None when it does not apply or
+    nft refuses the list (the caller's normal merge then raises the error)."""
     from pkttables.sets.segtree import merge_bounds
     if s.elements or not isinstance(new, ElementList) or not new:
         return None
     r = merge_bounds(new.lo, new.hi, auto_merge=bool(s.auto_merge) and not s.is_map)
     if r is None:
-        raise EvalError(Diagnostic(loc, "conflicting intervals specified"))
-    lo, hi = r
+        return None     # an overlap: the normal merge reports it, in its own words and place
+    lo, hi, src = r
     e = new[0]
-    return [Element(a, e.data, e.timeout, e.expires, e.comment, e.stmts, b, e.flags)
-            for a, b in zip(_keys(lo), _keys(hi))]
+    if (src >= 0).all():
+        # nothing merged: the new elements themselves, as the non-interval path keeps them
+        return [new[i] for i in src.tolist()]
+    return [new[i] if i >= 0 else Element(a, e.data, e.timeout, e.expires, e.comment, e.stmts, b, e.flags)
+            for i, a, b in zip(src.tolist(), _keys(lo), _keys(hi))]
+
+
+def unique_new(s, new, create: bool) -> list[Element] | None:
+    """What ``_add_elements``' loop leaves in an empty non-interval set ``s`` after
+    adding ``new`` (from :func:`ipv4_elements`): each key once, at its first place,
+    its first element.  None when it does not apply: the set has elements, a size
+    (ENFILE is reported under the element over the limit), or this is ``create``
+    (EEXIST on a duplicate) -- the loop then decides."""
+    if s.elements or s.size or create or not isinstance(new, ElementList) or not new:
+        return None
+    _, first = np.unique(new.lo, return_index=True)
+    if len(first) == len(new):
+        return list(new)
+    return [new[i] for i in np.sort(first).tolist()]

@@ -129,23 +129,29 @@ def merge_bounds(lo, hi, *, auto_merge: bool):
     """:func:`merge_intervals`' rules (and ``commands._sets.merge_intervals``') on
     arrays, for new intervals into an empty set: ``lo``/``hi`` are uint64 numpy arrays
     of inclusive bounds (keys below 2**63), in any order.  Returns the set's sorted
-    ``(lo, hi)`` arrays, or None where nft says ``conflicting intervals specified``.
+    ``(lo, hi, src)`` arrays -- ``src[i]``: the index of an input interval equal to
+    output ``i``, or -1 where the output is a new (merged) one -- or None where nft says
+    ``conflicting intervals specified``.
 
     Sorted by ``(lo, hi)``; with ``auto-merge`` an interval joins the run before it when
     it starts at most one past the run's highest end so far (overlapping or touching),
     the run's end being the running maximum; without it equal intervals collapse into
-    one and any remaining overlap (``lo[i+1] <= hi[i]``; touching is fine) is refused."""
+    one and any remaining overlap (``lo[i+1] <= hi[i]``; touching is fine) is refused.
+    Example: ``[(1, 2), (3, 4), (6, 8), (7, 10)]`` with auto-merge gives ``(1, 4), (6, 10)``."""
     import numpy as np
     order = np.lexsort((hi, lo))
     lo, hi = lo[order], hi[order]
     if len(lo) == 0:
-        return lo, hi
+        return lo, hi, order
     if auto_merge:
         top = np.maximum.accumulate(hi)
         starts = np.flatnonzero(np.concatenate(([True], lo[1:] > top[:-1] + np.uint64(1))))
-        return lo[starts], np.maximum.reduceat(hi, starts)
+        mhi = np.maximum.reduceat(hi, starts)
+        # the first interval of a run already reaches the run's end: it is the output
+        src = np.where(mhi == hi[starts], order[starts], -1)
+        return lo[starts], mhi, src
     keep = np.concatenate(([True], (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])))
     lo, hi = lo[keep], hi[keep]
     if (lo[1:] <= hi[:-1]).any():
         return None
-    return lo, hi
+    return lo, hi, order[keep]

@@ -255,6 +255,10 @@ def test_merge_bounds_matches_the_segtree_loop(pairs, auto_merge):
         assert r is None
     else:
         assert r is not None and list(zip(r[0].tolist(), r[1].tolist())) == want
+        for a, b, i in zip(*(x.tolist() for x in r)):
+            assert i == -1 or pairs[i] == (a, b)
+        if not auto_merge:      # nothing is merged: every output is an input
+            assert (r[2] >= 0).all()
 
 
 def test_merge_bounds_at_the_top_of_the_key_space():
