@@ -50,8 +50,18 @@ def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = No
     with their evaluation errors appended, as nft 1.0.6 does."""
     from pkttables.lang import parse
     opts = opts or Options()
-    # nft_ctx_add_var: the variables are defines of the outermost scope.
-    return parse(text, filename, opts.include_paths, defines=opts.vars or None, keep_going=True)
+
+    def parse_fn(t):
+        # nft_ctx_add_var: the variables are defines of the outermost scope.
+        return parse(t, filename, opts.include_paths, defines=opts.vars or None, keep_going=True)
+
+    from . import _fastline
+    if _fastline.enabled():
+        # rule lines of the fast grammar skip the tokenizer and parser (commands/_fastline.py)
+        script = _fastline.parse(text, filename, parse_fn)
+        if script is not None:
+            return script
+    return parse_fn(text)
 
 
 def run_text(text: str, base: Ruleset, opts: Options | None = None, filename: str = "<cmdline>") -> Result:

@@ -12,10 +12,12 @@ the store see the same shape, so the day the stages land nothing else changes.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from pkttables.lang import ast as A
 
+from . import _fastline as _line
 from . import fastload as _fast
 
 
@@ -28,6 +30,7 @@ class Compiled:
     text: str | None = None         # the dump when given; None: printed from ``program`` on demand
     typed: bool = False
     program: object = None          # compile.Program: anonymous sets + instructions
+    make: object = None             # fast rules: builds ``stmts`` on first read (model.LazyRule)
 
     @property
     def bytecode(self) -> str:
@@ -45,11 +48,14 @@ def _stages():
     """(evaluate_rule, EvalContext, linearize) or None when a stage is missing."""
     if os.environ.get("PKT_NO_EVAL"):
         return None
-    try:
-        from pkttables import compile as _compile
-        from pkttables import evaluate as _evaluate
-    except Exception:  # a stage that does not import is a stage that is not there yet
-        return None
+    _compile = sys.modules.get("pkttables.compile")     # once imported: no import statement
+    _evaluate = sys.modules.get("pkttables.evaluate")   # per rule (~3 us)
+    if _compile is None or _evaluate is None:
+        try:
+            from pkttables import compile as _compile
+            from pkttables import evaluate as _evaluate
+        except Exception:  # a stage that does not import is a stage that is not there yet
+            return None
     ev = getattr(_evaluate, "evaluate_rule", None)
     ctx = getattr(_evaluate, "EvalContext", None)
     lin = getattr(_compile, "linearize", None)
@@ -114,6 +120,23 @@ def _names(t) -> list[str]:
     return [str(x) for x in t]
 
 
+FastRule = _line.FastRule
+
+
+def fast_rule(rule, family: str, table: str, chain: str) -> Compiled | None:
+    """A :class:`~._fastline.FastRule` whose shape has a template: its program, and its
+    typed statements as ``make`` (built on first read); None: use :func:`compile_rule`."""
+    st = _stages()
+    if st is None or st[2] is None:
+        return None
+    tpl = _line.LINES.lookup(rule, family, st)
+    if tpl is None:
+        return None
+    _line.LINES.hits += 1
+    prog = _line.program_of(tpl, rule, family, table, chain)
+    return Compiled((), None, True, prog, lambda: _line.stmts_of(tpl, rule, rule.locs()))
+
+
 def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
                  sets: dict | None = None, chains: frozenset[str] | None = None,
                  ifindex=None) -> Compiled:
@@ -125,6 +148,13 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
     st = _stages()
     if st is None:
         return Compiled(tuple(rule.stmts))
+    if type(rule) is _line.FastRule and st[2] is not None:
+        # a rule line the text pass kept unparsed (commands/_fastline.py)
+        tpl = _line.LINES.lookup(rule, family, st)
+        if tpl is not None:
+            _line.LINES.hits += 1
+            stmts, prog = _line.instantiate(tpl, rule, family, table, chain, rule.locs())
+            return Compiled(stmts, None, True, prog)
     evaluate_rule, EvalContext, linearize, dump = st
 
     def slow(rule):
@@ -136,6 +166,11 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
 
     if linearize is None:
         return Compiled(slow(rule)[0], "", True)
+    if type(rule) is _line.FastRule:
+        stmts, prog = out = slow(rule)
+        _line.LINES.misses += 1
+        _line.LINES.build(rule, family, table, chain, slow, out, st)
+        return Compiled(stmts, None, True, prog)
     if _fast.enabled():
         # rules that differ only in constants share one template (commands/fastload.py)
         stmts, prog = _fast.SHAPES.compile(rule, family, table, chain, slow, st)

@@ -48,6 +48,62 @@ class Rule:
     userdata: dict = field(default_factory=dict)
 
 
+_RULE_STMTS = Rule.stmts        # the slot, under the property of LazyRule
+
+
+class LazyRule(Rule):
+    """A :class:`Rule` whose ``stmts`` are built on first read by ``make()``.
+
+    The line-level load path (``commands/_fastline.py``) knows a rule's program without
+    its typed statements, which only listings, JSON and errors read; building them for
+    every rule of a 100k-rule load was a third of its time.  Equal to, and copied and
+    pickled as, the plain :class:`Rule` with the same values."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, handle: int, stmts: tuple = (), comment: str | None = None,
+                 loc: Location | None = None, userdata: dict | None = None, *, make=None):
+        self.make = make
+        _RULE_STMTS.__set__(self, stmts)
+        self.handle = handle
+        self.comment = comment
+        self.loc = loc
+        self.userdata = {} if userdata is None else userdata
+
+    @property
+    def stmts(self) -> tuple:
+        make = self.make
+        if make is not None:
+            self.make = None
+            _RULE_STMTS.__set__(self, tuple(make()))
+        return _RULE_STMTS.__get__(self)
+
+    @stmts.setter
+    def stmts(self, v) -> None:
+        self.make = None
+        _RULE_STMTS.__set__(self, v)
+
+    def _plain(self) -> Rule:
+        return Rule(self.handle, self.stmts, self.comment, self.loc, self.userdata)
+
+    def __eq__(self, other):
+        if isinstance(other, Rule):
+            return (self.handle, self.stmts, self.comment, self.loc, self.userdata) == \
+                (other.handle, other.stmts, other.comment, other.loc, other.userdata)
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
+
+    def __reduce__(self):
+        return (Rule, (self.handle, self.stmts, self.comment, self.loc, self.userdata))
+
+    def __copy__(self) -> Rule:
+        return self._plain()
+
+
 @dataclass(slots=True)
 class Chain:
     name: str

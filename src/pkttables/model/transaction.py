@@ -17,7 +17,7 @@ import dataclasses
 import errno
 from collections.abc import Callable
 
-from pkttables.model.objects import (Chain, Element, Flowtable, Hook, Rule, Set, StatefulObject,
+from pkttables.model.objects import (Chain, Element, Flowtable, Hook, LazyRule, Rule, Set, StatefulObject,
                                      Table)  # noqa: F401 - re-exported for callers building objects
 from pkttables.model.ruleset import FAMILIES, ModelError, Ruleset
 
@@ -169,12 +169,16 @@ class Transaction:
 
     def add_rule(self, family: str, table: str, chain: str, stmts: tuple, *,
                  insert: bool = False, position: int | None = None, index: int | None = None,
-                 comment: str | None = None, loc=None) -> Rule:
-        """`add` appends (or goes after `position`/`index`); `insert` prepends (or goes before)."""
+                 comment: str | None = None, loc=None, make=None) -> Rule:
+        """`add` appends (or goes after `position`/`index`); `insert` prepends (or goes before).
+        ``make``: the statements are ``make()``, built on first read (:class:`LazyRule`)."""
         t = self._wtable(family, table)
         c = self._wchain(t, chain)
         at = self._rule_slot(c, position, index, family, table)
-        r = Rule(t.alloc_handle(), tuple(stmts), comment, loc)
+        if make is not None:
+            r = LazyRule(t.alloc_handle(), (), comment, loc, make=make)
+        else:
+            r = Rule(t.alloc_handle(), tuple(stmts), comment, loc)
         if at is None:
             c.rules.insert(0, r) if insert else c.rules.append(r)
         else:

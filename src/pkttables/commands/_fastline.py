@@ -1,0 +1,656 @@
+"""Line-level fast path: ACL rule lines compiled without the tokenizer, the parser,
+evaluation or linearization.
+
+Theory of operation
+-------------------
+A generated ACL is thousands of lines such as ``ip saddr 10.1.0.0/16 th dport 22 accept``
+inside one ``table { chain { ... } }`` block.  For such a line everything the slow path
+computes (typed statements, instructions) is fixed by its *shape* -- the words with the
+constants replaced by their class -- except the constants' bytes and the locations.  So:
+
+1. **Text pass** (:func:`split_script`).  Each line of the file is matched by
+   :func:`scan_line`, a word-level scanner for a small grammar (``ip saddr|daddr``
+   with an address, prefix or range; ``th|tcp|udp sport|dport`` with a port or range;
+   ``meta l4proto`` with a protocol; ``counter``; ``accept|drop|continue|return``; the
+   ``==``/``!=`` operators).  It gives what :func:`.fastload.scan` gives for the parsed
+   line -- the shape key, the constants' bytes (*atoms*) and the column spans of the
+   parsed nodes' locations -- without building the AST.  A line that matches is a
+   *candidate* only where a rule may stand: directly inside a ``chain`` block of a
+   ``table`` block (a brace tracker follows the other lines: strings, comments, every
+   ``{``/``}``).  Candidate lines are blanked (their newline kept, so every other
+   location is unchanged) and the rest is parsed by the real parser; each candidate then
+   goes back into its chain's body, in line order, as a :class:`FastRule`.  Any doubt --
+   an ``include``, a backslash continuation, a parse error, chains that do not line up
+   with the tracker's -- and the original text is parsed as a whole instead.
+
+2. **Lazy AST** (:class:`FastRule`).  A subclass of :class:`pkttables.lang.ast.Rule`
+   whose ``stmts`` are parsed from the line (by the real parser, locations moved to the
+   line's number) on first read: errors, ``--debug``, the slow path.
+
+3. **Templates per statement, composed per rule** (:class:`LineShapes`).  The first
+   rule of a shape runs the slow path (so its errors and output are the slow path's).
+   Then each statement gets a template keyed by ``(family, context, statement shape)``,
+   the context being the shapes of the statements before it that may change its meaning
+   (everything but address matches and counters): the slow path is run on
+   ``context + statement`` with the statement's constants, and on two *probes* with
+   other constants of the same class, and on ``context`` alone; what the statement adds
+   (typed statements, instructions) is turned into a constructor by
+   :class:`.fastload._Gen` (see its module for the walk).  The rule's template is the
+   list of its statements' templates; it is kept only if composing it for the rule
+   itself gives exactly the slow path's statements and program (payload merging or a
+   dependency that crosses statements would differ: the shape then always takes the slow
+   path).  A hit builds the program from the atoms and the typed statements from the
+   atoms and the line's locations.
+
+The 10k-rule bench ACL has ~960 rule shapes but ~60 statement templates, so templates
+cost one slow run per rule shape instead of ~1 ms each (docs/perf.md).
+
+``PKT_NO_FASTLINE=1`` disables the text pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import re
+
+from pkttables.errors import Location
+from pkttables.lang import ast as A
+
+from . import fastload as _fl
+
+__all__ = ["FastRule", "LineShapes", "LINES", "enabled", "scan_line", "split_script"]
+
+_OCT = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IP4 = re.compile(rf"{_OCT}\.{_OCT}\.{_OCT}\.{_OCT}")
+_NUM = re.compile(r"0|[1-9][0-9]{0,4}")
+_PLEN = re.compile(r"[0-9]|[12][0-9]|3[0-2]")
+_WORD = re.compile(r"[^ \t]+")
+# only printable ASCII, spaces and tabs: columns are then characters (lexer counts bytes)
+_PLAIN = re.compile(r"[ \t]*[a-z][\x20-\x7e\t]*")
+_ADDR = {"saddr", "daddr"}
+_PORT = {"sport", "dport"}
+_L4 = {"th", "tcp", "udp"}
+_OPS = {"==", "!="}
+_VERDICTS = {"accept", "drop", "continue", "return"}
+# `meta l4proto NAME`: names the parser reads as a plain symbol (checked by the tests
+# against the parser, tests/unit/perf/test_perf_fastline.py)
+_PROTO_NAMES = frozenset({"tcp", "udp", "icmp", "igmp", "gre", "esp", "ah", "sctp", "dccp", "udplite"})
+
+
+def _ip4(text: str) -> bytes:
+    return bytes(map(int, text.split(".")))
+
+
+def scan_line(text: str):
+    """``(key, spans, atoms)`` of a rule line, as :func:`.fastload.scan` gives for the
+    parsed rule (``spans``: the locations' ``(first_col, last_col)``, in the same order),
+    or None when the line is not in the fast grammar."""
+    if _PLAIN.fullmatch(text) is None:
+        return None
+    ms = list(_WORD.finditer(text))
+    n = len(ms)
+    ws = [m.group() for m in ms]
+    key: list = [None]
+    spans: list = [(ms[0].start() + 1, ms[-1].end())]
+    atoms: list = []
+    i = 0
+    while i < n:
+        w = ws[i]
+        start = ms[i].start() + 1
+        if w in _VERDICTS:
+            key.append(("v", w))
+            sp = (start, ms[i].end())
+            spans.append(sp)
+            spans.append(sp)
+            i += 1
+            continue
+        if w == "counter":
+            key.append(("c", None, None))
+            spans.append((start, ms[i].end()))
+            i += 1
+            continue
+        if i + 2 >= n:
+            return None
+        f = ws[i + 1]
+        j = i + 2
+        op = "implicit"
+        if ws[j] in _OPS:
+            op = ws[j]
+            j += 1
+            if j >= n:
+                return None
+        c = ws[j]
+        cm = ms[j]
+        c0 = cm.start() + 1
+        sp_stmt = (start, cm.end())
+        sp_left = (start, ms[i + 1].end())
+        if w == "ip" and f in _ADDR:
+            if _IP4.fullmatch(c) is not None:
+                sk = "a"
+                cs = [(c0, cm.end())]
+                atoms.append(_ip4(c))
+            elif "/" in c:
+                a, _, pl = c.partition("/")
+                if _IP4.fullmatch(a) is None or _PLEN.fullmatch(pl) is None:
+                    return None
+                plen = int(pl)
+                mask = ((1 << 32) - 1) ^ ((1 << (32 - plen)) - 1)
+                v = int.from_bytes(_ip4(a), "big") & mask
+                atoms.append(v.to_bytes(4, "big"))
+                atoms.append(mask.to_bytes(4, "big"))
+                sk = ("pf", plen if plen % 8 == 0 else "m")
+                cs = [(c0, cm.end()), (c0, c0 + len(a) - 1)]
+            elif "-" in c:
+                a, _, b = c.partition("-")
+                if _IP4.fullmatch(a) is None or _IP4.fullmatch(b) is None:
+                    return None
+                x, y = _ip4(a), _ip4(b)
+                if not x < y:
+                    return None
+                atoms.append(x)
+                atoms.append(y)
+                sk = "r4"
+                cs = [(c0, cm.end()), (c0, c0 + len(a) - 1), (c0 + len(a) + 1, cm.end())]
+            else:
+                return None
+            key.append((("p", "ip", f), op, sk))
+        elif w in _L4 and f in _PORT:
+            if _NUM.fullmatch(c) is not None:
+                v = int(c)
+                if v > 65535:
+                    return None
+                atoms.append(v.to_bytes(2, "big"))
+                sk = "n"
+                cs = [(c0, cm.end())]
+            elif "-" in c:
+                a, _, b = c.partition("-")
+                if _NUM.fullmatch(a) is None or _NUM.fullmatch(b) is None:
+                    return None
+                x, y = int(a), int(b)
+                if not x < y <= 65535:
+                    return None
+                atoms.append(x.to_bytes(2, "big"))
+                atoms.append(y.to_bytes(2, "big"))
+                sk = "r16"
+                cs = [(c0, cm.end()), (c0, c0 + len(a) - 1), (c0 + len(a) + 1, cm.end())]
+            else:
+                return None
+            key.append((("p", w, f), op, sk))
+        elif w == "meta" and f == "l4proto":
+            if c in _PROTO_NAMES:
+                key.append((("m", "l4proto", True), op, ("S", c)))
+            elif _NUM.fullmatch(c) is not None and int(c) < 256:
+                key.append((("m", "l4proto", True), op, ("N", int(c), c)))
+            else:
+                return None
+            cs = [(c0, cm.end())]
+        else:
+            return None
+        spans.append(sp_stmt)
+        spans.append(sp_left)
+        spans.extend(cs)
+        i = j + 1
+    if len(key) == 1:
+        return None
+    return tuple(key), spans, atoms
+
+
+# ---------------------------------------------------------------- lazy AST
+_RULE_STMTS = A.Rule.stmts          # the slot of the parent class
+
+
+class FastRule(A.Rule):
+    """A parsed rule whose statements are parsed from its line on first read.
+
+    ``loc`` and ``comment`` are there at once; ``fast`` is ``(key, spans, atoms)`` from
+    :func:`scan_line`.  Compares equal to the :class:`~pkttables.lang.ast.Rule` the
+    parser would have built."""
+
+    __slots__ = ("fast", "lineno")
+
+    @property
+    def stmts(self):
+        try:
+            return _RULE_STMTS.__get__(self)
+        except AttributeError:
+            v = _parse_line(self.loc, self.lineno)
+            _RULE_STMTS.__set__(self, v)
+            return v
+
+    @stmts.setter
+    def stmts(self, v):
+        _RULE_STMTS.__set__(self, v)
+
+    def __eq__(self, other):
+        if isinstance(other, A.Rule):
+            return (self.loc, self.stmts, self.comment) == (other.loc, other.stmts, other.comment)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.loc, self.stmts, self.comment))
+
+    def __repr__(self):
+        return f"Rule(loc={self.loc!r}, stmts={self.stmts!r}, comment={self.comment!r})"
+
+    def locs(self) -> list:
+        """The rule's locations in :func:`.fastload.scan` order."""
+        loc = self.loc
+        f, ln, lt = loc.file, loc.line, loc.line_text
+        sp = self.fast[1]
+        return [loc] + [Location(f, ln, a, b, lt) for a, b in sp[1:]]
+
+
+def _make_rule(filename: str, lineno: int, text: str, fast) -> FastRule:
+    r = object.__new__(FastRule)
+    a, b = fast[1][0]
+    A.Rule.loc.__set__(r, Location(filename, lineno, a, b, text))
+    A.Rule.comment.__set__(r, None)
+    _FAST.__set__(r, fast)
+    _LINENO.__set__(r, lineno)
+    return r
+
+
+_FAST = FastRule.fast
+_LINENO = FastRule.lineno
+
+
+def _parse_line(loc: Location, lineno: int) -> tuple:
+    """The statements the parser builds for the rule line ``loc.line_text``: its
+    tokens numbered from the line's number, read by the parser's ``rule``."""
+    from pkttables.lang.lexer import tokenize
+    from pkttables.lang.parser import _Parser
+    p = _Parser(tokenize(loc.line_text + "\n", loc.file, first_line=lineno), ())
+    rule = p.rule()
+    if not p.diags and rule.loc == loc:
+        return rule.stmts
+    from pkttables.lang import parse       # as a whole block, the locations moved after
+    s = parse(f"table ip x {{ chain y {{\n{loc.line_text}\n}}\n}}\n", loc.file)
+    rule = next(x for x in s.commands[0].obj.body[0].body if isinstance(x, A.Rule))
+    return _moved(rule.stmts, lineno)
+
+
+def _moved(node, lineno: int):
+    """``node`` with every location on line 2 moved to ``lineno``."""
+    t = type(node)
+    if t is Location:
+        return dataclasses.replace(node, line=lineno)
+    if t is tuple:
+        return tuple(_moved(x, lineno) for x in node)
+    if t is list:
+        return [_moved(x, lineno) for x in node]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{f.name: _moved(getattr(node, f.name), lineno)
+                                            for f in dataclasses.fields(node) if f.init})
+    return node
+
+
+# ---------------------------------------------------------------- text pass
+_TABLE_OPEN = re.compile(r"\s*table\s+(?:[a-z0-9]+\s+)?[^\s{}]+\s*")
+_CHAIN_OPEN = re.compile(r"\s*chain\s+[^\s{}]+\s*")
+
+
+def _track(line: str, stack: list, opens: list, lineno: int) -> bool:
+    """Follow the braces of a line that is not a candidate; False when it holds
+    something the tracker does not follow (a continuation)."""
+    seg_start = 0
+    i = 0
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if ch == '"':
+            k = line.find('"', i + 1)
+            if k < 0:
+                return False
+            i = k + 1
+            continue
+        if ch == "#":
+            break
+        if ch == "{":
+            seg = line[seg_start:i]
+            if _CHAIN_OPEN.fullmatch(seg) and stack == ["table"]:
+                stack.append("chain")
+                name = seg.split()[1]
+                opens.append((lineno, name))
+            elif _TABLE_OPEN.fullmatch(seg) and not stack:
+                stack.append("table")
+            else:
+                stack.append("other")
+            seg_start = i + 1
+        elif ch == "}":
+            if not stack:
+                return False
+            stack.pop()
+            seg_start = i + 1
+        elif ch == ";":
+            seg_start = i + 1
+        i += 1
+    if line.rstrip().endswith("\\"):
+        return False
+    return True
+
+
+def split_script(text: str, filename: str):
+    """``(blanked text, chain opens, candidates)`` or None when the text has no
+    candidate or holds something the pass does not follow.  ``candidates``: per chain
+    open (index into ``chain opens``), the :class:`FastRule` of its candidate lines."""
+    if "include" in text:
+        return None
+    lines = text.split("\n")
+    stack: list = []
+    opens: list = []
+    cands: dict = {}
+    out = lines
+    changed = False
+    scan = scan_line
+    for idx, line in enumerate(lines):
+        if len(stack) == 2 and stack[1] == "chain" and line:
+            fast = scan(line)
+            if fast is not None:
+                if not changed:
+                    out = list(lines)
+                    changed = True
+                out[idx] = ""
+                cands.setdefault(len(opens) - 1, []).append(_make_rule(filename, idx + 1, line, fast))
+                continue
+        if not _track(line, stack, opens, idx + 1):
+            return None
+    if not changed:
+        return None
+    return "\n".join(out), opens, cands
+
+
+def merge(script: A.Script, opens: list, cands: dict) -> A.Script | None:
+    """``script`` (parsed from the blanked text) with each chain's fast rules put back
+    in line order; None when its chain blocks are not the tracker's."""
+    k = 0
+    cmds = []
+    for cmd in script.commands:
+        obj = cmd.obj
+        if type(obj) is A.TableObj and obj.body:
+            body = []
+            for item in obj.body:
+                if type(item) is A.ChainObj and item.body is not None:
+                    if k >= len(opens):
+                        return None
+                    line, name = opens[k]
+                    if item.loc.line != line or item.name != name:
+                        return None
+                    fr = cands.get(k)
+                    k += 1
+                    if fr:
+                        items = list(item.body)
+                        merged = []
+                        j = 0
+                        for it in items:
+                            ln = it.loc.line if it.loc is not None else 0
+                            while j < len(fr) and fr[j].lineno < ln:
+                                merged.append(fr[j])
+                                j += 1
+                            merged.append(it)
+                        merged.extend(fr[j:])
+                        item = dataclasses.replace(item, body=tuple(merged))
+                body.append(item)
+            cmd = dataclasses.replace(cmd, obj=dataclasses.replace(obj, body=tuple(body)))
+        cmds.append(cmd)
+    if k != len(opens):
+        return None
+    return dataclasses.replace(script, commands=tuple(cmds))
+
+
+def parse(text: str, filename: str, parse_fn) -> A.Script | None:
+    """The script of ``text`` with its candidate lines as :class:`FastRule`, or None
+    (then parse ``text`` as usual).  ``parse_fn(text)`` is the caller's parser."""
+    sp = split_script(text, filename)
+    if sp is None:
+        return None
+    blanked, opens, cands = sp
+    script = parse_fn(blanked)
+    if script.error is not None:
+        return None         # the parser's recovery may skip lines: the whole text decides
+    return merge(script, opens, cands)
+
+
+def enabled() -> bool:
+    return not os.environ.get("PKT_NO_FASTLINE")
+
+
+# ---------------------------------------------------------------- templates
+_UNFIT = object()
+_LOCREF = re.compile(r"\bL\[|\bR\b")
+
+
+def _ctx_key(k) -> bool:
+    """Whether a statement key can change how a later statement evaluates."""
+    if k[0] in ("c", "v"):
+        return False
+    left = k[0]
+    return not (left[0] == "p" and left[1] == "ip" and left[2] in _ADDR)
+
+
+def _group(k):
+    """Which statements may merge with their neighbours: ip addresses, or ports of one
+    protocol keyword."""
+    left = k[0]
+    if type(left) is not tuple or left[0] != "p":
+        return None
+    return left[1]
+
+
+def _stmt_loc_count(k) -> int:
+    if k[0] == "v":
+        return 2
+    if k[0] == "c":
+        return 1
+    sk = k[2]
+    if sk in ("r4", "r16"):
+        return 5
+    if type(sk) is tuple and sk[0] == "pf":
+        return 4
+    return 3
+
+
+def _stmt_atom_count(k) -> int:
+    if k[0] in ("v", "c") or k[0][0] == "m":
+        return 0
+    sk = k[2]
+    if sk in ("r4", "r16") or type(sk) is tuple:
+        return 2
+    return 1
+
+
+class _StmtGen(_fl._Gen):
+    """:class:`.fastload._Gen` with the statement's own locations as ``L[k]`` and the
+    rule's location as ``R``."""
+
+    def __init__(self, own: list, rule_loc: Location, atoms):
+        super().__init__([], atoms)
+        self.own = {}
+        for i, loc in enumerate(own):
+            self.own.setdefault(loc, f"L[{i}]")
+        self.rule_loc = rule_loc
+
+    def expr(self, real, p1, p2) -> str:
+        if type(real) is Location:
+            if p1 != real or p2 != real:
+                raise _fl._Unfit("a location that is not the statement's")
+            name = self.own.get(real)
+            if name is None:
+                if real == self.rule_loc:
+                    return "R"
+                raise _fl._Unfit("a location outside the statement")
+            return name
+        return super().expr(real, p1, p2)
+
+
+def _function(body: str, ns: dict):
+    src = f"def build(L, A, R):\n    return {body}\n"
+    code = _fl._CODE.get(src)
+    if code is None:
+        import types
+        mod = compile(src, "<pkttables statement shape>", "exec")
+        code = _fl._CODE[src] = next(c for c in mod.co_consts if isinstance(c, types.CodeType))
+    import types
+    return types.FunctionType(code, ns, "build")
+
+
+class LineShapes:
+    """Rule shape -> composed template (or unfit); statement shape in context -> its
+    constructor (or unfit)."""
+
+    def __init__(self, limit: int = 50000):
+        self.rules: dict = {}
+        self.stmts: dict = {}
+        self.limit = limit
+        self.stages = None
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        self.rules.clear()
+        self.stmts.clear()
+
+    def _check_stages(self, stages) -> None:
+        if stages is not self.stages and stages != self.stages:
+            self.clear()
+            self.stages = stages
+
+    def lookup(self, rule: FastRule, family: str, stages):
+        """The rule template of ``rule``'s shape, or None."""
+        self._check_stages(stages)
+        ent = self.rules.get((family, rule.fast[0]))
+        if ent is None or ent is _UNFIT:
+            return None
+        return ent
+
+    def build(self, rule: FastRule, family: str, table: str, chain: str, slow, real, stages) -> None:
+        """After the slow path gave ``real`` for ``rule``: the shape's template, if its
+        statements' templates compose to exactly ``real``."""
+        self._check_stages(stages)
+        key = (family, rule.fast[0])
+        if key in self.rules:
+            return
+        if len(self.rules) >= self.limit:
+            self.rules.clear()
+        try:
+            tpl = self._compose(rule, family, slow)
+            ok = tpl is not None and instantiate(tpl, rule, family, table, chain, rule.locs()) == real
+        except Exception:       # noqa: BLE001 -- a template that cannot be made is no template
+            ok = False
+        self.rules[key] = tpl if ok else _UNFIT
+
+    def _compose(self, rule: FastRule, family: str, slow):
+        key, _spans, atoms = rule.fast
+        stmts = rule.stmts
+        if len(stmts) != len(key) - 1:
+            return None
+        locs = rule.locs()
+        # units: runs of adjacent payload matches that evaluation may merge into one
+        # load (``ip saddr A ip daddr B/24`` -> one 7-byte compare; nft's payload merge)
+        units: list = []
+        for k, st in zip(key[1:], stmts):
+            g = _group(k)
+            if g is not None and units and units[-1][0] == g:
+                units[-1][1].append(k)
+                units[-1][2].append(st)
+            else:
+                units.append((g, [k], [st]))
+        parts = []
+        ctx_keys: list = []
+        ctx_stmts: list = []
+        lo, ao = 1, 0
+        for _g, ks, sts in units:
+            nl = sum(_stmt_loc_count(k) for k in ks)
+            na = sum(_stmt_atom_count(k) for k in ks)
+            skey = (family, tuple(ctx_keys), tuple(ks))
+            fn = self.stmts.get(skey)
+            if fn is None:
+                fn = self._stmt_template(rule.loc, tuple(ctx_stmts), tuple(sts), locs[lo:lo + nl],
+                                         atoms[ao:ao + na], slow)
+                self.stmts[skey] = fn if fn is not None else _UNFIT
+            if fn is None or fn is _UNFIT:
+                return None
+            parts.append((fn, lo, lo + nl, ao, ao + na))
+            for k, st in zip(ks, sts):
+                if _ctx_key(k):
+                    ctx_keys.append(k)
+                    ctx_stmts.append(st)
+            lo += nl
+            ao += na
+        if lo != len(locs) or ao != len(atoms):
+            return None
+        return tuple(parts)
+
+    def _stmt_template(self, rule_loc, ctx: tuple, unit: tuple, own_locs: list, own_atoms: list, slow):
+        """The constructor ``build(L, A, R) -> (typed statements, instructions)`` of what
+        the statements ``unit`` add after ``ctx``, from the slow path on them and on two
+        probes (the same statements with other constants of the same classes)."""
+        rng = random.Random(repr(own_atoms))
+
+        def out(stmts):
+            ts, prog = slow(A.Rule(rule_loc, stmts, None))
+            return tuple(ts), tuple(prog.instrs)
+
+        base_ts, base_ins = out(ctx) if ctx else ((), ())
+        probes = []
+        avoid: set = set(b for x in own_atoms for b in x)
+        for _ in range(2):
+            p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid)
+            sc = _fl.scan(p)
+            if sc is None or sc[1][1:] != own_locs:
+                return None
+            avoid |= {b for x in sc[2] for b in x}
+            probes.append((p.stmts, sc[2]))
+        got = []
+        for u in (unit, probes[0][0], probes[1][0]):
+            ts, ins = out(ctx + u)
+            if ts[:len(base_ts)] != base_ts or ins[:len(base_ins)] != base_ins:
+                return None
+            got.append((ts[len(base_ts):], ins[len(base_ins):]))
+        g = _StmtGen(own_locs, rule_loc, (own_atoms, probes[0][1], probes[1][1]))
+        try:
+            body_ts = g.expr(got[0][0], got[1][0], got[2][0])
+            body_ins = g.expr(got[0][1], got[1][1], got[2][1])
+        except _fl._Unfit:
+            return None
+        if _LOCREF.search(body_ins):
+            return None             # instructions hold no locations: built without them
+        fts, fins = _function(body_ts, g.ns), _function(body_ins, g.ns)
+        if fts(own_locs, own_atoms, rule_loc) != got[0][0] or fins(None, own_atoms, None) != got[0][1]:
+            return None
+        return fts, fins
+
+
+def instantiate(tpl, rule: FastRule, family: str, table: str, chain: str, locs: list):
+    """``(typed statements, program)`` of ``rule`` from its shape's template."""
+    return stmts_of(tpl, rule, locs), program_of(tpl, rule, family, table, chain)
+
+
+def stmts_of(tpl, rule: FastRule, locs: list) -> tuple:
+    atoms = rule.fast[2]
+    R = locs[0]
+    ts: list = []
+    for (fts, _fins), l0, l1, a0, a1 in tpl:
+        ts += fts(locs[l0:l1], atoms[a0:a1], R)
+    return tuple(ts)
+
+
+def program_of(tpl, rule: FastRule, family: str, table: str, chain: str):
+    atoms = rule.fast[2]
+    ins: list = []
+    for (_fts, fins), _l0, _l1, a0, a1 in tpl:
+        ins += fins(None, atoms[a0:a1], None)
+    P = _Program if _Program is not None else _load_program()
+    return P(family, table, chain, (), tuple(ins), rule.comment)
+
+
+def _load_program():
+    global _Program
+    from pkttables.compile.linearize import Program
+    _Program = Program
+    return Program
+
+
+LINES = LineShapes()
+_Program = None
