@@ -41,6 +41,7 @@ from pkttables.model import (Chain, Element, Flowtable, Hook, ModelError, Rule, 
 
 from . import _locate as L
 from . import _sets as S
+from .fastelements import unique_new as fast_unique
 from ._pipeline import compile_rule, set_infos
 
 __all__ = ["CommandError", "Options", "Result", "execute", "NotAvailable"]
@@ -1241,6 +1242,10 @@ class _Executor:
                 if any((e.key, e.key_end) in have for e in new):
                     raise CommandError(E.EEXIST, loc)
             s.elements[:] = S.merge_intervals(s, new, getattr(se, "loc", loc), host=host)
+            return
+        bulk = fast_unique(s, new, create)
+        if bulk is not None:
+            s.elements[:] = bulk        # a bulk list into an empty set (commands/fastelements.py)
             return
         have = {e.key for e in s.elements}
         items = None
