@@ -209,6 +209,20 @@ def program_of(rule, family: str, table: str, chain: str) -> tuple[tuple[Instr, 
     return instrs, dumps
 
 
+def _distinct(instrs: tuple[Instr, ...]) -> tuple[Instr, ...]:
+    """The rule's instructions, each a distinct object.  Stateful instructions find their
+    state by identity (``LoadedRule.index_of``: id -> position), but equal constant-free
+    instructions may arrive as one shared object (the dump parser and the rule-shape cache
+    reuse them): ``counter counter`` would then count twice into one cell."""
+    seen: set[int] = set()
+    out = list(instrs)
+    for k, i in enumerate(out):
+        if id(i) in seen:
+            out[k] = dataclasses.replace(i)
+        seen.add(id(out[k]))
+    return tuple(out)
+
+
 def _bind_anon_sets(instrs: tuple[Instr, ...], dumps: list[SetDump], uid: str, objdata=None):
     """Pair the declaration and element lines of each anonymous set and give each a
     name of its own: nft prints every anonymous set as ``__set%d`` (the kernel numbers
@@ -286,6 +300,7 @@ class LoadedRuleset:
                     instrs, dumps = program_of(r, fam, tname, cname)
                     instrs, anon = _bind_anon_sets(instrs, dumps, f"{fam}/{tname}/{cname}/{r.handle}")
                     anon = _anon_instances(anon, r, sets, fam, tname)
+                    instrs = _distinct(instrs)
                     lr = LoadedRule(fam, tname, cname, r.handle, instrs, anon, r)
                     lr.index_of = {id(i): k for k, i in enumerate(instrs)}
                     rules.append(lr)
