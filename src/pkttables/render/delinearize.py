@@ -434,12 +434,12 @@ class _Delin:
             self.ctx[Base.NETWORK_HEADER] = ("ip", None)
         elif f == "ip6":
             self.ctx[Base.NETWORK_HEADER] = ("ip6", None)
-        elif f in ("bridge", "netdev"):
+        elif f == "bridge":
             self.ctx[Base.LL_HEADER] = ("ether", None)
         elif f == "arp":
             self.ctx[Base.NETWORK_HEADER] = ("arp", None)
-        if f in ("ip", "ip6", "inet"):
-            self.ctx[Base.LL_HEADER] = ("ether", None)   # nft's default for link loads
+        # elsewhere the link layer is only known after `meta iiftype ether` (the dependency
+        # nft adds to `ether saddr`): without it nft lists a link load raw (`@ll,0,8 0x1`)
 
     # -- registers --------------------------------------------------------------------
     @staticmethod
@@ -826,6 +826,10 @@ class _Delin:
             if hdrs:
                 return Exthdr(DATATYPES["boolean"], _HOST, 8, f"{prefix} {hdrs[0].name}", True)
             return Exthdr(DATATYPES["boolean"], _HOST, 8, f"{prefix} {typ}", True)
+        if op == "ipv6" and typ == 43 and n == 16 and off >= 8 and (off - 8) % 16 == 0:
+            # a routing header's address array: nft lists the segment routing header's
+            # `sid[N]` (rt0/rt2 `addr` share the offsets; rt0 is deprecated)
+            return Exthdr(DATATYPES["ipv6_addr"], _BIG, 128, f"srh sid[{(off - 8) // 16 + 1}]")
         for h in hdrs:
             for f in h.fields.values():
                 if f.offset_bits == off * 8 and f.len_bits == n * 8:

@@ -271,7 +271,8 @@ def _expr(e: Any, dt: Any = None, o: ListOptions | None = None) -> Any:
     if isinstance(e, A.Exthdr):
         d = {"name": e.hdr}
         if e.field is not None:
-            d["field"] = e.field
+            # exthdr_expr_json prints the template's name, array index included (sid[1])
+            d["field"] = e.field if e.index is None else f"{e.field}[{e.index}]"
         return {"exthdr": d}
     if isinstance(e, A.TcpOption):
         if e.raw is not None:

@@ -289,3 +289,47 @@ def test_synproxy_flags_reach_the_instruction_not_its_dump():
     (ins,) = [x for x in r.userdata["program"].instrs if type(x).__name__ == "Synproxy"]
     assert ins.flags == 0x1 | 0x8
     assert ins.dump() == "[ synproxy mss 1460 wscale 0 ]"
+
+
+# ---------------------------------------------------------------- srh sid[N], raw link loads
+
+
+def _listed_in(family: str, chain_decl: str, rule: str) -> str:
+    rs = run_text(f"add table {family} x\nadd chain {family} x c {{ {chain_decl} }}\n"
+                  f"add rule {family} x c {rule}", Ruleset()).ruleset
+    r = list(rs.chain(family, "x", "c").rules)[-1]
+    return T.rule_line(r, family, ListOptions(), rs.table(family, "x"))
+
+
+@pytest.mark.parametrize("rule,want", [
+    ("srh sid[1] fd00::1", "srh sid[1] fd00::1"),
+    ("srh sid[2] dead::beef", "srh sid[2] dead::beef"),
+    # nft lists the routing header's address array as the segment routing header's
+    ("rt0 addr[1] fe80::1", "srh sid[1] fe80::1"),
+    ("srh tag 127", "srh tag 127"),
+])
+def test_srh_sid(rule, want):
+    assert _listed_in("ip6", "type filter hook input priority 0;", rule) == want
+
+
+def test_srh_sid_json():
+    rs = run_text("add table ip6 x\nadd chain ip6 x c\nadd rule ip6 x c srh sid[2] dead::beef", Ruleset()).ruleset
+    r = list(rs.chain("ip6", "x", "c").rules)[-1]
+    got = J.rule_obj_json(r, rs.chain("ip6", "x", "c"), rs.table("ip6", "x"))["rule"]["expr"]
+    assert got[0]["match"]["left"] == {"exthdr": {"name": "srh", "field": "sid[2]"}}
+
+
+@pytest.mark.parametrize("family,chain,rule,want", [
+    # no `meta iiftype ether` before it: nft has no link layer protocol, lists raw
+    ("ip", "type filter hook input priority 0;", "@ll,0,8 0x1", "@ll,0,8 0x1"),
+    ("inet", "type filter hook input priority 0;", "@ll,48,48 0x0123456789ab", "@ll,48,48 0x123456789ab"),
+    ("netdev", "type filter hook ingress device lo priority 0;", "@ll,0,8 0x1", "@ll,0,8 0x1"),
+    # `ether saddr` brings its iiftype dependency: the field is named
+    ("inet", "type filter hook input priority 0;", "ether saddr 00:0f:54:0c:11:04", "ether saddr 00:0f:54:0c:11:04"),
+    ("netdev", "type filter hook ingress device lo priority 0;", "ether saddr 00:0f:54:0c:11:04",
+     "ether saddr 00:0f:54:0c:11:04"),
+    # the bridge family's link layer is always ethernet
+    ("bridge", "type filter hook input priority 0;", "@ll,48,48 0x0123456789ab", "ether saddr 01:23:45:67:89:ab"),
+])
+def test_link_layer_loads(family, chain, rule, want):
+    assert _listed_in(family, chain, rule) == want
