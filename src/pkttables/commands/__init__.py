@@ -58,7 +58,7 @@ def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = No
     from . import _fastline
     if _fastline.enabled():
         # rule lines of the fast grammar skip the tokenizer and parser (commands/_fastline.py)
-        script = _fastline.parse(text, filename, parse_fn)
+        script = _fastline.parse(text, filename, parse_fn, collapse=not opts.vars)
         if script is not None:
             return script
     return parse_fn(text)

@@ -42,7 +42,7 @@ from pkttables.model import (Chain, Element, Flowtable, Hook, ModelError, Rule, 
 from . import _locate as L
 from . import _sets as S
 from .fastelements import unique_new as fast_unique
-from ._pipeline import compile_rule, set_infos
+from ._pipeline import FastRule, compile_rule, fast_rule, set_infos
 
 __all__ = ["CommandError", "Options", "Result", "execute", "NotAvailable"]
 
@@ -493,6 +493,7 @@ class _Executor:
         self.rule_cmd: dict[tuple, Location] = {}   # (fam, table, handle) -> command location
         self.set_locs: dict[tuple, Location] = {}   # (fam, table, set) -> its name, this batch
         self.errors: list[PktError] = []            # every failing command/message so far
+        self.nojump: set[tuple] = set()             # (fam, table, handle) of rules known not to jump
 
     def _echo(self, kind: str, verb: str, fam: str, table: str, **kw) -> None:
         if "echo" in self.opts.flags:
@@ -553,7 +554,10 @@ class _Executor:
             # output chain (rc 0) while `nft -f` refuses it (checked on Linux 6.18).
             self._validate_hooks(by_handle)
         jumping = False
+        nojump = self.nojump
         for k in self.rule_cmd:
+            if k in nojump:
+                continue
             cr = by_handle.get(k)
             if cr is not None and _rule_jumps(cr[1]):
                 jumping = True
@@ -991,10 +995,15 @@ class _Executor:
         c = t.chains.get(chain) if t is not None else None
         if c is not None or t is None or nested:
             pass
-        ifx = self.opts.ifindex_fn()
-        comp = compile_rule(rule, fam, table, chain, sets=set_infos(t) if t is not None else None,
-                            chains=frozenset(t.chains) if t is not None else None, ifindex=ifx) if t is not None \
-            else compile_rule(rule, fam, table, chain, ifindex=ifx)
+        # a rule line of a known shape (commands/_fastline.py): no sets, chains or
+        # interfaces to look up, its statements built only when read
+        fast = type(rule) is FastRule
+        comp = fast_rule(rule, fam, table, chain) if fast and t is not None else None
+        if comp is None:
+            ifx = self.opts.ifindex_fn()
+            comp = compile_rule(rule, fam, table, chain, sets=set_infos(t) if t is not None else None,
+                                chains=frozenset(t.chains) if t is not None else None, ifindex=ifx) \
+                if t is not None else compile_rule(rule, fam, table, chain, ifindex=ifx)
         if "netlink" in self.opts.debug and comp.bytecode:
             self.out.append(comp.bytecode + "\n")
         if t is None:
@@ -1002,10 +1011,11 @@ class _Executor:
         if c is None:
             raise CommandError(E.ENOENT, f.pick("name") if not nested else f.whole)
         self._mutating()
-        anon = self._bind_sets(fam, table, comp, rule.loc)
+        make = comp.make
+        anon = self._bind_sets(fam, table, comp, rule.loc) if make is None else ()
         try:
             if replace:
-                r = self.tx.replace_rule(fam, table, chain, obj.handle, comp.stmts,
+                r = self.tx.replace_rule(fam, table, chain, obj.handle, make() if make else comp.stmts,
                                          comment=rule.comment, loc=rule.loc)
                 # the model keeps the old rule's handle and allocates none, as the kernel does
             else:
@@ -1013,7 +1023,7 @@ class _Executor:
                 pos = (obj.position or obj.handle or None) if obj else None
                 r = self.tx.add_rule(fam, table, chain, comp.stmts, insert=insert,
                                      position=pos, index=obj.index if obj else None,
-                                     comment=rule.comment, loc=rule.loc)
+                                     comment=rule.comment, loc=rule.loc, make=make)
         except ModelError as e:
             raise CommandError(e.errno, f.pick("handle") if replace else f.pick("position")) from None
         r.userdata["ast"] = rule
@@ -1027,7 +1037,11 @@ class _Executor:
         t = self.tx.tables[(fam, table)]
         # The compiled program names every chain the rule jumps to: walk the AST (for
         # the target's location) only when one of them is a base chain.
-        targets = _prog_refs(r)[0] if comp.program is not None else None
+        if fast:                        # the fast grammar has no jump, goto or vmap
+            targets = ()
+            self.nojump.add((fam, table, r.handle))
+        else:
+            targets = _prog_refs(r)[0] if comp.program is not None else None
         if targets is None or any(j in t.chains and t.chains[j].hook is not None for j in targets):
             for n in _walk(rule.stmts):
                 j = _jump_target(n)

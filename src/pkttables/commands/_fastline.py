@@ -51,6 +51,7 @@ cost one slow run per rule shape instead of ~1 ms each (docs/perf.md).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import random
 import re
@@ -331,34 +332,67 @@ def _track(line: str, stack: list, opens: list, lineno: int) -> bool:
     return True
 
 
-def split_script(text: str, filename: str):
-    """``(blanked text, chain opens, candidates)`` or None when the text has no
-    candidate or holds something the pass does not follow.  ``candidates``: per chain
-    open (index into ``chain opens``), the :class:`FastRule` of its candidate lines."""
+def split_script(text: str, filename: str, collapse: bool = True):
+    """``(text to parse, chain opens, candidates, line map)`` or None when the text has
+    no candidate or holds something the pass does not follow.  ``candidates``: per chain
+    open (index into ``chain opens``), the :class:`FastRule` of its candidate lines.
+
+    A run of candidate lines becomes one empty line (the parser's cost per empty line
+    is a NEWLINE token): ``line map[i]`` is the original number of line ``i + 1`` of the
+    text to parse (None: the text keeps every line)."""
     if "include" in text:
         return None
     lines = text.split("\n")
     stack: list = []
     opens: list = []
     cands: dict = {}
-    out = lines
-    changed = False
+    out: list = []
+    linemap: list = []
+    in_run = False
     scan = scan_line
-    for idx, line in enumerate(lines):
-        if len(stack) == 2 and stack[1] == "chain" and line:
-            fast = scan(line)
-            if fast is not None:
-                if not changed:
-                    out = list(lines)
-                    changed = True
-                out[idx] = ""
-                cands.setdefault(len(opens) - 1, []).append(_make_rule(filename, idx + 1, line, fast))
-                continue
-        if not _track(line, stack, opens, idx + 1):
-            return None
-    if not changed:
+    make = _make_rule
+    gc_was = gc.isenabled()
+    gc.disable()            # ~20 objects a line, all kept: the cyclic GC only costs here
+    try:
+        for idx, line in enumerate(lines):
+            if len(stack) == 2 and stack[1] == "chain" and line:
+                fast = scan(line)
+                if fast is not None:
+                    if not in_run or not collapse:
+                        out.append("")
+                        linemap.append(idx + 1)
+                        in_run = True
+                    cands.setdefault(len(opens) - 1, []).append(make(filename, idx + 1, line, fast))
+                    continue
+            in_run = False
+            out.append(line)
+            linemap.append(idx + 1)
+            if not _track(line, stack, opens, idx + 1):
+                return None
+    finally:
+        if gc_was:
+            gc.enable()
+    if not cands:
         return None
-    return "\n".join(out), opens, cands
+    return "\n".join(out), opens, cands, (linemap if collapse else None)
+
+
+def _remap(node, linemap: list, filename: str):
+    """``node`` with the locations of ``filename`` moved back to their original lines."""
+    t = type(node)
+    if t is Location:
+        if node.file != filename:
+            return node
+        orig = linemap[node.line - 1]
+        return node if orig == node.line else dataclasses.replace(node, line=orig)
+    if t is tuple:
+        return tuple(_remap(x, linemap, filename) for x in node)
+    if t is list:
+        return [_remap(x, linemap, filename) for x in node]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{f.name: _remap(getattr(node, f.name), linemap, filename)
+                                            for f in dataclasses.fields(node) if f.init})
+    return node
 
 
 def merge(script: A.Script, opens: list, cands: dict) -> A.Script | None:
@@ -399,16 +433,20 @@ def merge(script: A.Script, opens: list, cands: dict) -> A.Script | None:
     return dataclasses.replace(script, commands=tuple(cmds))
 
 
-def parse(text: str, filename: str, parse_fn) -> A.Script | None:
+def parse(text: str, filename: str, parse_fn, collapse: bool = True) -> A.Script | None:
     """The script of ``text`` with its candidate lines as :class:`FastRule`, or None
-    (then parse ``text`` as usual).  ``parse_fn(text)`` is the caller's parser."""
-    sp = split_script(text, filename)
+    (then parse ``text`` as usual).  ``parse_fn(text)`` is the caller's parser;
+    ``collapse``: runs of candidate lines may become one line (not when other text of
+    the same file name is parsed with it: ``-D`` definitions on a command line)."""
+    sp = split_script(text, filename, collapse)
     if sp is None:
         return None
-    blanked, opens, cands = sp
+    blanked, opens, cands, linemap = sp
     script = parse_fn(blanked)
     if script.error is not None:
         return None         # the parser's recovery may skip lines: the whole text decides
+    if linemap is not None:
+        script = _remap(script, linemap, filename)
     return merge(script, opens, cands)
 
 
