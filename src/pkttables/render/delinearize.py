@@ -1231,8 +1231,12 @@ class _Delin:
         if mask is not None:
             # nft prints a masked lookup as a binop: `tcp flags & (syn | ack) == { ... }`
             mt = fmt_value(e, mask, self.o)
-            if e.dtype.is_bitmask and e.dtype.symbols and self.o.numeric == 0 and mask & (mask - 1):
-                mt = "(" + _bitmask_text(e.dtype, mask, " | ") + ")"
+            if e.dtype.is_bitmask and e.dtype.symbols and mask & (mask - 1):
+                if self.o.numeric == 0:
+                    mt = "(" + _bitmask_text(e.dtype, mask, " | ") + ")"
+                else:   # -n: each bit in hex, still an OR of bits (measured)
+                    mt = "(" + " | ".join(f"0x{1 << b:x}" for b in range(mask.bit_length())
+                                          if mask >> b & 1) + ")"
             lhs = f"{lhs} & {mt}"
             op = "!= " if inv else "== "
         if dreg is None:

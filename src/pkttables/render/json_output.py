@@ -340,7 +340,9 @@ def _expr(e: Any, dt: Any = None, o: ListOptions | None = None) -> Any:
     if isinstance(e, A.Binop):
         if e.op in ("<<", ">>"):
             return {e.op: [_expr(e.left, dt, o), _expr(e.right, None, o)]}
-        return {e.op: _flatten_binop(e, e.op, dt, o)}
+        # nft 1.0.6 binop_expr_json: one [left, right] pair per operator, nested as
+        # parsed (`fin|psh|ack` is {"|": [{"|": ["fin", "psh"]}, "ack"]}, measured)
+        return {e.op: [_expr(e.left, dt, o), _expr(e.right, dt, o)]}
     if isinstance(e, A.Concat):
         dts = dt if isinstance(dt, list) else [None] * len(e.parts)
         parts = []

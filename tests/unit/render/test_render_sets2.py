@@ -333,3 +333,15 @@ def test_srh_sid_json():
 ])
 def test_link_layer_loads(family, chain, rule, want):
     assert _listed_in(family, chain, rule) == want
+
+
+def test_bitmask_set_json_nests_binops_as_nft_1_0_6():
+    # nft 1.0.6 binop_expr_json: one [left, right] pair per operator (corpus payload-01333)
+    got = listed_json("tcp flags { syn, syn,ack, fin|psh|ack|urg }")
+    assert got[0]["match"]["right"] == {"set": [{"|": [{"|": [{"|": ["fin", "psh"]}, "ack"]}, "urg"]}, "syn", "ack"]}
+
+
+def test_masked_bitmask_lookup_numeric():
+    rule = "tcp flags & (fin | syn | rst | psh | ack | urg) == { fin, ack, psh | ack, fin | psh | ack }"
+    assert listed(rule, "-n") == \
+        "tcp flags & (0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20) == { 0x1 | 0x8 | 0x10, 0x1, 0x8 | 0x10, 0x10 }"
