@@ -1375,10 +1375,15 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
         # than continue, reject, queue, nat)
         if terminal is not None:
             loc = s.loc
-            if isinstance(s, A.Counter) and loc is not None:
-                # nft locates a counter statement at its keyword
-                loc = _span_to(loc, len("counter"))
-            raise _err("Statement after terminal statement has no effect", loc)
+            if isinstance(s, (A.Counter, A.Log)) and loc is not None:
+                # nft locates a counter or log statement at its keyword
+                loc = _span_to(loc, len("counter" if isinstance(s, A.Counter) else "log"))
+            # nft stmt_binary_error(ctx, stmt, terminal, ...): the terminal one marked ~
+            tl = terminal.loc
+            if isinstance(terminal, A.Counter) and tl is not None:
+                tl = _span_to(tl, len("counter"))
+            raise EvalError(Diagnostic(loc, "Statement after terminal statement has no effect",
+                                       secondary=(tl,) if tl is not None else ()))
         ev.stmt(s)
         if _is_terminal(s):
             terminal = s

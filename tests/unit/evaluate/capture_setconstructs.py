@@ -64,6 +64,10 @@ RULES = [
     "ip t c add @nosuch { ip saddr }",
     "ip t c set add ip saddr @nosuch",
     "ip t c update @nosuch { ip saddr timeout 1s }",
+    # (not sets) a statement after a terminal one: the terminal statement is marked ~
+    "ip t c tcp dport { 22 } accept meta mark set 1",
+    "ip t c accept log prefix \"x\" drop",
+    "ip t c drop counter",
 ]
 
 
