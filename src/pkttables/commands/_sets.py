@@ -35,7 +35,7 @@ from pkttables.lang import ast as A
 from pkttables.lang.elements_fast import BulkElements
 from pkttables.model import Element, Set
 
-from .fastelements import ElementList, merge_new
+from .fastelements import ElementList, bulk_elements, merge_new
 
 __all__ = ["KeySpec", "key_spec", "build_elements", "merge_intervals", "sort_key", "stmt_dumps"]
 
@@ -205,10 +205,9 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
     from pkttables.evaluate._eval import _PrefixRange
     elem_key = ev._elem_key
     quad = _ipv4_bulk(klhs) if fast else None
-    if quad is not None and type(getattr(se, "elements", None)) is BulkElements:
+    if fast and type(getattr(se, "elements", None)) is BulkElements:
         # a plain list kept as text: keys in one pass (commands/fastelements.py)
-        from .fastelements import ipv4_elements
-        bulk = ipv4_elements(se.elements, interval, set_stmts)
+        bulk = bulk_elements(se.elements, klhs, interval, set_stmts)
         if bulk is not None:
             return bulk
     for it in _flatten(getattr(se, "elements", ())):

@@ -36,7 +36,7 @@ import numpy as np
 
 from pkttables.model import Element
 
-__all__ = ["ElementList", "ipv4_elements", "merge_new", "unique_new"]
+__all__ = ["ElementList", "bulk_elements", "ipv4_elements", "merge_new", "unique_new"]
 
 _SEPS_ONLY = str.maketrans("", "", "0123456789.")
 _COMMA, _SLASH, _DASH = ord(","), ord("/"), ord("-")
@@ -59,14 +59,49 @@ def _quads(texts) -> np.ndarray | None:
     return np.frombuffer(blob, dtype=">u4").astype(np.uint64)
 
 
-def _keys(a: np.ndarray) -> list[bytes]:
-    b = a.astype(">u4").tobytes()
-    return [b[i:i + 4] for i in range(0, len(b), 4)]
+def _numbers(texts, bits: int) -> np.ndarray | None:
+    """Decimal numbers (the scanner's: no leading zero) -> uint64 array; None when one
+    is not a number below 2**bits."""
+    try:
+        a = np.array([int(t) for t in texts], dtype=np.uint64)
+    except (ValueError, OverflowError):
+        return None
+    if len(a) and int(a.max()) >> bits:
+        return None
+    return a
+
+
+_DTYPES = {4: ">u4", 2: ">u2"}
+
+
+def _keys(a: np.ndarray, width: int = 4) -> list[bytes]:
+    b = a.astype(_DTYPES[width]).tobytes()
+    return [b[i:i + width] for i in range(0, len(b), width)]
+
+
+def bulk_elements(bulk, klhs, interval: bool, set_stmts: tuple) -> list | None:
+    """The elements ``build_elements`` would give for ``bulk`` (a BulkElements) in a
+    single-key set without data whose key is ``klhs`` (evaluate's ``_Lhs``), or None to
+    take the normal path: big-endian ``ipv4_addr`` (32 bits) and ``inet_service``
+    (16 bits; numbers and ranges, a prefix takes the normal path)."""
+    from pkttables.proto import ByteOrder
+    x = klhs.expr
+    if klhs.shift or x.byteorder is not ByteOrder.BIG:
+        return None
+    name = klhs.dtype.name
+    if name == "ipv4_addr" and x.len_bits == 32:
+        return _elements(bulk, interval, set_stmts, _quads, 4)
+    if name == "inet_service" and x.len_bits == 16:
+        return _elements(bulk, interval, set_stmts, lambda t: _numbers(t, 16), 2)
+    return None
 
 
 def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
-    """The elements ``build_elements`` would give for ``bulk`` (a BulkElements) in a
-    single-key ``ipv4_addr`` set without data, or None to take the normal path."""
+    """:func:`bulk_elements` for a big-endian ``ipv4_addr`` key."""
+    return _elements(bulk, interval, set_stmts, _quads, 4)
+
+
+def _elements(bulk, interval: bool, set_stmts: tuple, conv, width: int) -> list | None:
     t = bulk.compact()
     if not t:
         return None
@@ -74,11 +109,11 @@ def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
     if not interval:
         if seps.count(",") != len(seps):
             return None                     # a prefix or range: the normal path decides
-        lo = _quads(t.split(","))
+        lo = conv(t.split(","))
         if lo is None:
             return None
-        out = ElementList([Element(k, None, None, None, None, set_stmts, None) for k in _keys(lo)])
-        out.lo, out.hi, out.width = lo, lo, 4
+        out = ElementList([Element(k, None, None, None, None, set_stmts, None) for k in _keys(lo, width)])
+        out.lo, out.hi, out.width = lo, lo, width
         return out
     toks = t.replace("/", ",").replace("-", ",").split(",")
     sep = np.frombuffer(seps.encode("ascii"), dtype=np.uint8)
@@ -91,12 +126,14 @@ def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
     follow[has_next] = prev[nxt[has_next]]
     # a piece after a bound would be `a-b-c` or `a/8-b`: not in the scanner's grammar
     tok_arr = np.array(toks, dtype=object)
-    lo = _quads(tok_arr[starts].tolist())
+    lo = conv(tok_arr[starts].tolist())
     if lo is None:
         return None
     hi = lo.copy()
     is_pfx = follow == _SLASH
     if is_pfx.any():
+        if width != 4:
+            return None
         try:
             plen = np.array([int(x) for x in tok_arr[nxt[is_pfx]].tolist()], dtype=np.int64)
         except ValueError:
@@ -109,12 +146,13 @@ def ipv4_elements(bulk, interval: bool, set_stmts: tuple) -> list | None:
         hi[is_pfx] = a | host
     is_rng = follow == _DASH
     if is_rng.any():
-        b = _quads(tok_arr[nxt[is_rng]].tolist())
+        b = conv(tok_arr[nxt[is_rng]].tolist())
         if b is None or (b < lo[is_rng]).any():
             return None                     # a descending range: the normal path decides
         hi[is_rng] = b
-    out = ElementList(Element(k, None, None, None, None, set_stmts, e) for k, e in zip(_keys(lo), _keys(hi)))
-    out.lo, out.hi, out.width = lo, hi, 4
+    out = ElementList(Element(k, None, None, None, None, set_stmts, e)
+                      for k, e in zip(_keys(lo, width), _keys(hi, width)))
+    out.lo, out.hi, out.width = lo, hi, width
     return out
 
 
@@ -129,12 +167,12 @@ def merge_new(s, new: ElementList, loc) -> list[Element] | None:
     if r is None:
         return None     # an overlap: the normal merge reports it, in its own words and place
     lo, hi, src = r
-    e = new[0]
+    e, w = new[0], new.width
     if (src >= 0).all():
         # nothing merged: the new elements themselves, as the non-interval path keeps them
         return [new[i] for i in src.tolist()]
     return [new[i] if i >= 0 else Element(a, e.data, e.timeout, e.expires, e.comment, e.stmts, b, e.flags)
-            for i, a, b in zip(src.tolist(), _keys(lo), _keys(hi))]
+            for i, a, b in zip(src.tolist(), _keys(lo, w), _keys(hi, w))]
 
 
 def unique_new(s, new, create: bool) -> list[Element] | None:

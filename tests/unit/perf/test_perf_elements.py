@@ -218,10 +218,44 @@ def test_range_in_a_set_without_interval_flag():
     assert fast == slow and "flags interval" in fast[1]
 
 
+_port = st.one_of(st.integers(0, 65535), st.integers(0, 200), st.integers(65500, 70000))
+_port_item = st.one_of(
+    _port.map(str),
+    st.tuples(_port, st.integers(0, 50)).map(lambda t: f"{t[0]}-{t[0] + t[1]}"),
+    st.tuples(_port, st.integers(0, 50)).map(lambda t: f"{t[0]} - {t[0] + t[1]}"),
+    st.tuples(_port, st.integers(1, 50)).map(lambda t: f"{t[0] + t[1]}-{t[0]}"),
+    st.tuples(_port, st.integers(0, 20)).map(lambda t: f"{t[0]}/{t[1]}"),
+    st.sampled_from(["1.2.3.4", "0", "65535", "65536", "ssh", "22 timeout 1s"]),
+)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_port_item, min_size=1, max_size=30), st.booleans(), st.booleans(), st.booleans(), _sep)
+def test_port_sets_fast_equals_slow(items, interval, auto_merge, typeof, sep):
+    key = "typeof tcp dport" if typeof else "type inet_service"
+    text = _set_file(items, interval=interval, auto_merge=auto_merge, sep=sep).replace(
+        "type ipv4_addr", key).replace("ip saddr @s", "tcp dport @s")
+    fast, slow = _both(text)
+    assert fast == slow
+
+
+def test_port_set_takes_the_fast_path():
+    items = [str(p) for p in range(1000, 1100)] + ["2000-2010", "1050-1200"]
+    text = _set_file(items, interval=True, auto_merge=True).replace("type ipv4_addr", "type inet_service")
+    script = parse(text, "t.nft")
+    se = next(p.value for p in script.commands[0].obj.body[0].body if getattr(p, "name", None) == "elements")
+    r = run_text("table ip t { set s { type inet_service; flags interval; auto-merge; }; }", Ruleset())
+    s = r.ruleset.tables[("ip", "t")].sets["s"]
+    new = S.build_elements(s, S.key_spec(s, "ip"), "ip", se)
+    assert isinstance(new, ElementList) and new[0].key == b"\x03\xe8" and se.elements._nodes is None
+    assert [(e.key, e.key_end) for e in S.merge_intervals(s, new)] == [(b"\x03\xe8", b"\x04\xb0"),
+                                                                     (b"\x07\xd0", b"\x07\xda")]
+
+
 def test_other_key_types_keep_the_normal_path():
-    ports = [str(p) for p in range(1000, 1100)] + ["2000-2010"]
-    text = _set_file(ports, interval=True, auto_merge=False, key="inet_service").replace(
-        "ip saddr @s", "tcp dport @s")
+    marks = [str(p) for p in range(1000, 1100)] + ["2000-2010"]
+    text = _set_file(marks, interval=True, auto_merge=False, key="mark").replace(
+        "ip saddr @s", "meta mark @s")
     fast, slow = _both(text)
     assert fast == slow and fast[0] != "error"
 
