@@ -331,8 +331,18 @@ def _codegen_backend(ruleset, host, *, seed: int):
     return codegen_backend(ruleset, host, seed=seed)
 
 
-#: backend name -> factory(ruleset, host, *, seed) -> object with install(HookTable)
-BACKENDS: dict[str, Callable[..., Any]] = {"interp": _interp_backend, "codegen": _codegen_backend}
+def _classifier_backend(ruleset, host, *, seed: int):
+    from pkttables.backends.classified import classifier_backend
+
+    return classifier_backend(ruleset, host, seed=seed)
+
+
+#: backend name -> factory(ruleset, host, *, seed) -> object with install(HookTable).
+#: ``classifier``: the interpreter with stateless first-match runs of
+#: ``PKTTABLES_CLASSIFIER_MIN_RUN`` (default 8) rules or more decided by classifiers
+#: (pkttables.backends.classified, docs/classifier.md)
+BACKENDS: dict[str, Callable[..., Any]] = {"interp": _interp_backend, "codegen": _codegen_backend,
+                                           "classifier": _classifier_backend}
 
 
 # ------------------------------------------------------------------ packets
