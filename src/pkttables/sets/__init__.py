@@ -7,9 +7,13 @@ Out: a :class:`SetInstance` that the VM looks keys up in (``SetLookup``), that t
 packet path writes (``dynset``) and that element commands change, with the kernel's
 errnos, timeouts on an injected clock, gc, per-element counters, and the catch-all.
 
-Backends (chosen as the kernel does, :func:`choose_backend`): ``hash`` (dict),
-``bitmap`` (keys <= 16 bits), ``rbtree`` (sorted boundaries + bisect), ``pipapo``
-(concatenations with ranges: per-field nibble lookup tables of bitmaps).
+Backends (chosen as the kernel does, :func:`choose_backend`): ``hash`` (dict; plain
+sets also a ``set`` of keys), ``bitmap`` (keys <= 16 bits), ``rbtree`` (sorted
+boundaries + bisect; fenced integer arrays when large), ``pipapo`` (concatenations with
+ranges: layers of disjoint ranges per field, fenced and packed when large).  Each
+backend's ``lookup`` is the packet path and may answer the ``PLAIN`` stand-in for an
+element that has no data, expressions or expiration; ``elem`` answers the element
+itself, for commands.
 :func:`instances_from_model` builds (and, given the previous generation's, carries over)
 the instances of every set of a model ``Ruleset``.
 ``segtree.merge_intervals`` is nft's userspace auto-merge for evaluate;
