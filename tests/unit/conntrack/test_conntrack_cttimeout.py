@@ -163,21 +163,25 @@ dev = "wan0"
 """
 
 
-def test_ct_timeout_set_through_the_vm():
-    """objref type 7 in a forward chain: the entry of udp dport 53 gets 3 s, the other 30 s."""
+@pytest.mark.parametrize("backend", ["interp", "codegen"])
+def test_ct_timeout_set_and_original_zone_through_the_vm(backend):
+    """objref type 7 in a forward chain: the entry of udp dport 53 gets 3 s, the other 30
+    s; `ct original zone set` in a raw chain puts only the original direction in zone 4."""
     from pkttables.conntrack.nft import install
     from pkttables.datapath.replay import Simulator
     from pkttables.stack.host import Host
     from pkttables.testing.differential import _load
     rs = _load("table inet t {\n ct timeout u { protocol udp; l3proto ip; policy = { unreplied: 3 }; }\n"
+               " chain raw { type filter hook prerouting priority raw; udp sport 5001 ct original zone set 4; }\n"
                " chain fw { type filter hook forward priority 0; udp dport 53 ct timeout set \"u\"; }\n}\n")
-    sim = Simulator(Host.from_toml(_ROUTER, "<router>"), rs, conntrack=True)
+    sim = Simulator(Host.from_toml(_ROUTER, "<router>"), rs, conntrack=True, backend=backend)
     install(sim.runtime, sim.ct_table)
-    for dport in (53, 54):
-        frame = P.ether("02:00:00:00:00:01", "02:00:00:00:00:10", P.ipv4(C4, S4, P.udp(5000, dport, b"a")))
+    for sport, dport in ((5000, 53), (5000, 54), (5001, 54)):
+        frame = P.ether("02:00:00:00:00:01", "02:00:00:00:00:10", P.ipv4(C4, S4, P.udp(sport, dport, b"a")))
         list(sim.process(frame, 0, "lan0"))
-    left = sorted(int(e.remaining(0.0)) for e in sim.ct_table.entries(0.0))
-    assert left == [3, 30]
+    got = sorted((e.original.sport, e.original.dport, int(e.remaining(0.0)), e.zone_id(0), e.zone_id(1))
+                 for e in sim.ct_table.entries(0.0))
+    assert got == [(5000, 53, 3, 0, 0), (5000, 54, 30, 0, 0), (5001, 54, 30, 4, 0)]
 
 
 # ---------------------------------------------------------------- directional zones
