@@ -249,7 +249,7 @@ def sets_workload(report: Report, opt: Options) -> None:
                                        "pkttables", "2x cost at the smallest size", 2 / x, 1.0))
     # the per-packet view: the whole vm path, of which the lookup is a small part
     for kind in ("hash", "rbtree"):
-        pr = sb.packet_ratio(kind, sizes[0], sizes[-1], packets=1000, rounds=3)
+        pr = sb.packet_ratio(kind, sizes[0], sizes[-1], packets=2000, rounds=5)
         report.add(Measurement("sets", "pkttables", f"packet through ip saddr @s accept ({kind})",
                                pr["big_ns"], "ns/pkt", sizes[-1],
                                f"{pr['ratio']:.2f}x the cost at {sizes[0]} ({pr['small_ns']:.0f} ns), "
