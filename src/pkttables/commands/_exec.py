@@ -42,7 +42,9 @@ from pkttables.model import (Chain, Element, Flowtable, Hook, ModelError, Rule, 
 from . import _locate as L
 from . import _sets as S
 from .fastelements import unique_new as fast_unique
-from ._pipeline import FastRule, compile_rule, fast_rule, set_infos
+from ._pipeline import FastRule, compile_rule, fast_rule, set_infos, stages
+
+_UNSET = object()
 
 __all__ = ["CommandError", "Options", "Result", "execute", "NotAvailable"]
 
@@ -494,6 +496,7 @@ class _Executor:
         self.set_locs: dict[tuple, Location] = {}   # (fam, table, set) -> its name, this batch
         self.errors: list[PktError] = []            # every failing command/message so far
         self.nojump: set[tuple] = set()             # (fam, table, handle) of rules known not to jump
+        self.stages = _UNSET                        # _pipeline.stages(), read at the first fast rule
 
     def _echo(self, kind: str, verb: str, fam: str, table: str, **kw) -> None:
         if "echo" in self.opts.flags:
@@ -998,7 +1001,9 @@ class _Executor:
         # a rule line of a known shape (commands/_fastline.py): no sets, chains or
         # interfaces to look up, its statements built only when read
         fast = type(rule) is FastRule
-        comp = fast_rule(rule, fam, table, chain) if fast and t is not None else None
+        if fast and self.stages is _UNSET:
+            self.stages = stages()          # once a batch: the environment is read per call
+        comp = fast_rule(rule, fam, table, chain, self.stages) if fast and t is not None else None
         if comp is None:
             ifx = self.opts.ifindex_fn()
             comp = compile_rule(rule, fam, table, chain, sets=set_infos(t) if t is not None else None,
@@ -1034,15 +1039,15 @@ class _Executor:
         # nft reports a rule the commit-time validation refuses under its whole command
         self.rule_cmd[(fam, table, r.handle)] = L.widen(self.cur_loc) if obj is not None else rule.loc
         # nft_verdict_init: a jump or goto to a base chain is EOPNOTSUPP, under the target
-        t = self.tx.tables[(fam, table)]
         # The compiled program names every chain the rule jumps to: walk the AST (for
         # the target's location) only when one of them is a base chain.
         if fast:                        # the fast grammar has no jump, goto or vmap
             targets = ()
             self.nojump.add((fam, table, r.handle))
         else:
+            t = self.tx.tables[(fam, table)]
             targets = _prog_refs(r)[0] if comp.program is not None else None
-        if targets is None or any(j in t.chains and t.chains[j].hook is not None for j in targets):
+        if targets is None or targets and any(j in t.chains and t.chains[j].hook is not None for j in targets):
             for n in _walk(rule.stmts):
                 j = _jump_target(n)
                 if j and j in t.chains and t.chains[j].hook is not None:

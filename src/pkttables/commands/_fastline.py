@@ -198,6 +198,96 @@ def scan_line(text: str):
     return tuple(key), spans, atoms
 
 
+_VKEYS = {v: ("v", v) for v in _VERDICTS}
+_CKEY = ("c", None, None)
+
+
+def _addr_class(c: str):
+    """The slot class of an address word, or None (what :func:`scan_line` checks)."""
+    if _IP4.fullmatch(c) is not None:
+        return "a"
+    if "/" in c:
+        a, _, pl = c.partition("/")
+        if _IP4.fullmatch(a) is None or _PLEN.fullmatch(pl) is None:
+            return None
+        plen = int(pl)
+        return ("pf", plen if plen % 8 == 0 else "m")
+    if "-" in c:
+        a, _, b = c.partition("-")
+        if _IP4.fullmatch(a) is None or _IP4.fullmatch(b) is None or not _ip4(a) < _ip4(b):
+            return None
+        return "r4"
+    return None
+
+
+def _port_class(c: str):
+    if _NUM.fullmatch(c) is not None:
+        return "n" if int(c) <= 65535 else None
+    if "-" in c:
+        a, _, b = c.partition("-")
+        if _NUM.fullmatch(a) is None or _NUM.fullmatch(b) is None or not int(a) < int(b) <= 65535:
+            return None
+        return "r16"
+    return None
+
+
+def scan_key(text: str):
+    """The shape key :func:`scan_line` gives for ``text`` (None alike), without the
+    locations and bytes: what the text pass needs for every line."""
+    if _PLAIN.fullmatch(text) is None:
+        return None
+    ws = text.split()
+    n = len(ws)
+    key: list = [None]
+    i = 0
+    while i < n:
+        w = ws[i]
+        k = _VKEYS.get(w)
+        if k is not None:
+            key.append(k)
+            i += 1
+            continue
+        if w == "counter":
+            key.append(_CKEY)
+            i += 1
+            continue
+        j = i + 2
+        if j >= n:
+            return None
+        f = ws[i + 1]
+        c = ws[j]
+        op = "implicit"
+        if c in _OPS:
+            op = c
+            j += 1
+            if j >= n:
+                return None
+            c = ws[j]
+        if w == "ip" and f in _ADDR:
+            sk = _addr_class(c)
+            if sk is None:
+                return None
+            key.append((("p", "ip", f), op, sk))
+        elif w in _L4 and f in _PORT:
+            sk = _port_class(c)
+            if sk is None:
+                return None
+            key.append((("p", w, f), op, sk))
+        elif w == "meta" and f == "l4proto":
+            if c in _PROTO_NAMES:
+                key.append((("m", "l4proto", True), op, ("S", c)))
+            elif _NUM.fullmatch(c) is not None and int(c) < 256:
+                key.append((("m", "l4proto", True), op, ("N", int(c), c)))
+            else:
+                return None
+        else:
+            return None
+        i = j + 1
+    if len(key) == 1:
+        return None
+    return tuple(key)
+
+
 # ---------------------------------------------------------------- lazy AST
 _RULE_STMTS = A.Rule.stmts          # the slot of the parent class
 
@@ -205,11 +295,12 @@ _RULE_STMTS = A.Rule.stmts          # the slot of the parent class
 class FastRule(A.Rule):
     """A parsed rule whose statements are parsed from its line on first read.
 
-    ``loc`` and ``comment`` are there at once; ``fast`` is ``(key, spans, atoms)`` from
-    :func:`scan_line`.  Compares equal to the :class:`~pkttables.lang.ast.Rule` the
-    parser would have built."""
+    ``loc`` and ``comment`` are there at once; ``key`` is the shape key
+    (:func:`scan_key`); :meth:`detail` gives the locations' column spans and the
+    constants' bytes (:func:`scan_line`) when first asked.  Compares equal to the
+    :class:`~pkttables.lang.ast.Rule` the parser would have built."""
 
-    __slots__ = ("fast", "lineno")
+    __slots__ = ("key", "lineno", "_detail")
 
     @property
     def stmts(self):
@@ -235,26 +326,43 @@ class FastRule(A.Rule):
     def __repr__(self):
         return f"Rule(loc={self.loc!r}, stmts={self.stmts!r}, comment={self.comment!r})"
 
+    def detail(self) -> tuple:
+        """``(spans, atoms)`` of the line (:func:`scan_line`)."""
+        try:
+            return _DETAIL.__get__(self)
+        except AttributeError:
+            sc = scan_line(self.loc.line_text)
+            d = (sc[1], sc[2])
+            _DETAIL.__set__(self, d)
+            return d
+
+    def atoms(self) -> list:
+        return self.detail()[1]
+
     def locs(self) -> list:
         """The rule's locations in :func:`.fastload.scan` order."""
         loc = self.loc
         f, ln, lt = loc.file, loc.line, loc.line_text
-        sp = self.fast[1]
+        sp = self.detail()[0]
         return [loc] + [Location(f, ln, a, b, lt) for a, b in sp[1:]]
 
 
-def _make_rule(filename: str, lineno: int, text: str, fast) -> FastRule:
+def _make_rule(filename: str, lineno: int, text: str, key) -> FastRule:
     r = object.__new__(FastRule)
-    a, b = fast[1][0]
-    A.Rule.loc.__set__(r, Location(filename, lineno, a, b, text))
-    A.Rule.comment.__set__(r, None)
-    _FAST.__set__(r, fast)
+    body = text.lstrip(" \t")
+    first = len(text) - len(body) + 1
+    _LOC.__set__(r, Location(filename, lineno, first, first + len(body.rstrip(" \t")) - 1, text))
+    _COMMENT.__set__(r, None)
+    _KEY.__set__(r, key)
     _LINENO.__set__(r, lineno)
     return r
 
 
-_FAST = FastRule.fast
+_LOC = A.Rule.loc
+_COMMENT = A.Rule.comment
+_KEY = FastRule.key
 _LINENO = FastRule.lineno
+_DETAIL = FastRule._detail
 
 
 def _parse_line(loc: Location, lineno: int) -> tuple:
@@ -349,7 +457,7 @@ def split_script(text: str, filename: str, collapse: bool = True):
     out: list = []
     linemap: list = []
     in_run = False
-    scan = scan_line
+    scan = scan_key
     make = _make_rule
     gc_was = gc.isenabled()
     gc.disable()            # ~20 objects a line, all kept: the cyclic GC only costs here
@@ -557,7 +665,7 @@ class LineShapes:
     def lookup(self, rule: FastRule, family: str, stages):
         """The rule template of ``rule``'s shape, or None."""
         self._check_stages(stages)
-        ent = self.rules.get((family, rule.fast[0]))
+        ent = self.rules.get((family, rule.key))
         if ent is None or ent is _UNFIT:
             return None
         return ent
@@ -566,7 +674,7 @@ class LineShapes:
         """After the slow path gave ``real`` for ``rule``: the shape's template, if its
         statements' templates compose to exactly ``real``."""
         self._check_stages(stages)
-        key = (family, rule.fast[0])
+        key = (family, rule.key)
         if key in self.rules:
             return
         if len(self.rules) >= self.limit:
@@ -579,7 +687,8 @@ class LineShapes:
         self.rules[key] = tpl if ok else _UNFIT
 
     def _compose(self, rule: FastRule, family: str, slow):
-        key, _spans, atoms = rule.fast
+        key = rule.key
+        atoms = rule.atoms()
         stmts = rule.stmts
         if len(stmts) != len(key) - 1:
             return None
@@ -662,11 +771,12 @@ class LineShapes:
 
 def instantiate(tpl, rule: FastRule, family: str, table: str, chain: str, locs: list):
     """``(typed statements, program)`` of ``rule`` from its shape's template."""
-    return stmts_of(tpl, rule, locs), program_of(tpl, rule, family, table, chain)
+    from pkttables.compile.linearize import Program
+    return stmts_of(tpl, rule, locs), Program(family, table, chain, (), instrs_of(tpl, rule), rule.comment)
 
 
 def stmts_of(tpl, rule: FastRule, locs: list) -> tuple:
-    atoms = rule.fast[2]
+    atoms = rule.atoms()
     R = locs[0]
     ts: list = []
     for (fts, _fins), l0, l1, a0, a1 in tpl:
@@ -674,21 +784,73 @@ def stmts_of(tpl, rule: FastRule, locs: list) -> tuple:
     return tuple(ts)
 
 
-def program_of(tpl, rule: FastRule, family: str, table: str, chain: str):
-    atoms = rule.fast[2]
+def instrs_of(tpl, rule: FastRule) -> tuple:
+    atoms = rule.atoms()
     ins: list = []
     for (_fts, fins), _l0, _l1, a0, a1 in tpl:
         ins += fins(None, atoms[a0:a1], None)
-    P = _Program if _Program is not None else _load_program()
-    return P(family, table, chain, (), tuple(ins), rule.comment)
+    return tuple(ins)
+
+
+def program_of(tpl, rule: FastRule, family: str, table: str, chain: str):
+    """The rule's program, its instructions built on first read (:class:`LazyProgram`)."""
+    P = _LazyProgram if _LazyProgram is not None else _load_program()
+    return P(family, table, chain, (), (), rule.comment, make=lambda: instrs_of(tpl, rule))
 
 
 def _load_program():
-    global _Program
+    """:class:`pkttables.compile.Program` with ``instrs`` built on first read.
+
+    ``pkt -c -f`` never reads a rule's instructions (the fast grammar has no jumps to
+    check); a load that runs packets or lists builds them then.  Compares equal to,
+    and copies and pickles as, the plain ``Program``."""
+    global _LazyProgram
     from pkttables.compile.linearize import Program
-    _Program = Program
-    return Program
+
+    instrs_slot = Program.instrs
+
+    class LazyProgram(Program):
+        __slots__ = ("make",)
+
+        def __init__(self, family, table, chain, sets, instrs=(), comment=None, *, make=None):
+            object.__setattr__(self, "make", make)
+            for name, v in (("family", family), ("table", table), ("chain", chain), ("sets", sets),
+                            ("comment", comment)):
+                getattr(Program, name).__set__(self, v)
+            instrs_slot.__set__(self, instrs)
+
+        @property
+        def instrs(self):
+            make = self.make
+            if make is not None:
+                object.__setattr__(self, "make", None)
+                instrs_slot.__set__(self, make())
+            return instrs_slot.__get__(self)
+
+        def _plain(self):
+            return Program(self.family, self.table, self.chain, self.sets, self.instrs, self.comment)
+
+        def __eq__(self, other):
+            if isinstance(other, Program):
+                return (self.family, self.table, self.chain, self.sets, self.instrs, self.comment) == \
+                    (other.family, other.table, other.chain, other.sets, other.instrs, other.comment)
+            return NotImplemented
+
+        def __hash__(self):
+            return hash(self._plain())
+
+        def __repr__(self):
+            return repr(self._plain())
+
+        def __reduce__(self):
+            return (Program, (self.family, self.table, self.chain, self.sets, self.instrs, self.comment))
+
+        def __copy__(self):
+            return self._plain()
+
+    _LazyProgram = LazyProgram
+    return LazyProgram
 
 
 LINES = LineShapes()
-_Program = None
+_LazyProgram = None

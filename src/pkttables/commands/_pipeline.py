@@ -123,10 +123,17 @@ def _names(t) -> list[str]:
 FastRule = _line.FastRule
 
 
-def fast_rule(rule, family: str, table: str, chain: str) -> Compiled | None:
+def stages():
+    """The stages :func:`compile_rule` would use now (None: parse only)."""
+    return _stages()
+
+
+def fast_rule(rule, family: str, table: str, chain: str, st=None) -> Compiled | None:
     """A :class:`~._fastline.FastRule` whose shape has a template: its program, and its
-    typed statements as ``make`` (built on first read); None: use :func:`compile_rule`."""
-    st = _stages()
+    typed statements as ``make`` (built on first read); None: use :func:`compile_rule`.
+    ``st``: :func:`stages` when the caller has it."""
+    if st is None:
+        st = _stages()
     if st is None or st[2] is None:
         return None
     tpl = _line.LINES.lookup(rule, family, st)

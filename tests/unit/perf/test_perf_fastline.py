@@ -155,6 +155,7 @@ def test_scan_line_is_the_parsers_scan(sh, data, lead, trail):
     ``fastload.scan`` on the parsed line; the lazy statements are the parser's."""
     line = lead + _line(data, sh, data.draw(space)) + trail
     got = FL.scan_line(line)
+    assert FL.scan_key(line) == (got[0] if got is not None else None)
     try:
         rule = _parsed(line)
     except PktError:
@@ -164,7 +165,8 @@ def test_scan_line_is_the_parsers_scan(sh, data, lead, trail):
     if got is None:
         return
     assert want is not None, line
-    fr = FL._make_rule("acl.nft", 3, line, got)
+    fr = FL._make_rule("acl.nft", 3, line, got[0])
+    assert FL.scan_key(line) == got[0]
     assert got[0] == want[0]
     assert fr.locs() == want[1]
     assert got[2] == want[2]
@@ -181,6 +183,7 @@ def test_scan_line_refuses_what_it_does_not_know():
                  "ip saddr 1.2.3.4 comment \"x\"", "ip saddr", "accept \\", "ip saddr 1.2.3.4 accept\r",
                  "iifname eth0 accept", "ip saddr $x accept", "", "   "):
         assert FL.scan_line(line) is None, line
+        assert FL.scan_key(line) is None, line
 
 
 # ---------------------------------------------------------------- whole files
@@ -291,7 +294,7 @@ def test_disabled_by_environment(lines, monkeypatch):
 
 
 def test_fast_rule_location_is_the_parsers():
-    fr = FL._make_rule("f.nft", 9, "\t ip saddr 1.2.3.4  accept ", FL.scan_line("\t ip saddr 1.2.3.4  accept "))
+    fr = FL._make_rule("f.nft", 9, "\t ip saddr 1.2.3.4  accept ", FL.scan_key("\t ip saddr 1.2.3.4  accept "))
     assert fr.loc == Location("f.nft", 9, 3, 26, "\t ip saddr 1.2.3.4  accept ")
     assert fr.stmts[0].loc.line == 9
 
