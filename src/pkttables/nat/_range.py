@@ -18,13 +18,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from pkttables.vm.hash import jhash
 from pkttables.vm.nat import NatFlag
 
 __all__ = ["NatRange", "ManipType", "NatFlag", "RANDOM_ALL", "jhash2", "find_best_ips",
            "addr_in_range", "netmap_address"]
 
 M32 = 0xFFFFFFFF
-JHASH_INITVAL = 0xDEADBEEF
 #: NF_NAT_RANGE_PROTO_RANDOM_ALL
 RANDOM_ALL = NatFlag.PROTO_RANDOM | NatFlag.PROTO_RANDOM_FULLY
 
@@ -75,41 +75,15 @@ def _words(addr: bytes) -> list[int]:
     return [int.from_bytes(a[i:i + 4], "little") for i in range(0, 16, 4)]
 
 
-def _rol(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & M32
-
-
 def jhash2(k: list[int], initval: int) -> int:
-    """include/linux/jhash.h ``jhash2`` (Bob Jenkins' lookup3 ``hashword``)."""
-    a = b = c = (JHASH_INITVAL + (len(k) << 2) + initval) & M32
-    i, n = 0, len(k)
-    while n > 3:
-        a, b, c = (a + k[i]) & M32, (b + k[i + 1]) & M32, (c + k[i + 2]) & M32
-        # __jhash_mix
-        a = (a - c) & M32; a ^= _rol(c, 4); c = (c + b) & M32
-        b = (b - a) & M32; b ^= _rol(a, 6); a = (a + c) & M32
-        c = (c - b) & M32; c ^= _rol(b, 8); b = (b + a) & M32
-        a = (a - c) & M32; a ^= _rol(c, 16); c = (c + b) & M32
-        b = (b - a) & M32; b ^= _rol(a, 19); a = (a + c) & M32
-        c = (c - b) & M32; c ^= _rol(b, 4); b = (b + a) & M32
-        i += 3
-        n -= 3
-    if n == 0:
-        return c
-    if n == 3:
-        c = (c + k[i + 2]) & M32
-    if n >= 2:
-        b = (b + k[i + 1]) & M32
-    a = (a + k[i]) & M32
-    # __jhash_final
-    c ^= b; c = (c - _rol(b, 14)) & M32
-    a ^= c; a = (a - _rol(c, 11)) & M32
-    b ^= a; b = (b - _rol(a, 25)) & M32
-    c ^= b; c = (c - _rol(b, 16)) & M32
-    a ^= c; a = (a - _rol(c, 4)) & M32
-    b ^= a; b = (b - _rol(a, 14)) & M32
-    c ^= b; c = (c - _rol(b, 24)) & M32
-    return c
+    """include/linux/jhash.h ``jhash2`` (Bob Jenkins' lookup3 ``hashword``).
+
+    The kernel's jhash2 over n u32 words is its jhash over those 4n bytes as they lie
+    in memory (same initial state ``JHASH_INITVAL + 4n + initval``, same 12-byte
+    blocks, a tail of whole words), so on a little-endian CPU it is
+    :func:`pkttables.vm.hash.jhash` of the words written little-endian: one lookup3
+    for the VM's ``hash`` instruction and NAT's address choice."""
+    return jhash(b"".join((w & M32).to_bytes(4, "little") for w in k), initval)
 
 
 def find_best_ips(src: bytes, dst: bytes, rng: NatRange, zone: int = 0) -> bytes:
