@@ -125,7 +125,7 @@ def _usage() -> str:
         "  route DST [--host HOST] [--from SRC] [--iif NAME]     the host's routing decision\n"
         "  bench [WORKLOAD ...] [--quick] [--json OUT]           benchmarks (ratios measured in the same run)\n"
         "  simulate --ruleset R --traffic T [--host H] [--json J] [--out O]   replay a capture (docs/simulate.md)\n"
-        "  conntrack -L|-E|-C --pcap CAPTURE [filters]           the connection table, as conntrack(8) prints it\n"
+        "  conntrack -L|-E|-C|-D|-F --pcap CAP|--table FILE [filters]   the connection table, as conntrack(8)\n"
         "  test SPEC [-k NAME] [-q] [--trace]                    policy tests from a TOML spec (docs/policy-tests.md)\n"
         "  monitor trace --ruleset R --traffic T [--host H]      trace lines of a simulation, as nft monitor trace\n"
         "  describe EXPR                                         an expression's datatype (nft describe) or a keyword's help\n"

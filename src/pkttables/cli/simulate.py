@@ -41,6 +41,8 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true", help="print trace lines as `nft monitor trace`")
     p.add_argument("--list", action="store_true", help="print the ruleset with final counters as `nft list ruleset`")
     p.add_argument("--conntrack", action="store_true", help="print the final table as `conntrack -L`")
+    p.add_argument("--conntrack-save", metavar="FILE", help="write the final conntrack table as a snapshot "
+                   "for `pkt conntrack --table FILE` (docs/conntrack.md)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (default 0)")
     p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
@@ -191,6 +193,9 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         stderr.write(f"pkt simulate: warning: {w}\n")
     outputs = _Outputs(args, stdout)
     if args.workers > 1:
+        if getattr(args, "conntrack_save", None):
+            outputs.close()
+            raise PktError("--conntrack-save: needs --workers 1 (each worker has its own table)")
         return _run_workers(args, sim, ruleset, outputs, stdout, stderr)
     summary = Summary()
     progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
@@ -216,6 +221,11 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         _print_list(sim, ruleset, stdout, stderr)
     if args.conntrack:
         _print_conntrack(sim, stdout, stderr)
+    if getattr(args, "conntrack_save", None):
+        from pkttables.conntrack import ConntrackTable
+        from pkttables.conntrack.snapshot import write_snapshot
+        table = sim.ct_table if sim.ct_table is not None else ConntrackTable(keep_events=False)
+        write_snapshot(args.conntrack_save, table, (sim.last_ns or 0) / 1e9)
     if not (args.trace or args.list or args.conntrack or args.json == "-"):
         render_summary(summary, sim, stdout)
     return 0

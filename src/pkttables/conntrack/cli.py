@@ -1,18 +1,31 @@
 """``pkt conntrack``: list, watch, delete and flush connection-tracking entries, with
 conntrack-tools' options and output.
 
-Until ``pktd`` holds a live table, the table comes from replaying a capture through the
-tracker on the forwarded path (PREROUTING track, POSTROUTING confirm), with the
-capture's timestamps as the clock::
+Until ``pktd`` holds a live table, the table comes from one of two places:
 
-    pkt conntrack -L --pcap trace.pcap [--host host.toml] [-p tcp] [-s ADDR] [-d ADDR]
-                     [--state ESTABLISHED] [--mark N[/MASK]] [--zone N] [-f ipv4|ipv6]
+* ``--pcap CAPTURE``: replaying a capture through the tracker on the forwarded path
+  (PREROUTING track, POSTROUTING confirm), with the capture's timestamps as the clock;
+* ``--table FILE``: a snapshot (:mod:`pkttables.conntrack.snapshot`) written by
+  ``pkt simulate --conntrack-save FILE`` or ``pkt conntrack --pcap CAPTURE --save FILE``.
+  ``-D`` and ``-F`` write the file back (atomically), so commands chain as they do on the
+  kernel's table::
+
+    pkt conntrack -L --pcap trace.pcap [--host host.toml] [-p tcp [--state ESTABLISHED]]
+                     [-s ADDR] [-d ADDR] [--mark N[/MASK]] [--zone N] [-f ipv4|ipv6]
     pkt conntrack -E --pcap trace.pcap          # the events, as `conntrack -E` prints them
     pkt conntrack -C --pcap trace.pcap          # the number of entries
+    pkt conntrack --pcap trace.pcap --save ct.json [-L|-D|-F ...]
+    pkt conntrack -D --table ct.json -p udp     # delete matching entries, print them
+    pkt conntrack -F --table ct.json            # flush
 
-As conntrack-tools, the entry count goes to stderr (``conntrack v1.4.7 (conntrack-tools):
-N flow entries have been shown.``) and the exit status is 0; bad options give a usage
-message and exit status 2; an unreadable capture or host file exits 1.
+Output and exit status are conntrack-tools 1.4.7's, checked against the real tool
+(tests/kernel/test_conntrack_cli_kernel.py): ``-L`` ends with ``N flow entries have been
+shown.`` on stderr, status 0; ``-D`` prints each entry it deletes as ``-L`` does, then
+``N flow entries have been deleted.``, status 0, or 1 when nothing matched; ``-F`` prints
+``connection tracking table has been emptied.``, status 0.  Bad options print
+conntrack's message and ``Try `conntrack -h' ...``, status 2 (``--state`` without ``-p
+tcp`` is an ``unknown option``, as the tool's state option belongs to the protocol);
+an unreadable capture, host file or snapshot exits 1 with its location.
 """
 
 from __future__ import annotations
@@ -29,17 +42,39 @@ from pkttables.errors import PktError
 __all__ = ["main", "build_table", "matches"]
 
 _VERSION = "conntrack v1.4.7 (conntrack-tools)"
+_TRY = "Try `conntrack -h' or 'conntrack --help' for more information."
 _PROTO_NUMBERS = {v: k for k, v in PROTO_NAMES.items()} | {"ipv6-icmp": 58, "icmp6": 58}
+# protocols whose conntrack-tools extension has a --state option (tcp, sctp, dccp)
+_STATE_PROTOS = {6, 132, 33}
+_COMMANDS = ("dump", "event", "count", "delete", "flush")
+
+
+class _Usage(Exception):
+    """A parameter problem: conntrack's message, the Try line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's words -> conntrack-tools' words
+        if message.startswith("unrecognized arguments:"):
+            raise _Usage(f"unknown option `{message.split(':', 1)[1].split()[0]}'")
+        if "not allowed with argument" in message:
+            raise _Usage("Invalid commands combination")
+        raise _Usage(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pkt conntrack", add_help=True)
-    cmd = p.add_mutually_exclusive_group(required=True)
+    p = _Parser(prog="pkt conntrack", add_help=True)
+    cmd = p.add_mutually_exclusive_group()
     cmd.add_argument("-L", "--dump", action="store_true", help="list the table")
-    cmd.add_argument("-E", "--event", action="store_true", help="show events")
+    cmd.add_argument("-E", "--event", action="store_true", help="show events (needs --pcap)")
     cmd.add_argument("-C", "--count", action="store_true", help="count entries")
-    p.add_argument("--pcap", required=True, help="capture replayed through the tracker")
-    p.add_argument("--host", help="host file (sysctls: nf_conntrack_*)")
+    cmd.add_argument("-D", "--delete", action="store_true",
+                     help="delete the entries the filters match and print them")
+    cmd.add_argument("-F", "--flush", action="store_true", help="delete every entry")
+    p.add_argument("--pcap", help="capture replayed through the tracker")
+    p.add_argument("--table", metavar="FILE", help="snapshot to read (-D/-F write it back)")
+    p.add_argument("--save", metavar="FILE", help="write the table after the command to FILE")
+    p.add_argument("--host", help="host file (sysctls: nf_conntrack_*), with --pcap")
     p.add_argument("-p", "--proto")
     p.add_argument("-s", "--src", "--orig-src", dest="src")
     p.add_argument("-d", "--dst", "--orig-dst", dest="dst")
@@ -48,6 +83,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-w", "--zone", type=int)
     p.add_argument("-f", "--family", choices=("ipv4", "ipv6"))
     return p
+
+
+def _check_filters(args) -> None:
+    """Validate the filters as conntrack-tools does before it talks to the kernel."""
+    if args.proto is not None:
+        pn = args.proto.lower()
+        num = int(pn) if pn.isdigit() else _PROTO_NUMBERS.get(pn)
+        if num is None or num > 255:
+            raise _Usage(f"`{args.proto}' unsupported protocol")
+        args.protonum = num
+    else:
+        args.protonum = None
+    if args.state is not None and args.protonum not in _STATE_PROTOS:
+        raise _Usage("unknown option `--state'")
+    for a in (args.src, args.dst):
+        if a is not None:
+            try:
+                ipaddress.ip_address(a)
+            except ValueError:
+                raise _Usage(f"Invalid IP address `{a}'") from None
+    if args.mark is not None:
+        v, _, m = args.mark.partition("/")
+        try:
+            int(v, 0), int(m, 0) if m else 0
+        except ValueError:
+            raise _Usage(f"Bad mark `{args.mark}'") from None
+    if args.zone is not None and not 0 <= args.zone <= 0xFFFF:
+        raise _Usage(f"Bad zone `{args.zone}'")
 
 
 def build_table(pcap: str, host=None, events=None) -> tuple[ConntrackTable, float]:
@@ -72,7 +135,9 @@ def matches(conn, args) -> bool:
     if args.family and (t.l3num == 2) != (args.family == "ipv4"):
         return False
     if args.proto is not None:
-        want = int(args.proto) if args.proto.isdigit() else _PROTO_NUMBERS.get(args.proto.lower())
+        want = getattr(args, "protonum", None)
+        if want is None:
+            want = int(args.proto) if args.proto.isdigit() else _PROTO_NUMBERS.get(args.proto.lower())
         if want != t.protonum:
             return False
     if args.src and ipaddress.ip_address(args.src).packed != t.src:
@@ -91,50 +156,82 @@ def matches(conn, args) -> bool:
     return True
 
 
+def _load(args, on_event=None):
+    """(table, now) from --table or --pcap; raises PktError/OSError."""
+    if args.table is not None:
+        from pkttables.conntrack.snapshot import read_snapshot
+        return read_snapshot(args.table)
+    host = None
+    if args.host:
+        from pkttables.stack.host import load_host
+        host = load_host(args.host)
+    return build_table(args.pcap, host, on_event)
+
+
 def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    p = _parser()
     try:
-        args = p.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    try:
-        for a in (args.src, args.dst):
-            if a:
-                ipaddress.ip_address(a)
-        if args.mark is not None:
-            v, _, m = args.mark.partition("/")
-            int(v, 0), int(m, 0) if m else 0
-    except ValueError as e:
-        print(f"{_VERSION}: {e}", file=err)
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as e:      # -h / --help
+            return int(e.code or 0)
+        if not any(getattr(args, c) for c in _COMMANDS) and not args.save:
+            raise _Usage("no command specified")
+        if (args.pcap is None) == (args.table is None):
+            raise _Usage("one of --pcap CAPTURE or --table FILE is needed" if args.pcap is None
+                         else "--pcap and --table cannot be used together")
+        if args.event and args.table is not None:
+            raise _Usage("-E needs --pcap: a snapshot holds no events")
+        if args.host and args.table is not None:
+            raise _Usage("--host applies to --pcap only")
+        _check_filters(args)
+    except _Usage as e:
+        print(f"{_VERSION}: {e}\n{_TRY}", file=err)
         return 2
-    host = None
+    rc = 0
     try:
-        if args.host:
-            from pkttables.stack.host import load_host
-            host = load_host(args.host)
         if args.event:
             n = [0]
 
             def on_event(ev):
                 n[0] += 1
                 out.write(ev.line + "\n")
-            build_table(args.pcap, host, on_event)
+            table, now = _load(args, on_event)
             print(f"{_VERSION}: {n[0]} flow events have been shown.", file=err)
-            return 0
-        table, now = build_table(args.pcap, host)
+        else:
+            table, now = _load(args)
+        changed = False
+        if args.flush:
+            # conntrack -F: nfct_query(NFCT_Q_FLUSH_FILTER); nothing on stdout
+            table.flush(now)
+            changed = True
+            print(f"{_VERSION}: connection tracking table has been emptied.", file=err)
+        elif args.delete:
+            # conntrack -D: dump, filter in userspace, delete each match and print it as it
+            # was dumped; exit status 1 when nothing was deleted (conntrack.c: "if (res == 0) exit 1")
+            gone = [c for c in table.entries(now) if matches(c, args)]
+            for c in gone:
+                out.write(format_entry(c, now) + "\n")
+                table.kill(c, now)
+            changed = bool(gone)
+            print(f"{_VERSION}: {len(gone)} flow entries have been deleted.", file=err)
+            rc = 0 if gone else 1
+        elif args.count:
+            out.write(f"{sum(1 for c in table.entries(now) if matches(c, args))}\n")
+        elif args.dump:
+            shown = [c for c in table.entries(now) if matches(c, args)]
+            for c in shown:
+                out.write(format_entry(c, now) + "\n")
+            print(f"{_VERSION}: {len(shown)} flow entries have been shown.", file=err)
+        target = args.save or (args.table if changed else None)
+        if target is not None:
+            from pkttables.conntrack.snapshot import write_snapshot
+            write_snapshot(target, table, now)
     except (PktError, OSError) as e:
         print(f"{_VERSION}: {e}", file=err)
         return 1
-    shown = [c for c in table.entries(now) if matches(c, args)]
-    if args.count:
-        out.write(f"{len(shown)}\n")
-        return 0
-    for c in shown:
-        out.write(format_entry(c, now) + "\n")
-    print(f"{_VERSION}: {len(shown)} flow entries have been shown.", file=err)
-    return 0
+    return rc
 
 
 if __name__ == "__main__":  # pragma: no cover
