@@ -58,26 +58,25 @@ class Transaction:
         return t
 
     def _wchain(self, t: Table, name: str) -> Chain:
-        c = t.chains.get(name)
-        if c is None:
-            raise ModelError(errno.ENOENT, f"chain {t.family} {t.name} {name}")
-        if id(c) not in self._own_chains:
-            c = copy.copy(c)
-            c.rules = list(c.rules)
-            t.chains[name] = c
-            self._own_chains.add(id(c))
-        return c
+        return self._wmember(t, t.chains, name, self._own_chains, "chain", "rules")
 
     def _wset(self, t: Table, name: str) -> Set:
-        s = t.sets.get(name)
-        if s is None:
-            raise ModelError(errno.ENOENT, f"set {t.family} {t.name} {name}")
-        if id(s) not in self._own_sets:
-            s = copy.copy(s)
-            s.elements = list(s.elements)
-            t.sets[name] = s
-            self._own_sets.add(id(s))
-        return s
+        return self._wmember(t, t.sets, name, self._own_sets, "set", "elements")
+
+    @staticmethod
+    def _wmember(t: Table, items: dict, name: str, owned: set[int], kind: str, listattr: str):
+        """Copy a chain or set of (already copied) table ``t`` on its first write in this
+        transaction, with its own copy of the list that changes (``rules``/``elements``),
+        so the base generation's object is never modified."""
+        o = items.get(name)
+        if o is None:
+            raise ModelError(errno.ENOENT, f"{kind} {t.family} {t.name} {name}")
+        if id(o) not in owned:
+            o = copy.copy(o)
+            setattr(o, listattr, list(getattr(o, listattr)))
+            items[name] = o
+            owned.add(id(o))
+        return o
 
     # -- tables -------------------------------------------------------------------------
 
