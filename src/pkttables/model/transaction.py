@@ -231,12 +231,7 @@ class Transaction:
         return s
 
     def delete_set(self, family: str, table: str, name: str, *, destroy: bool = False) -> None:
-        t = self._wtable(family, table)
-        if name not in t.sets:
-            if destroy:
-                return
-            raise ModelError(errno.ENOENT, f"set {family} {table} {name}")
-        del t.sets[name]
+        _delete_member(self._wtable(family, table).sets, name, destroy, f"set {family} {table} {name}")
 
     def add_elements(self, family: str, table: str, name: str, elements: list[Element]) -> None:
         self._wset(self._wtable(family, table), name).elements.extend(elements)
@@ -248,40 +243,20 @@ class Transaction:
 
     def add_object(self, family: str, table: str, obj: StatefulObject, *, create: bool = False) -> StatefulObject:
         t = self._wtable(family, table)
-        key = (obj.kind, obj.name)
-        if key in t.objects:
-            if create:
-                raise ModelError(errno.EEXIST, f"{obj.kind} {family} {table} {obj.name}")
-            return t.objects[key]
-        obj.handle = t.alloc_handle()
-        t.objects[key] = obj
-        return obj
+        return _add_member(t, t.objects, (obj.kind, obj.name), obj, create,
+                           f"{obj.kind} {family} {table} {obj.name}")
 
     def delete_object(self, family: str, table: str, kind: str, name: str, *, destroy: bool = False) -> None:
-        t = self._wtable(family, table)
-        if (kind, name) not in t.objects:
-            if destroy:
-                return
-            raise ModelError(errno.ENOENT, f"{kind} {family} {table} {name}")
-        del t.objects[(kind, name)]
+        _delete_member(self._wtable(family, table).objects, (kind, name), destroy,
+                       f"{kind} {family} {table} {name}")
 
     def add_flowtable(self, family: str, table: str, ft: Flowtable, *, create: bool = False) -> Flowtable:
         t = self._wtable(family, table)
-        if ft.name in t.flowtables:
-            if create:
-                raise ModelError(errno.EEXIST, f"flowtable {family} {table} {ft.name}")
-            return t.flowtables[ft.name]
-        ft.handle = t.alloc_handle()
-        t.flowtables[ft.name] = ft
-        return ft
+        return _add_member(t, t.flowtables, ft.name, ft, create, f"flowtable {family} {table} {ft.name}")
 
     def delete_flowtable(self, family: str, table: str, name: str, *, destroy: bool = False) -> None:
-        t = self._wtable(family, table)
-        if name not in t.flowtables:
-            if destroy:
-                return
-            raise ModelError(errno.ENOENT, f"flowtable {family} {table} {name}")
-        del t.flowtables[name]
+        _delete_member(self._wtable(family, table).flowtables, name, destroy,
+                       f"flowtable {family} {table} {name}")
 
     # -- commit -------------------------------------------------------------------------
 
@@ -292,3 +267,24 @@ class Transaction:
             check(self)
         self._committed = True  # its objects now belong to the new generation
         return Ruleset(self.tables, self.base.generation + 1, self.table_handles)
+
+
+def _add_member(t: Table, items: dict, key, obj, create: bool, what: str):
+    """``add`` (or ``create``) of an object or flowtable in table ``t``: an existing one
+    is kept as it is (``create``: EEXIST); a new one gets the table's next handle."""
+    if key in items:
+        if create:
+            raise ModelError(errno.EEXIST, what)
+        return items[key]
+    obj.handle = t.alloc_handle()
+    items[key] = obj
+    return obj
+
+
+def _delete_member(items: dict, key, destroy: bool, what: str) -> None:
+    """``delete`` of a set, object or flowtable: ENOENT when missing, unless ``destroy``."""
+    if key not in items:
+        if destroy:
+            return
+        raise ModelError(errno.ENOENT, what)
+    del items[key]

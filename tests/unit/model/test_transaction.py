@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pkttables.model import Hook, ModelError, Ruleset, Set, Transaction
+from pkttables.model.objects import Flowtable, StatefulObject
 
 
 def build() -> Ruleset:
@@ -67,6 +68,15 @@ def test_positions_and_indexes():
     (lambda tx: tx.delete_rule("inet", "filter", "input", 99), errno.ENOENT),
     (lambda tx: tx.add_rule("inet", "filter", "input", (), position=99), errno.ENOENT),
     (lambda tx: tx.add_chain("inet", "filter", "other", hook=Hook("nat", "input", 0)), errno.EOPNOTSUPP),
+    (lambda tx: tx.delete_set("inet", "filter", "nope"), errno.ENOENT),
+    (lambda tx: tx.add_elements("inet", "filter", "nope", []), errno.ENOENT),
+    (lambda tx: tx.delete_object("inet", "filter", "counter", "nope"), errno.ENOENT),
+    (lambda tx: tx.delete_flowtable("inet", "filter", "nope"), errno.ENOENT),
+    (lambda tx: [tx.add_flowtable("inet", "filter", Flowtable("f", 0)),
+                 tx.add_flowtable("inet", "filter", Flowtable("f", 0), create=True)], errno.EEXIST),
+    (lambda tx: [tx.add_object("inet", "filter", StatefulObject("counter", "c", 0, {})),
+                 tx.add_object("inet", "filter", StatefulObject("counter", "c", 0, {}), create=True)],
+     errno.EEXIST),
 ])
 def test_errors_carry_the_kernels_errno(op, err):
     with pytest.raises(ModelError) as e:
@@ -78,6 +88,22 @@ def test_destroy_is_silent_when_missing():
     tx = Transaction(build())
     tx.delete_table("ip", "nope", destroy=True)
     tx.delete_rule("inet", "filter", "input", 99, destroy=True)
+    tx.delete_set("inet", "filter", "nope", destroy=True)
+    tx.delete_object("inet", "filter", "counter", "nope", destroy=True)
+    tx.delete_flowtable("inet", "filter", "nope", destroy=True)
+
+
+def test_objects_and_flowtables_add_keeps_the_existing_one_and_delete_removes():
+    tx = Transaction(build())
+    c = tx.add_object("inet", "filter", StatefulObject("counter", "c", 0, {"packets": 1}))
+    ft = tx.add_flowtable("inet", "filter", Flowtable("f", 0))
+    assert (c.handle, ft.handle) == (5, 6)      # the table's next handles, after 2 chains + 2 rules
+    assert tx.add_object("inet", "filter", StatefulObject("counter", "c", 0, {})) is c
+    assert tx.add_flowtable("inet", "filter", Flowtable("f", 0)) is ft
+    tx.delete_object("inet", "filter", "counter", "c")
+    tx.delete_flowtable("inet", "filter", "f")
+    t = tx.commit().table("inet", "filter")
+    assert not t.objects and not t.flowtables
 
 
 def test_a_committed_transaction_cannot_be_reused():
