@@ -263,7 +263,8 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
                 stmts.append(o.value if o.value is not None else o)
             else:
                 stmts.append(o)
-        if stmts and check_stmts and not set_stmts:
+        # a dynamic set takes element statements it does not declare (nft 1.0.6)
+        if stmts and check_stmts and not set_stmts and "dynamic" not in s.flags:
             raise EvalError(Diagnostic(_span(stmts), "missing statement in set declaration"))
         if isinstance(key_ast, A.Wildcard):
             el.flags = 2

@@ -103,6 +103,8 @@ class SetInfo:
     interval: bool = False
     is_map: bool = False
     objmap: bool = False
+    # a concatenated data type, per part (``type ipv4_addr : ipv4_addr . inet_service``)
+    data_parts: tuple[tuple[Datatype, int, ByteOrder], ...] | None = None
 
     @property
     def key_len_bits(self) -> int:
@@ -815,23 +817,30 @@ class _RuleEval:
                 data_ast = key_ast.value
                 key_ast = key_ast.key
                 if isinstance(key_ast, A.Elem):
+                    _anon_elem_check(key_ast, True)
                     key_ast = key_ast.key
                 if verdict_map:
                     data = self._verdict(data_ast)
                 elif data_lhs is not None:
                     data = self._elem_key(data_ast, data_lhs) if not isinstance(data_lhs.expr, N.Concat) \
                         else self._concat_const(data_ast, data_lhs)
+            elif isinstance(it, A.Elem) and concat and not is_map:
+                _anon_elem_check(it, False)
             elif is_map:
                 raise _err("invalid map element: a set element in a map", key_ast.loc)
             if isinstance(key_ast, A.Wildcard):
-                if not is_map:
-                    raise _err("catch-all elements are not supported here", key_ast.loc)
                 # the catch-all element (NFT_SET_ELEM_CATCHALL) has no key
                 elems.append(N.Elem(None, _norm(data) if data is not None else None, it.loc))
                 continue
             key = self._concat_const(key_ast, lhs) if concat else self._elem_key(key_ast, lhs)
             if isinstance(key, N.Value) and key.len_bits < lhs.expr.len_bits and lhs.dtype.is_string():
                 key = _wildcard_range(key, lhs.expr)
+            elif concat and isinstance(key, N.Concat):
+                # a wildcard string inside a concatenation is a range of its part too:
+                # the set becomes a concatenated interval set (nft 1.0.6:
+                # `iifname . tcp dport { "veth*" . 22 }` is flags 0x87, "veth\0.." -
+                # "veth\xff.." . 22-22)
+                key = _concat_wildcards(key, lhs)
             elems.append(N.Elem(_norm(key), _norm(data) if data is not None else None, it.loc))
         interval = any(el.key is not None and _has_range(el.key) for el in elems)
         if is_map and interval and not concat:
@@ -918,11 +927,12 @@ class _RuleEval:
         left, fold_xor = _fold_lhs(left)
         if isinstance(r, A.SetExpr) and len(r.elements) == 1 and op in ("eq", "neq") \
                 and s.op != "!" and not isinstance(lhs.expr, N.Concat) \
-                and not isinstance(r.elements[0], (A.Elem, A.Mapping, A.Concat, A.SetExpr, A.Wildcard)):
+                and not isinstance(_elem_key_ast(r.elements[0]), (A.Mapping, A.Concat, A.SetExpr, A.Wildcard)):
             # nft 1.0.6 (expr_evaluate_relational) turns an anonymous set of one element
             # into that element with an exact ==/!= (no flag test): `tcp dport != { 22 }`
-            # is `cmp neq`, `tcp flags { syn }` is `cmp eq 0x02`.
-            r = r.elements[0]
+            # is `cmp neq`, `tcp flags { syn }` is `cmp eq 0x02`; the element's options
+            # and statements go with the set (`{ 1.2.3.4 counter }` is `cmp eq`).
+            r = _elem_key_ast(r.elements[0])
             s = A.Match(s.loc, s.left, "!=" if op == "neq" else "==", r)
         if isinstance(r, A.SetExpr):
             if op not in ("eq", "neq"):
@@ -1325,6 +1335,19 @@ def _wildcard_range(v: N.Value, x: N.TExpr) -> N.Range:
     return N.Range(v.loc, v.dtype, x.len_bits, v.byteorder, lo, hi)
 
 
+def _concat_wildcards(key: N.Concat, lhs) -> N.Concat:
+    parts = []
+    changed = False
+    for p, pl in zip(key.parts, lhs.parts):
+        if isinstance(p, N.Value) and p.len_bits < pl.expr.len_bits and pl.dtype.is_string():
+            p = _wildcard_range(p, pl.expr)
+            changed = True
+        parts.append(p)
+    if not changed:
+        return key
+    return N.Concat(key.loc, key.dtype, key.len_bits, key.byteorder, tuple(parts))
+
+
 def _has_range(k) -> bool:
     if isinstance(k, (N.Range, _PrefixRange)):
         return True
@@ -1450,6 +1473,22 @@ def merge_payloads(stmts: list[N.TStmt]) -> list[N.TStmt]:
     return out
 
 
+def _elem_key_ast(e: A.Expr) -> A.Expr:
+    return e.key if isinstance(e, A.Elem) else e
+
+
+def _anon_elem_check(e: A.Elem, is_map: bool) -> None:
+    """Element options an anonymous map (or concatenated set) cannot hold: statements
+    (nft setelem evaluation: the map declares none) and timeouts (the kernel refuses an
+    element timeout in a set without NFT_SET_TIMEOUT: EINVAL under the element; nft
+    gives a plain anonymous set's element timeout to the set instead)."""
+    for o in e.opts:
+        if is_map and isinstance(o, A.Stmt):
+            raise _err("missing statement in map declaration", o.loc)
+    if any(getattr(o, "name", None) == "timeout" for o in e.opts):
+        raise _err("Could not process rule: Invalid argument", e.loc if is_map else e.key.loc)
+
+
 def set_info(name: str, keyword: str, key: str, data: str | None, flags: str | None,
              family: str) -> SetInfo:
     """A :class:`SetInfo` from a declaration's text: ``type ipv4_addr . inet_service`` or
@@ -1469,6 +1508,7 @@ def set_info(name: str, keyword: str, key: str, data: str | None, flags: str | N
 
     keys = tuple(part(p) for p in key.split(" . "))
     d = None
+    dparts = None
     objmap = False
     if data is not None:
         if data.strip() in ("counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation",
@@ -1480,4 +1520,5 @@ def set_info(name: str, keyword: str, key: str, data: str | None, flags: str | N
             dparts = [part(p) for p in data.split(" . ")]
             d = dparts[0] if len(dparts) == 1 else (INTEGER, sum(((b + 31) // 32) * 32 for _, b, _ in dparts), BIG)
     interval = bool(flags and "interval" in flags)
-    return SetInfo(name, keys, d, interval, data is not None, objmap)
+    return SetInfo(name, keys, d, interval, data is not None, objmap,
+                   tuple(dparts) if dparts and len(dparts) > 1 else None)

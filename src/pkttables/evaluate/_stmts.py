@@ -510,7 +510,8 @@ def _stateful_text(s: A.Stmt, where: str) -> str:
         return _quota(s).texts[0]
     if isinstance(s, A.Connlimit):
         return f"connlimit count {s.count} flags {int(s.over)}"
-    raise _err(f"{where} statement must be stateful", s.loc)
+    # nft: "statement must be stateful" (set), "meter statement must be stateful"
+    raise _err(f"{where + ' ' if where else ''}statement must be stateful", s.loc)
 
 
 def _timeout_ms(v, loc) -> int:
@@ -530,6 +531,9 @@ def _dynset_parts(ev, key_ast: A.Expr, extra: tuple = ()):
     opts = list(extra)
     if isinstance(key_ast, A.Elem):
         opts = list(key_ast.opts) + opts
+        if any(getattr(o, "name", None) == "comment" for o in key_ast.opts):
+            # nft stmt_evaluate_set: a dynset key cannot carry a comment
+            raise _err("Key expression comments are not supported", key_ast.key.loc)
         key_ast = key_ast.key
     timeout = None
     stmts: list[A.Stmt] = []
@@ -550,25 +554,117 @@ def _dynset(ev, s: A.DynsetStmt) -> N.Dynset:
     if info is None:
         raise _err("No such file or directory", getattr(s, "ref_loc", None) or s.loc)
     key_ast, data_ast, timeout, stmts = _dynset_parts(ev, s.key, tuple(s.stmts))
-    lhs = ev._lhs(key_ast)
-    x = lhs.expr
+    if isinstance(data_ast, A.Elem):
+        # nft stmt_evaluate_map: the data of a map statement takes no element options
+        # (an `expires` is accepted and ignored)
+        for o in data_ast.opts:
+            if o.name in ("timeout", "comment"):
+                raise _err(f"Data expression {o.name}s are not supported", data_ast.key.loc)
+        data_ast = data_ast.key
+    if _is_constant(key_ast):
+        # a constant key (`add @s { 1.2.3.4 }`) is typed by the set (nft: the set's key
+        # is the context of the element expression), loaded as an immediate
+        lhs = _set_key_lhs(ev, info, key_ast.loc)
+        x = ev._concat_const(key_ast, lhs) if len(info.key) > 1 else ev._const(key_ast, lhs)
+    else:
+        lhs = ev._lhs(key_ast)
+        x = lhs.expr
+    _dynset_type_check(s, key_ast, lhs, info.key)
     if info.key_len_bits != x.len_bits:
         raise _err(f"datatype mismatch, expected {info.key[0][0].desc}, expression has type "
                    f"{lhs.dtype.desc}", key_ast.loc)
     data = None
+    if data_ast is None and info.is_map and info.data is not None:
+        # the kernel's nft_dynset_init: a map statement needs data (EINVAL)
+        raise _err("Could not process rule: Invalid argument", s.loc)
     if data_ast is not None:
         if not info.is_map or info.data is None:
             raise _err("map data on a set", data_ast.loc)
         dt, bits, order = info.data
-        dl = _Lhs(N.Value(data_ast.loc, dt, bits, order, b""), dt, bits)
-        data = ev._value_expr(data_ast, dl)
-    exprs = tuple(_stateful_text(st, "set") for st in stmts)
+        parts = getattr(info, "data_parts", None)
+        if parts and len(parts) > 1:
+            dl = _parts_lhs(parts, data_ast.loc)
+            if isinstance(data_ast, A.Concat) and len(data_ast.parts) > len(dl.parts):
+                raise _err("Can't parse symbolic invalid expressions",
+                           data_ast.parts[len(dl.parts)].loc)
+            if isinstance(data_ast, A.Concat) and all(_is_constant(p) for p in data_ast.parts):
+                data = ev._concat_const(data_ast, dl)
+            elif isinstance(data_ast, A.Concat):
+                data = _mixed_concat(ev, data_ast, dl)
+            else:
+                raise _err("invalid data type, expected concatenation of "
+                           f"({', '.join(p.dtype.desc for p in dl.parts)})", data_ast.loc)
+        else:
+            dl = _Lhs(N.Value(data_ast.loc, dt, bits, order, b""), dt, bits)
+            if not _is_constant(data_ast) and not isinstance(data_ast, (A.MapExpr, A.Binop)):
+                _dynset_type_check(s, data_ast, ev._lhs(data_ast), (info.data,))
+            data = ev._value_expr(data_ast, dl)
+    exprs = tuple(_stateful_text(st, "") for st in stmts)
     return N.Dynset(s.loc, s.op, s.set, x, data, timeout or None, exprs)
+
+
+def _type_desc(parts) -> str:
+    if len(parts) == 1:
+        return parts[0][0].desc
+    return f"concatenation of ({', '.join(p[0].desc for p in parts)})"
+
+
+def _dynset_type_check(s: A.DynsetStmt, e: A.Expr, lhs, want) -> None:
+    """nft stmt_evaluate_arg: the key (data) of a set (map) statement has the set's
+    key (data) type, else ``datatype mismatch: expected T, expression has type U``
+    (the expression ^, the statement ~).  A plain integer matches any type."""
+    have = [(p.dtype, 0, None) for p in getattr(lhs, "parts", None) or [lhs]]
+    names = [p[0].name for p in have]
+    if len(have) == len(want) and all(a == b[0].name or "integer" in (a, b[0].name)
+                                      for a, b in zip(names, want)):
+        return
+    from pkttables.errors import Diagnostic
+    raise EvalError(Diagnostic(e.loc, f"datatype mismatch: expected {_type_desc(want)}, "
+                                      f"expression has type {_type_desc(have)}",
+                               secondary=(s.loc,)))
+
+
+def _is_constant(e: A.Expr) -> bool:
+    return isinstance(e, (A.Symbol, A.Number, A.String)) or \
+        (isinstance(e, A.Concat) and all(_is_constant(p) for p in e.parts))
+
+
+def _parts_lhs(parts, loc):
+    """A concatenation's ``_Lhs`` from (datatype, bits, byteorder) per part."""
+    from ._eval import _Lhs, INTEGER
+    lhs_parts = [_Lhs(N.Value(loc, dt, bits, order, b""), dt, bits) for dt, bits, order in parts]
+    tot = sum(((b + 31) // 32) * 32 for _, b, _ in parts)
+    c = N.Concat(loc, INTEGER, tot, BIG, tuple(p.expr for p in lhs_parts))
+    dl = _Lhs(c, INTEGER, tot)
+    dl.parts = lhs_parts  # type: ignore[attr-defined]
+    return dl
+
+
+def _set_key_lhs(ev, info, loc):
+    from ._eval import _Lhs
+    if len(info.key) > 1:
+        return _parts_lhs(info.key, loc)
+    dt, bits, order = info.key[0]
+    return _Lhs(N.Value(loc, dt, bits, order, b""), dt, bits)
+
+
+def _mixed_concat(ev, e: A.Concat, dl):
+    """``ip daddr . 80`` as map data: each constant part typed by the map's data part
+    (nft evaluates a concatenation's parts with the data type's subtypes)."""
+    from ._eval import INTEGER
+    if len(e.parts) != len(dl.parts):
+        extra = e.parts[len(dl.parts)] if len(e.parts) > len(dl.parts) else e
+        raise _err("Can't parse symbolic invalid expressions", extra.loc)
+    vals = [ev._const(p, pl) if _is_constant(p) else ev._lhs(p).expr
+            for p, pl in zip(e.parts, dl.parts)]
+    return N.Concat(e.loc, INTEGER, dl.expr.len_bits, BIG, tuple(vals))
 
 
 def _meter(ev, s: A.Meter) -> N.Dynset:
     # nft stmt_evaluate_meter: the meter is a set of its own, flagged EVAL (and TIMEOUT
     # when elements time out); elements are added, or updated when they time out.
+    if isinstance(s.key, A.Elem) and any(getattr(o, "name", None) == "comment" for o in s.key.opts):
+        raise _err("Meter key expression can not contain comments", s.key.loc)
     key_ast, _, timeout, _ = _dynset_parts(ev, s.key)
     lhs = ev._lhs(key_ast)
     flags = _SET_ANONYMOUS | _SET_EVAL | (_SET_TIMEOUT if timeout else 0)

@@ -1487,22 +1487,43 @@ class _Parser:
         return A.Notrack(self.next().loc)
 
     def _dynset(self, op: str, start: Location):
+        """``add|update|delete @s { KEY [opts] [stateful...] [: DATA [opts]] }``.
+
+        nft's set_stmt/map_stmt: the key is a set_elem_expr_stmt (a concat_expr with
+        set_elem_options: timeout, expires, comment), then a stateful_stmt_list
+        (counter, limit, quota, ct count), then for a map ``COLON`` and the data, itself
+        a set_elem_expr_stmt (evaluation refuses its options), then ``'}'``."""
         ref = self.set_ref()
         self.expect("{", "'{'")
-        key = self.expr(stop_at_colon=True, stmt_words=True)
+        key = self._dynset_opts(self.expr(stop_at_colon=True, stmt_words=True))
+        stmts = []
+        while True:
+            t = self.peek()
+            if t.kind is WORD and (t.text in ("counter", "limit", "quota")
+                                   or (t.text == "ct" and self.is_word("count", 1))):
+                stmts.append(self.stmt())
+                continue
+            break
         if self.peek().kind == ":":
             self.next()
-            key = self.mk(A.Mapping, key.loc, key, self.expr())
-        stmts = []
-        while self.peek().kind is not EOF and self.peek().kind != "}":
-            t = self.peek()
-            if t.kind is WORD and t.text in ("timeout", "expires"):
-                self.next()
-                stmts.append(self.mk(A.Prop, t.loc, t.text, self.time_value()))
-                continue
-            stmts.append(self.stmt())
-        self.expect("}", "'}'")
+            data = self._dynset_opts(self.expr())
+            key = self.mk(A.Mapping, key.loc, key, data)
+            if self.peek().kind != "}":
+                self.err(self.peek(), "'}'")
+        if self.peek().kind != "}":
+            self.err(self.peek())
+        self.next()
         return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts), ref.loc)
+
+    def _dynset_opts(self, e: A.Expr) -> A.Expr:
+        """nft set_elem_options after a dynset key or data: ``timeout T``, ``expires T``,
+        ``comment "x"``, kept as an :class:`A.Elem` around the expression."""
+        opts = []
+        while self.peek().kind is WORD and self.peek().text in ("timeout", "expires", "comment"):
+            t = self.next()
+            v = self.comment_string() if t.text == "comment" else self.time_value()
+            opts.append(self.mk(A.ElemOpt, t.loc, t.text, v))
+        return self.mk(A.Elem, e.loc, e, tuple(opts)) if opts else e
 
     def stmt_set_old(self):
         """nft's older set statement, ``set add|update|delete KEY [timeout T] @set``
@@ -1515,7 +1536,7 @@ class _Parser:
         while self.peek().kind is WORD and self.peek().text in ("timeout", "expires"):
             t = self.next()
             stmts.append(self.mk(A.Prop, t.loc, t.text, self.time_value()))
-        ref = self.set_ref()
+        ref = self.set_ref("@ or '$'")
         return self.mk(A.DynsetStmt, start, op, ref.name, key, tuple(stmts), ref.loc)
 
     def stmt_add(self):
@@ -1797,8 +1818,8 @@ class _Parser:
                 return dataclasses.replace(v, loc=loc)
         raise _Err(nt, message=f"unknown identifier '{nt.text}'", loc=nt.loc)
 
-    def set_ref(self) -> A.Expr:
-        at = self.expect("@", "@")
+    def set_ref(self, expecting: str = "@") -> A.Expr:
+        at = self.expect("@", expecting)
         t = self.peek()
         if t.kind is WORD and t.text not in KEYWORDS or t.kind is QSTRING:
             self.next()
@@ -1968,6 +1989,11 @@ class _Parser:
                     return self.mk(A.Range, e.loc, e, hi)
         if t.kind == "{":
             key: A.Expr = self.set_expr()
+        elif t.kind == "*":
+            # nft set_elem_key_expr: the catch-all `*` is an element on its own (no
+            # concatenation: `* . 22` is a syntax error at the `.`)
+            self.next()
+            key = A.Wildcard(t.loc)
         elif t.kind == "$":
             key = self.variable()
         else:
@@ -1982,12 +2008,23 @@ class _Parser:
                 val = self.set_expr()
             else:
                 val = self.rhs()
-            val = self.elem_opts(val)
+            # nft set_elem_expr COLON set_rhs_expr: the data takes no options
             return self.mk(A.Mapping, key.loc, key, val)
         return key
 
     def elem_opts(self, key: A.Expr, stmts: bool = True) -> A.Expr:
+        """nft 1.0.6 set_elem_expr: ``set_lhs_expr [set_elem_stmt_list]
+        [set_elem_expr_options]`` -- the statements (counter, limit, ct count) come
+        first, then ``timeout``/``expires``/``comment``; a statement after an option
+        (or a quota, or another statement) ends the element (``expecting comma or '}'``)."""
         opts = []
+        while stmts:
+            t = self.peek()
+            if t.kind is WORD and (t.text in ("counter", "limit")
+                                   or (t.text == "ct" and self.is_word("count", 1))):
+                opts.append(self.stmt())
+            else:
+                break
         while True:
             t = self.peek()
             if t.kind is not WORD:
@@ -1998,8 +2035,6 @@ class _Parser:
             elif t.text == "comment":
                 self.next()
                 opts.append(self.mk(A.ElemOpt, t.loc, t.text, self.string()))
-            elif stmts and t.text in ("counter", "quota", "limit"):
-                opts.append(self.stmt())
             else:
                 break
         if opts:

@@ -2051,7 +2051,16 @@ def _concat_interval_items(e: Concat, s: AnonSet, o: ListOptions, dexpr: Expr | 
                 parts.append(fmt_value(it, lo_v, o))
                 continue
             if isinstance(lo_v, (bytes, bytearray)):
-                raise DelinearizeError("string range in an interval concatenation")
+                # a wildcard string (`"veth*"`): prefix + zeros .. prefix + 0xff
+                raw_lo, raw_hi = bytes(el.key[pos - (n + 3) // 4 * 4:][:n]), \
+                    bytes(el.key_end[pos - (n + 3) // 4 * 4:][:n])
+                k = len(raw_lo.rstrip(b"\0"))
+                pre = raw_lo[:k]
+                if raw_lo != pre.ljust(n, b"\0") or raw_hi != pre.ljust(n, b"\xff"):
+                    raise DelinearizeError("string range in an interval concatenation")
+                t = fmt_value(it, pre, o)
+                parts.append(t[:-1] + '*"' if t.endswith('"') else t + "*")
+                continue
             size = hi_v - lo_v + 1
             if it.dtype.name in ("ipv4_addr", "ipv6_addr") and size & (size - 1) == 0 and lo_v % size == 0:
                 parts.append(f"{fmt_value(it, lo_v, o)}/{it.bits - (size.bit_length() - 1)}")
