@@ -202,8 +202,23 @@ _VKEYS = {v: ("v", v) for v in _VERDICTS}
 _CKEY = ("c", None, None)
 
 
+_CLASS_CACHE: dict = {}          # word -> its slot class (None: not a slot); words repeat
+
+
 def _addr_class(c: str):
     """The slot class of an address word, or None (what :func:`scan_line` checks)."""
+    k = ("a", c)
+    try:
+        return _CLASS_CACHE[k]
+    except KeyError:
+        pass
+    if len(_CLASS_CACHE) > 100000:
+        _CLASS_CACHE.clear()
+    v = _CLASS_CACHE[k] = _addr_class1(c)
+    return v
+
+
+def _addr_class1(c: str):
     if _IP4.fullmatch(c) is not None:
         return "a"
     if "/" in c:
@@ -300,14 +315,14 @@ class FastRule(A.Rule):
     constants' bytes (:func:`scan_line`) when first asked.  Compares equal to the
     :class:`~pkttables.lang.ast.Rule` the parser would have built."""
 
-    __slots__ = ("key", "lineno", "_detail")
+    __slots__ = ("key", "lineno", "_detail", "_locs")
 
     @property
     def stmts(self):
         try:
             return _RULE_STMTS.__get__(self)
         except AttributeError:
-            v = _parse_line(self.loc, self.lineno)
+            v = _build_stmts(self)
             _RULE_STMTS.__set__(self, v)
             return v
 
@@ -340,11 +355,17 @@ class FastRule(A.Rule):
         return self.detail()[1]
 
     def locs(self) -> list:
-        """The rule's locations in :func:`.fastload.scan` order."""
+        """The rule's locations in :func:`.fastload.scan` order (made once)."""
+        try:
+            return _LOCS.__get__(self)
+        except AttributeError:
+            pass
         loc = self.loc
         f, ln, lt = loc.file, loc.line, loc.line_text
         sp = self.detail()[0]
-        return [loc] + [Location(f, ln, a, b, lt) for a, b in sp[1:]]
+        v = [loc] + [Location(f, ln, a, b, lt) for a, b in sp[1:]]
+        _LOCS.__set__(self, v)
+        return v
 
 
 def _make_rule(filename: str, lineno: int, text: str, key) -> FastRule:
@@ -363,6 +384,61 @@ _COMMENT = A.Rule.comment
 _KEY = FastRule.key
 _LINENO = FastRule.lineno
 _DETAIL = FastRule._detail
+_LOCS = FastRule._locs
+
+
+def _build_stmts(rule: FastRule) -> tuple:
+    """The statements the parser builds for the rule's line, built from the scan: the
+    grammar is small enough to write each node as the parser's grammar action does
+    (pinned against the parser by tests/unit/perf/test_perf_fastline.py).  Anything
+    unexpected: the parser itself (:func:`_parse_line`)."""
+    try:
+        return _direct(rule)
+    except Exception:       # noqa: BLE001 -- the parser decides
+        return _parse_line(rule.loc, rule.lineno)
+
+
+def _direct(rule: FastRule) -> tuple:
+    locs = rule.locs()
+    text = rule.loc.line_text
+    out = []
+    i = 1
+    for k in rule.key[1:]:
+        sl = locs[i]
+        if k[0] == "v":
+            out.append(A.VerdictStmt(sl, A.Verdict(locs[i + 1], k[1], None)))
+            i += 2
+            continue
+        if k[0] == "c":
+            out.append(A.Counter(sl, None, None))
+            i += 1
+            continue
+        (kind, a, b), op, sk = k
+        left = A.Payload(locs[i + 1], a, b) if kind == "p" else A.Meta(locs[i + 1], a, b)
+        cl = locs[i + 2]
+        word = text[cl.first_col - 1:cl.last_col]
+        if kind == "m":
+            right = A.Symbol(cl, word) if sk[0] == "S" else A.Number(cl, int(word), word)
+            i += 3
+        elif sk == "a":
+            right = A.Symbol(cl, word)
+            i += 3
+        elif sk == "n":
+            right = A.Number(cl, int(word), word)
+            i += 3
+        elif sk in ("r4", "r16"):
+            lo, _, hi = word.partition("-")
+            mk = A.Symbol if sk == "r4" else (lambda loc, w: A.Number(loc, int(w), w))
+            right = A.Range(cl, mk(locs[i + 3], lo), mk(locs[i + 4], hi))
+            i += 5
+        else:
+            addr, _, plen = word.partition("/")
+            right = A.Prefix(cl, A.Symbol(locs[i + 3], addr), int(plen))
+            i += 4
+        out.append(A.Match(sl, left, op, right))
+    if i != len(locs):
+        raise ValueError("spans left over")
+    return tuple(out)
 
 
 def _parse_line(loc: Location, lineno: int) -> tuple:
@@ -641,11 +717,30 @@ def _function(body: str, ns: dict):
     return types.FunctionType(code, ns, "build")
 
 
-class LineShapes:
-    """Rule shape -> composed template (or unfit); statement shape in context -> its
-    constructor (or unfit)."""
+class _Pending:
+    """A shape's first rule and the slow path's answer for it, until a second rule of the
+    shape comes."""
 
-    def __init__(self, limit: int = 50000):
+    __slots__ = ("rule", "family", "table", "chain", "slow", "real")
+
+    def __init__(self, rule, family, table, chain, slow, real):
+        self.rule, self.family, self.table, self.chain = rule, family, table, chain
+        self.slow, self.real = slow, real
+
+
+# A rule shape's template is made at its 2nd rule: making and checking it costs ~0.1 ms
+# beside the slow path's ~0.1 ms, and 18% of the 10k-rule bench ACL's shapes (53% at
+# 1k) have one rule only (measured, docs/perf.md).
+BUILD_AT = 2
+UNIT_TRIES = 3
+
+
+class LineShapes:
+    """Rule shape -> composed template (or unfit, or how many rules of it were seen);
+    statement shape in context -> its constructor (or unfit)."""
+
+    def __init__(self, limit: int = 50000, build_at: int = BUILD_AT):
+        self.build_at = build_at
         self.rules: dict = {}
         self.stmts: dict = {}
         self.limit = limit
@@ -663,28 +758,42 @@ class LineShapes:
             self.stages = stages
 
     def lookup(self, rule: FastRule, family: str, stages):
-        """The rule template of ``rule``'s shape, or None."""
+        """The rule template of ``rule``'s shape, or None.  The shape's first rule (kept
+        by :meth:`build` with its slow-path answer) is turned into the template here, at
+        the shape's second rule: shapes of one rule never pay for a template."""
         self._check_stages(stages)
-        ent = self.rules.get((family, rule.key))
+        key = (family, rule.key)
+        ent = self.rules.get(key)
         if ent is None or ent is _UNFIT:
             return None
+        if type(ent) is _Pending:
+            ent = self.rules[key] = self._make(ent)
+            if ent is _UNFIT:
+                return None
         return ent
 
     def build(self, rule: FastRule, family: str, table: str, chain: str, slow, real, stages) -> None:
-        """After the slow path gave ``real`` for ``rule``: the shape's template, if its
-        statements' templates compose to exactly ``real``."""
+        """After the slow path gave ``real`` for ``rule``: keep them for the template
+        (made by :meth:`lookup` at the shape's next rule, or here with ``build_at=1``)."""
         self._check_stages(stages)
         key = (family, rule.key)
         if key in self.rules:
             return
         if len(self.rules) >= self.limit:
             self.rules.clear()
+        p = _Pending(rule, family, table, chain, slow, real)
+        self.rules[key] = p if self.build_at > 1 else self._make(p)
+
+    def _make(self, p: "_Pending"):
+        """The template of a kept rule's shape, if its units compose to exactly the slow
+        path's answer; else _UNFIT."""
         try:
-            tpl = self._compose(rule, family, slow)
-            ok = tpl is not None and instantiate(tpl, rule, family, table, chain, rule.locs()) == real
+            tpl = self._compose(p.rule, p.family, p.slow)
+            ok = tpl is not None and \
+                instantiate(tpl, p.rule, p.family, p.table, p.chain, p.rule.locs()) == p.real
         except Exception:       # noqa: BLE001 -- a template that cannot be made is no template
             ok = False
-        self.rules[key] = tpl if ok else _UNFIT
+        return tpl if ok else _UNFIT
 
     def _compose(self, rule: FastRule, family: str, slow):
         key = rule.key
@@ -712,11 +821,15 @@ class LineShapes:
             na = sum(_stmt_atom_count(k) for k in ks)
             skey = (family, tuple(ctx_keys), tuple(ks))
             fn = self.stmts.get(skey)
-            if fn is None:
+            if fn is None or type(fn) is int:
+                # a unit that failed may fit with other constants (a probe's byte equal
+                # to a constant one): tried with up to UNIT_TRIES rules
+                tries = fn or 0
                 fn = self._stmt_template(rule.loc, tuple(ctx_stmts), tuple(sts), locs[lo:lo + nl],
                                          atoms[ao:ao + na], slow)
-                self.stmts[skey] = fn if fn is not None else _UNFIT
-            if fn is None or fn is _UNFIT:
+                self.stmts[skey] = fn if fn is not None else (
+                    tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
+            if fn is None or fn is _UNFIT or type(fn) is int:
                 return None
             parts.append((fn, lo, lo + nl, ao, ao + na))
             for k, st in zip(ks, sts):
@@ -742,8 +855,9 @@ class LineShapes:
         base_ts, base_ins = out(ctx) if ctx else ((), ())
         probes = []
         avoid: set = set(b for x in own_atoms for b in x)
+        plens: set = set()
         for _ in range(2):
-            p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid)
+            p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid, plens)
             sc = _fl.scan(p)
             if sc is None or sc[1][1:] != own_locs:
                 return None

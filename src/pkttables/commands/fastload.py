@@ -220,9 +220,13 @@ def scan(rule: A.Rule) -> tuple[tuple, list, list] | None:
 _POOL = [b for b in range(0x11, 0xFF) if b not in (0x80, 0xC0, 0xE0, 0xF0, 0xF8, 0xFC, 0xFE)]
 
 
-def _probe(rule: A.Rule, rng: random.Random, avoid: set[int]) -> A.Rule:
+def _probe(rule: A.Rule, rng: random.Random, avoid: set[int], plens: set[int] | None = None) -> A.Rule:
     """``rule`` with every slot's constant replaced by a random one of the same class
-    whose bytes are all distinct and not in ``avoid`` (the other probe's bytes)."""
+    whose bytes are all distinct and not in ``avoid`` (the other probe's bytes).
+    Unaligned prefix lengths are distinct and not in ``plens`` (the lengths the other
+    probe used, updated): two equal masks would be taken for one another."""
+    if plens is None:
+        plens = set()
     pool = [b for b in _POOL if b not in avoid]
     it = iter(rng.sample(pool, 4 * 2 * len(rule.stmts)))     # at most 2 addresses a statement
 
@@ -262,7 +266,11 @@ def _probe(rule: A.Rule, rng: random.Random, avoid: set[int]) -> A.Rule:
                 r = A.Range(r.loc, lo, hi)
             elif isinstance(k, tuple):          # a prefix: keep the length's class
                 cls = k[1]
-                plen = cls if cls != "m" else rng.choice([n for n in range(1, 32) if n % 8])
+                if cls == "m":
+                    plen = rng.choice([n for n in range(1, 32) if n % 8 and n not in plens])
+                    plens.add(plen)
+                else:
+                    plen = cls
                 r = A.Prefix(r.loc, ip(r.expr.loc), plen)
             s = A.Match(s.loc, s.left, s.op, r)
         stmts.append(s)

@@ -173,6 +173,7 @@ def test_scan_line_is_the_parsers_scan(sh, data, lead, trail):
     assert fr.loc == rule.loc
     assert fr.stmts == rule.stmts
     assert fr == rule and rule == fr
+    assert FL._direct(fr) == FL._parse_line(fr.loc, 3) == rule.stmts
 
 
 def test_scan_line_refuses_what_it_does_not_know():
@@ -215,7 +216,7 @@ def test_hits_are_exercised(lines):
     rules = [f"ip saddr 10.0.{i}.1 ip daddr 192.168.{i}.0/24 meta l4proto tcp th dport {1000 + i} accept"
              for i in range(6)]
     _, rs = _same(_file({"rules": rules}))
-    assert lines.hits == 5 and lines.misses == 1
+    assert lines.hits == 5 and lines.misses == 1      # the template is made at the 2nd rule
     r = rs.chain("ip", "acl", "rules").rules[3]
     assert isinstance(r, LazyRule)
     assert r.stmts[0].loc.line == 7
