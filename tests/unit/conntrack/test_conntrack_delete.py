@@ -115,3 +115,28 @@ def test_source_problems(tmp_path):
     assert run(["-E", "--table", "x"])[0] == 2
     rc, out, err = run(["-L", "--table", str(tmp_path / "missing.json")])
     assert rc == 1 and out == "" and "missing.json: cannot read" in err and err.count("\n") == 1
+
+
+def test_simulate_conntrack_save_feeds_pkt_conntrack(tmp_path, capsys):
+    from pkttables.capture import PcapWriter as W
+    from pkttables.cli.simulate import simulate_main
+
+    rs = tmp_path / "r.nft"
+    rs.write_text("table inet t {\n chain fw {\n  type filter hook prerouting priority 0; policy accept;\n"
+                  "  ct state new counter\n }\n}\n")
+    cap = tmp_path / "t.pcap"
+    with open(cap, "wb") as f:
+        w = W(f, 1)
+        w.write(P.ether("02:00:00:00:00:01", "02:00:00:00:00:10", P.ipv4("192.0.2.9", "192.0.2.1", P.udp(5000, 53, b"q"))),
+                1_000_000_000)
+        w.write(P.ether("02:00:00:00:00:01", "02:00:00:00:00:10", P.ipv4("192.0.2.9", "192.0.2.1", P.icmp_echo(5, 1))),
+                1_500_000_000)
+    snap = tmp_path / "s.json"
+    assert simulate_main(["--ruleset", str(rs), "--traffic", str(cap), "--iif", "eth0", "--conntrack",
+                          "--conntrack-save", str(snap)]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count("\n") == 2
+    assert run(["-L", "--table", str(snap)])[1] == listed
+    rc, out, _ = run(["-D", "--table", str(snap), "-p", "icmp"])
+    assert rc == 0 and out == listed.splitlines(keepends=True)[1]
+    assert run(["-C", "--table", str(snap)])[1] == "1\n"
