@@ -767,16 +767,8 @@ class Engine:
                 self._icmp_echo_reply(r, l3, dev, unicast)
             raise _Drop(Disposition.LOCAL)
         if proto == 6:
-            if pkt.pkt_type != PacketType.HOST or len(l4) < 20:
-                raise _Drop(Disposition.DROP, "TCP: not for this host or short")
-            doff = (l4[12] >> 4) * 4
-            if doff < 20 or doff > len(l4):
-                raise _Drop(Disposition.DROP, "TCP: bad data offset")
-            if internet_checksum(l4, initial=pseudo_header_v4(saddr, daddr, 6, len(l4))) != 0:
-                raise _Drop(Disposition.DROP, "TCP: bad checksum")
-            if unicast:
-                self._tcp_reset(r, l3, ihl, 4, dev)
-            raise _Drop(Disposition.LOCAL, "no socket")
+            self._tcp_no_socket(r, l3, ihl, 4, pseudo_header_v4(saddr, daddr, 6, len(l4)), pkt.pkt_type,
+                                unicast, dev)
         if proto == 17:
             if len(l4) < 8:
                 raise _Drop(Disposition.DROP, "UDP: short")
@@ -858,6 +850,24 @@ class Engine:
         pkt = B.ipv4(d.saddr.packed, saddr, 1, bytes(req), tos=l3[1], ttl=self._sysctl("net.ipv4.ip_default_ttl", 64),
                      ident=self._ip_id(), df=False)
         self._local_out(r, "icmp-echo-reply", pkt, decision=d)
+
+    def _tcp_no_socket(self, r: _Run, l3: bytearray, thoff: int, version: int, pseudo: int,
+                       pkt_type: PacketType, unicast: bool, dev: Interface) -> None:
+        """A segment delivered locally where no socket listens, for both families:
+        tcp_v4_rcv() / tcp_v6_rcv() check it (for this host, data offset, checksum seeded
+        with ``pseudo``, the pseudo-header's sum) and answer a unicast one with a reset.
+        Always raises."""
+        l4 = l3[thoff:]
+        if pkt_type != PacketType.HOST or len(l4) < 20:
+            raise _Drop(Disposition.DROP, "TCP: not for this host or short")
+        doff = (l4[12] >> 4) * 4
+        if doff < 20 or doff > len(l4):
+            raise _Drop(Disposition.DROP, "TCP: bad data offset")
+        if internet_checksum(l4, initial=pseudo) != 0:
+            raise _Drop(Disposition.DROP, "TCP: bad checksum")
+        if unicast:
+            self._tcp_reset(r, l3, thoff, version, dev)
+        raise _Drop(Disposition.LOCAL, "no socket")
 
     def _tcp_reset(self, r: _Run, l3: bytearray, thoff: int, version: int, dev: Interface) -> None:
         """tcp_v4_send_reset() / tcp_v6_send_reset() for a segment nobody listens for."""
@@ -1116,16 +1126,8 @@ class Engine:
                     self._resolved(r, tgt, dev.name, opts[2:8])
             raise _Drop(Disposition.LOCAL)
         if proto == 6:
-            if pkt_type != PacketType.HOST or len(l4) < 20:
-                raise _Drop(Disposition.DROP, "TCP: not for this host or short")
-            doff = (l4[12] >> 4) * 4
-            if doff < 20 or doff > len(l4):
-                raise _Drop(Disposition.DROP, "TCP: bad data offset")
-            if internet_checksum(l4, initial=pseudo_header_v6(saddr, daddr, 6, len(l4))) != 0:
-                raise _Drop(Disposition.DROP, "TCP: bad checksum")
-            if unicast:
-                self._tcp_reset(r, l3, thoff, 6, dev)
-            raise _Drop(Disposition.LOCAL, "no socket")
+            self._tcp_no_socket(r, l3, thoff, 6, pseudo_header_v6(saddr, daddr, 6, len(l4)), pkt_type,
+                                unicast, dev)
         if proto == 17:
             if len(l4) < 8:
                 raise _Drop(Disposition.DROP, "UDP: short")

@@ -278,3 +278,22 @@ def test_mask_random_only_touches_random_fields():
     assert m[18:20] == b"\0\0" and m[24:26] == b"\0\0" and m[26:] == f[26:]
     fwd = fc(ipv4("192.168.1.10", "8.8.8.8", udp(1, 2), df=False, ident=99))
     assert mask_random(fwd, loc) == fwd
+
+
+def test_tcp_to_a_closed_port_both_families():
+    # one code path for tcp_v4_rcv/tcp_v6_rcv: a valid segment gets a reset, a bad
+    # checksum or a short data offset is dropped without one
+    for l3, thoff in ((lambda seg: ipv4("192.168.1.10", "192.168.1.1", seg), 20),
+                      (lambda seg: ipv6("fd00:1::10", "fd00:1::1", seg), 40)):
+        frame = fc(l3(tcp(4000, 22, flags=TCP_SYN, seq=10)))
+        out = Engine(host()).process(frame, 0.0, iif="lan0")
+        assert out.verdict == Disposition.LOCAL
+        assert [g.kind for g in out.generated].count("tcp-reset") == 1   # (v6: and an NS for fd00:1::10)
+        bad_sum = bytearray(frame)
+        bad_sum[14 + thoff + 16] ^= 0xFF
+        bad_off = bytearray(frame)
+        bad_off[14 + thoff + 12] = 4 << 4
+        for bad, why in ((bad_sum, "TCP: bad checksum"), (bad_off, "TCP: bad data offset")):
+            out = Engine(host()).process(bytes(bad), 0.0, iif="lan0")
+            assert out.verdict == Disposition.DROP and out.generated == ()
+            assert out.drop_reason == why
