@@ -268,10 +268,19 @@ class ConntrackTable:
     def __len__(self) -> int:
         return self._count
 
-    def lookup(self, t: Tuple, zone: int = 0, now: float | None = None) -> tuple[Conn, int] | None:
-        """The entry and direction a tuple belongs to (``nf_conntrack_find_get``)."""
+    def lookup(self, t: Tuple, zone: "int | Conn" = 0, now: float | None = None) -> tuple[Conn, int] | None:
+        """The entry and direction a tuple belongs to (``nf_conntrack_find_get``).
+
+        ``zone`` is a zone id (both directions), or an entry or template whose zone
+        (id and directions, ``struct nf_conntrack_zone``) is used as the kernel uses a
+        zone struct: the original-direction id first, then the reply one if it differs,
+        and a hit counts only if the entry's zone id in the hit's direction is the same
+        (nf_ct_zone_equal).  NAT passes the entry it is NATing (``nf_ct_zone(ct)``)."""
         if now is not None:
             self.expire(now)
+        if type(zone) is not int:
+            hit, d = self._find_zoned(tuple_key(t), zone)
+            return None if hit is None else (hit, d)
         hk = _hk(zone, tuple_key(t))
         ct = self.hash.get(hk)
         if ct is None:
@@ -504,7 +513,7 @@ class ConntrackTable:
         ct.status |= Status.HELPER
         return True
 
-    def assign_timeout(self, pkt, protonum: int, policy: dict[str, int]) -> bool:
+    def assign_timeout(self, pkt, protonum: int, policy: dict[str, int], obj: Any = None) -> bool:
         """``ct timeout set "obj"`` (nft_ct_timeout_obj_eval): give a new entry (not
         confirmed, not a template) of the object's l4 protocol the object's timeouts
         (the timeout extension, ``nf_ct_timeout_ext_add``) and refresh it to the first
@@ -520,8 +529,31 @@ class ConntrackTable:
             return False
         values, first = self._timeout_policy(protonum, policy)
         ct.ext["timeout"] = values
+        if obj is not None:
+            ct.ext["timeout_obj"] = obj      # which object, for untimeout()
         ct.refresh(0.0, first)   # unconfirmed: only the relative value is kept (no "now")
         return True
+
+    def untimeout(self, obj: Any = None) -> int:
+        """nf_ct_untimeout(): a ``ct timeout`` object is destroyed.  Every entry that got
+        it (``assign_timeout(..., obj=obj)``; every entry with a timeout policy when
+        ``obj`` is None, as on netns exit) loses it: the time already set runs on, and
+        the next packet refreshes with the sysctl timeouts.  Returns how many entries.
+
+        The kernel lets an object go only when no rule refers to it (EBUSY before), and
+        an object cannot be changed at all (``add`` of an existing one is accepted and
+        does nothing: ct timeout has no update op) -- so this is the only way a policy
+        leaves its entries (tests/kernel/test_ctnat_cttimeout_change.py)."""
+        n = 0
+        for ct in self.entries():
+            r = ct._x
+            if r is None or r.ext is None or "timeout" not in r.ext:
+                continue
+            if obj is None or r.ext.get("timeout_obj") == obj:
+                del r.ext["timeout"]
+                r.ext.pop("timeout_obj", None)
+                n += 1
+        return n
 
     def _timeout_policy(self, protonum: int, policy: dict[str, int]):
         """(the entry's timeout table, values[0]) for an object's policy."""
@@ -693,8 +725,10 @@ class ConntrackTable:
         ct = Conn(k, rk, zone, zdir)
         if self.acct:
             ct.counters = [[0, 0], [0, 0]]
-        # expectations are looked up in the original direction's zone (nf_ct_find_expectation)
-        exp = (self.expect_table.find(key_tuple(k), ct.zone_id(0), ctx.now)
+        # nf_ct_find_expectation() with the template's zone: nf_ct_exp_zone_equal_any()
+        # compares the plain zone ids (the master's and the template's), whatever the
+        # directions (expect.h: a->zone.id == b->id)
+        exp = (self.expect_table.find(key_tuple(k), ct.zone, ctx.now)
                if len(self.expect_table) else None)
         if exp is not None:
             master = exp.master

@@ -133,7 +133,8 @@ class NatTable:
             return False
         if t.protonum not in _ALLOW_CLASH or ct.status & (NAT_MASK | Status.SEQ_ADJUST):
             return True
-        hit = self.conntrack.lookup(t, ct.zone) or self.conntrack.lookup(invert(t), ct.zone)
+        # nf_conntrack_find_get(net, nf_ct_zone(ignored_ct), ...): the entry's zone struct
+        hit = self.conntrack.lookup(t, ct) or self.conntrack.lookup(invert(t), ct)
         if hit is None:
             return False
         other, d = hit
@@ -149,7 +150,7 @@ class NatTable:
         if (attempts_left > NF_NAT_HARDER_THRESH or t.protonum != 6
                 or getattr(proto, "state", None) != TcpState.SYN_SENT):
             return self.conntrack.tuple_taken(reply, ct, ct.zone)
-        hit = self.conntrack.lookup(reply, ct.zone)
+        hit = self.conntrack.lookup(reply, ct)     # nf_ct_zone(ct): directional zones
         if hit is None:
             return False
         old, d = hit
