@@ -378,7 +378,24 @@ def run_acl_bench(report, opt) -> None:
             cache: dict[tuple, bytes] = {}
             frames = [cache[h] if h in cache else cache.setdefault(h, header_frame(h)) for h in headers]
             del cache
+            if n == 10_000:
+                # simulate --backend classifier vs interp (issue 8 part 3): its nft compile
+                # runs here, while nft -f loads the kernel's copy
+                sim = simulate_acl(rules, frames[:opt.n(20_000, 5_000)], interp_seconds=opt.n(1.0, 0.5),
+                                   n_classifier=opt.n(1500, 500))
             t_load = _kernel_finish_load(report, W, lab, n) if loading else None
+            if n == 10_000:
+                report.add(Measurement(W, "pkttables", f"simulate compile {n} rules", sim["compile_s"], "s", n,
+                                       "nft text -> model with programs"))
+                report.add(Measurement(W, "pkttables", f"simulate classifier build {n}", sim["build_s"], "s", n,
+                                       f"{sim['runs']} run(s) classified"))
+                base = report.add(Measurement(W, "simulate interp", f"simulate {n}", sim["interp_pps"], "pkt/s",
+                                              sim["interp_n"], "Simulator.process, forward chain"))
+                ours = report.add(Measurement(W, "simulate classifier", f"simulate {n}", sim["classifier_pps"],
+                                              "pkt/s", sim["classifier_n"],
+                                              f"same answers; {sim['accepted']:.3f} accepted"))
+                report.ratio(ours, base)
+                del sim
             gc.collect()
             t0 = time.perf_counter()
             clf = Classifier(acl)
@@ -462,6 +479,89 @@ def run_acl_bench(report, opt) -> None:
                                batch_at[big] / batch_at[1_000] / 0.5, 1.0))
     report.ratios.append(Ratio(W, f"per-packet {big} / 1k", "pkttables", "target 50 %",
                                pp_at[big] / pp_at[1_000] / 0.5, 1.0))
+
+
+#: host of the ``simulate`` rows: frames arrive on eth0 (the trace's destination MAC)
+#: and every forwardable one is routed out of eth1
+SIM_HOST = """
+[sysctl]
+"net.ipv4.ip_forward" = 1
+
+[[interface]]
+name = "eth0"
+mac = "02:00:00:00:00:02"
+addresses = ["198.18.0.1/24"]
+
+[[interface]]
+name = "eth1"
+mac = "02:00:00:00:01:01"
+addresses = ["198.18.1.1/24"]
+
+[[route]]
+to = "0.0.0.0/0"
+via = "198.18.1.2"
+dev = "eth1"
+
+[[neighbor]]
+address = "198.18.1.2"
+mac = "02:00:00:00:01:02"
+dev = "eth1"
+"""
+
+
+def simulate_acl(rules, frames, *, interp_seconds: float = 2.0, n_classifier: int = 3000):
+    """``pkt simulate`` on an ACL with ``--backend interp`` and ``--backend classifier``
+    (the whole engine per packet: parse, routing, the forward chain, the result record),
+    on the forwardable frames of the trace.  The interpreter runs for about
+    ``interp_seconds`` (it walks ~n/3 rules a packet), the classifier on
+    ``n_classifier`` packets; both answer the same on the packets both ran (checked).
+    Returns a dict of figures: compile_s, build_s (classifier backend), runs,
+    interp_pps, interp_n, classifier_pps, classifier_n."""
+    import time
+
+    from pkttables.backends.classified import classifier_backend
+    from pkttables.bench.kernel_acl import forwardable
+    from pkttables.commands import run_text
+    from pkttables.datapath.replay import BACKENDS, Simulator
+    from pkttables.model import Ruleset
+    from pkttables.stack.host import Host
+
+    host = Host.from_toml(SIM_HOST, "<bench acl host>")
+    t0 = time.perf_counter()
+    rs = run_text(ruleset_text(rules), Ruleset()).ruleset
+    out: dict = {"compile_s": time.perf_counter() - t0}
+    fw = [f for f in frames if forwardable(int.from_bytes(f[26:30], "big"), int.from_bytes(f[30:34], "big"))]
+    t0 = time.perf_counter()
+    crt = classifier_backend(rs, host, seed=0)
+    out["build_s"] = time.perf_counter() - t0
+    out["runs"] = crt.stats().runs
+    sims = {"interp": Simulator(host, rs, runtime=BACKENDS["interp"](rs, host, seed=0)),
+            "classifier": Simulator(host, rs, runtime=crt)}
+    answers: dict[str, list] = {}
+
+    def run(name, limit, seconds):
+        sim, got = sims[name], answers.setdefault(name, [])
+        t0 = time.perf_counter()
+        k = 0
+        for k, f in enumerate(fw[:limit], 1):
+            for r in sim.process(f, 1_000_000_000 + k * 1000, "eth0", k - 1):
+                got.append((r.verdict, r.rule.handle if r.rule else None))
+            if seconds is not None and time.perf_counter() - t0 > seconds:
+                break
+        return k, time.perf_counter() - t0
+
+    run("classifier", 20, None)             # first packets: lazy imports, out of the figures
+    run("interp", 5, None)
+    answers.clear()
+    n, t = run("interp", len(fw), interp_seconds)
+    out["interp_n"], out["interp_pps"] = n, n / t
+    n, t = run("classifier", n_classifier, None)
+    out["classifier_n"], out["classifier_pps"] = n, n / t
+    common = min(len(answers["interp"]), len(answers["classifier"]))
+    if answers["interp"][:common] != answers["classifier"][:common]:
+        raise AssertionError("simulate --backend classifier and interp give different answers")
+    out["accepted"] = sum(1 for v, _ in answers["classifier"] if v == "accept") / max(1, len(answers["classifier"]))
+    return out
 
 
 def _kernel_lab(report, W: str):
