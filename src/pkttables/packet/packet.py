@@ -151,16 +151,7 @@ class Packet:
                 ethertype = (buf[12] << 8) | buf[13]
                 off = 14
                 if ethertype == 0x8100 or ethertype == 0x88A8:
-                    vl = []
-                    while ethertype == 0x8100 or ethertype == 0x88A8:
-                        if off + 4 > blen:
-                            flags = _TRUNC
-                            break
-                        tci, inner = _HH(buf, off)
-                        vl.append((ethertype, tci))
-                        ethertype = inner
-                        off += 4
-                    vlans = tuple(vl)
+                    vlans, ethertype, off, flags = _vlan_tags(buf, off, ethertype)
                 mac_len = off
                 if not flags:
                     nh_off = off
@@ -200,16 +191,7 @@ class Packet:
                     pkt_type = _PT[pt]
                 off = hl
                 if ethertype == 0x8100 or ethertype == 0x88A8:
-                    vl = []
-                    while ethertype == 0x8100 or ethertype == 0x88A8:
-                        if off + 4 > blen:
-                            flags = _TRUNC
-                            break
-                        tci, inner = _HH(buf, off)
-                        vl.append((ethertype, tci))
-                        ethertype = inner
-                        off += 4
-                    vlans = tuple(vl)
+                    vlans, ethertype, off, flags = _vlan_tags(buf, off, ethertype)
                 if not flags:
                     nh_off = off
         else:
@@ -815,6 +797,22 @@ class Packet:
                 raise PktError(f"MAC address {mac.hex(':')} is not 6 bytes")
             self.buf[off:off + 6] = mac
         return True
+
+
+def _vlan_tags(buf, off: int, ethertype: int) -> tuple[tuple[tuple[int, int], ...], int, int, int]:
+    """The 802.1Q / 802.1ad tags from ``off`` on, for Ethernet and cooked captures alike
+    (called only when ``ethertype`` is a tag's, to keep untagged frames call-free):
+    ``(tags as (tpid, tci), inner ethertype, offset after the tags, TRUNCATED or 0)``."""
+    blen = len(buf)
+    vl = []
+    while ethertype == 0x8100 or ethertype == 0x88A8:
+        if off + 4 > blen:
+            return tuple(vl), ethertype, off, _TRUNC
+        tci, inner = _HH(buf, off)
+        vl.append((ethertype, tci))
+        ethertype = inner
+        off += 4
+    return tuple(vl), ethertype, off, 0
 
 
 def _ipv6_walk(buf, nh: int, start: int, end: int, nexthdr: int):

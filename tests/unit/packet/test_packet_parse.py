@@ -290,6 +290,19 @@ def test_linux_sll2():
     assert p.pkt_type == PacketType.BROADCAST
 
 
+@pytest.mark.parametrize("link, hl", [(LinkType.LINUX_SLL, 16), (LinkType.LINUX_SLL2, 20)])
+def test_vlan_tags_in_cooked_captures(link, hl):
+    # the same tag walk as Ethernet's: two tags, the inner ethertype, nh after them
+    hdr = (CookedLinux(pkttype=0, proto=0x88A8) if link == LinkType.LINUX_SLL
+           else CookedLinuxV2(proto=0x88A8, ifindex=3, pkttype=0))
+    raw = sraw(hdr)[:hl] + bytes.fromhex("0064 8100 000a 0800") + sraw(IP(src="10.0.0.1", dst="10.0.0.2") / TCP())
+    p = Packet(raw, link=link)
+    check(p, nh=hl + 8, l4=6, th=hl + 28, nfproto=NFProto.IPV4)
+    assert p.vlans == ((0x88A8, 100), (0x8100, 10)) and p.ethertype == 0x0800
+    cut = Packet(raw[:hl + 6], link=link)      # the second tag is cut
+    assert cut.flags == ParseFlag.TRUNCATED and cut.nh_off == -1 and cut.vlans == ((0x88A8, 100),)
+
+
 def test_unknown_link_type_never_raises():
     p = Packet(b"\x00" * 40, link=147)
     assert p.flags == ParseFlag.BAD_LINK and p.nh_off == -1 and p.l4proto == -1
