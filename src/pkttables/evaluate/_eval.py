@@ -690,6 +690,12 @@ class _RuleEval:
                 return out
             if isinstance(e, A.Binop) and e.op in ("|",) and _is_bitmask(dt):
                 return int(self._parse_value(e.left, dt, lhs)) | int(self._parse_value(e.right, dt, lhs))
+            if isinstance(e, A.Binop) and e.op in ("&", "|", "^") and not dt.is_string():
+                # nft constant_binop_simplify: `meta mark 0x10 | 0x04` compares 0x14
+                a = self._parse_value(e.left, dt, lhs)
+                b = self._parse_value(e.right, dt, lhs)
+                if isinstance(a, int) and isinstance(b, int):
+                    return {"&": a & b, "|": a | b, "^": a ^ b}[e.op]
         except EvalError as exc:
             if exc.diagnostics and exc.diagnostics[0].location is None:
                 raise _err(exc.diagnostics[0].message, loc) from None

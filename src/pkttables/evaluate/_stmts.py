@@ -354,6 +354,12 @@ def _queue_check(s: A.Queue, num, flags: int) -> None:
             if start >= 0:
                 loc = Location(loc.file, loc.line, start + 1, loc.last_col, loc.line_text)
         raise _err(f"Value {num.value} exceeds valid range 0-65535", loc)
+    if isinstance(num, A.Range) and isinstance(num.low, A.Number) and isinstance(num.high, A.Number) \
+            and num.low.value >= num.high.value and not (num.low.value == num.high.value and
+                                                         not flags & _QUEUE_FLAGS["fanout"]):
+        # nft expr_evaluate_range: high must be above low (`queue num 3-2`; the parser's
+        # location of a compat range spans `num 3-2`)
+        raise _err("Range has zero or negative size", num.loc)
     if isinstance(num, (A.Hash, A.Numgen)):
         if (num.offset or 0) + num.mod - 1 > 0xFFFF:
             raise _err("queue expression max value exceeds 65535", num.loc)

@@ -1027,6 +1027,10 @@ class _Parser:
                 # reductions): a token that starts no statement expects only its end
                 self.err(t, self.end_expect())
             if t.kind is WORD and t.text == "comment":
+                if not stmts and self.peek(1).kind in (QSTRING, WORD, ASTRING):
+                    # nft's rule is `stmt_list [comment_spec]`: one statement at least
+                    # (in a chain block `comment {` is the chain's comment_spec instead)
+                    self.err(t)
                 self.next()
                 comment = self.comment_string()
                 if self.peek().kind not in (NEWLINE, ";", EOF) and not (self.peek().kind == "}" and len(self.scopes) > 1):
@@ -1061,6 +1065,13 @@ class _Parser:
         t = self.peek()
         if t.kind is WORD and t.text == "set":
             self.next()
+            v = self.peek()
+            if v.kind is WORD and v.text in _HDR_VALUE_FIELDS and not self.is_word(_HDR_VALUE_FIELDS[v.text][0], 1) \
+                    and not (self.peek(1).kind is WORD and self.peek(1).text in _HDR_VALUE_FIELDS[v.text][1]):
+                # a statement's value is a stmt_expr: `esp` there starts an esp header
+                # expression, which needs its field (`ah nexthdr set esp`)
+                self.next()
+                self.err(self.peek(), _HDR_VALUE_FIELDS[v.text][2])
             value = self.expr()
             if self.peek().kind == ",":
                 items = [value]
@@ -1425,32 +1436,75 @@ class _Parser:
         return self.mk(A.Tproxy, t.loc, fam, addr, port)
 
     def stmt_queue(self):
+        """nft 1.0.6 queue_stmt: ``queue [num N|N-M] [bypass] [fanout]`` (the compat
+        form, flags as bare words), ``queue to EXPR`` (number, range, numgen, hash or
+        map) with nothing after it, ``queue flags F[,F] to EXPR``.  The scanner closes
+        the queue scope after ``to EXPR``: a later ``flags`` is a syntax error, and a
+        flag word after a range/numgen/hash is taken and then refused."""
         t = self.next()
         num = None
         flags: list[str] = []
+        if self.word("flags"):
+            flags.extend(self._queue_flags())
+            p = self.peek()
+            if p.kind is WORD and p.text == "to":
+                self.next()
+                num = self._queue_to()
+            elif p.kind is WORD and p.text == "num":
+                self.next()
+                num = self._queue_num()
+            else:
+                self.err(p, "comma or to or num")
+            return self.mk(A.Queue, t.loc, num, tuple(flags))
+        if self.word("to"):
+            num = self._queue_to()
+            p = self.peek()
+            if p.kind is WORD and p.text in ("bypass", "fanout") and not isinstance(num, A.Number):
+                self.next()
+                self.err(self.peek())
+            if p.kind is WORD and p.text in ("bypass", "fanout", "flags"):
+                self.err_kw(p, self.end_expect(), ("bypass", "fanout"))
+            return self.mk(A.Queue, t.loc, num, tuple(flags))
         while True:
-            if self.word("num"):
-                if self.peek().kind not in (NUM, "$"):
-                    self.err(self.peek(), "number")
-                num = self.rhs_item()
-            elif self.word("flags"):
-                flags.extend(self.flag_list())
-            elif self.word("to"):
-                p = self.peek()
-                if p.kind is NUM or p.kind == "$" or p.kind is WORD and p.text in ("numgen", "jhash", "symhash"):
-                    num = self.nat_value()
-                else:
-                    e = self.expr()
-                    if not isinstance(e, A.MapExpr):
-                        self.err(self.peek(), ". or map")
-                    num = e
-            elif self.peek().kind is WORD and self.peek().text in ("bypass", "fanout"):
-                flags.append(self.next().text)
-                if self.peek().kind == ",":
-                    self.next()
+            p = self.peek()
+            if p.kind is WORD and p.text == "num":
+                nt = self.next()
+                num = self._queue_num()
+                if isinstance(num, A.Range):
+                    # nft marks `num N-M` for the range's size check
+                    num = A.Range(self.span(nt.loc), num.low, num.high)
+            elif p.kind is WORD and p.text in ("bypass", "fanout"):
+                flags.extend(self._queue_flags())
+            elif p.kind is WORD and p.text == "flags":
+                self.err(p, self.end_expect())
             else:
                 break
         return self.mk(A.Queue, t.loc, num, tuple(flags))
+
+    def _queue_flags(self) -> list[str]:
+        out = []
+        while True:
+            p = self.peek()
+            if not (p.kind is WORD and p.text in ("bypass", "fanout")):
+                self.err(p)
+            out.append(self.next().text)
+            if self.peek().kind != ",":
+                return out
+            self.next()
+
+    def _queue_num(self):
+        if self.peek().kind not in (NUM, "$"):
+            self.err(self.peek(), "number")
+        return self.rhs_item()
+
+    def _queue_to(self):
+        p = self.peek()
+        if p.kind is NUM or p.kind == "$" or p.kind is WORD and p.text in ("numgen", "jhash", "symhash"):
+            return self.nat_value()
+        e = self.expr()
+        if not isinstance(e, A.MapExpr):
+            self.err(self.peek(), ". or map")
+        return e
 
     def stmt_dup(self):
         t = self.next()
@@ -1685,6 +1739,10 @@ class _Parser:
                 idx = self.number()
                 self.expect("]", "']'")
             return self.mk(A.Exthdr, start, w, nw, idx)
+        if w == "exthdr" and nw in ("rt0", "rt2", "srh"):
+            # nft 1.0.6's exthdr_exists_expr names only hbh, rt, frag, dst, mh
+            self.i += 1
+            self.err(self.peek())
         if w == "exthdr" and nw in K.EXTHDR_FIELDS:
             self.i += 2
             return self.mk(A.Exthdr, start, nw, None)
@@ -1757,7 +1815,10 @@ class _Parser:
                 self.err(self.peek(), "mod")
             mod = self.number()
             seed = off = None
-            if self.word("seed"):
+            if w == "symhash" and self.is_word("seed"):
+                self.err_kw(self.peek(), self.end_expect(), ("seed",))
+            if w == "jhash" and self.word("seed"):
+                # (nft's symhash takes no seed: `symhash mod 2 seed 1` ends at `seed`)
                 seed = self.number()
             if self.word("offset"):
                 off = self.number()
@@ -1803,6 +1864,18 @@ class _Parser:
             if isinstance(opt, str) and ft.text not in K.TCP_OPTION_FIELDS_OF.get(opt, K.TCP_OPTION_FIELDS):
                 self.err(ft)
             f = self.next().text
+            if f == "kind":
+                # nft 1.0.6 reads `tcp option X kind` as a presence test: a value after
+                # it is taken, and then nothing more can follow
+                p = self.peek()
+                if p.kind in _RELOPS:
+                    self.err(p, self.end_expect())
+                if p.kind is NUM or p.kind is WORD:
+                    self.next()
+                    self.err(self.peek())
+                if p.kind == "{":
+                    self.set_expr()
+                    self.err(self.peek())
         return self.mk(A.TcpOption, start, opt, f)
 
     def variable(self) -> A.Expr:
@@ -2041,6 +2114,12 @@ class _Parser:
             return self.mk(A.Elem, key.loc, key, tuple(opts))
         return key
 
+
+# header keywords as a statement's value: (first field, fields, bison's expecting list)
+_HDR_VALUE_FIELDS = {
+    "esp": ("seq", ("seq", "spi", "sequence"), "seq or spi"),
+    "comp": ("nexthdr", ("nexthdr", "flags", "cpi"), "nexthdr or flags or cpi"),
+}
 
 # what may follow a set element that is one value (set_elem's fast path)
 _ELEM_END = frozenset((",", "}", NEWLINE))
