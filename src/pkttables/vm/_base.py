@@ -118,3 +118,8 @@ def match(pattern: re.Pattern[str], body: str, what: str) -> re.Match[str]:
     if m is None:
         raise DumpError(f"cannot read {what} expression {body!r}")
     return m
+
+
+def opt_int(group: str | None) -> int | None:
+    """A decimal regex group of an optional attribute (``sreg_addr 2``): None when absent."""
+    return None if group is None else int(group)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pkttables.vm._base import DumpError, Instr, match, parse_instr, register
+from pkttables.vm._base import DumpError, Instr, match, opt_int, parse_instr, register
 from pkttables.vm.regs import Verdict, VerdictData
 
 __all__ = ["Lookup", "Dynset", "DynsetOp", "Objref", "LOOKUP_F_INV"]
@@ -57,7 +57,7 @@ class Lookup(Instr):
     @classmethod
     def parse_body(cls, body: str) -> "Lookup":
         m = match(cls._RE, body, "lookup")
-        return cls(int(m[1]), m[2], None if m[3] is None else int(m[3]),
+        return cls(int(m[1]), m[2], opt_int(m[3]),
                    None if m[4] is None else int(m[4], 16))
 
     def eval(self, regs, pkt, ctx) -> None:
@@ -136,8 +136,8 @@ class Dynset(Instr):
         if m[1] not in _DYNSET_BY_NAME:
             raise DumpError(f"unknown dynset op {m[1]!r}")
         exprs = tuple(parse_instr(n) for n in nested)
-        return cls(_DYNSET_BY_NAME[m[1]], int(m[2]), m[3], None if m[4] is None else int(m[4]),
-                   None if m[5] is None else int(m[5]), exprs)
+        return cls(_DYNSET_BY_NAME[m[1]], int(m[2]), m[3], opt_int(m[4]),
+                   opt_int(m[5]), exprs)
 
     def eval(self, regs, pkt, ctx) -> None:
         if not ctx.dynset(self, regs, pkt):

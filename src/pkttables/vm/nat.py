@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from pkttables.vm._base import DumpError, Instr, match, register
+from pkttables.vm._base import DumpError, Instr, match, opt_int, register
 
 __all__ = ["Nat", "NatType", "NatFlag", "Masq", "Redir", "Tproxy", "FAMILY_NAMES"]
 
@@ -52,10 +52,6 @@ def _flags_text(flags) -> str:
 _RANGE_RE = r"(?: addr_min reg (\d+))?(?: addr_max reg (\d+))?(?: proto_min reg (\d+))?(?: proto_max reg (\d+))?(?: flags 0x([0-9a-f]+))?"
 
 
-def _i(x):
-    return None if x is None else int(x)
-
-
 @register
 @dataclass(frozen=True, slots=True)
 class Nat(Instr):
@@ -87,15 +83,21 @@ class Nat(Instr):
         if m[2] not in _FAMILY_BY_NAME:
             raise DumpError(f"unknown nat family {m[2]!r}")
         return cls(NatType.SNAT if m[1] == "snat" else NatType.DNAT, _FAMILY_BY_NAME[m[2]],
-                   _i(m[3]), _i(m[4]), _i(m[5]), _i(m[6]),
+                   opt_int(m[3]), opt_int(m[4]), opt_int(m[5]), opt_int(m[6]),
                    None if m[7] is None else NatFlag(int(m[7], 16)))
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.nat(self, regs, pkt)
 
 
+@dataclass(frozen=True, slots=True)
 class _PortRange(Instr):
-    __slots__ = ()
+    """What masq and redir share (nft_masq.c and nft_redir.c read the same attributes):
+    an optional port range in registers and the NF_NAT_RANGE_* flags."""
+
+    sreg_proto_min: int | None = None
+    sreg_proto_max: int | None = None
+    flags: NatFlag | None = None
 
     def body(self) -> str:
         return (_regs_text((("proto_min", self.sreg_proto_min), ("proto_max", self.sreg_proto_max)))
@@ -106,7 +108,7 @@ class _PortRange(Instr):
     @classmethod
     def parse_body(cls, body: str):
         m = match(cls._RE, body, cls.name)
-        return cls(_i(m[1]), _i(m[2]), None if m[3] is None else NatFlag(int(m[3], 16)))
+        return cls(opt_int(m[1]), opt_int(m[2]), None if m[3] is None else NatFlag(int(m[3], 16)))
 
 
 @register
@@ -116,10 +118,6 @@ class Masq(_PortRange):
 
     name = "masq"
     stateful = True
-
-    sreg_proto_min: int | None = None
-    sreg_proto_max: int | None = None
-    flags: NatFlag | None = None
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.masq(self, regs, pkt)
@@ -132,10 +130,6 @@ class Redir(_PortRange):
 
     name = "redir"
     stateful = True
-
-    sreg_proto_min: int | None = None
-    sreg_proto_max: int | None = None
-    flags: NatFlag | None = None
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.redir(self, regs, pkt)
@@ -168,7 +162,7 @@ class Tproxy(Instr):
     @classmethod
     def parse_body(cls, body: str) -> "Tproxy":
         m = match(cls._RE, body, "tproxy")
-        return cls(_FAMILY_BY_NAME[m[1]] if m[1] else 0, _i(m[2]), _i(m[3]))
+        return cls(_FAMILY_BY_NAME[m[1]] if m[1] else 0, opt_int(m[2]), opt_int(m[3]))
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.tproxy(self, regs, pkt)

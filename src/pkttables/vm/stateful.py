@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from pkttables.vm._base import DumpError, Instr, match, register
+from pkttables.vm._base import DumpError, Instr, match, opt_int, register
 from pkttables.vm.regs import Verdict
 
 __all__ = [
@@ -175,7 +175,7 @@ class Last(Instr):
     @classmethod
     def parse_body(cls, body: str) -> "Last":
         m = match(cls._RE, body, "last")
-        return cls(None if m[1] is None else int(m[1]))
+        return cls(opt_int(m[1]))
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.last(self, pkt)
@@ -389,7 +389,7 @@ class Dup(Instr):
     @classmethod
     def parse_body(cls, body: str) -> "Dup":
         m = match(cls._RE, body, "dup")
-        return cls(None if m[1] is None else int(m[1]), None if m[2] is None else int(m[2]))
+        return cls(opt_int(m[1]), opt_int(m[2]))
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.dup(self, regs, pkt)
@@ -420,7 +420,7 @@ class Fwd(Instr):
     @classmethod
     def parse_body(cls, body: str) -> "Fwd":
         m = match(cls._RE, body, "fwd")
-        return cls(int(m[1]), None if m[2] is None else int(m[2]), None if m[3] is None else int(m[3]))
+        return cls(int(m[1]), opt_int(m[2]), opt_int(m[3]))
 
     def eval(self, regs, pkt, ctx) -> None:
         ctx.fwd(self, regs, pkt)
