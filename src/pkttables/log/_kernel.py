@@ -90,6 +90,10 @@ def _udp(out: list, buf, off: int, end: int, fragment: bool, proto: int) -> bool
     return False
 
 
+#: AH and ESP: nf_log_dump_ipv4_packet prints both the same way, the SPI at this offset
+_IPSEC_SPI = {51: ("AH", 4), 50: ("ESP", 0)}
+
+
 def _ipv4(out: list, buf, nh: int, end: int, flags: int, nested: bool) -> None:
     if end - nh < 20:
         out.append("TRUNCATED")
@@ -127,17 +131,11 @@ def _ipv4(out: list, buf, nh: int, end: int, flags: int, nested: bool) -> None:
         out.append("PROTO=ICMP ")
         if not offset:
             _icmp4(out, buf, th, end, flags, nested)
-    elif proto == 51:
-        out.append("PROTO=AH ")
+    elif proto in _IPSEC_SPI:
+        name, spi = _IPSEC_SPI[proto]
+        out.append(f"PROTO={name} ")
         if not offset and end - th >= 8:
-            out.append(f"SPI=0x{_u32(buf, th + 4):x} ")
-        elif not offset:
-            out.append(f"INCOMPLETE [{end - th} bytes] ")
-            return
-    elif proto == 50:
-        out.append("PROTO=ESP ")
-        if not offset and end - th >= 8:
-            out.append(f"SPI=0x{_u32(buf, th):x} ")
+            out.append(f"SPI=0x{_u32(buf, th + spi):x} ")
         elif not offset:
             out.append(f"INCOMPLETE [{end - th} bytes] ")
             return

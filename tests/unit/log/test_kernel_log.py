@@ -62,3 +62,19 @@ def test_garbage_never_raises(data):
         pkt = Packet(data, link, iif="x")
         for flags in (0, 0x3F):
             assert isinstance(format_log(pkt, family="ip", hook="input", flags=flags), str)
+
+
+@pytest.mark.parametrize("proto, name, body, spi", [
+    (51, "AH", bytes.fromhex("06040000 00000abc") + bytes(12), "0xabc"),     # SPI after next/len/reserved
+    (50, "ESP", bytes.fromhex("00000def 00000001") + bytes(8), "0xdef"),     # SPI first
+])
+def test_ipsec_spi_and_incomplete(proto, name, body, spi):
+    from pkttables.testing.packets import Segment, ether, ipv4
+    frame = ether("02:00:00:00:00:01", "02:00:00:00:00:02",
+                  ipv4("10.9.0.1", "10.9.0.2", Segment(proto, body, None)))
+    line = format_log(Packet(frame, LinkType.ETHERNET, iif="pb0"), family="ip", hook="input")
+    assert line.endswith(f"PROTO={name} SPI={spi} ")
+    short = ether("02:00:00:00:00:01", "02:00:00:00:00:02",
+                  ipv4("10.9.0.1", "10.9.0.2", Segment(proto, body[:5], None)))
+    line = format_log(Packet(short, LinkType.ETHERNET, iif="pb0"), family="ip", hook="input")
+    assert line.endswith(f"PROTO={name} INCOMPLETE [5 bytes] ")
