@@ -775,7 +775,10 @@ class _Executor:
         for item in body:
             if isinstance(item, A.FlowtableObj):
                 self.message(self._flowtable, item, fam, obj.name, create=False, nested=True)
+        fast_ok = "netlink" not in self.opts.debug and "echo" not in self.opts.flags
         for chain, r, f in rules:
+            if fast_ok and type(r) is FastRule and self._add_fast_rule(fam, obj.name, chain, r):
+                continue
             self.message(self._add_rule, fam, obj.name, chain, r, None, f)
 
     def _create_TableObj(self, cmd):
@@ -1058,10 +1061,34 @@ class _Executor:
             rules = self.tx.tables[(fam, table)].chains[chain].rules
             i = next(k for k, x in enumerate(rules) if x is r)
             prev = rules[i - 1].handle if i > 0 else None
-        self._echo("rule", "insert" if insert else "add", fam, table, chain=chain, handle=r.handle,
-                   prev=prev, replaced=replace)
+        if "echo" in self.opts.flags:
+            self._echo("rule", "insert" if insert else "add", fam, table, chain=chain, handle=r.handle,
+                       prev=prev, replaced=replace)
         if replace:
             self._gc_anon(fam, table)
+
+    def _add_fast_rule(self, fam: str, table: str, chain: str, rule) -> bool:
+        """What :meth:`_add_rule` does for a rule of a table block whose shape has a
+        template (commands/_fastline.py), without its general cases: no position, no
+        sets to bind, no jump, no error possible once the chain exists, no echo or
+        debug output (the caller checks).  False: take :meth:`_add_rule`."""
+        t = self.tx.tables.get((fam, table))
+        if t is None or chain not in t.chains:
+            return False
+        if self.stages is _UNSET:
+            self.stages = stages()
+        comp = fast_rule(rule, fam, table, chain, self.stages)
+        if comp is None:
+            return False
+        self.changed = True
+        r = self.tx.add_rule(fam, table, chain, (), comment=rule.comment, loc=rule.loc, make=comp.make)
+        ud = r.userdata
+        ud["ast"] = rule
+        ud["program"] = comp.program
+        key = (fam, table, r.handle)
+        self.rule_cmd[key] = rule.loc
+        self.nojump.add(key)
+        return True
 
     def _bind_sets(self, fam: str, table: str, comp, loc: Location | None = None) -> tuple[str, ...]:
         """The kernel side of a rule's sets: its anonymous sets become sets of the table

@@ -236,6 +236,18 @@ def _addr_class1(c: str):
 
 
 def _port_class(c: str):
+    k = ("n", c)
+    try:
+        return _CLASS_CACHE[k]
+    except KeyError:
+        pass
+    if len(_CLASS_CACHE) > 100000:
+        _CLASS_CACHE.clear()
+    v = _CLASS_CACHE[k] = _port_class1(c)
+    return v
+
+
+def _port_class1(c: str):
     if _NUM.fullmatch(c) is not None:
         return "n" if int(c) <= 65535 else None
     if "-" in c:
@@ -922,23 +934,27 @@ def _load_program():
     from pkttables.compile.linearize import Program
 
     instrs_slot = Program.instrs
+    set_family, set_table, set_chain = Program.family.__set__, Program.table.__set__, Program.chain.__set__
+    set_sets, set_comment, set_instrs = Program.sets.__set__, Program.comment.__set__, instrs_slot.__set__
 
     class LazyProgram(Program):
         __slots__ = ("make",)
 
         def __init__(self, family, table, chain, sets, instrs=(), comment=None, *, make=None):
-            object.__setattr__(self, "make", make)
-            for name, v in (("family", family), ("table", table), ("chain", chain), ("sets", sets),
-                            ("comment", comment)):
-                getattr(Program, name).__set__(self, v)
-            instrs_slot.__set__(self, instrs)
+            set_make(self, make)
+            set_family(self, family)
+            set_table(self, table)
+            set_chain(self, chain)
+            set_sets(self, sets)
+            set_comment(self, comment)
+            set_instrs(self, instrs)
 
         @property
         def instrs(self):
             make = self.make
             if make is not None:
-                object.__setattr__(self, "make", None)
-                instrs_slot.__set__(self, make())
+                set_make(self, None)
+                set_instrs(self, make())
             return instrs_slot.__get__(self)
 
         def _plain(self):
@@ -962,6 +978,7 @@ def _load_program():
         def __copy__(self):
             return self._plain()
 
+    set_make = LazyProgram.make.__set__
     _LazyProgram = LazyProgram
     return LazyProgram
 

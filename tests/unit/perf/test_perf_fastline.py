@@ -24,7 +24,7 @@ from pkttables.lang import parse
 from pkttables.model import Ruleset
 from pkttables.model.objects import LazyRule, Rule
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -36,7 +36,7 @@ def lines(monkeypatch):
     return c
 
 
-def _run(text: str, fast: bool, debug: bool = False):
+def _run(text: str, fast: bool, debug: bool = False, flags=()):
     """(result or error text, rules, listing, json) of ``text`` run on an empty ruleset."""
     keys = ("PKT_NO_FASTLINE", "PKT_NO_SHAPES")
     old = {k: os.environ.get(k) for k in keys}
@@ -46,7 +46,7 @@ def _run(text: str, fast: bool, debug: bool = False):
         else:
             os.environ[k] = "1"
     try:
-        opts = Options(debug={"netlink"} if debug else set())
+        opts = Options(debug={"netlink"} if debug else set(), flags=set(flags))
         try:
             res = run_text(text, Ruleset(), opts, filename="acl.nft")
         except PktError as e:
@@ -70,9 +70,9 @@ def _rules(rs: Ruleset) -> list:
     return out
 
 
-def _same(text: str, debug: bool = True) -> tuple:
-    want, wrs = _run(text, fast=False, debug=debug)
-    got, grs = _run(text, fast=True, debug=debug)
+def _same(text: str, debug: bool = True, flags=()) -> tuple:
+    want, wrs = _run(text, fast=False, debug=debug, flags=flags)
+    got, grs = _run(text, fast=True, debug=debug, flags=flags)
     assert got == want
     if wrs is None:
         return got, grs
@@ -200,22 +200,32 @@ def _file(chains: dict, fam: str = "ip") -> str:
 
 
 @SETTINGS
-@given(shapes=st.lists(shape(), min_size=1, max_size=4), data=st.data())
-def test_files_same_as_slow_path(lines, shapes, data):
+@given(shapes=st.lists(shape(), min_size=1, max_size=4), data=st.data(), debug=st.booleans())
+def test_files_same_as_slow_path(lines, shapes, data, debug):
     """ACL files (shapes repeated with new constants, so most rules are template hits):
-    outputs, rules, listings and errors as the slow path gives them."""
+    outputs, rules, listings and errors as the slow path gives them (without
+    ``--debug`` hits take the executor's own fast door, ``_add_fast_rule``)."""
     rules = []
     for _ in range(3):
         for sh in shapes:
             rules.append(_line(data, sh))
     half = len(rules) // 2
-    _same(_file({"rules": rules[:half], "more": rules[half:]}))
+    _same(_file({"rules": rules[:half], "more": rules[half:]}), debug=debug)
+
+
+def test_echo_and_handles_output(lines):
+    rules = [f"ip saddr 10.0.0.{i} tcp dport {i} accept" for i in range(1, 5)]
+    text = _file({"rules": rules}) + "add rule ip acl rules ip saddr 10.0.0.9 tcp dport 9 accept\n"
+    for flags in (("echo",), ("echo", "handle"), ("echo", "json")):
+        got, _ = _same(text, debug=False, flags=flags)
+        assert got[0] == "ok"
+    assert lines.hits >= 3
 
 
 def test_hits_are_exercised(lines):
     rules = [f"ip saddr 10.0.{i}.1 ip daddr 192.168.{i}.0/24 meta l4proto tcp th dport {1000 + i} accept"
              for i in range(6)]
-    _, rs = _same(_file({"rules": rules}))
+    _, rs = _same(_file({"rules": rules}), debug=False)
     assert lines.hits == 5 and lines.misses == 1      # the template is made at the 2nd rule
     r = rs.chain("ip", "acl", "rules").rules[3]
     assert isinstance(r, LazyRule)
