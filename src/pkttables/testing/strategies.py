@@ -63,12 +63,31 @@ def _set(values) -> str:
 
 
 # ---------------------------------------------------------------- matches
+_NETS4 = ("192.168.1.0/24", "8.0.0.0/8", "192.168.0.0/16", "203.0.113.0/25", "192.168.1.8/29")
+_NETS6 = ("fd00:1::/64", "2001:db8::/32", "2001:db8:9::/48", "::/0")
+
+
+def _match_addr(draw, proto: str, kind: str, neg: str, addrs, nets) -> str | None:
+    """The address matches ip and ip6 share (saddr/daddr, a prefix, an anonymous set),
+    drawn in the same order for both; None for any other kind."""
+    if kind in ("saddr", "daddr"):
+        return f"{proto} {kind} {neg}{draw(addrs)}"
+    if kind == "prefix":
+        net = draw(st.sampled_from(nets))
+        return f"{proto} {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{net}"
+    if kind == "set":
+        vals = draw(st.lists(addrs, min_size=1, max_size=3, unique=True))
+        return f"{proto} {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{_set(vals)}"
+    return None
+
+
 @st.composite
 def _match_ip(draw, l4: str | None = None) -> str:
     kind = draw(st.sampled_from(("saddr", "daddr", "protocol", "ttl", "prefix", "set", "length", "dscp")))
     neg = draw(st.sampled_from(("", "", "!= ")))
-    if kind in ("saddr", "daddr"):
-        return f"ip {kind} {neg}{draw(_a4)}"
+    addr = _match_addr(draw, "ip", kind, neg, _a4, _NETS4)
+    if addr is not None:
+        return addr
     if kind == "protocol":
         if l4 is not None:
             return f"ip protocol {l4}"
@@ -76,13 +95,6 @@ def _match_ip(draw, l4: str | None = None) -> str:
     if kind == "ttl":
         op = draw(st.sampled_from(("", "< ", "> ", "!= ")))
         return f"ip ttl {op}{draw(st.sampled_from(TTLS))}"
-    if kind == "prefix":
-        net = draw(st.sampled_from(("192.168.1.0/24", "8.0.0.0/8", "192.168.0.0/16", "203.0.113.0/25",
-                                    "192.168.1.8/29")))
-        return f"ip {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{net}"
-    if kind == "set":
-        vals = draw(st.lists(_a4, min_size=1, max_size=3, unique=True))
-        return f"ip {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{_set(vals)}"
     if kind == "length":
         lo = draw(st.integers(20, 120))
         return f"ip length {lo}-{lo + draw(st.integers(0, 200))}"
@@ -93,20 +105,15 @@ def _match_ip(draw, l4: str | None = None) -> str:
 def _match_ip6(draw, l4: str | None = None) -> str:
     kind = draw(st.sampled_from(("saddr", "daddr", "nexthdr", "hoplimit", "prefix", "set")))
     neg = draw(st.sampled_from(("", "", "!= ")))
-    if kind in ("saddr", "daddr"):
-        return f"ip6 {kind} {neg}{draw(_a6)}"
+    addr = _match_addr(draw, "ip6", kind, neg, _a6, _NETS6)
+    if addr is not None:
+        return addr
     if kind == "nexthdr":
         if l4 is not None:
             return f"ip6 nexthdr {'icmpv6' if l4 == 'icmp' else l4}"
         return f"ip6 nexthdr {neg}{draw(st.sampled_from(('tcp', 'udp', 'icmpv6')))}"
-    if kind == "hoplimit":
-        op = draw(st.sampled_from(("", "< ", "> ")))
-        return f"ip6 hoplimit {op}{draw(st.sampled_from(TTLS))}"
-    if kind == "prefix":
-        net = draw(st.sampled_from(("fd00:1::/64", "2001:db8::/32", "2001:db8:9::/48", "::/0")))
-        return f"ip6 {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{net}"
-    vals = draw(st.lists(_a6, min_size=1, max_size=3, unique=True))
-    return f"ip6 {draw(st.sampled_from(('saddr', 'daddr')))} {neg}{_set(vals)}"
+    op = draw(st.sampled_from(("", "< ", "> ")))          # hoplimit
+    return f"ip6 hoplimit {op}{draw(st.sampled_from(TTLS))}"
 
 
 @st.composite
