@@ -107,11 +107,15 @@ def live_set(mset, inst: SetInstance, now: float | int | None = None):
             if ke == k:
                 ke = None
         by_ident[(catch, k, ke)] = e
+    # Anonymous concatenated sets keep the compiler's register form (one padded bytes key);
+    # named ones keep a tuple of parts: list live elements in the form the model used.
+    raw = inst.spec.is_concat and any(isinstance(e.key, (bytes, bytearray))
+                                      for e in mset.elements if not e.flags & 2)
     out = []
     for v in inst.elements(now):
         m = by_ident.get((v.catchall, v.key, v.key_end))
-        key = _key_form(mset, inst, v.key)
-        key_end = _key_form(mset, inst, v.key_end)
+        key = v.key if raw else _key_form(mset, inst, v.key)
+        key_end = v.key_end if raw else _key_form(mset, inst, v.key_end)
         data = m.data if m is not None and m.data is not None else _data_form(mset, inst, v.data)
         timeout = v.timeout
         if timeout is None and m is not None and m.timeout and m.timeout != mset.timeout:
