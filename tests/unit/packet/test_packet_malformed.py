@@ -29,6 +29,17 @@ VALID = {
 ALL_LINKS = list(LinkType) + [0, 999]
 
 
+def mutant(name: str, changes: dict[int, int | bytes]) -> Packet:
+    """``VALID[name]`` with bytes overwritten (offset -> a byte or a byte string), parsed."""
+    data = bytearray(VALID[name])
+    for at, value in changes.items():
+        if isinstance(value, int):
+            data[at] = value
+        else:
+            data[at:at + len(value)] = value
+    return Packet(bytes(data))
+
+
 def consistent(p: Packet) -> None:
     """Invariants every parse result must satisfy, whatever the input."""
     n = len(p.buf)
@@ -68,73 +79,55 @@ def test_truncated_at_every_length(name):
 
 @pytest.mark.parametrize("ihl", [0, 1, 4])
 def test_bad_ihl(ihl):
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[14] = 0x40 | ihl
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {14: 0x40 | ihl})
     assert p.flags == ParseFlag.BAD_IHL
     assert p.l4proto == -1 and p.th_off == -1 and not p.has_l4proto
 
 
 def test_ihl_beyond_total_length():
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[14] = 0x4F  # 60-byte header
-    data[16:18] = (40).to_bytes(2, "big")
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {14: 0x4F, 16: (40).to_bytes(2, "big")})  # a 60-byte header in 40
     assert ParseFlag.BAD_TOTLEN in p.flags and p.l4proto == -1
 
 
 def test_total_length_beyond_buffer():
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[16:18] = (1500).to_bytes(2, "big")
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {16: (1500).to_bytes(2, "big")})
     assert p.flags == ParseFlag.BAD_TOTLEN | ParseFlag.TRUNCATED
     assert p.l4proto == -1
-    assert p.l3_len == len(data) - 14
+    assert p.l3_len == len(VALID["ipv4-tcp-opts"]) - 14
 
 
 def test_total_length_shorter_than_header():
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[16:18] = (10).to_bytes(2, "big")
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {16: (10).to_bytes(2, "big")})
     assert ParseFlag.BAD_TOTLEN in p.flags and p.l4proto == -1
 
 
 def test_total_length_cuts_the_transport_header():
     # valid IP, but tot_len leaves only 10 bytes of TCP: L4 known, header TRUNCATED
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[16:18] = (30).to_bytes(2, "big")
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {16: (30).to_bytes(2, "big")})
     assert p.l4proto == 6 and p.th_off == 34 and p.has_transport
     assert p.flags == ParseFlag.TRUNCATED
 
 
 def test_bad_version_in_ipv4_ethertype():
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[14] = 0x65
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {14: 0x65})
     assert p.flags == ParseFlag.BAD_VERSION and p.l4proto == -1
 
 
 def test_bad_tcp_data_offset():
-    data = bytearray(VALID["ipv4-tcp-opts"])
-    data[34 + 12] = 0x30
-    p = Packet(bytes(data))
+    p = mutant("ipv4-tcp-opts", {34 + 12: 0x30})
     assert p.flags == ParseFlag.BAD_TCP_DOFF
     assert p.l4proto == 6 and p.th_off == 34  # still what the kernel sets
     assert list(p.tcp_options()) == []
 
 
 def test_ipv6_payload_length_beyond_buffer():
-    data = bytearray(VALID["ipv6-chain"])
-    data[18:20] = (4000).to_bytes(2, "big")
-    p = Packet(bytes(data))
+    p = mutant("ipv6-chain", {18: (4000).to_bytes(2, "big")})
     assert ParseFlag.BAD_TOTLEN in p.flags and p.l4proto == -1
 
 
 def test_ipv6_extension_header_longer_than_packet():
-    data = bytearray(VALID["ipv6-chain"])
-    data[54 + 1] = 200  # hop-by-hop claims 1608 bytes: the next header is past the end
-    p = Packet(bytes(data))
+    # hop-by-hop claims 1608 bytes: the next header is past the end
+    p = mutant("ipv6-chain", {54 + 1: 200})
     assert p.flags == ParseFlag.BAD_EXTHDR | ParseFlag.TRUNCATED
     assert p.l4proto == -1
 
