@@ -340,3 +340,15 @@ def test_corpus_rules_same_as_slow_path(lines):
         _same(text, debug=True)
         n += 1
     assert n > 20
+
+
+def test_set_files_and_long_lines(lines):
+    # no chain: the pass gives up at once; a long anonymous set on one line is walked by
+    # its special characters only and the rule lines around it still take the fast path
+    assert FL.split_script("table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 1.2.3.4 }\n"
+                           "\t}\n}\n", "s.nft") is None
+    elems = ", ".join(f"10.0.{i >> 8}.{i & 255}" for i in range(3000))
+    text = _file({"rules": ["ip saddr 1.2.3.4 accept", f"ip saddr {{ {elems} }} counter accept",
+                            "ip saddr 1.2.3.5 accept", "ip saddr 1.2.3.6 accept"]})
+    _same(text, debug=False)
+    assert lines.hits == 1
