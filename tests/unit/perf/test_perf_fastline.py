@@ -351,4 +351,4 @@ def test_set_files_and_long_lines(lines):
     text = _file({"rules": ["ip saddr 1.2.3.4 accept", f"ip saddr {{ {elems} }} counter accept",
                             "ip saddr 1.2.3.5 accept", "ip saddr 1.2.3.6 accept"]})
     _same(text, debug=False)
-    assert lines.hits == 1
+    assert lines.hits == 2          # the 2nd and 3rd one-address rules
