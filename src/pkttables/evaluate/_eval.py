@@ -431,7 +431,7 @@ class _RuleEval:
         if isinstance(e, A.Hash):
             return self._hash(e)
         if isinstance(e, A.Osf):
-            if e.ttl is not None and e.ttl not in ("loose", "skip", "global"):
+            if e.ttl is not None and e.ttl not in ("loose", "skip"):
                 raise _err("invalid ttl option", _word_loc(loc, e.ttl))
             ttl = {"loose": 1, "skip": 2}.get(e.ttl or "", 0)
             dt = DATATYPES["string"]

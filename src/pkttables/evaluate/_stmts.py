@@ -112,8 +112,8 @@ def _log(s: A.Log) -> N.Plain:
         parts.append(f"group {opts['group']} snaplen {opts.get('snaplen', 0)} "
                      f"qthreshold {opts.get('queue-threshold', 0)}")
     else:
-        if "snaplen" in opts or "queue-threshold" in opts:
-            parts.append(f"snaplen {opts.get('snaplen', 0)} qthreshold {opts.get('queue-threshold', 0)}")
+        # nft netlink_gen_log_stmt sends snaplen and qthreshold only with a group:
+        # `log snaplen 10` alone is a plain `[ log ]`
         if "level" in opts:
             lv = opts["level"]
             parts.append(f"level {_LOG_LEVELS.get(lv, lv)}")

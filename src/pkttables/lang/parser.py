@@ -1423,7 +1423,17 @@ class _Parser:
         flags = self._nat_flags()
         return self.mk(A.Nat, t.loc, t.text, None, None, port, flags)
 
-    stmt_redirect = stmt_masquerade
+    def stmt_redirect(self):
+        """nft ``redir_stmt_arg``: ``to [:]EXPR [flags]`` or flags -- unlike masquerade's
+        ``to :EXPR``, the colon is optional (``redirect to 2222``)."""
+        t = self.next()
+        port = None
+        if self.word("to"):
+            if self.peek().kind == ":":
+                self.next()
+            port = self.nat_value()
+        flags = self._nat_flags()
+        return self.mk(A.Nat, t.loc, t.text, None, None, port, flags)
 
     def stmt_tproxy(self):
         t = self.next()
@@ -1793,9 +1803,22 @@ class _Parser:
         if w == "osf":
             self.i += 1
             ttl = None
+            # nft's osf scanner scope: `ttl`, `name`, `version` are keywords there
+            scoped = ("ttl", "name", "version")
             if self.word("ttl"):
-                ttl = self.flag_word()
-            return self.mk(A.Osf, start, self.flag_word(), ttl)
+                # nft osf_ttl: `TTL STRING`, an action error for anything but loose/skip
+                tt = self.peek()
+                if tt.kind is not WORD or tt.text in KEYWORDS or tt.text in scoped:
+                    self.err_kw(tt, "string", scoped)
+                self.i += 1
+                ttl = tt.text
+                if ttl not in ("loose", "skip"):
+                    raise _Err(tt, message="invalid ttl option", loc=tt.loc)
+            kt = self.peek()
+            if kt.kind is not WORD or kt.text not in K.OSF_KEYS:
+                self.err_kw(kt, "version or name", scoped)
+            self.i += 1
+            return self.mk(A.Osf, start, kt.text, ttl)
         if w == "numgen":
             self.i += 1
             mode = self.flag_word()

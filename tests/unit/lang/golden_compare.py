@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # "Wrong rate format": rate_parse() runs in nft's limit/quota grammar actions (a file
 # with it and a later syntax error reports both in line order: capture_syntaxeval.py)
 PARSE_STAGE = ("syntax error", "redefinition of symbol", "unknown identifier", "File not found", "Include nested",
-               "Wrong rate format")
+               "Wrong rate format", "invalid ttl option")
 
 
 def load():

@@ -1,0 +1,76 @@
+"""Capture nft 1.0.6's answers for golden_langerr4.json (round 7 of the language work:
+accept/reject leftovers, bison's token names and ``expecting`` lists).
+
+Run as root with nft:  python tests/unit/evaluate/capture_langerr4.py
+Every case is one command checked with ``nft --debug=netlink -c`` in a namespace
+``pktlh<pid>`` (always deleted) holding SETUP; rc, stdout (bytecode) and stderr are
+recorded.  Add a case here, re-run, and test_evaluate_langerr4.py pins it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).parent
+FAMILIES = ("ip", "ip6", "inet", "bridge", "netdev", "arp")
+SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in FAMILIES) + "; " + "; ".join([
+    "add chain ip t n { type nat hook prerouting priority dstnat; }",
+    "add chain ip6 t n { type nat hook prerouting priority dstnat; }",
+    "add chain inet t n { type nat hook prerouting priority dstnat; }",
+    "add chain inet t i { type filter hook input priority 0; }",
+    "add set ip t s { type ipv4_addr; flags dynamic,timeout; }",
+])
+
+CASES = [
+    # log: snaplen and queue-threshold go to the kernel only with a group
+    "add rule ip t c log snaplen 10",
+    "add rule ip t c log queue-threshold 2 prefix \"x\"",
+    "add rule ip t c log group 2 snaplen 10",
+    "add rule ip t c log snaplen 10 level info",
+    # redirect to PORT: the colon is optional (masquerade needs it)
+    "add rule ip t n tcp dport 22 redirect to 2222",
+    "add rule ip t n tcp dport 22 redirect to 2222-2223 random",
+    "add rule ip t n tcp dport 22 redirect to ftp",
+    "add rule ip t n tcp dport 22 redirect to 1.2.3.4",
+    "add rule ip t n tcp dport 22 redirect to 1.2.3.4:22",
+    "add rule ip t n tcp dport 22 redirect to",
+    "add rule ip t n redirect to 2222",
+    "add rule ip t n tcp dport 22 masquerade to 2222",
+    # osf: `ttl loose|skip` is checked in the grammar action, then `name|version`
+    "add rule ip t c osf ttl global",
+    "add rule ip t c osf ttl global name \"Linux\"",
+    "add rule ip t c osf ttl \"loose\" name \"Linux\"",
+    "add rule ip t c osf ttl loose name \"Linux\"",
+    "add rule ip t c osf ttl skip version \"Linux:3.0\"",
+    "add rule ip t c osf ttl name",
+    "add rule ip t c osf ttl",
+    "add rule ip t c osf ttl loose ttl",
+    "add rule ip t c osf foo",
+    "add rule ip t c osf counter",
+    "add rule ip t c osf",
+    # ipsec without a key
+    "add rule ip t c ipsec in",
+    "add rule ip t c ipsec in reqid 1",
+]
+
+
+def capture() -> dict:
+    ns = f"pktlh{os.getpid()}"
+    out = {}
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
+        for c in CASES:
+            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", c],
+                               capture_output=True, text=True)
+            out[c] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
+    finally:
+        subprocess.run(["ip", "netns", "delete", ns], check=True)
+    return {"setup": SETUP, "cases": out}
+
+
+if __name__ == "__main__":
+    (HERE / "golden_langerr4.json").write_text(json.dumps(capture(), indent=1, sort_keys=True) + "\n")
