@@ -52,9 +52,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import linecache
 import os
 import random
 import re
+import types
 
 from pkttables.errors import Location
 from pkttables.lang import ast as A
@@ -715,13 +717,15 @@ class _StmtGen(_fl._Gen):
 
 
 def _function(body: str, ns: dict):
+    """``build(L, A, R)`` returning ``body``; units of the same structure share the code."""
     src = f"def build(L, A, R):\n    return {body}\n"
     code = _fl._CODE.get(src)
     if code is None:
-        import types
-        mod = compile(src, "<pkttables statement shape>", "exec")
+        # a file name per source, in linecache: tracebacks and pdb show the unit's code
+        name = f"<pkttables unit {len(_fl._CODE)}>"
+        mod = compile(src, name, "exec")
         code = _fl._CODE[src] = next(c for c in mod.co_consts if isinstance(c, types.CodeType))
-    import types
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
     return types.FunctionType(code, ns, "build")
 
 
