@@ -1068,10 +1068,10 @@ class _Executor:
             self._gc_anon(fam, table)
 
     def _add_fast_rule(self, fam: str, table: str, chain: str, rule) -> bool:
-        """What :meth:`_add_rule` does for a rule of a table block whose shape has a
-        template (commands/_fastline.py), without its general cases: no position, no
-        sets to bind, no jump, no error possible once the chain exists, no echo or
-        debug output (the caller checks).  False: take :meth:`_add_rule`."""
+        """What :meth:`_add_rule` does for a rule line of a table block
+        (commands/_fastline.py), without its general cases: no position, no sets to
+        bind, no jump, no echo or debug output (the caller checks).  False: take
+        :meth:`_add_rule` (an error, or anything unexpected)."""
         t = self.tx.tables.get((fam, table))
         if t is None or chain not in t.chains:
             return False
@@ -1079,9 +1079,17 @@ class _Executor:
             self.stages = stages()
         comp = fast_rule(rule, fam, table, chain, self.stages)
         if comp is None:
-            return False
+            # the shape's first rules: the slow path (which also keeps them for the
+            # template); an error is left to _add_rule, which reports it
+            try:
+                comp = compile_rule(rule, fam, table, chain, sets=set_infos(t), chains=frozenset(t.chains),
+                                    ifindex=self.opts.ifindex_fn())
+            except PktError:
+                return False
+            if comp.program is None or comp.program.sets or comp.make is not None:
+                return False
         self.changed = True
-        r = self.tx.add_rule(fam, table, chain, (), comment=rule.comment, loc=rule.loc, make=comp.make)
+        r = self.tx.add_rule(fam, table, chain, comp.stmts, comment=rule.comment, loc=rule.loc, make=comp.make)
         ud = r.userdata
         ud["ast"] = rule
         ud["program"] = comp.program

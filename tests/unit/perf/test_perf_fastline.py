@@ -284,6 +284,18 @@ def test_text_pass_edges(lines, text):
     _same(text)
 
 
+def test_templates_shared_across_tables_chains_and_families(lines):
+    rules = [f"ip saddr 10.0.0.{i} ip daddr 10.1.0.0/16 meta l4proto tcp th dport {i} counter accept"
+             for i in range(1, 5)]
+    text = "".join(
+        f"table {fam} {name} {{\n\tchain {chain} {{\n" + "".join(f"\t\t{r}\n" for r in rules) + "\t}\n}\n"
+        for fam, name, chain in (("ip", "a", "c1"), ("ip", "b", "c2"), ("inet", "a", "c1"), ("bridge", "x", "y"),
+                                 ("netdev", "n", "c"), ("ip", "a", "c3")))
+    for debug in (False, True):
+        _same(text, debug=debug)
+    assert lines.hits > 10
+
+
 def test_lazy_statements_are_built_once_and_copy_as_plain_rules(lines):
     import copy
     import pickle
