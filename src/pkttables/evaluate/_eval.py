@@ -250,7 +250,15 @@ class _RuleEval:
 
     def _learn(self, m: N.Match) -> None:
         """A user's match on a protocol key teaches the protocol context (nft
-        ``relational_expr_pctx_update``)."""
+        ``relational_expr_pctx_update``); the match is where nft's context says the
+        protocol was learnt (``proto_ctx_update``'s location: reject's ``~~~``)."""
+        before = (self.pctx.get("nh"), self.pctx.get("th"))
+        self._learn_ctx(m)
+        for base, old in zip(("nh", "th"), before):
+            if self.pctx.get(base) != old:
+                self.pctx_loc[base] = m.loc
+
+    def _learn_ctx(self, m: N.Match) -> None:
         left = m.left
         if m.op == "eq" and isinstance(m.right, N.AnonSet) and not m.right.interval and m.right.elements \
                 and _is_l4_key(left):
@@ -276,11 +284,13 @@ class _RuleEval:
             elif left.key == "nfproto" and v in _NET_BY_NFPROTO:
                 self.pctx["nh"] = _NET_BY_NFPROTO[v]
             elif left.key == "protocol" and v in _NET_BY_ETHERTYPE:
-                self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
                 if self.fam == "inet":
                     # inet keeps no network protocol for `meta protocol` (nft's inet
-                    # context is `meta nfproto`): a vlan match may still follow
+                    # context is `meta nfproto`): a vlan match may still follow, and
+                    # `ip protocol` still needs its `meta nfproto ipv4`
                     self.pctx["_nh_meta_protocol"] = True  # type: ignore[assignment]
+                else:
+                    self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
             elif left.key == "iiftype" and v == 1:
                 self.pctx["ll"] = "ether"
         elif isinstance(left, N.Ct):

@@ -136,55 +136,89 @@ def _keyword_loc(loc, word: str):
     return Location(loc.file, loc.line, loc.first_col, loc.first_col + len(word) - 1, loc.line_text)
 
 
+def _binary(msg: str, primary, secondary):
+    """nft ``stmt_binary_error``: ``^`` under the first place, ``~`` under the second."""
+    from pkttables.errors import Diagnostic, EvalError
+    return EvalError(Diagnostic(primary, msg, secondary=(secondary,) if secondary is not None else ()))
+
+
 def _reject(ev, s: A.Reject) -> N.Plain:
-    # nft stmt_evaluate_reject: the network protocol known must be one reject can
-    # answer; `tcp reset` needs TCP; icmp/icmpv6 codes must match the network protocol.
+    """nft stmt_evaluate_reject, in its order: the default type/family from the table
+    and the network protocol known (stmt_evaluate_reject_default) or the reset check
+    (stmt_evaluate_reset), then the family checks (stmt_evaluate_reject_family), then
+    the dependency put at the head of the rule (stmt_reject_gen_dependency).  The
+    statement's own location is its keyword; ``~`` marks are where the protocol context
+    was learnt (a user's match, or the expression whose dependency set it)."""
     fam = ev.fam
-    nh = ev.pctx.get("nh")
     kw = _keyword_loc(s.loc, "reject")
+    # inet's context has no network protocol for `meta protocol` (see _learn)
+    nh = None if fam == "inet" and ev.pctx.get("_nh_meta_protocol") else ev.pctx.get("nh")
+    nh_loc, th = ev.pctx_loc.get("nh"), ev.pctx.get("th")
+    code_loc = s.code.loc if s.code is not None else kw
+    kind, rfam, code = s.family, None, None
+    if kind is None:
+        # stmt_evaluate_reject_default
+        if fam in ("ip", "ip6"):
+            kind, rfam, code = "icmp", fam, 3 if fam == "ip" else 4
+        elif fam in ("inet", "bridge", "netdev"):
+            if nh is None:
+                kind, code = "icmpx", 1
+            else:
+                kind = "icmp"
+                if nh in ("ip", "ip6"):
+                    rfam, code = nh, 3 if nh == "ip" else 4
+    elif kind == "tcp":
+        # stmt_evaluate_reset: the transport protocol known must be TCP above the
+        # network protocol known (proto_find_num; inet_service when none is)
+        if th is not None and not (th == "tcp" and (nh is None or nh in ("ip", "ip6"))):
+            raise _binary("you cannot use tcp reset with this protocol", kw, ev.pctx_loc.get("th"))
+    elif kind == "icmpx":
+        code = _code(ev, s.code, "icmpx_code") if s.code is not None else 1
+    else:
+        rfam = "ip" if kind == "icmp" else "ip6"
+        code = _code(ev, s.code, "icmp_code" if kind == "icmp" else "icmpv6_code")
+        kind = "icmp"
+    # stmt_evaluate_reject_family
     if fam == "arp":
-        # nft stmt_evaluate_reject_family: no reject at all in arp tables, whatever
-        # its type (checked on nft 1.0.6: icmp, icmpv6, icmpx, tcp reset, none)
+        # no reject at all in arp tables, whatever its type (nft 1.0.6: icmp, icmpv6,
+        # icmpx, none; `tcp reset` fails the reset check above first)
         raise _err("cannot use reject with arp", kw)
-    if nh is not None and nh not in ("ip", "ip6"):
-        from pkttables.errors import Diagnostic, EvalError
-        dep = ev.pctx_loc.get("nh")
-        raise EvalError(Diagnostic(kw, "cannot reject this network family",
-                                   secondary=(dep,) if dep is not None else ()))
-    if s.family == "tcp":
-        th = ev.pctx.get("th")
-        if th is not None and th != "tcp":
-            raise _err("you cannot use tcp reset with this protocol", kw)
-        # nft puts a statement's dependency at the head of the rule (rule_stmt_insert)
-        n = len(ev.out)
-        ev._need("tcp", s.loc)
+    if fam in ("ip", "ip6"):
+        if kind == "icmpx":
+            raise _binary("abstracted ICMP unreachable not supported", code_loc, kw)
+        if kind == "icmp" and rfam != fam:
+            raise _binary("conflicting protocols specified: ip vs ip6", code_loc, kw)
+    elif nh is not None and fam == "inet":
+        # stmt_evaluate_reject_inet_family: only ICMP needs the right network protocol
+        if kind == "icmp":
+            if nh not in ("ip", "ip6"):
+                # nft's text ends in a newline: an empty line before the rule
+                raise _err("cannot infer ICMP reject variant to use: explicit value required.\n", kw)
+            if rfam != nh:
+                raise _binary("conflicting protocols specified: ip vs ip6", code_loc, nh_loc)
+    elif nh is not None:
+        # stmt_evaluate_reject_bridge_family (bridge, netdev)
+        if nh not in ("ip", "ip6"):
+            raise _binary("cannot reject this network family", kw, nh_loc)
+        if kind == "icmp" and rfam != nh:
+            raise _binary("conflicting protocols specified: ip vs ip6", code_loc, nh_loc)
+    if kind == "icmpx":
+        return N.Plain(s.loc, (f"reject type 2 code {code}",))
+    # stmt_reject_gen_dependency: the dependency goes to the head of the rule, so a
+    # counter before the reject counts only what is rejected
+    n = len(ev.out)
+    if kind == "tcp":
+        if th is None:
+            if nh is not None and nh not in ("ip", "ip6"):
+                # payload_gen_dependency for tcp above the network protocol known
+                raise _err(f"conflicting protocols specified: {nh} vs. tcp", kw)
+            ev._need("tcp", s.loc)
         ev.out[:] = ev.out[n:] + ev.out[:n]
         return N.Plain(s.loc, ("reject type 1 code 0",))
-    if s.family == "icmpx":
-        code = _code(ev, s.code, "icmpx_code") if s.code is not None else 1
-        if fam in ("ip", "ip6") and s.code is not None:
-            # nft stmt_evaluate_reject_family: ICMPX is for inet/bridge/netdev only
-            from pkttables.errors import Diagnostic, EvalError
-            raise EvalError(Diagnostic(s.code.loc, "abstracted ICMP unreachable not supported",
-                                       secondary=(kw,) if kw is not None else ()))
-        return N.Plain(s.loc, (f"reject type 2 code {code}",))
-    if s.family in ("icmp", "icmpv6"):
-        want = "ip" if s.family == "icmp" else "ip6"
-        if nh is not None and nh != want:
-            raise _err("conflicting protocols specified: ip vs ip6", s.code.loc if s.code is not None else kw)
-        code = _code(ev, s.code, "icmp_code" if s.family == "icmp" else "icmpv6_code")
-        # stmt_reject_gen_dependency: the `meta protocol` match goes to the head of the
-        # rule, so a counter before the reject counts only that family (netdev/bridge)
-        n = len(ev.out)
-        ev._need(want, s.loc)
+    if fam not in ("ip", "ip6") and nh is None:
+        ev._need(rfam, s.loc)
         ev.out[:] = ev.out[n:] + ev.out[:n]
-        return N.Plain(s.loc, (f"reject type 0 code {code}",))
-    # bare reject: ICMP port unreachable for the family the context knows, else ICMPX.
-    if nh == "ip":
-        return N.Plain(s.loc, ("reject type 0 code 3",))
-    if nh == "ip6":
-        return N.Plain(s.loc, ("reject type 0 code 4",))
-    return N.Plain(s.loc, ("reject type 2 code 1",))
+    return N.Plain(s.loc, (f"reject type 0 code {code}",))
 
 
 def _nat(ev, s: A.Nat) -> N.Plain:
