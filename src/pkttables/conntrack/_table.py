@@ -34,7 +34,20 @@ The table is a dict with one key per direction: the direction's compact key
 (``nf_ct_zone_id``), so ``ct original zone set`` puts only the original direction in
 its zone.  The value is the entry, and the direction is found by comparing the key with
 the entry's reply key (a value of ``(entry, dir)`` per key cost ~130 bytes per
-connection, issue 6).  Python hashes the ``bytes`` keys with SipHash-1-3 under a
+connection, issue 6).
+
+A node (one direction of an entry) matches a lookup when the tuple is equal and the
+entry's zone id *in the node's direction* equals the looked-up zone's id in that
+direction (nf_ct_key_equal -> nf_ct_zone_equal).  With directional zones two nodes may
+then share one key: entry X from wan with ``ct reply zone set 1`` has its original node
+S:53 -> C:40000 in zone 0; a NATed entry B with ``ct original zone set 1`` may take the
+reply S:53 -> C:40000, also in zone 0 -- comparing X's node with B's zone looks at the
+*original* direction (0 vs 1): no clash, and the kernel keeps both nodes in the bucket,
+newest first (hlist_nulls_add_head_rcu); a zone-0 lookup then finds B's.  Here the
+newest node of a key is the dict's value and older ones wait in ``_older[key]``, which
+stays empty without directional zones (tests/kernel/test_ctnat_zonedir.py).
+
+Python hashes the ``bytes`` keys with SipHash-1-3 under a
 per-process random key
 (PYTHONHASHSEED; PEP 456), so an attacker who chooses tuples cannot make them collide on
 purpose -- the role the kernel's ``hash_conntrack_raw`` gives to siphash with a boot-time
@@ -62,6 +75,7 @@ found by a lookup there either, which is what traffic observes.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import struct
 from dataclasses import dataclass
@@ -163,6 +177,14 @@ def _dir_of(ct: Conn, hk: bytes) -> int:
     return 1 if hk == _hk(ct.zone_id(1), ct._kr) else 0
 
 
+def _zone_match(ct: Conn, hk: bytes, zo: int, zr: int) -> int:
+    """The direction of ``ct``'s node under ``hk`` if it matches a lookup in the zone
+    struct whose ids are ``zo``/``zr`` (nf_ct_key_equal: nf_ct_zone_equal in the node's
+    direction), else -1."""
+    d = _dir_of(ct, hk)
+    return d if ct.zone_id(d) == (zr if d else zo) else -1
+
+
 def _hook_num(hook) -> int:
     if isinstance(hook, str):
         return _HOOK_NAMES[hook]
@@ -245,6 +267,9 @@ class ConntrackTable:
                               for s, n in _sctp.SCTP_SYSCTLS.items()}
         # key: a direction's compact key, zone id first outside zone 0 (_hk); value: the entry
         self.hash: dict[bytes, Conn] = {}
+        # older nodes under a key the newest (in ``hash``) shares, newest first: only with
+        # directional zones (see the module doc)
+        self._older: dict[bytes, list[Conn]] = {}
         # bucket -> entries, for early drop only: built the first time the table is full
         # and kept from then on (a set per bucket costs ~340 bytes per entry otherwise)
         self._bucket: dict[int, set[Conn]] | None = None
@@ -292,10 +317,34 @@ class ConntrackTable:
         allocation asks this about the reply tuples it tries.)  With ``ignored`` (the
         entry being NATed) the zone is that entry's reply-direction zone id, as the
         kernel hashes with ``nf_ct_zone_id(zone, IP_CT_DIR_REPLY)``."""
-        if ignored is not None and ignored._x is not None:
-            zone = ignored.zone_id(1)
-        hit = self.hash.get(_hk(zone, tuple_key(t)))
-        return hit is not None and hit is not ignored
+        k = tuple_key(t)
+        if ignored is None or ignored._x is None:
+            # a zone of both directions: every node under the key matches it
+            hk = _hk(zone, k)
+            hit = self.hash.get(hk)
+            if hit is None:
+                return False
+            return hit is not ignored or any(o is not ignored for o in self._older.get(hk, ()))
+        # nf_conntrack_tuple_taken(): hashed with the reply-direction id, each node compared
+        # with the entry's zone in the node's own direction (nf_ct_key_equal)
+        zo, zr = ignored.zone_id(0), ignored.zone_id(1)
+        hk = _hk(zr, k)
+        for ct in self._nodes(hk):
+            if ct is ignored or _zone_match(ct, hk, zo, zr) < 0:
+                continue
+            # "if the *original tuples* are identical, both refer to the same flow"
+            if ct._ko == ignored._ko and ct.zone_id(0) == zo:
+                continue
+            return True
+        return False
+
+    def _nodes(self, hk: bytes) -> list[Conn]:
+        """The entries with a node under ``hk``, newest first (the kernel's bucket order)."""
+        head = self.hash.get(hk)
+        if head is None:
+            return []
+        older = self._older.get(hk)
+        return [head] if older is None else [head, *older]
 
     def alter_reply(self, ct: Conn, new_reply: Tuple) -> None:
         """nf_conntrack_alter_reply(): NAT rewrites the reply tuple of an entry that is
@@ -309,6 +358,8 @@ class ConntrackTable:
         if now is not None:
             self.expire(now)
         # both keys of an entry hold it; the first (original) one gives insertion order
+        if self._older:
+            return list(dict.fromkeys(itertools.chain(self.hash.values(), *self._older.values())))
         return list(dict.fromkeys(self.hash.values()))
 
     def __iter__(self) -> Iterator[Conn]:
@@ -346,6 +397,10 @@ class ConntrackTable:
 
     def _insert(self, ct: Conn, now: float) -> None:
         for hk in _hkeys(ct):
+            old = self.hash.get(hk)
+            if old is not None and old is not ct:
+                # another entry's node shares the key (directional zones): newest first
+                self._older.setdefault(hk, []).insert(0, old)
             self.hash[hk] = ct
             if self._bucket is not None:
                 self._bucket.setdefault(self._bucket_of(hk), set()).add(ct)
@@ -374,8 +429,19 @@ class ConntrackTable:
 
     def _unlink(self, ct: Conn) -> None:
         for key in _hkeys(ct):
+            older = self._older.get(key)
+            if older is not None and ct in older:
+                older.remove(ct)
+                if not older:
+                    del self._older[key]
+                continue
             if self.hash.get(key) is ct:
-                del self.hash[key]
+                if older is not None:
+                    self.hash[key] = older.pop(0)
+                    if not older:
+                        del self._older[key]
+                else:
+                    del self.hash[key]
                 if self._bucket is not None:
                     bk = self._bucket_of(key)
                     b = self._bucket.get(bk)
@@ -449,7 +515,7 @@ class ConntrackTable:
         tuple's own (``hk``: its hash key)."""
         if self._bucket is None:
             self._bucket = {}
-            for ct in self.hash.values():
+            for ct in self.entries():
                 for k in _hkeys(ct):
                     self._bucket.setdefault(self._bucket_of(k), set()).add(ct)
         b = self._bucket_of(hk)
@@ -616,9 +682,9 @@ class ConntrackTable:
         l3num, protonum, dataoff, end = l3
         ctx = _Ctx(pkt, buf, nh, dataoff, end, l3num, protonum, hook, now, self.checksum)
         if protonum == 1 or protonum == 58:
-            # nf_conntrack_inet_error(): the error's lookup uses the original-direction
-            # zone id of the template (nf_ct_zone_tmpl + nf_ct_zone_id(ORIGINAL))
-            verdict = self._icmp(pkt, ctx, tmpl.zone_id(0) if tmpl is not None else 0)
+            # nf_conntrack_inet_error(): the quoted tuple is looked up with the template's
+            # zone struct (nf_conntrack_find_get: original id, then reply id)
+            verdict = self._icmp(pkt, ctx, tmpl)
             if verdict is not None:
                 return verdict
         for _ in range(3):      # -NF_REPEAT goes round again (at most once in practice)
@@ -671,9 +737,7 @@ class ConntrackTable:
             elif ct._x is None:
                 dir_ = 1 if k == ct._kr else 0
             else:
-                dir_ = _dir_of(ct, k)
-                if ct.zone_id(dir_) != 0:      # nf_ct_zone_equal: zone 0 here
-                    ct, dir_ = None, -1
+                ct, dir_ = self._find_zoned(k, None)
         else:
             ct, dir_ = self._find_zoned(k, tmpl)
         if ct is None:
@@ -693,18 +757,17 @@ class ConntrackTable:
             ctinfo = CtInfo.NEW
         return ct, ctinfo
 
-    def _find_zoned(self, k: bytes, tmpl: Conn) -> tuple[Conn | None, int]:
+    def _find_zoned(self, k: bytes, tmpl: Conn | None) -> tuple[Conn | None, int]:
         """__nf_conntrack_find_get() with a template's zone, as resolve_normal_ct does it:
         the original-direction zone id first, then the reply one if it differs; a hit
         counts only if the entry's zone id in the hit's direction is the template's
         (nf_ct_zone_equal)."""
-        zo, zr = tmpl.zone_id(0), tmpl.zone_id(1)
+        zo, zr = (0, 0) if tmpl is None else (tmpl.zone_id(0), tmpl.zone_id(1))
         for zid in ((zo,) if zo == zr else (zo, zr)):
             hk = _hk(zid, k)
-            ct = self.hash.get(hk)
-            if ct is not None:
-                d = _dir_of(ct, hk)
-                if ct.zone_id(d) == (zo, zr)[d]:
+            for ct in self._nodes(hk):
+                d = _zone_match(ct, hk, zo, zr)
+                if d >= 0:
                     return ct, d
         return None, -1
 
@@ -745,7 +808,7 @@ class ConntrackTable:
                 exp.expectfn(ct, exp)   # NAT: nf_nat_follow_master
         return ct
 
-    def _icmp(self, pkt, ctx: _Ctx, zone: int) -> int | None:
+    def _icmp(self, pkt, ctx: _Ctx, tmpl: Conn | None) -> int | None:
         """icmp_error() / icmpv6_error() + nf_conntrack_inet_error(): a verdict when the
         packet is an error (or untracked ND/MLD), None to track it normally."""
         buf, off, end = ctx.buf, ctx.dataoff, ctx.end
@@ -778,11 +841,9 @@ class ConntrackTable:
         target = invert(it)
         if target is None:
             return self._invalid("failed to invert inner tuple")
-        hk = _hk(zone, tuple_key(target))
-        ct = self.hash.get(hk)
+        ct, dir_ = self._find_zoned(tuple_key(target), tmpl)
         if ct is None:
             return self._invalid("no match for ICMP error")
-        dir_ = _dir_of(ct, hk)
         outer_dst = addresses(buf, ctx.nh, ctx.l3num)[1]
         if ct.tuples[dir_].dst != outer_dst:
             # NAT may have rewritten the destination: a NAT module can allow it by
@@ -822,8 +883,9 @@ class ConntrackTable:
         if ct.dying:
             self.stats["insert_failed"] += 1
             return NF_DROP
+        zo, zr = ct.zone_id(0), ct.zone_id(1)
         for hk in _hkeys(ct):
-            if hk in self.hash:
+            if any(_zone_match(o, hk, zo, zr) >= 0 for o in self._nodes(hk)):
                 # a clash: another packet confirmed the same tuple first (not modelled:
                 # nf_ct_resolve_clash's UDP merge); the kernel drops this one
                 self.stats["insert_failed"] += 1

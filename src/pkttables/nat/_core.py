@@ -79,6 +79,8 @@ NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 = 1, 2, 10
 _PORT_PROTOS = frozenset((6, 17, 136, 132, 33))
 # nf_conntrack_l4proto.allow_clash (UDP and UDP-Lite)
 _ALLOW_CLASH = frozenset((17, 136))
+# nf_nat_used_tuple_new's uses_nat before 2025: IPS_NAT_MASK | IPS_SEQ_ADJUST_BIT (6)
+_USES_NAT = int(NAT_MASK) | 6
 _LOOP4, _LOOP6 = bytes([127, 0, 0, 1]), bytes(15) + b"\x01"
 
 
@@ -128,17 +130,24 @@ class NatTable:
 
     def _used_new(self, t: Tuple, ct) -> bool:
         """nf_nat_used_tuple_new(): as _used, but a UDP entry that would only clash with
-        its own exact reverse (two NEW packets crossing) is not a clash."""
+        its own exact reverse (two NEW packets crossing) is not a clash.
+
+        As the kernel checked against (6.18.44) does it, before the 2025 change that
+        also looks the reverse tuple up: when no entry has ``t`` itself ("clashing entry
+        went away") the tuple counts as free -- and confirm then finds the clash and
+        drops the packet (tests/kernel/test_ctnat_zonedir.py, snat-inrange-wanreply-udp:
+        an entry from wan whose reply node is in zone 1).  ``uses_nat`` there is
+        ``IPS_NAT_MASK | IPS_SEQ_ADJUST_BIT``: the bit *number* 6, i.e. SEEN_REPLY|ASSURED."""
         if not self._used(t, ct):
             return False
-        if t.protonum not in _ALLOW_CLASH or ct.status & (NAT_MASK | Status.SEQ_ADJUST):
+        if t.protonum not in _ALLOW_CLASH or ct.status & _USES_NAT:
             return True
         # nf_conntrack_find_get(net, nf_ct_zone(ignored_ct), ...): the entry's zone struct
-        hit = self.conntrack.lookup(t, ct) or self.conntrack.lookup(invert(t), ct)
+        hit = self.conntrack.lookup(t, ct)
         if hit is None:
             return False
         other, d = hit
-        if d != 1 or other.status & (NAT_MASK | Status.SEQ_ADJUST):
+        if d != 1 or other.status & _USES_NAT:
             return True
         return not (other.tuples[0] == ct.tuples[1] and other.tuples[1] == ct.tuples[0])
 
@@ -189,13 +198,19 @@ class NatTable:
 
     # ------------------------------------------------------------------ bysource
     @staticmethod
-    def _src_key(t: Tuple, zone: int) -> tuple:
+    def _src_key(t: Tuple, ct) -> tuple:
+        """hash_by_src(): the zone id is part of the hash only for a zone of both
+        directions ("Zone ID can be used provided its valid for both directions")."""
+        zone = ct.zone if ct.zone_dir == 3 else 0
         return (zone, t.l3num, t.protonum, t.src, t.sport)
 
-    def _find_appropriate_src(self, t: Tuple, rng: NatRange, zone: int) -> Tuple | None:
+    def _find_appropriate_src(self, t: Tuple, rng: NatRange, ct) -> Tuple | None:
         """find_appropriate_src(): the newest entry with the same source address and
-        port (and protocol, zone) lends its mapping, if that fits the range."""
-        refs = self._bysource.get(self._src_key(t, zone))
+        port (and protocol, and original-direction zone id: nf_ct_zone_equal(ct, zone,
+        IP_CT_DIR_ORIGINAL)) lends its mapping, if that fits the range."""
+        key = self._src_key(t, ct)
+        zo = ct.zone_id(0)
+        refs = self._bysource.get(key)
         if not refs:
             return None
         alive = []
@@ -205,14 +220,14 @@ class NatTable:
             if other is None or other.status & Status.DYING:
                 continue
             alive.append(r)
-            if found is None:
+            if found is None and other.zone_id(0) == zo:
                 inv = invert(other.tuples[1])
                 if inv is None:
                     continue
                 cand = Tuple(t.l3num, inv.src, t.dst, t.protonum, inv.sport, t.dport)
                 if self._in_range(cand, rng):
                     found = cand
-        self._bysource[self._src_key(t, zone)] = alive
+        self._bysource[key] = alive
         return found
 
     # ------------------------------------------------------------------ the search
@@ -278,7 +293,7 @@ class NatTable:
                 if not self._used_new(orig, ct):
                     return orig
             else:
-                found = self._find_appropriate_src(orig, rng, zone)
+                found = self._find_appropriate_src(orig, rng, ct)
                 if found is not None and not self._used(found, ct):
                     return found
         t = orig
@@ -311,7 +326,7 @@ class NatTable:
             self.conntrack.alter_reply(ct, invert(new))
             ct.status |= Status.SRC_NAT if manip == ManipType.SRC else Status.DST_NAT
         if manip == ManipType.SRC:
-            key = self._src_key(ct.tuples[0], ct.zone)
+            key = self._src_key(ct.tuples[0], ct)
             self._bysource.setdefault(key, []).insert(0, weakref.ref(ct))   # hlist_add_head
         ct.status |= Status.DST_NAT_DONE if manip == ManipType.DST else Status.SRC_NAT_DONE
         self.stats["bindings"] += 1
