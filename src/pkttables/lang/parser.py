@@ -68,6 +68,21 @@ _STMT_START_KINDS = frozenset((WORD, NUM, QSTRING, ASTRING, "(", "{", "@", "$"))
 _ELEM_START_KINDS = _STMT_START_KINDS | frozenset(("}", "*"))
 _IDENT_RE = re.compile(r"[A-Za-z0-9_]*")
 _OBJ_KINDS = frozenset("counter quota limit secmark synproxy".split())
+#: keywords nft's ``primary_rhs_expr`` takes (protocol names, ``exists``...): any other
+#: keyword where a match's right-hand side starts is bison's bare "unexpected X" (checked
+#: on nft 1.0.6 with ``ct mark KEYWORD`` for every keyword of the initial scanner state)
+_RHS_KEYWORDS = frozenset(
+    "ah arp comp dccp destroy dnat ecn esp ether exists icmp icmpv6 igmp ip ip6 missing "
+    "redirect reset sctp snat tcp udp udplite vlan map set".split()
+)
+#: keywords that may start a statement's value (nft ``stmt_expr`` after ``set``: the
+#: rhs protocol names and the expression keywords; checked with ``ct mark set KEYWORD``)
+_STMT_VALUE_KEYWORDS = frozenset(
+    "ah arp cgroup comp cpu ct day dccp destroy dnat ecn esp ether exists hour ibriport "
+    "ibrname icmp icmpv6 igmp iif iifgroup iifname iiftype ip ip6 ipsec jhash mark meta "
+    "missing nftrace numgen obriport obrname oif oifgroup oifname oiftype osf pkttype reset "
+    "rt rtclassid sctp skgid skuid snat socket symhash tcp th time udp udplite vlan".split()
+)
 _LIST_PLURALS = frozenset(
     "tables chains sets maps counters quotas limits meters flowtables secmarks synproxys hooks ruleset".split()
 )
@@ -1066,6 +1081,8 @@ class _Parser:
         if t.kind is WORD and t.text == "set":
             self.next()
             v = self.peek()
+            if v.kind is WORD and v.text in KEYWORDS and v.text not in _STMT_VALUE_KEYWORDS:
+                self.err(v)
             if v.kind is WORD and v.text in _HDR_VALUE_FIELDS and not self.is_word(_HDR_VALUE_FIELDS[v.text][0], 1) \
                     and not (self.peek(1).kind is WORD and self.peek(1).text in _HDR_VALUE_FIELDS[v.text][1]):
                 # a statement's value is a stmt_expr: `esp` there starts an esp header
@@ -1087,7 +1104,11 @@ class _Parser:
         if t.kind in _RELOPS:
             op = t.kind
             self.next()
-        right = self.rhs(allow_list=True)
+        self._in_rhs = True
+        try:
+            right = self.rhs(allow_list=True)
+        finally:
+            self._in_rhs = False
         return self.mk(A.Match, start, left, op, right)
 
     def map_rhs(self) -> A.Expr:
@@ -1935,9 +1956,13 @@ class _Parser:
             return self.mk(A.RawPayload, at.loc, "th", off, ln)
         self.err(t, "string")
 
+    _in_rhs = False  # inside a match's right-hand side (nft rhs_expr), not in a set
+
     def value_primary(self, allow_set: bool = False) -> A.Expr:
         t = self.peek()
         k = t.kind
+        if self._in_rhs and _not_rhs_keyword(t):
+            self.err(t)
         if k is NUM:
             self.i += 1
             return A.Number(t.loc, t.value, t.text)
@@ -1962,6 +1987,8 @@ class _Parser:
             return self.set_ref()
         if k == "(":
             self.next()
+            if self._in_rhs:
+                return self._rhs_paren()
             e = self.expr()
             self.expect(")", "')'")
             return e
@@ -1993,6 +2020,18 @@ class _Parser:
             self.next()
             right = self.rhs_bin(prec)
             left = self.mk(A.Binop, left.loc, op, left, right)
+
+    def _rhs_paren(self) -> A.Expr:
+        """``( EXPR )`` inside a right-hand side: nft's rhs keywords rule there too."""
+        if _not_rhs_keyword(self.peek()):
+            self.err(self.peek())
+        self._in_rhs = False
+        try:
+            e = self.expr()
+        finally:
+            self._in_rhs = True
+        self.expect(")", "')'")
+        return e
 
     def rhs(self, allow_list: bool = False) -> A.Expr:
         t = self.peek()
@@ -2026,6 +2065,13 @@ class _Parser:
         nft's set_list_expr needs one element (``{ }`` is a syntax error, except as a
         ``define``'s value); after a comma further commas are skipped, and a token that
         starts no element expects ``comma or '}'`` (the comma was reduced already)."""
+        in_rhs, self._in_rhs = self._in_rhs, False  # set elements follow their own rules
+        try:
+            return self._set_expr(allow_empty)
+        finally:
+            self._in_rhs = in_rhs
+
+    def _set_expr(self, allow_empty: bool) -> A.SetExpr:
         lb = self.expect("{", "'{'")
         if self.peek().kind is BULK:
             # a plain element list kept as text (lang/elements_fast.py); the `}` follows
@@ -2042,6 +2088,9 @@ class _Parser:
                     self.err(t)
                 self.next()
                 break
+            if not elems and _not_rhs_keyword(t):
+                # set_elem_key_expr is an rhs expression: nft's keyword rule (_RHS_KEYWORDS)
+                self.err(t)
             elems.append(self.set_elem())
             while self.peek().kind is NEWLINE:
                 self.next()
@@ -2051,7 +2100,7 @@ class _Parser:
                 while self.peek().kind is NEWLINE or self.peek().kind == ",":
                     self.next()
                 t = self.peek()
-                if t.kind not in _ELEM_START_KINDS:
+                if t.kind not in _ELEM_START_KINDS or _not_rhs_keyword(t):
                     self.err(t, "comma or '}'")
                 continue
             if t.kind == "}":
@@ -2146,6 +2195,11 @@ _HDR_VALUE_FIELDS = {
 
 # what may follow a set element that is one value (set_elem's fast path)
 _ELEM_END = frozenset((",", "}", NEWLINE))
+
+
+def _not_rhs_keyword(t: Token) -> bool:
+    """A keyword that cannot start nft's rhs expression (see _RHS_KEYWORDS)."""
+    return t.kind is WORD and t.text in KEYWORDS and t.text not in _RHS_KEYWORDS
 
 
 def _value_node(t: Token) -> A.Expr:
