@@ -490,7 +490,6 @@ class Classifier:
                 lines += [f"    s = {self._start_expr(base, off, n)}",
                           f"    if (s >= 0 and s + {off + n} <= lim) != ({v} != {d.absent}):",
                           "        return _linear(pkt, ctx)"]
-        lines.append(f"    p = ({', '.join(names)}{',' if len(names) == 1 else ''})")
         body, tenv = self._tss.emit_lookup(names)
         env.update(tenv)
         lines += body

@@ -90,6 +90,9 @@ _S = np.uint64(29)
 _NONE = np.iinfo(np.int64).max
 # boxes scored per candidate tuple while choosing tuples (a random sample of the rest)
 SAMPLE = 8192
+#: the prefilter's cost model in ns per packet (generated classify, this machine):
+#: one tuple probe, one filter dimension (shift, list index, and), one skipped tuple's test
+FILTER_COSTS = (100.0, 50.0, 20.0)
 
 
 def bit_length(x: np.ndarray) -> np.ndarray:
@@ -125,7 +128,7 @@ class _Tuple:
     """One tuple: its prefix lengths, its buckets (per packet and batch forms)."""
 
     __slots__ = ("lengths", "parts", "minbox", "boxes", "buckets", "shifts", "tbits", "tkey", "tbuck",
-                 "bstart", "blen", "bbox", "maxlen")
+                 "bstart", "blen", "bbox", "maxlen", "rdims")
 
     def __init__(self, lengths: tuple[int, ...], bits: list[int]):
         self.lengths = lengths
@@ -144,7 +147,9 @@ class TupleSpace:
     """First-match lookup over boxes ``lo``/``hi`` (``[N, D]`` uint64, priority order)."""
 
     def __init__(self, lo: np.ndarray, hi: np.ndarray, bits: list[int], *, limit: int = 16,
-                 grid: int = 8, max_tuples: int = 48, alpha: float = 0.75):
+                 grid: int = 8, max_tuples: int = 48, alpha: float = 0.75, prefilter: str | bool = "auto"):
+        if prefilter not in ("auto", True, False):
+            raise ValueError(f"prefilter {prefilter!r}: expected 'auto', True or False")
         self.alpha = alpha
         self.lo, self.hi, self.bits = lo, hi, list(bits)
         self.limit, self.grid, self.max_tuples = limit, grid, max_tuples
@@ -167,6 +172,7 @@ class TupleSpace:
         self.dropped = N - len(live)
         self._place(lo, rounded, live)
         self._finish(lo, lcp, exact, full)
+        self._build_filter(lo, self.hi, prefilter)
 
     @staticmethod
     def _round(lcp: np.ndarray, grid: int) -> np.ndarray:
@@ -229,26 +235,54 @@ class TupleSpace:
     def _finish(self, lo: np.ndarray, lcp: np.ndarray, exact: np.ndarray, full: np.ndarray) -> None:
         lo_l, hi_l = lo.tolist(), self.hi.tolist()
         lcp_l, exact_l, full_l = lcp.tolist(), exact.tolist(), full.tolist()
-        intern: dict[int, int] = {}
-        checks: list[tuple] = [()] * len(lo)
+        D = len(self.bits)
+        # bounds of a dimension that an entry need not check: one shared pair per
+        # dimension (always true, and hot in the cache however many entries use it)
+        anyv = [(0, (1 << b) - 1) for b in self.bits]
         self._pp = []
         self.tuples.sort(key=lambda t: int(t.boxes[0]))
         for t in self.tuples:
             boxes = t.boxes.tolist()
-            buckets: dict[int, list[int]] = {}
+            grouped: dict[int, list[int]] = {}
             for i in boxes:
-                buckets.setdefault(t.key(lo_l[i]), []).append(i)
-            t.buckets = {k: tuple(v) for k, v in buckets.items()}
+                grouped.setdefault(t.key(lo_l[i]), []).append(i)
+            # residual dimensions: those the key does not decide for some box of the
+            # tuple (an exact prefix at the tuple's length is decided by the key)
+            res = {i: [d for d in range(D) if not (full_l[i][d] or
+                                                   (exact_l[i][d] and lcp_l[i][d] == t.lengths[d]))]
+                   for i in boxes}
+            t.rdims = tuple(sorted({d for r in res.values() for d in r}))
+            sentinel = (_NONE,) + tuple(x for d in t.rdims for x in anyv[d])
+            # entries (box, lo, hi per residual dimension), a bucket at a time, with
+            # fresh int objects (``x + 0``): the ints of one bucket are allocated next
+            # to each other, so verifying a candidate touches a few cache lines, not
+            # objects spread over the whole heap (ACL 100k: the checks were 40 % of a
+            # lookup; docs/classifier.md)
+            buckets: dict[int, tuple] = {}
+            for k, members in grouped.items():
+                entries = []
+                for i in members:
+                    e = [i + 0]
+                    ri = res[i]
+                    for d in t.rdims:
+                        if d in ri:
+                            e += (lo_l[i][d] + 0, hi_l[i][d] + 0)
+                        else:
+                            e += anyv[d]
+                    entries.append(tuple(e))
+                # one entry (97 % of the buckets at ACL 100k): the entry itself, one
+                # object less to reach.  Several: padded to an even count with a
+                # sentinel that ends every scan, so ``len`` tells the two forms apart
+                # (an entry has an odd length, 1 + 2 per residual dimension)
+                if len(entries) == 1:
+                    buckets[k] = entries[0]
+                else:
+                    if len(entries) % 2:
+                        entries.append(sentinel)
+                    buckets[k] = tuple(entries)
+            t.buckets = buckets
             t.minbox = boxes[0]
-            for i in boxes:
-                c = []
-                for d in range(len(self.bits)):
-                    if full_l[i][d] or (exact_l[i][d] and lcp_l[i][d] == t.lengths[d]):
-                        continue
-                    a, z = lo_l[i][d], hi_l[i][d]
-                    c.append((d, intern.setdefault(a, a), intern.setdefault(z, z)))
-                checks[i] = tuple(c)
-            self._pp.append((t.minbox, t.parts, t.buckets))
+            self._pp.append((t.minbox, t.parts, t.buckets, t.rdims))
             # batch form: buckets by the 64-bit hash (colliding keys share a bucket)
             bx = np.array(boxes, dtype=np.int64)
             h = _hash([lo[bx, d] >> np.uint64(s) for d, s, _ in t.parts], len(bx))
@@ -278,14 +312,77 @@ class TupleSpace:
                 rest = np.setdiff1d(pend, won, assume_unique=True)
                 slot[rest] = (slot[rest] + 1) & (size - 1)
                 pend = rest
-        self.checks = checks
+
+    def _build_filter(self, lo: np.ndarray, hi: np.ndarray, mode: str | bool) -> None:
+        """The per-packet prefilter: for a few dimensions, a list indexed by the top
+        ``kbits`` bits of the point's value whose item is the bitmask of the tuples
+        holding some box that overlaps that slice of the dimension.  ANDed over the
+        dimensions it names the tuples a lookup must probe; a clear bit proves the
+        tuple has no box containing the point, so skipping it is exact.  "auto" keeps
+        the dimensions (and the filter) only where the expected probes saved, on a
+        sample of points inside the boxes, outweigh its own cost (see FILTER_COSTS)."""
+        self.filter: tuple = ()          # ((dimension, shift, list of masks), ...)
+        T = len(self.tuples)
+        n = sum(len(t.boxes) for t in self.tuples)
+        if mode is False or T < 2 or T > 62:
+            return
+        # slices: ~4 per box, between 2^8 and 2^17 per dimension (the list costs 8 bytes
+        # per slice: ACL 1k 64 B/rule for two address dimensions, 100k 20 B/rule)
+        kbits = min(17, max(8, n.bit_length() + 2))
+        tbit = np.zeros(len(lo), dtype=np.int64)
+        for j, t in enumerate(self.tuples):
+            tbit[t.boxes] = 1 << j
+        rng = np.random.default_rng(1)
+        live = np.concatenate([t.boxes for t in self.tuples])
+        sample = live if len(live) <= SAMPLE else rng.choice(live, SAMPLE, replace=False)
+        cands = []
+        for d, b in enumerate(self.bits):
+            sh = max(0, b - kbits)
+            size = (((1 << b) - 1) >> sh) + 1
+            cover = np.zeros((T, size + 1), dtype=np.int32)
+            for j, t in enumerate(self.tuples):
+                np.add.at(cover[j], (lo[t.boxes, d] >> np.uint64(sh)).astype(np.int64), 1)
+                np.add.at(cover[j], (hi[t.boxes, d] >> np.uint64(sh)).astype(np.int64) + 1, -1)
+            masks = ((np.cumsum(cover, axis=1)[:, :size] > 0).astype(np.int64)
+                     << np.arange(T, dtype=np.int64)[:, None]).sum(axis=0)
+            cands.append((d, sh, masks))
+        # greedy: add the dimension that removes the most expected probes while that
+        # pays for its own lookup (points: the low corners of sampled boxes)
+        cur = np.full(len(sample), (1 << T) - 1, dtype=np.int64)
+        chosen = []
+        probe, dim_cost, guard = FILTER_COSTS
+        passes = T
+        while True:
+            best = None
+            for c in cands:
+                if c in chosen:
+                    continue
+                d, sh, masks = c
+                m = cur & masks[(lo[sample, d] >> np.uint64(sh)).astype(np.int64)]
+                e = float(np.unpackbits(m.view(np.uint8)).sum()) / len(sample)
+                if best is None or e < best[0]:
+                    best = (e, c, m)
+            if best is None or (passes - best[0]) * probe <= dim_cost:
+                break
+            passes, cur = best[0], best[2]
+            chosen.append(best[1])
+        if not chosen or (mode == "auto" and (T - passes) * probe <= len(chosen) * dim_cost + T * guard):
+            if mode is not True:
+                return
+            if not chosen:
+                chosen = [max(cands, key=lambda c: self.bits[c[0]])]
+        filt = []
+        for d, sh, masks in chosen:
+            uniq, inv = np.unique(masks, return_inverse=True)
+            objs = uniq.tolist()        # one int object per distinct mask, shared by the list
+            filt.append((d, sh, [objs[i] for i in inv.tolist()]))
+        self.filter = tuple(filt)
 
     # ------------------------------------------------------------------ lookups
     def lookup(self, p) -> int:
         """Lowest box index containing point ``p`` (a sequence of ints), or -1."""
         best = _NONE
-        checks = self.checks
-        for minbox, parts, table in self._pp:
+        for minbox, parts, table, rdims in self._pp:
             if minbox >= best:
                 break
             k = 0
@@ -294,51 +391,74 @@ class TupleSpace:
             bucket = table.get(k)
             if bucket is None:
                 continue
-            for box in bucket:
-                if box >= best:
+            if len(bucket) % 2:
+                bucket = (bucket,)
+            for e in bucket:
+                if e[0] >= best:
                     break
-                for d, a, z in checks[box]:
+                j = 1
+                for d in rdims:
                     v = p[d]
-                    if v < a or v > z:
+                    if v < e[j] or v > e[j + 1]:
                         break
+                    j += 2
                 else:
-                    best = box
+                    best = e[0]
                     break
         return -1 if best == _NONE else best
 
     def emit_lookup(self, names: list[str], indent: str = "    ") -> tuple[list[str], dict]:
         """Python source of :meth:`lookup` unrolled over the tuples, for a generated
-        function whose point is in the local variables ``names`` (one per dimension)
-        and in the tuple ``p``; it leaves the lowest box index in ``best`` (``_NONE``:
-        none).  Returns the lines and the globals they need.  The shifts, widths and
-        lowest boxes become constants and each tuple's dict a global: per tuple one
-        ``dict.get`` on an int computed inline (docs/classifier.md has the figures)."""
-        env: dict = {"_checks": self.checks, "_NONE": _NONE}
+        function whose point is in the local variables ``names`` (one per dimension);
+        it leaves the lowest box index in ``best`` (``_NONE``: none).  Returns the lines
+        and the globals they need.  The shifts, widths and lowest boxes become
+        constants and each tuple's dict a global: per tuple one ``dict.get`` on an int
+        computed inline, and per candidate entry one unpacking and a chained
+        comparison per residual dimension (docs/classifier.md has the figures)."""
+        env: dict = {"_NONE": _NONE}
         out = [f"{indent}best = _NONE"]
-        for k, (minbox, parts, table) in enumerate(self._pp):
+        if self.filter:
+            terms = []
+            for j, (d, sh, lst) in enumerate(self.filter):
+                env[f"_M{j}"] = lst
+                terms.append(f"_M{j}[{names[d]}]" if sh == 0 else f"_M{j}[{names[d]} >> {sh}]")
+            out.append(f"{indent}m = {' & '.join(terms)}")
+        for k, (minbox, parts, table, rdims) in enumerate(self._pp):
             env[f"_T{k}"] = table
             key = "0"
             for j, (d, sh, w) in enumerate(parts):
                 v = names[d] if sh == 0 else f"({names[d]} >> {sh})"
                 key = v if j == 0 else f"(({key}) << {w}) | {v}"
             ind = indent
-            if k:
-                # tuples are sorted by their lowest box: once best is below it, no later
-                # tuple can improve the answer (TupleMerge's priority sorting)
-                out.append(f"{ind}if best > {minbox}:")
+            # tuples are sorted by their lowest box: once best is below it, no later
+            # tuple can improve the answer (TupleMerge's priority sorting); the
+            # prefilter's bit k clear: no box of tuple k contains the point
+            cond = ([f"best > {minbox}"] if k else []) + ([f"m & {1 << k}"] if self.filter else [])
+            if cond:
+                out.append(f"{ind}if {' and '.join(cond)}:")
                 ind += "    "
             out += [f"{ind}b = _T{k}.get({key})",
-                    f"{ind}if b is not None:",
-                    f"{ind}    for box in b:",
-                    f"{ind}        if box >= best:",
-                    f"{ind}            break",
-                    f"{ind}        for d, a, z in _checks[box]:",
-                    f"{ind}            v = p[d]",
-                    f"{ind}            if v < a or v > z:",
-                    f"{ind}                break",
-                    f"{ind}        else:",
+                    f"{ind}if b is not None:"]
+            S = 1 + 2 * len(rdims)
+            unpack = ", ".join(["box"] + [f"a{d}, z{d}" for d in rdims])
+            test = "".join(f" and a{d} <= {names[d]} <= z{d}" for d in rdims)
+            out += [f"{ind}    if len(b) == {S}:",
+                    f"{ind}        {unpack}{',' if S == 1 else ''} = b",
+                    f"{ind}        if box < best{test}:",
                     f"{ind}            best = box",
-                    f"{ind}            break"]
+                    f"{ind}    else:"]
+            if not rdims:
+                # the key decides every box of this tuple: the bucket's first entry wins
+                out += [f"{ind}        box = b[0][0]",
+                        f"{ind}        if box < best:",
+                        f"{ind}            best = box"]
+                continue
+            out += [f"{ind}        for {unpack} in b:",
+                    f"{ind}            if box >= best:",
+                    f"{ind}                break",
+                    f"{ind}            if {test[5:]}:",
+                    f"{ind}                best = box",
+                    f"{ind}                break"]
         return out, env
 
     def lookup_batch(self, pts: np.ndarray) -> np.ndarray:
