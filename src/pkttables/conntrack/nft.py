@@ -47,7 +47,7 @@ from pkttables.conntrack._enums import CtInfo, Event, Status
 from pkttables.conntrack._table import ConntrackTable, make_template
 from pkttables.proto import CtKeyId
 
-__all__ = ["install", "ct_set", "CtGlue", "NF_DROP_VERDICT"]
+__all__ = ["install", "ct_set", "CtGlue", "NF_DROP_VERDICT", "ct_timeout_objects", "untimeout_removed"]
 
 #: nft's NF_DROP verdict code in the verdict register
 NF_DROP_VERDICT = 0
@@ -170,3 +170,31 @@ def install(runtime: Any, table: ConntrackTable) -> CtGlue | None:
     if hasattr(type(ctx), "conntrack") or hasattr(ctx, "conntrack"):
         ctx.conntrack = table
     return glue
+
+
+def ct_timeout_objects(ruleset: Any) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """The ``ct timeout`` objects of a ruleset generation: ``(family, table, name)`` ->
+    ``(table handle, object handle)``, the identity of the kernel object."""
+    out: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for (fam, tname), t in getattr(ruleset, "tables", {}).items():
+        for o in t.objects.values():
+            if o.kind == "ct timeout":
+                out[(fam, tname, o.name)] = (t.handle, o.handle)
+    return out
+
+
+def untimeout_removed(table: ConntrackTable, old: Any, new: Any) -> int:
+    """A new generation replaces ``old`` with ``new``: every ``ct timeout`` object that
+    went away (deleted, its table deleted, or deleted and added again in one batch: a
+    new handle) is destroyed, and ``nft_ct_timeout_obj_destroy`` calls
+    ``nf_ct_untimeout``: the entries that got it (``ct timeout set``, which passes
+    ``obj=(family, table, name)``) fall back to the sysctl timeouts from their next
+    packet on.  Returns how many entries lost a policy."""
+    if old is None:
+        return 0
+    after = ct_timeout_objects(new)
+    n = 0
+    for key, ident in ct_timeout_objects(old).items():
+        if after.get(key) != ident:
+            n += table.untimeout(key)
+    return n

@@ -619,6 +619,10 @@ class Simulator:
         rt.reload(LoadedRuleset(ruleset, sets=sets))
         if self.nat_runtime is not None:
             self.nat_runtime.reload(LoadedRuleset(ruleset, sets=sets))
+        if self.ct_table is not None:
+            # ct timeout objects that went away leave their entries (nf_ct_untimeout)
+            from pkttables.conntrack.nft import untimeout_removed
+            untimeout_removed(self.ct_table, self.ruleset, ruleset)
         self.ruleset = ruleset
         self._texts.clear()
         self._sets_nftrace = _sets_nftrace(ruleset)

@@ -472,7 +472,9 @@ class ChainContext(EvalContext):
         if self.conntrack is None:
             from pkttables.conntrack import ConntrackTable   # conntrack sits below vm
             self.conntrack = ConntrackTable()
-        self.conntrack.assign_timeout(pkt, protonum, dict(spec.get("policy") or {}))
+        # obj: which object, so that deleting it in a later generation can take it from
+        # the entries (nf_ct_untimeout; pkttables.conntrack.nft.untimeout_removed)
+        self.conntrack.assign_timeout(pkt, protonum, dict(spec.get("policy") or {}), obj=(fam, table, name))
 
     def log(self, instr, pkt):
         line = None
