@@ -89,10 +89,9 @@ def test_overlap_error_as_nft(ns, tmp_path):
     assert ours.split(": ", 1)[1] == theirs.split(": ", 1)[1] == "Error: conflicting intervals specified"
 
 
-@pytest.mark.xfail(reason="normal path: a named set's overlap is located at the whole list; nft marks the "
-                          "conflicting element (^) and the earlier one (~) -- commands/_sets.merge_intervals has "
-                          "no element locations", strict=True)
 def test_overlap_error_location_as_nft(ns, tmp_path):
+    """nft marks the conflicting element (^) and the earlier one (~); golden variants
+    in tests/unit/sets/test_sets_overlap_errors.py."""
     items = [f"10.0.{i}.0/24" for i in range(100)] + ["10.0.5.7-10.0.6.1"]
     text = ("table ip t {\n\tset s {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
             f"\t\telements = {{ {', '.join(items)} }}\n\t}}\n}}\n")
@@ -101,4 +100,4 @@ def test_overlap_error_location_as_nft(ns, tmp_path):
     r = subprocess.run(ns + ["-c", "-f", str(path)], capture_output=True, text=True)
     with pytest.raises(PktError) as e:
         run_text(text, Ruleset(), Options(dry_run=True), filename=str(path))
-    assert e.value.render() == r.stderr
+    assert e.value.render() + "\n" == r.stderr

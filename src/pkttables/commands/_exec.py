@@ -1295,7 +1295,7 @@ class _Executor:
                 have = {(e.key, e.key_end) for e in s.elements}
                 if any((e.key, e.key_end) in have for e in new):
                     raise CommandError(E.EEXIST, loc)
-            s.elements[:] = S.merge_intervals(s, new, getattr(se, "loc", loc), host=host)
+            s.elements[:] = S.add_interval_elements(self.tx, s, new, se, getattr(se, "loc", loc), host=host)
             return
         bulk = fast_unique(s, new, create)
         if bulk is not None:

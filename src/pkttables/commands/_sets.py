@@ -28,16 +28,18 @@ gives one element ``key=b"\\x00\\x01", key_end=b"\\x00\\x15"`` (listed ``1-21``)
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 
-from pkttables.errors import Diagnostic, EvalError, Location, PktError
+from pkttables.errors import CMDLINE, Diagnostic, EvalError, Location, PktError
 from pkttables.lang import ast as A
 from pkttables.lang.elements_fast import BulkElements
 from pkttables.model import Element, Set
 
 from .fastelements import ElementList, bulk_elements, merge_new
 
-__all__ = ["KeySpec", "key_spec", "build_elements", "merge_intervals", "sort_key", "stmt_dumps"]
+__all__ = ["KeySpec", "key_spec", "build_elements", "merge_intervals", "add_interval_elements",
+           "key_locations", "sort_key", "stmt_dumps"]
 
 # object maps: `type ipv4_addr : counter`
 OBJECT_KINDS = ("counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation", "synproxy",
@@ -368,11 +370,20 @@ def _int(b, host: bool) -> int:
     return int.from_bytes(b, "little" if host else "big")
 
 
-def merge_intervals(s: Set, new: list[Element], loc=None, host: bool = False) -> list[Element]:
+def merge_intervals(s: Set, new: list[Element], loc=None, host: bool = False, *,
+                    locate=None, origin=None) -> list[Element]:
     """nft 1.0.6's segtree for a single-key interval set: the set's elements after
     adding ``new`` (sorted; merged with ``auto-merge``; overlaps refused otherwise).
     ``host``: the key is host-endian (compared as numbers, not bytes).  Concatenated
-    ranges (pipapo) are kept as given, duplicates dropped."""
+    ranges (pipapo) are kept as given, duplicates dropped.
+
+    An overlap is located as nft locates it (:func:`_check_overlap`): ``locate(i)`` is
+    the location of ``new[i]``'s key, ``origin(e)`` that of an element the set already
+    holds when an earlier command of this transaction added it (None: the kernel holds
+    it).  Without them the error sits at ``loc``, the whole list."""
+    if (locate is not None and (not s.auto_merge or s.is_map)
+            and not any(isinstance(e.key, tuple) for e in new)):
+        _check_overlap(s, new, host, locate, origin or (lambda e: None), loc)
     if not s.elements and not host and isinstance(new, ElementList):
         merged = merge_new(s, new, loc)        # the same rules on arrays (fastelements.py)
         if merged is not None:
@@ -407,6 +418,131 @@ def merge_intervals(s: Set, new: list[Element], loc=None, host: bool = False) ->
                    hi.to_bytes(width, order), e.flags) for lo, hi, e in out]
     res.extend(e for e in s.elements + new if e.flags & 2)
     return res
+
+
+
+# ------------------------------------------------------------------ located overlaps
+# nft 1.0.6 (observed in a network namespace; pinned in
+# tests/unit/sets/test_sets_overlap_errors.py) reports the first overlap of one scan
+# over the set's elements, old and new, sorted by their low end:
+#
+# * both elements come from this transaction (the list itself, or an earlier command
+#   of the same file): ``conflicting intervals specified``, ``^`` under the later one in
+#   that order, ``~`` under the earlier -- drawn on the ``^``'s line at the ``~``
+#   element's own columns, wherever that element is (nft marks columns only);
+# * one of them is in the kernel already (a previous transaction): ``interval overlaps
+#   with an existing one``, ``^`` under the new element only.
+#
+# Equal low ends sort the later-listed element first (``{ 10.0.1.0/24, 10.0.1.0/25 }``
+# puts ``^`` under the /24, ``{ 10.0.1.0/25, 10.0.1.0/24 }`` under the /25), the set's
+# own elements counting as listed before the new ones.  Identical ranges pass.
+
+#: transaction -> id(set) -> (set, [(element list AST, elements built from it)]): the
+#: element lists earlier commands of the transaction added, to locate their elements.
+_ADDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def key_locations(se) -> list:
+    """The location of each element's key in the list ``se`` (an ``A.SetExpr``), in
+    :func:`build_elements`' order (one element per flattened item)."""
+    out = []
+    for it in _flatten(getattr(se, "elements", ())):
+        k = it
+        if isinstance(k, A.Mapping):
+            k = k.key
+        if isinstance(k, A.Elem):
+            k = k.key
+        out.append(getattr(k, "loc", None) or getattr(it, "loc", None))
+    return out
+
+
+def add_interval_elements(tx, s: Set, new: list[Element], se, loc=None, host: bool = False) -> list[Element]:
+    """:func:`merge_intervals` for ``add element``/``elements =`` of transaction
+    ``tx``: overlaps located at the elements as nft does.  Remembers the list so that
+    a later command of ``tx`` can point at these elements."""
+    seen = _ADDED.setdefault(tx, {})
+    _, lists = seen.setdefault(id(s), (s, []))
+    locs: list | None = None
+
+    def locate(i: int):
+        nonlocal locs
+        if locs is None:
+            locs = key_locations(se)
+        return locs[i] if i < len(locs) else None
+
+    def origin(e: Element):
+        want = (e.key, e.key_end if e.key_end is not None else e.key)
+        for ase, elems in reversed(lists):
+            for i, x in enumerate(elems):
+                if (x.key, x.key_end if x.key_end is not None else x.key) == want:
+                    ls = key_locations(ase)
+                    return ls[i] if i < len(ls) else None
+        return None
+
+    out = merge_intervals(s, new, loc, host, locate=locate, origin=origin)
+    lists.append((se, new))
+    return out
+
+
+def _check_overlap(s: Set, new: list[Element], host: bool, locate, origin, loc) -> None:
+    """Raise nft's error for the first overlap among the set's elements and ``new``
+    (see the comment above); nothing when there is none."""
+    items = []          # (low, -seq, high, is_new, index or element)
+    seq = 0
+    for e in s.elements:
+        if not e.flags & 2:
+            items.append((_int(e.key, host), -seq, _int(e.key_end if e.key_end is not None else e.key, host),
+                          False, e))
+            seq += 1
+    for i, e in enumerate(new):
+        if not e.flags & 2:
+            items.append((_int(e.key, host), -seq, _int(e.key_end if e.key_end is not None else e.key, host),
+                          True, i))
+            seq += 1
+    items.sort(key=lambda t: (t[0], t[1]))
+    prev = None
+    for cur in items:
+        if prev is not None:
+            if cur[0] == prev[0] and cur[2] == prev[2]:
+                continue            # the same interval again: nothing new
+            if cur[0] <= prev[2]:
+                _raise_overlap(prev, cur, locate, origin, loc)
+        prev = cur
+
+
+#: nft's erec_print reads the source line of a file into a 1024-byte buffer: it prints
+#: at most 1023 bytes of it (command-line input is printed whole).  Observed with a
+#: 1424-byte ``elements = { ... }`` line (tests/kernel/test_perf_elements_kernel.py).
+_FILE_LINE_MAX = 1023
+
+
+def _file_line(loc):
+    """``loc`` with its source line cut as nft prints a file's line."""
+    if loc is None or loc.file == CMDLINE or loc.line_text is None:
+        return loc
+    raw = loc.line_text.encode()
+    if len(raw) <= _FILE_LINE_MAX:
+        return loc
+    return dataclasses.replace(loc, line_text=raw[:_FILE_LINE_MAX].decode(errors="ignore"))
+
+
+def _raise_overlap(prev, cur, locate, origin, loc) -> None:
+    def where(t):
+        return locate(t[4]) if t[3] else origin(t[4])
+
+    kernel = [t for t in (prev, cur) if not t[3] and origin(t[4]) is None]
+    if kernel:
+        fresh = cur if cur[3] else prev
+        raise EvalError(Diagnostic(_file_line(where(fresh) or loc), "interval overlaps with an existing one"))
+    here, other = where(cur), where(prev)
+    if here is None:
+        raise EvalError(Diagnostic(loc, "conflicting intervals specified"))
+    here = _file_line(here)
+    secondary = ()
+    if other is not None and other.file == here.file and other.first_col:
+        # nft draws the earlier element's columns under the ``^``'s line
+        secondary = (Location(here.file, here.line, other.first_col, other.last_col, here.line_text),)
+    raise EvalError(Diagnostic(here, "conflicting intervals specified", secondary=secondary))
 
 
 def sort_key(part_orders: tuple, key) -> int:
