@@ -280,7 +280,9 @@ class _RuleEval:
         v = int.from_bytes(m.right.data, "little" if m.right.byteorder is HOST else "big")
         if isinstance(left, N.Meta):
             if left.key == "l4proto":
-                self.pctx["th"] = _L4_BY_NUMBER.get(v, str(v))
+                # nft meta_expr_pctx_update: a number it has no description of is
+                # proto_unknown ("conflicting protocols specified: unknown vs. icmpv6")
+                self.pctx["th"] = _L4_BY_NUMBER.get(v, "unknown")
             elif left.key == "nfproto" and v in _NET_BY_NFPROTO:
                 self.pctx["nh"] = _NET_BY_NFPROTO[v]
             elif left.key == "protocol" and v in _NET_BY_ETHERTYPE:

@@ -303,9 +303,12 @@ def _span(a, b):
 def _nat_family_check(ev, s: A.Nat, fam: str) -> None:
     # nft 1.0.6 adds no `meta nfproto` dependency for `snat ip to` in inet tables; it
     # only refuses an address family that contradicts the network protocol matched.
+    # nft nat_evaluate_addr: stmt_binary_error under the keyword, `~` where the network
+    # protocol was learnt (nothing when the table's family set it)
     nh = ev.pctx.get("nh")
     if nh in ("ip", "ip6") and nh != fam:
-        raise _err(f"conflicting protocols specified: {nh} vs. {fam}", s.loc)
+        raise _binary(f"conflicting protocols specified: {nh} vs. {fam}. You must specify ip or ip6 "
+                      "family in nat statement", _keyword_loc(s.loc, s.kind), ev.pctx_loc.get("nh"))
 
 
 def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
@@ -448,18 +451,22 @@ def _tproxy(ev, s: A.Tproxy) -> N.Plain:
     # statement, else the table's; inet needs it spelled out when an address is given.
     if ev.fam not in ("ip", "ip6", "inet"):
         raise _err("tproxy is only supported for IPv4/IPv6/INET", s.loc)
-    if ev.pctx.get("th") is None:
+    from ._eval import _L4_BY_NUMBER
+    # a transport protocol nft has a description of (`ip protocol 0`/`47` is none)
+    if ev.pctx.get("th") not in (*_L4_BY_NUMBER.values(), "unknown"):
         raise _err("Transparent proxy support requires transport protocol match", s.loc)
     fam = s.family
     if fam is None and ev.fam in ("ip", "ip6"):
         fam = ev.fam
-    if s.addr is not None:
-        if fam is None:
-            raise _err("ip or ip6 must be specified with address for inet tables.", s.loc)
-        nh = ev.pctx.get("nh")
-        if nh is not None and nh != fam:
-            raise _err(f"conflicting protocols specified: {nh} vs. {fam}. You must specify ip or ip6 "
-                       "family in tproxy statement", s.loc)
+    # nft stmt_evaluate_l3proto, with or without an address: the statement's family
+    # (nft's family2str says "unknown" for inet's unspecified one) against the network
+    # protocol known; `~` where it was learnt
+    nh = None if ev.fam == "inet" and ev.pctx.get("_nh_meta_protocol") else ev.pctx.get("nh")
+    if nh in ("ip", "ip6") and nh != fam:
+        raise _binary(f"conflicting protocols specified: {nh} vs. {fam or 'unknown'}. You must specify "
+                      "ip or ip6 family in tproxy statement", s.loc, ev.pctx_loc.get("nh"))
+    if s.addr is not None and fam is None:
+        raise _err("ip or ip6 must be specified with address for inet tables.", s.loc)
     regs: list[N.TExpr] = []
     args: list[str] = []
     if s.addr is not None:

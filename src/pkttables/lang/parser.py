@@ -1462,7 +1462,7 @@ class _Parser:
         if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
             fam = self.next().text
         if not self.word("to"):
-            self.err(self.peek(), "to")
+            self.err(self.peek(), "to" if fam else "to or ip or ip6")
         addr, port = self._nat_addr_port()
         return self.mk(A.Tproxy, t.loc, fam, addr, port)
 

@@ -108,6 +108,22 @@ CASES = [
     "add rule ip t c ct status dnat",
     "add rule ip t c ether type vlan",
     "add rule ip6 t c exthdr hbh exists",
+    # nat/tproxy address family against the network protocol known (nft
+    # stmt_evaluate_l3proto): under the keyword (nat) or the statement (tproxy)
+    "add rule ip6 t n dnat ip to 10.0.0.1",
+    "add rule ip t n dnat ip6 to [fe80::1]:80",
+    "add rule inet t n meta nfproto ipv6 dnat ip to 10.0.0.1",
+    "add rule inet t n ip6 saddr ::1 dnat ip to 10.0.0.1",
+    "add rule ip t n meta l4proto 6 tproxy ip6 to :50080",
+    "add rule inet t n ip protocol 0 tproxy to :50080",
+    "add rule inet t n ip protocol 6 tproxy to :50080",
+    "add rule inet t n ip6 nexthdr 6 tproxy ip to 192.0.2.1",
+    "add rule inet t n meta l4proto 6 tproxy ip6 to :50080",
+    "add rule ip t n ip protocol 47 tproxy to :50080",
+    "add rule ip6 t n meta l4proto 16 tproxy to [2001:db8::1]:50080",
+    "add rule ip t n meta l4proto 6 tproxy",
+    "add rule ip t n meta l4proto 6 tproxy ip",
+    "add rule netdev t c meta l4proto 0 icmpv6 type nd-router-advert",
     # ipsec without a key
     "add rule ip t c ipsec in",
     "add rule ip t c ipsec in reqid 1",
