@@ -63,7 +63,7 @@ META_KEYS = _w(
     "length protocol priority mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace "
     "rtclassid ibriport obriport ibrname obrname pkttype cpu iifgroup oifgroup cgroup random "
     "secpath ipsec nfproto l4proto bri_iifpvid bri_iifvproto ibrpvid ibrvproto time day hour "
-    "secmark sdif sdifname iifkind oifkind broute"
+    "secmark sdif sdifname iifkind oifkind"
 )
 # Meta keys usable without ``meta`` (nft grammar: meta_key_unqualified).  Checked on
 # nft 1.0.6 with ``KEY 1`` in a netdev chain: these are meta keys; ``random`` and

@@ -106,6 +106,10 @@ class IncludedDiagnostic(Diagnostic):
         return "\n".join(head + [Diagnostic.render(self)])
 
 
+_LIMIT_SCOPED = frozenset(("bytes", "packets"))
+# words of nft's tcp option scanner scope, named by their text in syntax errors
+_TCPOPT_SCOPED = K.TCP_OPTIONS | K.TCP_OPTION_FIELDS | K.PROTO_FIELDS["tcp"]
+_CT_SCOPED = K.CT_KEYS | {"expectation", "original", "reply"}
 _SET_FLAGS = frozenset(("constant", "interval", "dynamic", "timeout"))
 _QUOTA_UNITS = frozenset(("bytes", "kbytes", "mbytes"))
 _CHAIN_TYPES = frozenset(("filter", "nat", "route"))
@@ -1076,7 +1080,17 @@ class _Parser:
                 return self.mk(A.Connlimit, start, self.number(), over)
         if t.kind is WORD and (t.text in KEYWORDS or t.text == "to") and t.text not in _EXPR_STARTERS:
             self.err(t)
-        left = self.expr(lhs=True)
+        ct_obj = t.kind is WORD and t.text == "ct" and self.peek(1).kind is WORD \
+            and self.peek(1).text in ("timeout", "expectation")
+        if ct_obj and not self.is_word("set", 2):
+            # nft's objref_stmt_ct: `ct timeout|expectation` at a statement's start only
+            # goes on with `set` (a ct key elsewhere is bison's bare "unexpected timeout")
+            self.err(self.peek(2), "set")
+        self._ct_obj_ok = ct_obj
+        try:
+            left = self.expr(lhs=True)
+        finally:
+            self._ct_obj_ok = False
         t = self.peek()
         if t.kind is WORD and t.text == "set":
             self.next()
@@ -1197,19 +1211,27 @@ class _Parser:
         burst = bunit = None
         if self.word("burst"):
             bt = self.peek()
+            # `bytes` and `packets` are keywords of nft's limit scanner scope: named by
+            # their text in bison's errors ("unexpected packets, expecting number")
+            if bt.kind is WORD and bt.text in _LIMIT_SCOPED:
+                self.err_kw(bt, "number", scoped=_LIMIT_SCOPED)
             burst = self.number()
             t = self.peek()
             if (unit != "packets" and t.kind is WORD and t.text not in KEYWORDS
-                    and t.text not in _QUOTA_UNITS):
+                    and t.text not in _QUOTA_UNITS and t.text not in _LIMIT_SCOPED):
                 # nft limit_bytes: `NUM STRING` whose unit rate_parse() refuses
                 self.next()
                 raise _Err(t, message="Wrong rate format", loc=self.span(bt.loc))
-            if t.kind is WORD and t.text in ("packets", "bytes", "kbytes", "mbytes"):
-                # A packet rate takes a packet burst, a byte rate a byte burst (nft grammar).
-                if (unit == "packets") != (t.text == "packets"):
-                    self.err(t, "packets" if unit == "packets" else None)
-                self.next()
-                bunit = t.text
+            # nft 1.0.6's limit_burst_pkts is `BURST NUM PACKETS` and limit_burst_bytes
+            # `BURST limit_bytes` (`NUM BYTES` or `NUM STRING`): the unit is not optional,
+            # and a packet rate takes a packet burst, a byte rate a byte burst.
+            if unit == "packets":
+                if not self.is_word("packets"):
+                    self.err_kw(t, "packets", scoped=_LIMIT_SCOPED)
+            elif not (t.kind is WORD and (t.text == "bytes" or t.text in _QUOTA_UNITS)):
+                self.err_kw(t, "string or bytes", scoped=_LIMIT_SCOPED)
+            self.next()
+            bunit = t.text
         return self.mk(A.Limit, start, n, unit, per, over, burst, bunit)
 
     def stmt_quota(self):
@@ -1374,6 +1396,10 @@ class _Parser:
             flags.append(self.next().text)
             if self.peek().kind == ",":
                 self.next()
+        if flags and self.is_word("to"):
+            # after nat flags bison's state reduces to the rule's end: only a separator
+            # or a new statement follows, and `to` (a keyword) is named
+            self.err_kw(self.peek(), self.end_expect(), ("to",))
         return tuple(flags)
 
     def nat_value(self) -> A.Expr:
@@ -1525,7 +1551,7 @@ class _Parser:
 
     def _queue_num(self):
         if self.peek().kind not in (NUM, "$"):
-            self.err(self.peek(), "number")
+            self.err(self.peek(), "number or '$'")
         return self.rhs_item()
 
     def _queue_to(self):
@@ -1782,7 +1808,12 @@ class _Parser:
             kt = self.peek()
             key = self.flag_word()
             if key not in K.META_KEYS:
-                # nft's meta_key error names the known keys and spans "meta KEY".
+                # nft's meta_key error names the known keys and spans "meta KEY"; in a
+                # statement (meta_stmt: `META STRING SET stmt_expr`) the action runs
+                # after the value is read, so it spans the whole statement.
+                if self.is_word("set"):
+                    self.next()
+                    self.expr()
                 raise _Err(kt, message=f"syntax error, unexpected {key}, known keys are {K.META_KEYS_MSG}", loc=self.span(start))
             return self.mk(A.Meta, start, key)
         if w in K.META_UNQUALIFIED and not (w == "ipsec" and nw in ("in", "out")):
@@ -1797,10 +1828,12 @@ class _Parser:
                 fam = self.next().text
             kt = self.peek()
             key = self.flag_word()
+            # the words of nft's ct scanner scope are named by their text ("unexpected state")
             if d is not None and key not in K.CT_DIR_KEYS:
-                self.err(kt)
-            if key not in K.CT_KEYS and key not in ("timeout", "expectation"):
-                self.err(kt)
+                self.err_kw(kt, scoped=_CT_SCOPED)
+            if key not in K.CT_KEYS and not (key in ("timeout", "expectation") and d is None
+                                             and self._ct_obj_ok):
+                self.err_kw(kt, scoped=_CT_SCOPED)
             return self.mk(A.Ct, start, key, d, fam)
         if w == "fib":
             self.i += 1
@@ -1903,10 +1936,10 @@ class _Parser:
         ft = self.peek()
         if ft.kind is WORD and (ft.text in K.TCP_OPTIONS or ft.text in K.PROTO_FIELDS["tcp"]) and ft.text not in K.TCP_OPTION_FIELDS:
             # a tcp-scope keyword cannot follow an option (nft: "unexpected window").
-            self.err(ft)
+            self.err_kw(ft, scoped=_TCPOPT_SCOPED)
         if ft.kind is WORD and ft.text in K.TCP_OPTION_FIELDS:
             if isinstance(opt, str) and ft.text not in K.TCP_OPTION_FIELDS_OF.get(opt, K.TCP_OPTION_FIELDS):
-                self.err(ft)
+                self.err_kw(ft, scoped=_TCPOPT_SCOPED)
             f = self.next().text
             if f == "kind":
                 # nft 1.0.6 reads `tcp option X kind` as a presence test: a value after
@@ -1957,6 +1990,7 @@ class _Parser:
         self.err(t, "string")
 
     _in_rhs = False  # inside a match's right-hand side (nft rhs_expr), not in a set
+    _ct_obj_ok = False  # at a statement start `ct timeout|expectation set` (objref_stmt_ct)
 
     def value_primary(self, allow_set: bool = False) -> A.Expr:
         t = self.peek()

@@ -1,0 +1,104 @@
+"""Capture nft 1.0.6's answers for golden_langerr5.json (round 8 of the language work:
+scoped keyword names, mandatory limit burst units, ct object keys, nat flags).
+
+Run as root with nft:  python tests/unit/evaluate/capture_langerr5.py
+Every case is one command checked with ``nft --debug=netlink -c`` in a namespace
+``pktli<pid>`` (always deleted) holding SETUP; rc, stdout (bytecode) and stderr are
+recorded.  Add a case here, re-run, and test_evaluate_langerr5.py pins it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).parent
+FAMILIES = ("ip", "ip6", "inet", "bridge", "netdev", "arp")
+SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in FAMILIES) + "; " + "; ".join([
+    "add chain ip t n { type nat hook prerouting priority dstnat; }",
+    "add chain ip6 t n { type nat hook prerouting priority dstnat; }",
+    "add chain inet t n { type nat hook prerouting priority dstnat; }",
+    "add chain inet t i { type filter hook input priority 0; }",
+    "add set ip t s { type ipv4_addr; flags dynamic,timeout; }",
+])
+
+CASES = [
+    # meta: `broute` is not a meta key of nft 1.0.6 (meta_key error naming the known keys)
+    "add rule ip t c meta broute 1",
+    "add rule bridge t c meta broute set 1",
+    "add rule inet t c meta broute != 1 accept",
+    "add rule ip t c meta broute set 1 counter",
+    "add rule ip t c meta broute set ip saddr . 1.2.3.4 counter",
+    # ct timeout|expectation: object references only (`ct timeout set`), `set` expected at
+    # a statement's start, bare `unexpected KEY` inside an expression; words of the ct
+    # scanner scope are named by their text
+    "add rule ip t c ct timeout \"to1\"",
+    "add rule ip t c ct expectation \"e1\"",
+    "add rule ip t c ct timeout 5",
+    "add rule ip t c ct timeout",
+    "add rule ip t c ct timeout == 3",
+    "add rule ip t c ct timeout counter",
+    "add rule ip t c meta mark set ct timeout",
+    "add rule ip t c meta mark set ct expectation set 1",
+    "add rule ip t c ct original state 1",
+    "add rule ip t c ct original helper 1",
+    "add rule ip t c ct reply expiration 1",
+    "add rule ip t c ct original status 1",
+    "add rule ip t c ct original expectation 1",
+    "add rule ip t c ct original foo 1",
+    # limit: nft 1.0.6 needs the burst's unit (`packets` for a packet rate, `bytes` or a
+    # byte unit for a byte rate); `bytes`/`packets` are keywords of the limit scope
+    "add rule ip t c limit rate 5/second burst 5",
+    "add rule ip t c limit rate 5/second burst 5 accept",
+    "add rule ip t c limit rate over 5/second burst 5",
+    "add rule ip t c limit rate 5/second burst 6 packets",
+    "add rule ip t c limit rate 1023/second burst 10 bytes",
+    "add rule ip t c limit rate 1023/second burst 10 kbytes",
+    "add rule ip t c limit rate 1023/second burst 10 foo",
+    "add rule ip t c limit rate 512 kbytes/second burst 5 packets",
+    "add rule ip t c limit rate 512 kbytes/second burst 5 bytes",
+    "add rule ip t c limit rate 512 kbytes/second burst 5 mbytes",
+    "add rule ip t c limit rate 512 kbytes/second burst 5 foo",
+    "add rule ip t c limit rate 512 kbytes/second burst 5",
+    "add rule ip t c limit rate 512 kbytes/second burst 5 counter",
+    "add rule ip t c limit rate 512 kbytes/second burst packets",
+    "add rule ip t c limit rate 5/second burst bytes",
+    "add limit ip t l { rate 5/second burst 5 ; }",
+    # queue num: bison's list names '$'
+    "add rule ip t c queue num oif",
+    "add rule ip t c queue num symhash mod 2",
+    "add rule ip t c queue num",
+    # tcp option: the option scope's words (fields, options, tcp fields) by their text
+    "add rule ip t c tcp option eol left",
+    "add rule ip t c tcp option sack window 1",
+    "add rule ip t c tcp option maxseg tsval",
+    "add rule ip t c tcp option sack left 1 tcp option window left 2",
+    # nat flags end the statement: `to` after them
+    "add rule ip t n redirect random to 123",
+    "add rule ip t n redirect persistent,fully-random to 431",
+    "add rule ip t n masquerade random to :123",
+    "add rule ip t n redirect to 5 random to 6",
+    "add rule ip t n snat to 1.2.3.4 random to 5",
+    "table ip x { chain c { type nat hook prerouting priority 0; redirect random to 1; }; }",
+]
+
+
+def capture() -> dict:
+    ns = f"pktli{os.getpid()}"
+    out = {}
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
+        for c in CASES:
+            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", c],
+                               capture_output=True, text=True)
+            out[c] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
+    finally:
+        subprocess.run(["ip", "netns", "delete", ns], check=True)
+    return {"setup": SETUP, "cases": out}
+
+
+if __name__ == "__main__":
+    (HERE / "golden_langerr5.json").write_text(json.dumps(capture(), indent=1, sort_keys=True) + "\n")
