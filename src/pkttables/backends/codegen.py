@@ -315,22 +315,26 @@ class CodegenRuntime(ChainRuntime):
         ctx.l3_trim = family in ("ip", "ip6") and hook != "ingress"
         return self.compiled.run(chain, pkt, ctx, self.regs)
 
-    def _plan(self, family: str, hook: str, device):
-        key = (family, hook, device)
+    def _plan(self, family: str, hook: str, device, prio=None):
+        key = (family, hook, device, prio)
         plan = self._plans.get(key)
         if plan is None:
             chains = self.loaded.base_chains(family, hook, types=self.types, device=device)
+            if prio is not None:   # one hook entry's chains (ChainRuntime.run_hook)
+                chains = [c for c in chains if prio[0] <= c.hook.priority <= prio[1]]
             fns = self.compiled._fns
             plan = self._plans[key] = tuple(
                 (c, fns[(c.family, c.table, c.name)], c.family, _NFPROTO[c.family],
                  c.family == "inet" and hook == "ingress", int(c.policy)) for c in chains)
         return plan
 
-    def run_hook(self, family: str, hook: str, pkt, *, now: float = 0.0, state: Any = None):
-        """nf_hook_slow over the base chains of every table at ``family``/``hook``
-        (ChainRuntime.run_hook).  Returns a :class:`pkttables.stack.hooks.HookVerdict`."""
+    def run_hook(self, family: str, hook: str, pkt, *, now: float = 0.0, state: Any = None,
+                 prio: tuple[int, int] | None = None):
+        """nf_hook_slow over the base chains of every table at ``family``/``hook``, or of
+        one hook entry's priority range ``prio`` (ChainRuntime.run_hook).  Returns a
+        :class:`pkttables.stack.hooks.HookVerdict`."""
         device = pkt.iif if hook == "ingress" else pkt.oif if hook == "egress" else None
-        plan = self._plan(family, hook, device)
+        plan = self._plan(family, hook, device, prio)
         ctx = self.ctx
         events_before = len(ctx.events)
         slow = "run_chain" in self.__dict__ or self.tracer_factory is not None

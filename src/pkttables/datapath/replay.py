@@ -42,6 +42,7 @@ frames it left as (its own, not the generated ones): a difference is a translati
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import os
 import random
@@ -516,7 +517,8 @@ class Simulator:
         self.runtime = runtime
         self.nat_table = None
         self.nat_runtime = None
-        self._points: set[tuple[str, str]] = set()
+        #: our chains' hook entries: (family, hook) -> {(lo, hi): entry name}
+        self._entries: dict[tuple[str, str], dict[tuple[int, int], str]] = {}
         if runtime is not None and _has_base_chains(ruleset, ("nat",)):
             if self.ct_table is None:
                 self.warnings.append("type nat chains need connection tracking, which is off: not run")
@@ -712,40 +714,36 @@ class Simulator:
             runtime.run_chain = recording_run_chain
 
     def _install_runtime(self, runtime: Any, *, reload: bool = False) -> None:
-        """Register the backend's runners in the engine's hook table.  ``reload``: a new
-        generation of an installed runtime; its runners read the new generation
-        already, so only hook points that had no base chains before are added."""
-        from pkttables.conntrack._table import CONNTRACK_PRIORITY
+        """Register the backend's hook entries in the engine's hook table, as the kernel
+        registers base chains: each at its own priority among conntrack, NAT, confirm
+        and the flowtables (nf_register_net_hook), so a ``priority raw`` chain runs
+        before conntrack and a ``priority filter`` one after it.
 
+        A runtime with ``hook_priorities``/``entry`` (ChainRuntime and the backends built
+        on it) gets one entry per run of consecutive chain priorities with no other
+        entry at or between them (fewer calls, the same walk: ``_chain_groups``); other
+        runtimes' ``install`` output is registered as it comes.  ``reload``: a new
+        generation -- entries whose priority range is unchanged stay where they are
+        (their chains read the new generation), the others are unregistered and the
+        new ones registered (``Simulator._entries`` remembers which are ours)."""
         if not reload:
             self._wrap_run_chain(runtime)
             if hasattr(runtime, "tracer_factory"):
                 runtime.tracer_factory = self._tracer_factory
-        scratch = HookTable()
-        runtime.install(scratch)
-        loaded = getattr(runtime, "loaded", None)
+        if hasattr(runtime, "hook_priorities") and hasattr(runtime, "entry"):
+            self._install_entries(runtime)
+        elif not reload:
+            scratch = HookTable()
+            runtime.install(scratch)
+            for (fam, hook), runner in scratch.runners.items():
+                if isinstance(runner, PriorityHooks):
+                    for prio, name, cb in runner.entries:
+                        self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb), name=name)
+                elif runner:
+                    # a runner for the whole point: at the priority it names (else 0)
+                    self.hooks.register(fam, hook, int(getattr(runner, "priority", 0) or 0),
+                                        self._watch(fam, hook, runner.run), name=f"{fam} {hook} chains")
         types = getattr(runtime, "types", ("filter", "route"))
-        for (fam, hook), runner in scratch.runners.items():
-            if (fam, hook) in self._points:
-                continue
-            self._points.add((fam, hook))
-            if isinstance(runner, PriorityHooks):
-                for prio, name, cb in runner.entries:
-                    self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb), name=name)
-                continue
-            if not runner:
-                continue
-            prio = getattr(runner, "priority", None)
-            if prio is None and loaded is not None:
-                prios = sorted(c.hook.priority for c in loaded.base_chains(fam, hook, types=types))
-                prio = prios[0] if prios else 0
-                if prios and prios[0] < CONNTRACK_PRIORITY <= prios[-1] and self.ct_table is not None:
-                    # One runner per hook point: it cannot run on both sides of conntrack.
-                    prio = CONNTRACK_PRIORITY + 1
-                    self.warnings.append(f"{fam} {hook}: chains with priority below conntrack's (-200) "
-                                         "run after it")
-            self.hooks.register(fam, hook, int(prio or 0), self._watch(fam, hook, runner.run),
-                                name=f"{fam} {hook} chains")
         if self.ruleset is not None:
             for (tfam, tname), t in self.ruleset.tables.items():
                 for cname, c in t.chains.items():
@@ -753,6 +751,60 @@ class Simulator:
                             c.hook.type == "nat" and self.nat_table is not None):
                         self.warnings.append(f"{tfam} {tname} {cname}: type {c.hook.type} chains are not "
                                              f"run by this backend (not run)")
+
+    def _chain_groups(self, fam: str, hook: str, prios: list[int], mine: set[str]) -> list[tuple[int, int]]:
+        """Runs of the chain priorities ``prios`` (ascending) with no foreign entry
+        (conntrack, NAT, confirm: not one of ``mine``) in their way.  Netdev
+        hooks are not merged: flowtables register there after the chains."""
+        if fam == "netdev":
+            return [(p, p) for p in prios]
+        runner = self.hooks.runners.get((fam, hook))
+        foreign = sorted(p for p, name, _cb in getattr(runner, "entries", ()) if name not in mine)
+        groups: list[tuple[int, int]] = []
+        for p in prios:
+            # chains go after foreign entries of their own priority
+            # (_register_chain_entry): one at the run's end does not split it, one at p does
+            if groups and not any(groups[-1][1] < f <= p for f in foreign):
+                groups[-1] = (groups[-1][0], p)
+            else:
+                groups.append((p, p))
+        return groups
+
+    def _register_chain_entry(self, fam: str, hook: str, prio: int, cb: Callable, name: str) -> None:
+        """Register a chains entry after the entries of equal priority already there.
+
+        The kernel registers a base chain's hook when the batch creates the chain
+        (nf_tables_addchain -> nf_tables_register_hook), and conntrack/NAT when a
+        later rule or nat chain of the same batch first needs them (nf_ct_netns_get):
+        conntrack registers last, and nf_hook_entries_grow puts the later-registered
+        first at a tie -- conntrack at -200 runs before a chain at -200."""
+        self.hooks.register(fam, hook, prio, cb, name=name)
+        runner = self.hooks.runners[(fam, hook)]
+        i = next(k for k, e in enumerate(runner.entries) if e[1] == name)
+        key, ent = runner._keys.pop(i), runner.entries.pop(i)
+        j = bisect.bisect_right(runner._keys, (prio, float("inf")))
+        runner._keys.insert(j, (prio, float("inf")))
+        runner.entries.insert(j, ent)
+
+    def _install_entries(self, runtime: Any) -> None:
+        entries = self._entries
+        mine = {n for per in entries.values() for n in per.values()}
+        from pkttables.stack.hooks import HOOKS
+        for fam, hooks in HOOKS.items():
+            for hook in hooks:
+                prios = runtime.hook_priorities(fam, hook)
+                have = entries.setdefault((fam, hook), {})
+                want = self._chain_groups(fam, hook, prios, mine)
+                for rng in [r for r in have if r not in want]:
+                    self.hooks.runners[(fam, hook)].unregister(have.pop(rng))
+                for lo, hi in want:
+                    if (lo, hi) in have:
+                        continue
+                    e = runtime.entry(fam, hook, lo, hi)
+                    have[(lo, hi)] = e.name
+                    self._register_chain_entry(fam, hook, lo, self._watch(fam, hook, e), e.name)
+                if not have:
+                    del entries[(fam, hook)]
 
     def _tracer_factory(self, pkt, family, hook, chain, ctx):
         # A chain whose own rule sets nftrace traces from that rule on (nft_trace_packet

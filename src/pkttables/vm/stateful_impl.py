@@ -49,7 +49,7 @@ from pkttables.vm.stateful import LIMIT_F_INV, QUOTA_F_INV, LimitType, QueueFlag
 
 __all__ = [
     "Count", "TokenBucket", "QuotaState", "StatefulState", "ChainContext", "ChainRuntime",
-    "LogEvent", "RejectEvent", "QueueEvent", "DupEvent", "FwdEvent", "NFT_LIMIT_PKT_BURST_DEFAULT",
+    "HookEntry", "LogEvent", "RejectEvent", "QueueEvent", "DupEvent", "FwdEvent", "NFT_LIMIT_PKT_BURST_DEFAULT",
     "skb_len", "ObjType",
 ]
 
@@ -530,9 +530,15 @@ class ChainContext(EvalContext):
 
 # ------------------------------------------------------------------ the runtime
 class ChainRuntime:
-    """Runs a :class:`LoadedRuleset` at the hooks: ``run_hook`` walks every base chain
-    of one (family, hook) in the kernel's order; ``install`` puts one runner per hook
-    into a :class:`pkttables.stack.hooks.HookTable`.
+    """Runs a :class:`LoadedRuleset` at the hooks: ``run_hook`` walks the base chains
+    of one (family, hook) in the kernel's order; ``install`` registers them in a
+    :class:`pkttables.stack.hooks.HookTable` as the kernel does -- every base chain is
+    its own hook entry at its own priority (nf_tables_register_hook ->
+    nf_register_net_hook), interleaved with conntrack (-200), NAT (-100/100), confirm
+    (INT_MAX) and the others.  Here one entry (a :class:`HookEntry`) runs the chains of
+    one priority range: ``install`` gives one per distinct priority; an embedder that
+    knows no other entry sits between two ranges may merge them (a walk over
+    consecutive entries that all accept is the same walk as over one).
 
     ``tracer_factory(pkt, state) -> Tracer``: called when a packet has ``nftrace`` set
     (see :mod:`pkttables.trace`)."""
@@ -567,13 +573,19 @@ class ChainRuntime:
         ctx.l3_trim = family in ("ip", "ip6") and hook != "ingress"
         return do_chain(self.loaded, chain, pkt, ctx, tracer=tracer, regs=self.regs)
 
-    def run_hook(self, family: str, hook: str, pkt, *, now: float = 0.0, state: Any = None):
-        """nf_hook_slow over the base chains of every table at ``family``/``hook``.
+    def run_hook(self, family: str, hook: str, pkt, *, now: float = 0.0, state: Any = None,
+                 prio: tuple[int, int] | None = None):
+        """nf_hook_slow over the base chains of every table at ``family``/``hook``
+        (only those whose priority is within ``prio = (lo, hi)``, both included, when
+        given: the chains of one hook entry).
         Returns a :class:`pkttables.stack.hooks.HookVerdict`."""
         from pkttables.stack.hooks import HookVerdict
         from pkttables.stack.hooks import Verdict as NF
         device = pkt.iif if hook == "ingress" else pkt.oif if hook == "egress" else None
         chains = self.loaded.base_chains(family, hook, types=self.types, device=device)
+        if prio is not None:
+            lo, hi = prio
+            chains = [c for c in chains if lo <= c.hook.priority <= hi]
         events_before = len(self.ctx.events)
         result = HookVerdict(NF.ACCEPT)
         for chain in chains:
@@ -612,6 +624,8 @@ class ChainRuntime:
         return result
 
     def hook_runner(self, family: str, hook: str):
+        """One runner for every base chain of ``family``/``hook`` (all priorities): for
+        callers that run a hook point alone, with nothing else registered there."""
         rt = self
 
         class _Runner:
@@ -623,10 +637,45 @@ class ChainRuntime:
 
         return _Runner()
 
+    def hook_priorities(self, family: str, hook: str) -> list[int]:
+        """The distinct priorities of the base chains at ``family``/``hook``, ascending
+        (every device's chains, for netdev)."""
+        return sorted({c.hook.priority for c in self.loaded.base_chains(family, hook, types=self.types)})
+
+    def entry(self, family: str, hook: str, lo: int, hi: int | None = None) -> "HookEntry":
+        """The hook callback running the chains with priority ``lo``..``hi``."""
+        return HookEntry(self, family, hook, lo, lo if hi is None else hi)
+
     def install(self, table) -> None:
-        """Install one runner per hook point that has base chains."""
+        """Register one hook entry per (family, hook, distinct base-chain priority) in
+        ``table`` (a :class:`pkttables.stack.hooks.HookTable`), named
+        ``"<family> <hook> chains <lo>..<hi>"``.  The chains read the runtime's current
+        generation at each packet; a generation that changes the priorities needs
+        its entries registered again (``pkttables.datapath.replay.Simulator.load``)."""
         from pkttables.stack.hooks import HOOKS
         for fam, hooks in HOOKS.items():
             for hook in hooks:
-                if self.loaded.base_chains(fam, hook, types=self.types):
-                    table.set_runner(fam, hook, self.hook_runner(fam, hook))
+                for p in self.hook_priorities(fam, hook):
+                    e = self.entry(fam, hook, p)
+                    table.register(fam, hook, p, e, name=e.name)
+
+
+class HookEntry:
+    """One hook entry of a :class:`ChainRuntime`: the base chains of ``family``/``hook``
+    whose priority is in ``lo``..``hi``.  Called as a hook callback
+    ``(pkt, state) -> HookVerdict``: accept in one chain goes on to the next, anything
+    else ends the walk there -- nf_hook_slow goes on the same way from entry to entry,
+    so running one entry per chain or one per run of chains is the same."""
+
+    __slots__ = ("runtime", "family", "hook", "lo", "hi", "name", "__name__")
+
+    def __init__(self, runtime: ChainRuntime, family: str, hook: str, lo: int, hi: int):
+        self.runtime, self.family, self.hook, self.lo, self.hi = runtime, family, hook, lo, hi
+        self.name = self.__name__ = f"{family} {hook} chains {lo}..{hi}"
+
+    def __call__(self, pkt, state):
+        return self.runtime.run_hook(self.family, self.hook, pkt, now=state.now, state=state,
+                                     prio=(self.lo, self.hi))
+
+    def __repr__(self) -> str:
+        return f"<HookEntry {self.name}>"
