@@ -23,7 +23,7 @@ themselves: in the caches anyway, a bisect over them needs no ``int.from_bytes``
 the key and no int object per array read (measured: 233 ns per lookup at 100 against
 383 ns with arrays).  The representation switches when the set crosses ``FENCE_MIN``
 (back below ``FENCE_MIN // 2``, so that one element going back and forth does not
-convert each time); ``_k`` turns a key into whichever form the arrays hold.
+convert each time).
 
 The fenced form: one array of bounds
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -149,10 +149,6 @@ class IntervalBackend:
         self._plain = self._spec_plain
         #: fenced with buckets over the bounds' range only (range checks needed)
         self._offset = False
-
-    def _k(self, key: bytes):
-        """A key in the form the arrays hold: bytes when small, an int when fenced."""
-        return key if self._fence is None else int.from_bytes(key, "big")
 
     # ------------------------------------------------------------------ fence
 
