@@ -617,12 +617,13 @@ class _RuleEval:
         # nft's parser checks the fib flags (parser_bison.y fib_expr)
         fl = set(e.flags)
         floc = _span_to(_word_loc(loc, e.flags[0]) if e.flags else loc, len(flags))
+        # in nft 1.0.6's order: an address first, then the exclusive pairs
+        if not fl & {"saddr", "daddr"}:
+            raise _err("fib: need either saddr or daddr", floc)
         if {"saddr", "daddr"} <= fl:
             raise _err("fib: saddr and daddr are mutually exclusive", floc)
         if {"iif", "oif"} <= fl:
             raise _err("fib: iif and oif are mutually exclusive", floc)
-        if not fl & {"saddr", "daddr"}:
-            raise _err("fib: need either saddr or daddr", floc)
         if e.result == "check":
             dt, bits, res, present = DATATYPES["boolean"], 8, "oif", " present"
         else:
@@ -807,7 +808,7 @@ class _RuleEval:
             base = self._const(e.expr, lhs)
             bits = lhs.expr.len_bits
             if e.length > bits:
-                raise _err(f"Prefix length {e.length} is invalid for type of {bits} bits", e.loc)
+                raise _err(f"Prefix length {e.length} is invalid for type of {bits} bits width", e.loc)
             n = _num(base)
             order = base.byteorder
             mask = ((1 << bits) - 1) ^ ((1 << (bits - e.length)) - 1)

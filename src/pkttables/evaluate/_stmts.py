@@ -505,7 +505,8 @@ def _dup(ev, s: A.Dup) -> N.Plain:
         if s.addr is None:
             raise _err("missing destination interface", s.loc)
         if s.dev is not None:
-            raise _err("cannot specify device with netdev family", s.dev.loc)
+            # nft 1.0.6 stmt_evaluate_dup: stmt_error over the whole statement
+            raise _err("cannot specify device", s.loc)
         return N.Plain(s.loc, ("dup sreg_dev {r0}",), (_device(ev, s.addr, s.loc),))
     if ev.fam not in ("ip", "ip6"):
         raise _err("unsupported family", s.loc)

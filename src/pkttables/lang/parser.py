@@ -109,6 +109,11 @@ class IncludedDiagnostic(Diagnostic):
 _LIMIT_SCOPED = frozenset(("bytes", "packets"))
 # words of nft's tcp option scanner scope, named by their text in syntax errors
 _TCPOPT_SCOPED = K.TCP_OPTIONS | K.TCP_OPTION_FIELDS | K.PROTO_FIELDS["tcp"]
+_LOG_LEVELS = frozenset("emerg alert crit err warn notice info debug audit".split())
+_RATE_UNITS = frozenset("second minute hour day week".split())
+# bison's expecting list after an extension header keyword (none: a bare error)
+_EXTHDR_EXPECT = {"hbh": "hdrlength or nexthdr", "dst": "hdrlength or nexthdr", "rt0": "addr",
+                  "rt2": "addr", "srh": "flags or last-entry or tag or sid"}
 _CT_SCOPED = K.CT_KEYS | {"expectation", "original", "reply"}
 _SET_FLAGS = frozenset(("constant", "interval", "dynamic", "timeout"))
 _QUOTA_UNITS = frozenset(("bytes", "kbytes", "mbytes"))
@@ -1175,7 +1180,12 @@ class _Parser:
         t = self.peek()
         if t.kind == "/":
             self.next()
-            return n, "packets", self.flag_word()
+            pt = self.peek()
+            per = self.flag_word()
+            if per not in _RATE_UNITS:
+                # nft's time_unit is a token: any other word is bison's "unexpected string"
+                self.err(pt)
+            return n, "packets", per
         if t.kind is WORD and "/" in t.text:
             self.next()
             unit, _, per = t.text.partition("/")
@@ -1183,7 +1193,11 @@ class _Parser:
         if t.kind is WORD:
             self.next()
             self.expect("/", "slash")
-            return n, t.text, self.flag_word()
+            pt = self.peek()
+            per = self.flag_word()
+            if per not in _RATE_UNITS:
+                self.err(pt)
+            return n, t.text, per
         self.err(t)
 
     def stmt_limit(self):
@@ -1201,7 +1215,7 @@ class _Parser:
             over = False
         rt, ri = self.peek(), self.i
         n, unit, per = self._rate()
-        if unit != "packets" and unit not in _QUOTA_UNITS:
+        if unit != "packets" and (unit not in _QUOTA_UNITS or per not in _RATE_UNITS):
             # nft limit_rate_bytes: rate_parse() fails in the parser's action ->
             # "Wrong rate format" over `N UNIT/PER`, or `N UNIT` when `/` stands apart
             ut = self.toks[ri + 1]
@@ -1296,7 +1310,12 @@ class _Parser:
                     opts.append(("prefix", self.log_prefix(p)))
             elif w in ("level",):
                 self.next()
-                opts.append((w, self.string()))
+                lt = self.peek()
+                lv = self.comment_string()
+                if lv not in _LOG_LEVELS:
+                    # nft's level_type action: log_level_parse() failed
+                    raise _Err(lt, message="invalid log level", loc=lt.loc)
+                opts.append((w, lv))
             elif w in ("group", "snaplen", "queue-threshold"):
                 self.next()
                 opts.append((w, self.number()))
@@ -1388,7 +1407,7 @@ class _Parser:
             self.word("type")
             c = self.value_primary()
             return self.mk(A.Reject, start, t.text, c)
-        self.err(t)
+        self.err(t, "icmp or icmpv6 or tcp or icmpx")
 
     def _nat_flags(self) -> tuple[str, ...]:
         flags = []
@@ -1566,6 +1585,8 @@ class _Parser:
     def stmt_dup(self):
         t = self.next()
         addr = dev = None
+        if not self.is_word("to"):
+            self.err(self.peek(), "to")  # nft dup_stmt: `DUP TO stmt_expr [DEVICE ...]`
         if self.word("to"):
             addr = self.expr()
         if self.word("device"):
@@ -1765,6 +1786,8 @@ class _Parser:
                 return self.tcp_option(start)
             if w == "ip" and nw == "option":
                 self.i += 2
+                if not (self.peek().kind is WORD and self.peek().text in K.IP_OPTIONS):
+                    self.err(self.peek(), "lsrr or rr or ssrr or ra")
                 o = self.flag_word()
                 f = None
                 if self.peek().kind is WORD and self.peek().text in K.IP_OPTION_FIELDS:
@@ -1772,6 +1795,8 @@ class _Parser:
                 return self.mk(A.IpOption, start, o, f)
             if w == "sctp" and nw == "chunk":
                 self.i += 2
+                if not (self.peek().kind is WORD and self.peek().text in K.SCTP_CHUNKS):
+                    self.err(self.peek())  # nft 1.0.6 knows no other chunk (no i-data)
                 c = self.flag_word()
                 f = None
                 if self.peek().kind is WORD and self.peek().text in K.SCTP_CHUNK_FIELDS:
@@ -1787,6 +1812,9 @@ class _Parser:
                 fam = None
                 if self.peek().text in ("ip", "ip6"):
                     fam = self.next().text
+                    kt = self.peek()
+                    if not (kt.kind is WORD and kt.text in K.RT_KEYS):
+                        self.err(kt, "mtu or classid or nexthop or ipsec")
                 key = self.flag_word()
                 return self.mk(A.Rt, start, key, fam)
             self.i += 2
@@ -1796,6 +1824,14 @@ class _Parser:
                 idx = self.number()
                 self.expect("]", "']'")
             return self.mk(A.Exthdr, start, w, nw, idx)
+        if strict and w in K.EXTHDR_FIELDS:
+            # an extension header without one of its fields: bison's list where the
+            # header's grammar has one (nft 1.0.6 parser_bison.y *_hdr_field)
+            if w == "rt" and nw in ("ip", "ip6"):
+                self.i += 2
+                self.err(self.peek(), "mtu or classid or nexthop or ipsec")
+            self.i += 1
+            self.err(nxt, _EXTHDR_EXPECT.get(w))
         if w == "exthdr" and nw in ("rt0", "rt2", "srh"):
             # nft 1.0.6's exthdr_exists_expr names only hbh, rt, frag, dst, mh
             self.i += 1
@@ -1843,9 +1879,9 @@ class _Parser:
                     self.next()
                 flags.append(self.flag_word())
             rt = self.peek()
+            if not (rt.kind is WORD and rt.text in K.FIB_RESULTS):
+                self.err(rt, "type or oif or oifname")
             res = self.flag_word()
-            if res not in K.FIB_RESULTS:
-                self.err(rt)
             return self.mk(A.Fib, start, tuple(flags), res)
         if w == "socket":
             self.i += 1
