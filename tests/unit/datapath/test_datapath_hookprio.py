@@ -188,3 +188,21 @@ def test_reload_moves_entries(backend):
     assert "ip input chains 0..0" in [n for _p, n in _names(sim, hook="input")]
     r = _send(sim, P.udp(5000, 53), t=10**9)
     assert r.verdict != "drop"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_trace_lines_per_chain_across_entries(backend):
+    text = """
+table ip t {
+  chain raw { type filter hook prerouting priority raw; meta nftrace set 1; }
+  chain pre { type filter hook prerouting priority 0; ct state new counter; }
+}
+"""
+    sim = _sim(text, backend)
+    r = _send(sim, P.udp(5000, 53))
+    lines = [e["line"] for e in r.events if e.get("type") == "trace"]
+    raw = [i for i, x in enumerate(lines) if " ip t raw " in x]
+    pre = [i for i, x in enumerate(lines) if " ip t pre " in x]
+    assert raw and pre and max(raw) < min(pre), lines
+    # the filter chain's rule matched: conntrack ran between the two entries
+    assert any("ct state new counter" in x for x in lines), lines
