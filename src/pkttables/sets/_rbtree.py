@@ -208,12 +208,14 @@ class IntervalBackend:
             shift = max(0, span.bit_length() - k)
             base = lo >> shift
             nb = (hi >> shift) - base + 1
+        # a bound v is >= bucket j's first key (base + j) << shift exactly when its
+        # bucket number (v >> shift) - base is >= j: count in bucket numbers (small ints)
+        # (every bound is >= bounds[0], so no bucket number is negative)
         if b is not None:
-            marks = (np.arange(nb, dtype=np.uint64) + np.uint64(base)) << np.uint64(shift)
-            pos = np.searchsorted(b, marks, side="left")
+            q = ((b >> np.uint64(shift)) - np.uint64(base)).astype(np.int64)
         else:                       # wide keys: Python ints
-            pos = [bisect_left(bounds, (base + j) << shift) for j in range(nb)]
-            pos = np.asarray(pos, dtype=np.int64)
+            q = np.fromiter(((v >> shift) - base for v in bounds), dtype=np.int64, count=len(bounds))
+        pos = np.searchsorted(q, np.arange(nb, dtype=np.int64), side="left")
         fence = array("I", pos.astype(np.uint32).tobytes())
         fence.append(len(bounds))
         self._fence, self._shift, self._base, self._nb = fence, shift, base, nb

@@ -193,3 +193,18 @@ def test_spread_ipv4_keys_need_no_range_check():
         b.bulk_load(list(ivs.values()))
         assert not b.stats()["offset"] and b.stats()["shift"] == 32 - (300 // 2).bit_length()
         check_all(b, ivs, 4, [0xFFFFFFFF, 1, step - 1])
+
+
+def test_eight_byte_keys_bunched_at_the_top_key():
+    """A bunched 'Q' fence whose base is near 2**64 (bucket numbers computed without
+    overflow) and whose last interval is open to the top key."""
+    top = 2 ** 64 - 1
+    with small_fence():
+        b = rb.IntervalBackend(SetSpec(8, flags=SetFlags.INTERVAL))
+        ivs = {(top - 1000 + 10 * i, top - 996 + 10 * i): None for i in range(50)}
+        ivs[(top - 3, top)] = None
+        ivs = {k: elem(k[0], k[1], 8) for k in ivs}
+        b.bulk_load(list(ivs.values()))
+        assert b.stats()["offset"] and b.stats()["form"] == "Q"
+        assert len(b._bounds) == 2 * 51 - 1
+        check_all(b, ivs, 8, list(range(top - 1100, top + 1, 7)) + [0, top])
