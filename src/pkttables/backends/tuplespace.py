@@ -50,10 +50,21 @@ first box not lower than the best so far.
 
 Two lookups share this structure:
 
-* per packet (:meth:`TupleSpace.lookup`): per tuple a dict keyed by the exact
-  concatenation of the prefix bits (a Python int), the bucket a tuple of box indices;
-  only the dimensions the key does not already decide are checked (``residual``
-  checks: an exact prefix at the tuple's length needs no check).
+* per packet (:meth:`TupleSpace.lookup`, and unrolled into generated code by
+  :meth:`TupleSpace.emit_lookup`): per tuple a dict keyed by the exact concatenation
+  of the prefix bits (a Python int).  A bucket holds *entries* ``(box, lo, hi, lo,
+  hi, ...)`` over the tuple's residual dimensions (those the key does not decide for
+  some box of the tuple; an exact prefix at the tuple's length needs no check, and
+  such a box gets the dimension's whole range).  A bucket of one entry is the entry
+  itself; several are padded to an even count with a sentinel, so ``len`` tells the
+  two apart.  Each bucket's ints are allocated together, next to its entries: at
+  100k rules a lookup is bound by cache misses, not by bytecodes.
+* the **prefilter** (per packet only): for one or two wide dimensions, a list indexed
+  by the top bits of the value (``kbits``: ~4 slices per box, 2^8..2^17) giving the
+  bitmask of tuples with a box overlapping that slice.  The AND of the lists is the
+  set of tuples worth probing; a clear bit proves no box of the tuple contains the
+  point.  Kept only when the expected probes saved (on sampled points inside boxes)
+  pay for it: ACL 100k, 9 -> 3.6 probes per packet; 1k, 5.8 -> 1.9.
 * batch (:meth:`TupleSpace.lookup_batch`): per tuple an open-addressing hash table in
   numpy arrays (64-bit multiplicative hash of the prefix bits, linear probing, load
   <= 1/2), probed for all active points at once; candidate boxes are verified in all
