@@ -940,19 +940,28 @@ class _RuleEval:
                                        secondary=(s.left.loc,) if s.left.loc else ()))
         left = lhs.expr
         r = s.right
-        if s.op == "!" and isinstance(s.left, A.Binop):
-            raise _err("cannot combine negation with binary expression", s.left.loc)
+        if s.op == "!":
+            # nft 1.0.6 expr_evaluate_relational (OP_NEG): the error marks the left side
+            # and underlines the value
+            from pkttables.errors import Diagnostic
+            sec = (s.right.loc,) if s.right.loc else ()
+            if isinstance(s.left, A.Binop):
+                raise EvalError(Diagnostic(s.left.loc, "cannot combine negation with binary expression",
+                                           secondary=sec))
+            if not _is_bitmask(lhs.dtype):
+                raise EvalError(Diagnostic(s.left.loc, "negation can only be used with singleton bitmask values",
+                                           secondary=sec))
         # `x & m == v` with an xor/or folded as nft does (evaluate.c binop_transfer).
         left, fold_xor = _fold_lhs(left)
         if isinstance(r, A.SetExpr) and len(r.elements) == 1 and op in ("eq", "neq") \
-                and s.op != "!" and not isinstance(lhs.expr, N.Concat) \
+                and not isinstance(lhs.expr, N.Concat) \
                 and not isinstance(_elem_key_ast(r.elements[0]), (A.Mapping, A.Concat, A.SetExpr, A.Wildcard)):
             # nft 1.0.6 (expr_evaluate_relational) turns an anonymous set of one element
             # into that element with an exact ==/!= (no flag test): `tcp dport != { 22 }`
             # is `cmp neq`, `tcp flags { syn }` is `cmp eq 0x02`; the element's options
             # and statements go with the set (`{ 1.2.3.4 counter }` is `cmp eq`).
             r = _elem_key_ast(r.elements[0])
-            s = A.Match(s.loc, s.left, "!=" if op == "neq" else "==", r)
+            s = A.Match(s.loc, s.left, "!" if s.op == "!" else "!=" if op == "neq" else "==", r)
         if isinstance(r, A.SetExpr):
             if op not in ("eq", "neq"):
                 raise _err("invalid operator for set lookup", s.loc)

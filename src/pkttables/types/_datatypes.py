@@ -265,6 +265,10 @@ def _time_parse(text: str) -> int:
     """``1h2m3s`` -> milliseconds (nft ``time_parse``); a bare number is seconds."""
     if text.isdigit():
         return int(text) * 1000
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
+        # the scanner's NUM token (strtoull base 0) reaches time_type as a number of
+        # seconds: `ct expiration != 0xea` is 234 s (nft 1.0.6, checked)
+        return int(text, 16) * 1000
     m = _TIME_RE.match(text)
     if not m or not text:
         raise _err("wrong time format")

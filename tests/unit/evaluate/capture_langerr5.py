@@ -135,6 +135,17 @@ CASES = [
     "add rule ip t c sctp chunk 1",
     "add rule ip t c ip option foo",
     "add rule ip t c ip option",
+    # OP_NEG: only on bitmask types, the value underlined; a hex number is seconds
+    "add rule ip t c ip saddr ! 1.2.3.4",
+    "add rule ip t c meta mark ! 0x1",
+    "add rule ip t c tcp dport ! 22",
+    "add rule ip t c tcp dport ! { 22, 23 }",
+    "add rule ip t c ct state ! new,established",
+    "add rule ip t c tcp flags ! { syn }",
+    "add rule ip t c tcp flags & (fin | syn) ! syn",
+    "add rule ip t c ct status ! dnat",
+    "add rule ip t c ct expiration != 0xea",
+    "add rule ip t c ct expiration 0x10",
 ]
 
 
