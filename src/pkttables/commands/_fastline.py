@@ -662,12 +662,49 @@ def _ctx_key(k) -> bool:
 
 
 def _group(k):
-    """Which statements may merge with their neighbours: ip addresses, or ports of one
-    protocol keyword."""
+    """The payload base of a statement (``nh``: ``ip`` addresses, ``th``: ``th``/``tcp``/
+    ``udp`` ports), or None (``meta l4proto``, counter, verdict).  ``merge_payloads`` only
+    joins matches of one base, so a unit is a run of adjacent statements of one base
+    (the argument is in docs/fastline.md, "Composing without a check")."""
     left = k[0]
     if type(left) is not tuple or left[0] != "p":
         return None
-    return left[1]
+    return "nh" if left[1] == "ip" else "th"
+
+
+def _terminal_last(key) -> bool:
+    """Whether no statement follows a terminal verdict (``evaluate_rule`` refuses that
+    with "Statement after terminal statement has no effect": a rule-level error the
+    units do not see)."""
+    n = len(key)
+    for i in range(1, n - 1):
+        k = key[i]
+        if k[0] == "v" and k[1] != "continue":
+            return False
+    return True
+
+
+def _units(key) -> list:
+    """The units of a rule shape: ``(keys, statement indices, loc range, atom range)``."""
+    units: list = []
+    lo, ao = 1, 0
+    prev = None
+    for i, k in enumerate(key[1:]):
+        g = _group(k)
+        nl = _stmt_loc_count(k)
+        na = _stmt_atom_count(k)
+        if g is not None and g == prev:
+            u = units[-1]
+            u[0].append(k)
+            u[1].append(i)
+            u[3] += nl
+            u[5] += na
+        else:
+            units.append([[k], [i], lo, lo + nl, ao, ao + na])
+        prev = g
+        lo += nl
+        ao += na
+    return units
 
 
 def _stmt_loc_count(k) -> int:
@@ -740,10 +777,11 @@ class _Pending:
         self.slow, self.real = slow, real
 
 
-# A rule shape's template is made at its 2nd rule: making and checking it costs ~0.1 ms
-# beside the slow path's ~0.1 ms, and 18% of the 10k-rule bench ACL's shapes (53% at
-# 1k) have one rule only (measured, docs/perf.md).
-BUILD_AT = 2
+# A rule shape's template is made at its 1st rule: its units then serve the shapes
+# composed without the slow path (LineShapes.lookup); at the 2nd rule (as before
+# shapes were composed) the bench's 1k ACL took 246 slow-path rules instead of 56
+# (docs/perf.md).
+BUILD_AT = 1
 UNIT_TRIES = 3
 
 
@@ -759,6 +797,8 @@ class LineShapes:
         self.stages = None
         self.hits = 0
         self.misses = 0
+        self.composed = 0           # shapes composed from made units, no slow path
+        self.compose_known = not os.environ.get("PKT_NO_COMPOSE")
 
     def clear(self) -> None:
         self.rules.clear()
@@ -776,6 +816,17 @@ class LineShapes:
         self._check_stages(stages)
         key = (family, rule.key)
         ent = self.rules.get(key)
+        if ent is None and family == "ip" and self.compose_known and _terminal_last(rule.key):
+            # a new shape whose units are all made: composed without the slow path
+            # (sound in ip tables: docs/fastline.md, "Composing without a check")
+            ent = self._compose(rule, family, None)
+            if ent is not None:
+                if len(self.rules) >= self.limit:
+                    self.rules.clear()
+                self.rules[key] = ent
+                self.composed += 1
+                return ent
+            return None
         if ent is None or ent is _UNFIT:
             return None
         if type(ent) is _Pending:
@@ -808,49 +859,42 @@ class LineShapes:
         return tpl if ok else _UNFIT
 
     def _compose(self, rule: FastRule, family: str, slow):
+        """The rule template of ``rule``'s shape: the constructors of its units, made
+        with ``slow`` where missing.  ``slow`` None: only from units already made (None
+        when one is missing); the rule's statements are then not read."""
         key = rule.key
         atoms = rule.atoms()
-        stmts = rule.stmts
-        if len(stmts) != len(key) - 1:
-            return None
         locs = rule.locs()
-        # units: runs of adjacent payload matches that evaluation may merge into one
-        # load (``ip saddr A ip daddr B/24`` -> one 7-byte compare; nft's payload merge)
-        units: list = []
-        for k, st in zip(key[1:], stmts):
-            g = _group(k)
-            if g is not None and units and units[-1][0] == g:
-                units[-1][1].append(k)
-                units[-1][2].append(st)
-            else:
-                units.append((g, [k], [st]))
+        stmts = None
+        if slow is not None:
+            stmts = rule.stmts
+            if len(stmts) != len(key) - 1:
+                return None
         parts = []
         ctx_keys: list = []
-        ctx_stmts: list = []
-        lo, ao = 1, 0
-        for _g, ks, sts in units:
-            nl = sum(_stmt_loc_count(k) for k in ks)
-            na = sum(_stmt_atom_count(k) for k in ks)
+        ctx_idx: list = []
+        get = self.stmts.get
+        for ks, idx, lo, hi, ao, a1 in _units(key):
             skey = (family, tuple(ctx_keys), tuple(ks))
-            fn = self.stmts.get(skey)
+            fn = get(skey)
             if fn is None or type(fn) is int:
+                if slow is None:
+                    return None
                 # a unit that failed may fit with other constants (a probe's byte equal
                 # to a constant one): tried with up to UNIT_TRIES rules
                 tries = fn or 0
-                fn = self._stmt_template(rule.loc, tuple(ctx_stmts), tuple(sts), locs[lo:lo + nl],
-                                         atoms[ao:ao + na], slow)
+                fn = self._stmt_template(rule.loc, tuple(stmts[i] for i in ctx_idx),
+                                         tuple(stmts[i] for i in idx), locs[lo:hi], atoms[ao:a1], slow)
                 self.stmts[skey] = fn if fn is not None else (
                     tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
             if fn is None or fn is _UNFIT or type(fn) is int:
                 return None
-            parts.append((fn, lo, lo + nl, ao, ao + na))
-            for k, st in zip(ks, sts):
+            parts.append((fn, lo, hi, ao, a1))
+            for k, i in zip(ks, idx):
                 if _ctx_key(k):
                     ctx_keys.append(k)
-                    ctx_stmts.append(st)
-            lo += nl
-            ao += na
-        if lo != len(locs) or ao != len(atoms):
+                    ctx_idx.append(i)
+        if parts and (parts[-1][2] != len(locs) or parts[-1][4] != len(atoms)):
             return None
         return tuple(parts)
 
@@ -864,6 +908,11 @@ class LineShapes:
             ts, prog = slow(A.Rule(rule_loc, stmts, None))
             return tuple(ts), tuple(prog.instrs)
 
+        if ctx:
+            # a counter between the context and the unit: a typed statement no payload
+            # match merges with (evaluate.merge_payloads), as the separator or base
+            # change before the unit in the rule itself; it changes no protocol context
+            ctx = ctx + (A.Counter(rule_loc),)
         base_ts, base_ins = out(ctx) if ctx else ((), ())
         probes = []
         avoid: set = set(b for x in own_atoms for b in x)
