@@ -42,7 +42,13 @@ constants replaced by their class -- except the constants' bytes and the locatio
    path).  A hit builds the program from the atoms and the typed statements from the
    atoms and the line's locations.
 
-The 10k-rule bench ACL has ~960 rule shapes but ~60 statement templates, so templates
+4. **Composition without a check** (``ip`` tables): a new rule shape whose units all
+   have constructors is composed from them without the slow path; why that is the slow
+   path's answer (protocol context, payload merging, registers, rule-level errors) is
+   argued in docs/fastline.md, "Composing without a check".  ``PKT_NO_COMPOSE=1``
+   turns it off.
+
+The 10k-rule bench ACL has ~960 rule shapes but ~80 unit templates, so templates
 cost one slow run per rule shape instead of ~1 ms each (docs/perf.md).
 
 ``PKT_NO_FASTLINE=1`` disables the text pass.
