@@ -1,4 +1,5 @@
-"""`pkt bench` plumbing: every workload has a budget that fits the 10-minute run, the
+"""`pkt bench` plumbing: every workload has a budget and they add up to at most 540 s (the
+10-minute run with slack, issue 8), the
 report carries timings, the machine and the aims (met / NOT met), a failing workload is
 recorded instead of stopping the run, and the flowtable workload's traffic is a real
 conversation.  Figures themselves are never asserted (speed belongs to the bench)."""
@@ -13,10 +14,11 @@ from pkttables.bench.report import Measurement, Ratio, Report, machine
 from pkttables.packet import LinkType, Packet
 
 
-def test_every_workload_has_a_budget_and_they_fit_ten_minutes():
+def test_every_workload_has_a_budget_and_they_sum_to_at_most_540_seconds():
+    # issue 8: 540 s leaves a minute of slack in the 10-minute run
     assert set(W.BUDGET) == set(W.WORKLOADS)
     assert all(b > 0 for b in W.BUDGET.values())
-    assert sum(W.BUDGET.values()) <= 600
+    assert sum(W.BUDGET.values()) <= 540
     for name in ("conntrack", "flowtable", "commit", "simulate", "ruleset-load", "acl", "sets"):
         assert name in W.WORKLOADS, name
 
