@@ -42,7 +42,6 @@ frames it left as (its own, not the generated ones): a difference is a translati
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import os
 import random
@@ -778,13 +777,7 @@ class Simulator:
         later rule or nat chain of the same batch first needs them (nf_ct_netns_get):
         conntrack registers last, and nf_hook_entries_grow puts the later-registered
         first at a tie -- conntrack at -200 runs before a chain at -200."""
-        self.hooks.register(fam, hook, prio, cb, name=name)
-        runner = self.hooks.runners[(fam, hook)]
-        i = next(k for k, e in enumerate(runner.entries) if e[1] == name)
-        key, ent = runner._keys.pop(i), runner.entries.pop(i)
-        j = bisect.bisect_right(runner._keys, (prio, float("inf")))
-        runner._keys.insert(j, (prio, float("inf")))
-        runner.entries.insert(j, ent)
+        self.hooks.register(fam, hook, prio, cb, name=name, after_ties=True)
 
     def _install_entries(self, runtime: Any) -> None:
         entries = self._entries

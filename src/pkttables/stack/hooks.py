@@ -123,14 +123,31 @@ class PriorityHooks:
 
     def __init__(self) -> None:
         self.entries: list[tuple[int, str, Callback]] = []
-        self._keys: list[tuple[int, int]] = []
+        self._keys: list[tuple[int, float]] = []
 
-    def register(self, priority: int, callback: Callback, name: str = "") -> None:
-        # Before every entry of equal priority: nf_hook_entries_grow() copies the old
-        # entries until it meets one whose priority is >= the new one's and inserts
-        # there, so at a tie the entry registered last runs first.
-        key = (priority, -len(self.entries))
-        i = bisect.bisect_left(self._keys, (priority,))
+    def register(self, priority: int, callback: Callback, name: str = "", *,
+                 after_ties: bool = False) -> None:
+        """Add ``callback`` at ``priority``.
+
+        By default the entry goes before every entry of equal priority:
+        nf_hook_entries_grow() copies the old entries until it meets one whose priority
+        is >= the new one's and inserts there, so at a tie the entry registered last
+        runs first.
+
+        ``after_ties=True`` puts it after the entries of equal priority already there
+        instead (and after earlier ``after_ties`` entries of that priority).  This is
+        for a caller that registers things in another order than the kernel did: the
+        replay installs a batch's base chains after conntrack/NAT, while the kernel
+        registered the chain first (nf_tables_addchain) and conntrack later in the same
+        batch (nf_ct_netns_get), so the kernel's conntrack at -200 runs before a chain
+        at -200 (tests/kernel/test_diff_hookprio.py, ``order-six``).
+        """
+        if after_ties:
+            key: tuple[int, float] = (priority, float("inf"))
+            i = bisect.bisect_right(self._keys, key)
+        else:
+            key = (priority, -len(self.entries))
+            i = bisect.bisect_left(self._keys, (priority,))
         self._keys.insert(i, key)
         self.entries.insert(i, (priority, name or getattr(callback, "__name__", "hook"), callback))
 
@@ -163,7 +180,9 @@ class HookTable:
         self.runners: dict[tuple[str, str], HookRunner] = {}
 
     def register(self, family: str, hook: str, priority: int, callback: Callback, *,
-                 name: str = "") -> None:
+                 name: str = "", after_ties: bool = False) -> None:
+        """Register on the :class:`PriorityHooks` of ``(family, hook)``; ``after_ties``
+        as in :meth:`PriorityHooks.register`."""
         if family not in HOOKS or hook not in HOOKS[family]:
             raise ValueError(f"no hook {hook!r} in family {family!r}")
         runner = self.runners.get((family, hook))
@@ -171,7 +190,7 @@ class HookTable:
             runner = self.runners[(family, hook)] = PriorityHooks()
         if not isinstance(runner, PriorityHooks):
             raise ValueError(f"{family} {hook} has a custom runner; register on it directly")
-        runner.register(priority, callback, name)
+        runner.register(priority, callback, name, after_ties=after_ties)
 
     def set_runner(self, family: str, hook: str, runner: HookRunner) -> None:
         """Install a whole runner at one point (the register machine plugs in here)."""
