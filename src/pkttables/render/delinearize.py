@@ -859,9 +859,8 @@ class _Delin:
              "ipsec": ("rt ipsec", "boolean", _HOST, 8)}.get(key)
         if m is None:
             raise DelinearizeError(it.text)
+        # nft 1.0.6 rt_expr_print always names the family of a nexthop, also in ip/ip6
         words, dt, bo, bits = m
-        if key == "nexthop4" and self.family == "ip" or key == "nexthop6" and self.family == "ip6":
-            words = "rt nexthop"
         self.put(it.toks[-1], Named(DATATYPES[dt], bo, bits, words))
         return 1
 

@@ -1,0 +1,34 @@
+"""Listing pins for round 5 of the nft 1.0.6 agreement work (LIST3).  Every expected text
+is what nft 1.0.6 listed for the rule (recorded in the generated corpus, or asked in a
+network namespace): the family word of `rt ip nexthop`, and the groups that follow."""
+
+import pytest
+
+from pkttables.commands import Options, run_text
+from pkttables.model import Ruleset
+
+
+def _rule_lines(family: str, rules: list[str], flags=(), hook: str | None = None,
+                ctype: str = "filter") -> list[str]:
+    hook = hook or ("ingress" if family == "netdev" else "input")
+    dev = ' device "lo"' if family == "netdev" else ""
+    text = f"table {family} t {{ chain c {{ type {ctype} hook {hook}{dev} priority 0; }}; }}\n"
+    text += "".join(f"add rule {family} t c {r}\n" for r in rules)
+    rs = run_text(text, Ruleset()).ruleset
+    out = run_text("list ruleset", rs, Options(flags=set(flags))).output
+    lines = [ln.strip() for ln in out.splitlines()]
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("type "))
+    return [ln for ln in lines[i + 1:] if ln and ln != "}"]
+
+
+# -- rt nexthop: nft 1.0.6 rt_expr_print names the family in every table family
+
+@pytest.mark.parametrize("family,rule,want", [
+    ("ip", "rt nexthop 192.168.0.1", "rt ip nexthop 192.168.0.1"),
+    ("ip", "rt ip nexthop 10.0.0.1", "rt ip nexthop 10.0.0.1"),
+    ("ip6", "rt nexthop fd00::1", "rt ip6 nexthop fd00::1"),
+    ("ip6", "rt ip6 nexthop fe80::1", "rt ip6 nexthop fe80::1"),
+    ("inet", "rt ip nexthop 10.0.0.1", "rt ip nexthop 10.0.0.1"),
+])
+def test_rt_nexthop_family(family, rule, want):
+    assert _rule_lines(family, [rule], hook="output") == [want]
