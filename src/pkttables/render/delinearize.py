@@ -575,6 +575,12 @@ class _Delin:
             for f in fields:
                 fo = f.offset_bits + hoff
                 if mask is None:
+                    if f.icmp_dep and (self.icmp_ctx is None or self.icmp_ctx[0] not in f.icmp_dep) and \
+                            any(g.offset_bits == f.offset_bits and g.len_bits < f.len_bits for g in fields):
+                        # nft payload_expr_complete skips a template whose icmp type is not
+                        # the one in context: `icmp type { echo-reply, echo-request }` then
+                        # a 4-byte load at offset 4 is id + sequence (split below), not gateway
+                        continue
                     if fo == off_bits and f.len_bits == bits:
                         return Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, base, fo, pname, f.name), 0
                 else:
@@ -1179,7 +1185,11 @@ class _Delin:
                 self.vlan_ctx = None
             if e.proto in ("icmp", "icmpv6") and self.icmp_ctx is not None and self.icmp_ctx[1] is not None:
                 f = PROTOCOLS[e.proto].fields[e.field_name]
-                if f.icmp_dep and self.icmp_ctx[0] in f.icmp_dep:
+                # nft 1.0.6 payload_may_dependency_kill_icmp: the echo fields' dependency is
+                # the set `icmp type { echo-reply, echo-request }`, so a single echo type
+                # the user wrote (`icmp type echo-reply icmp id 1`) is kept; a field of one
+                # type (mtu, gateway) releases its `icmp type` match
+                if len(f.icmp_dep) == 1 and self.icmp_ctx[0] in f.icmp_dep:
                     self.stmts[self.icmp_ctx[1]].killed = True
                     self.icmp_ctx = (self.icmp_ctx[0], None)
             if e.proto in ("icmp", "icmpv6") and self.family in ("inet", "bridge", "netdev") and \

@@ -32,3 +32,22 @@ def _rule_lines(family: str, rules: list[str], flags=(), hook: str | None = None
 ])
 def test_rt_nexthop_family(family, rule, want):
     assert _rule_lines(family, [rule], hook="output") == [want]
+
+
+# -- icmp echo fields: the type is kept, a merged id + sequence load is not the gateway
+
+@pytest.mark.parametrize("family,rule,want", [
+    ("ip", "icmp id 1 icmp sequence 2", "icmp type { echo-reply, echo-request } icmp id 1 icmp sequence 2"),
+    ("inet", "icmp type { echo-reply, echo-request } icmp id 1 icmp sequence 2",
+     "icmp type { echo-reply, echo-request } icmp id 1 icmp sequence 2"),
+    ("ip", "icmp type echo-reply icmp id 1", "icmp type echo-reply icmp id 1"),
+    ("bridge", "icmp type echo-reply icmp id 2", "icmp type echo-reply icmp id 2"),
+    ("ip6", "icmpv6 type echo-reply icmpv6 id 65534", "icmpv6 type echo-reply icmpv6 id 65534"),
+    # one-type fields still release their type match
+    ("ip", "icmp gateway 22", "icmp gateway 22"),
+    ("ip", "icmp mtu 1500", "icmp mtu 1500"),
+    ("ip6", "icmpv6 type packet-too-big icmpv6 mtu 1280", "icmpv6 mtu 1280"),
+    ("ip", "icmp id 22", "icmp type { echo-reply, echo-request } icmp id 22"),
+])
+def test_icmp_echo_fields(family, rule, want):
+    assert _rule_lines(family, [rule]) == [want]
