@@ -1402,8 +1402,19 @@ class _Delin:
             else:
                 name = DATATYPES["icmp_code"].format(code, numeric=self.o.numeric)
                 s = "reject" if code == 3 and fam == "ip" else f"reject with icmp {name}"
+            # nft stmt_reject_postprocess: the icmp/icmpv6 reject's network dependency
+            # goes; in ip/ip6 only a `meta protocol` naming the table's own family
+            # (`meta protocol ip reject` in ip lists `reject`, `ether type ip` and
+            # `meta protocol ip6` stay)
             if fam in ("inet", "bridge", "netdev"):
                 self.kill_dep(Base.NETWORK_HEADER)
+            else:
+                _, idx = self.ctx.get(Base.NETWORK_HEADER, (None, None))
+                dep = self.stmts[idx] if idx is not None and idx < len(self.stmts) else None
+                own = 0x0800 if fam == "ip" else 0x86DD
+                if dep is not None and isinstance(dep.expr, Meta) and dep.expr.name == "protocol" \
+                        and dep.value == own:
+                    self.kill_dep(Base.NETWORK_HEADER)
         self.emit(Stmt(s, kind="verdict"))
 
     def i_queue(self, it: Ins, ins, i):

@@ -51,3 +51,17 @@ def test_rt_nexthop_family(family, rule, want):
 ])
 def test_icmp_echo_fields(family, rule, want):
     assert _rule_lines(family, [rule]) == [want]
+
+
+# -- reject: in ip/ip6 only `meta protocol <own family>` is the reject's dependency
+
+@pytest.mark.parametrize("family,rule,want", [
+    ("ip", "meta protocol ip reject", "reject"),
+    ("ip", "meta protocol ip reject with icmp host-unreachable", "reject with icmp host-unreachable"),
+    ("ip6", "meta protocol ip6 reject with icmpv6 no-route", "reject with icmpv6 no-route"),
+    ("ip", "meta protocol ip6 reject", "meta protocol ip6 reject"),
+    ("ip", "ether type ip reject", "ether type ip reject"),
+    ("ip6", "ether type arp reject", "ether type arp reject"),
+])
+def test_reject_dependency(family, rule, want):
+    assert _rule_lines(family, [rule], hook="prerouting") == [want]
