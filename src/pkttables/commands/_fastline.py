@@ -881,7 +881,10 @@ class LineShapes:
         ctx_idx: list = []
         get = self.stmts.get
         for ks, idx, lo, hi, ao, a1 in _units(key):
-            skey = (family, tuple(ctx_keys), tuple(ks))
+            # a counter or verdict reads no protocol context and takes no register
+            # (_RuleEval.stmt, Linearizer.stmt): one unit whatever comes before it
+            free = len(ks) == 1 and ks[0][0] in ("c", "v")
+            skey = (family, () if free else tuple(ctx_keys), tuple(ks))
             fn = get(skey)
             if fn is None or type(fn) is int:
                 if slow is None:
@@ -889,7 +892,7 @@ class LineShapes:
                 # a unit that failed may fit with other constants (a probe's byte equal
                 # to a constant one): tried with up to UNIT_TRIES rules
                 tries = fn or 0
-                fn = self._stmt_template(rule.loc, tuple(stmts[i] for i in ctx_idx),
+                fn = self._stmt_template(rule.loc, () if free else tuple(stmts[i] for i in ctx_idx),
                                          tuple(stmts[i] for i in idx), locs[lo:hi], atoms[ao:a1], slow)
                 self.stmts[skey] = fn if fn is not None else (
                     tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
@@ -923,19 +926,31 @@ class LineShapes:
         probes = []
         avoid: set = set(b for x in own_atoms for b in x)
         plens: set = set()
-        for _ in range(2):
+        for _ in range(2 if own_atoms else 0):
             p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid, plens)
             sc = _fl.scan(p)
             if sc is None or sc[1][1:] != own_locs:
                 return None
             avoid |= {b for x in sc[2] for b in x}
             probes.append((p.stmts, sc[2]))
+        if not own_atoms:
+            # no constant slot (meta l4proto, counter, verdict): a probe would be the unit
+            # itself, and the slow path gives equal answers for equal rules; one second
+            # run stands for both probes (distinct objects: _Gen then walks the values)
+            probes = [(unit, []), (unit, [])]
         got = []
-        for u in (unit, probes[0][0], probes[1][0]):
+        for u in (unit, probes[0][0]) if own_atoms else (unit, unit):
             ts, ins = out(ctx + u)
             if ts[:len(base_ts)] != base_ts or ins[:len(base_ins)] != base_ins:
                 return None
             got.append((ts[len(base_ts):], ins[len(base_ins):]))
+        if own_atoms:
+            ts, ins = out(ctx + probes[1][0])
+            if ts[:len(base_ts)] != base_ts or ins[:len(base_ins)] != base_ins:
+                return None
+            got.append((ts[len(base_ts):], ins[len(base_ins):]))
+        else:
+            got.append(got[1])
         g = _StmtGen(own_locs, rule_loc, (own_atoms, probes[0][1], probes[1][1]))
         try:
             body_ts = g.expr(got[0][0], got[1][0], got[2][0])
