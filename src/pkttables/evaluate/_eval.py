@@ -586,7 +586,10 @@ class _RuleEval:
 
     def _rt(self, e: A.Rt) -> _Lhs:
         loc = e.loc
-        name = e.key if e.family is None else f"{e.family} {e.key}"
+        # nft's parser takes `rt ip|ip6 KEY` for every key (rt_expr: RT nf_key_proto
+        # rt_key) but the family only selects nexthop4/nexthop6: `rt ip6 mtu` is
+        # `rt mtu` in any table family, and lists as such (checked on nft 1.0.6)
+        name = e.key if e.family is None or e.key != "nexthop" else f"{e.family} {e.key}"
         rk = RT_KEYS.get(name)
         if rk is None:
             raise _err(f"unknown rt key {name}", loc)

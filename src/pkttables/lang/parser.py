@@ -1118,6 +1118,9 @@ class _Parser:
         finally:
             self._ct_obj_ok = False
         t = self.peek()
+        if t.kind is WORD and t.text == "set" and isinstance(left, A.Rt):
+            # nft 1.0.6 has no rt statement: `rt mtu set 1` is bison's "unexpected set"
+            self.err(t)
         if t.kind is WORD and t.text == "set":
             self.next()
             v = self.peek()
