@@ -32,6 +32,8 @@ location of the offending node.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import socket
 from dataclasses import dataclass, field
@@ -158,6 +160,13 @@ def _default_ifindex(name: str) -> int | None:
         return socket.if_nametoindex(name)
     except OSError:
         return None
+
+
+def _no_symbol_type(text: str):
+    raise _err("No symbol type information", None)
+
+
+_NO_SYMBOL_TYPE = dataclasses.replace(DATATYPES["invalid"], parse_hook=_no_symbol_type)
 
 
 @dataclass
@@ -543,7 +552,12 @@ class _RuleEval:
                 f = h.fields.get(e.field)
                 if f is None:
                     raise _err(f"unknown {e.hdr} field {e.field}", e.loc)
-        return self._ext(e.loc, h.op, h.kind, f)
+        lhs = self._ext(e.loc, h.op, h.kind, f)
+        if e.hdr == "rt2" and e.field == "addr":
+            # nft 1.0.6's rt2 template has no entry for addr (a NULL datatype): a symbol
+            # on the right fails in symbol_parse() with "No symbol type information"
+            lhs = dataclasses.replace(lhs, dtype=_NO_SYMBOL_TYPE)
+        return lhs
 
     def _tcpopt(self, e: A.TcpOption) -> _Lhs:
         loc = e.loc
