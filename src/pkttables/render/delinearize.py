@@ -543,6 +543,10 @@ class _Delin:
     def proto_at(self, base: Base) -> str | None:
         return self.ctx.get(base, (None, None))[0]
 
+    def _dep_is_meta(self, base: Base) -> bool:
+        _, idx = self.ctx.get(base, (None, None))
+        return idx is not None and idx < len(self.stmts) and isinstance(self.stmts[idx].expr, Meta)
+
     def kill_dep(self, base: Base) -> None:
         name, idx = self.ctx.get(base, (None, None))
         if idx is not None and idx < len(self.stmts):
@@ -619,7 +623,20 @@ class _Delin:
 
     def emit(self, st: Stmt) -> int:
         self.stmts.append(st)
+        if st.kind != "match":
+            self._reset_deps()
         return len(self.stmts) - 1
+
+    def _reset_deps(self) -> None:
+        """nft rule_maybe_reset_payload_deps: any statement that is not a match forgets
+        the dependencies seen so far, so a later match no longer removes them
+        (`ip protocol tcp meta mark set 1 tcp dport 22` keeps `ip protocol tcp`).  The
+        protocols stay known: only which statement may be killed is forgotten."""
+        for b, (name, _) in list(self.ctx.items()):
+            self.ctx[b] = (name, None)
+        self.vlan_ctx = None
+        if self.icmp_ctx is not None:
+            self.icmp_ctx = (self.icmp_ctx[0], None)
 
     # loads ----------------------------------------------------------------------------
     def i_payload(self, it: Ins, ins, i):
@@ -1230,7 +1247,16 @@ class _Delin:
         raw = self.get(sreg, nbytes)
         e, mask, shift = self.resolve(raw)
         swapped = isinstance(raw, _Swapped)
-        self._payload_dep_kill(e, lookup=True)
+        if dreg is None or dreg == "0":
+            self._payload_dep_kill(e, lookup=True)
+        elif isinstance(e, Payload) and e.base == Base.TRANSPORT_HEADER and \
+                not self._dep_is_meta(Base.TRANSPORT_HEADER):
+            # a data map's key belongs to the statement that uses its value: nft 1.0.6
+            # lists `ip protocol tcp redirect to :tcp dport map { … }` with its payload
+            # dependency, while the `meta l4proto tcp` of `dnat to tcp dport map` goes
+            pass
+        else:
+            self._payload_dep_kill(e, lookup=True)
         if aset is None:
             rhs = f"@{name}"
         else:

@@ -65,3 +65,23 @@ def test_icmp_echo_fields(family, rule, want):
 ])
 def test_reject_dependency(family, rule, want):
     assert _rule_lines(family, [rule], hook="prerouting") == [want]
+
+
+# -- a statement between a dependency and its match keeps the dependency
+#    (nft rule_maybe_reset_payload_deps); a data map's key keeps a payload dependency
+
+@pytest.mark.parametrize("family,rule,want,hook,ctype", [
+    ("ip", "ip protocol tcp meta mark set 1 tcp dport 22",
+     "ip protocol tcp meta mark set 0x00000001 tcp dport 22", None, "filter"),
+    ("ip", "ip protocol tcp counter ip saddr 1.2.3.4 tcp dport 22",
+     "ip protocol tcp counter packets 0 bytes 0 ip saddr 1.2.3.4 tcp dport 22", None, "filter"),
+    ("inet", "meta nfproto ipv4 counter ip saddr 1.2.3.4",
+     "meta nfproto ipv4 counter packets 0 bytes 0 ip saddr 1.2.3.4", None, "filter"),
+    ("ip", "ip protocol tcp tcp dport 22", "tcp dport 22", None, "filter"),
+    ("ip", "ip protocol 6 redirect to :tcp dport map { 22 : 8000, 80 : 8080 }",
+     "ip protocol tcp redirect to :tcp dport map { 22 : 8000, 80 : 8080 }", "output", "nat"),
+    ("ip", "dnat ip to tcp dport map { 80 : 192.168.3.2, 81 : 192.168.3.3 }",
+     "dnat to tcp dport map { 80 : 192.168.3.2, 81 : 192.168.3.3 }", "prerouting", "nat"),
+])
+def test_dependency_before_statement(family, rule, want, hook, ctype):
+    assert _rule_lines(family, [rule], hook=hook, ctype=ctype) == [want]
