@@ -25,7 +25,7 @@ OPTS = ListOptions(stateless=True, numeric_proto=True, tz_offset=7200)  # TZ=UTC
 FAILURES = Path(__file__).parent / "listing_failures.txt"
 
 # Raised as the delinearizer grows; the test fails if the rate falls below it.
-PASS_FLOOR = 0.982      # measured 4527/4605 (98.3 %)
+PASS_FLOOR = 0.985      # measured 4537/4605 (98.5 %)
 
 
 @lru_cache(maxsize=None)
