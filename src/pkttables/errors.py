@@ -13,8 +13,12 @@ Exception hierarchy::
     ├── CaptureError              a pcap/pcapng file that is corrupt or truncated (.path, .offset)
     └── HarnessError              the kernel oracle could not build or drive its lab
 
-Rendering follows nft: ``FILE:LINE:COL-COL: Error: MESSAGE``, then the source line, then
-carets under the offending span.
+Rendering follows nft's ``erec_print`` (src/erec.c, nft 1.0.6):
+``FILE:LINE:COL-COL: Error: MESSAGE`` (no place for the command line), then the source
+line of the primary location (a file's cut at 1023 bytes, the command line whole), then a
+marker line: ``^`` under the primary span, ``~`` under every secondary location's
+columns whatever line it is on, tabs of the source kept so the marks line up.  Every
+detail is pinned against nft's recorded output in tests/unit/test_errors_render.py.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CMDLINE",
+    "FILE_LINE_MAX",
     "Location",
     "Diagnostic",
     "PktError",
@@ -63,7 +68,9 @@ class Diagnostic:
     """One message about one place.  ``severity`` is ``Error`` or ``Warning`` as in nft.
 
     ``secondary`` are related places (nft's ``~~~`` underlines, e.g. the earlier match a
-    conflicting protocol came from); those on the primary location's line are marked."""
+    conflicting protocol came from).  They are drawn as nft's ``erec_print`` draws them:
+    by their columns only, on the marker line of the primary location's source line,
+    whatever line (or file) they are on -- see :func:`_marker_line`."""
 
     location: Location | None
     message: str
@@ -78,24 +85,52 @@ class Diagnostic:
         prefix = "" if loc.file == CMDLINE else f"{loc}: "
         out = f"{prefix}{self.severity}: {self.message}"
         if loc.line_text is not None:
-            out += "\n" + loc.line_text
-            if loc.first_col:
-                spans = [(s.first_col, s.last_col, "~") for s in self.secondary
-                         if s.first_col and s.file == loc.file and s.line == loc.line]
-                spans.append((loc.first_col, loc.last_col, "^"))
-                out += "\n" + _marker_line(loc.line_text, spans)
+            line = loc.line_text if loc.file == CMDLINE else _file_line(loc.line_text)
+            out += "\n" + line
+            if loc.first_col or loc.last_col:
+                spans = [(loc.first_col, loc.last_col, "^")]
+                spans += [(s.first_col, s.last_col, "~") for s in self.secondary]
+                out += "\n" + _marker_line(line, spans)
         return out
 
 
+#: erec_print (nftables src/erec.c) reads a file's source line into a 1024-byte buffer
+#: (one byte for the NUL), so at most 1023 bytes of it are printed; a command line (or
+#: any buffer input) is printed whole.  Observed with nft 1.0.6 on a 1373-byte line,
+#: tests/unit/golden_errors_render.json: ``long_file_line_*`` and ``long_cmdline_*``.
+FILE_LINE_MAX = 1023
+
+
+def _file_line(line_text: str) -> str:
+    """``line_text`` as nft prints a file's line: its first 1023 bytes.  A multi-byte
+    character the cut splits is dropped whole (nft prints its first bytes)."""
+    if len(line_text) <= FILE_LINE_MAX // 4:      # cannot be over the limit: no encode
+        return line_text
+    raw = line_text.encode(errors="surrogateescape")
+    if len(raw) <= FILE_LINE_MAX:
+        return line_text
+    return raw[:FILE_LINE_MAX].decode(errors="ignore")
+
+
 def _marker_line(line_text: str, spans: list[tuple[int, int, str]]) -> str:
-    """The line under the source line, as nft's erec_print builds it: columns count bytes,
-    each byte of the source before a mark becomes a space (a tab stays a tab, so the marks
-    line up under tabbed text), then ``~`` under related places and ``^`` under the primary."""
-    raw = line_text.encode()
-    end = max(max(last, first) for first, last, _ in spans)
+    """The line under the source line, as nft's erec_print builds it.
+
+    Columns count bytes.  The line is as long as the largest ``last`` column of all the
+    locations -- so a ``~`` location from a longer line extends it past the printed
+    source line.  Each byte of the printed source line before that end becomes a space,
+    except a tab, which stays a tab (so marks line up under tabbed text whatever the
+    terminal's tab width).  Then every location is drawn from ``first`` (0 meaning
+    column 1) to ``last``, secondaries as ``~``, the primary last as ``^`` so it wins
+    where they overlap.  Only columns are used: a location on another line, or spanning
+    several lines (``last`` is then the column on its last line), is drawn at those
+    columns on this line; one whose ``last`` is before its ``first`` draws nothing."""
+    raw = line_text.encode(errors="surrogateescape")
+    end = max(last for _, last, _ in spans)
+    if end <= 0:
+        return ""
     buf = ["\t" if i < len(raw) and raw[i] == 9 else " " for i in range(end)]
-    for first, last, ch in spans:
-        for i in range(first - 1, max(first, last)):
+    for first, last, ch in reversed(spans):
+        for i in range(max(first - 1, 0), last):
             buf[i] = ch
     return "".join(buf)
 

@@ -34,7 +34,7 @@ import dataclasses
 import weakref
 from dataclasses import dataclass
 
-from pkttables.errors import CMDLINE, Diagnostic, EvalError, Location, PktError
+from pkttables.errors import Diagnostic, EvalError, Location, PktError
 from pkttables.lang import ast as A
 from pkttables.lang.elements_fast import BulkElements
 from pkttables.model import Element, Set
@@ -513,22 +513,6 @@ def _check_overlap(s: Set, new: list[Element], host: bool, locate, origin, loc) 
         prev = cur
 
 
-#: nft's erec_print reads the source line of a file into a 1024-byte buffer: it prints
-#: at most 1023 bytes of it (command-line input is printed whole).  Observed with a
-#: 1424-byte ``elements = { ... }`` line (tests/kernel/test_perf_elements_kernel.py).
-_FILE_LINE_MAX = 1023
-
-
-def _file_line(loc):
-    """``loc`` with its source line cut as nft prints a file's line."""
-    if loc is None or loc.file == CMDLINE or loc.line_text is None:
-        return loc
-    raw = loc.line_text.encode()
-    if len(raw) <= _FILE_LINE_MAX:
-        return loc
-    return dataclasses.replace(loc, line_text=raw[:_FILE_LINE_MAX].decode(errors="ignore"))
-
-
 def _raise_overlap(prev, cur, locate, origin, loc) -> None:
     def where(t):
         return locate(t[4]) if t[3] else origin(t[4])
@@ -536,15 +520,13 @@ def _raise_overlap(prev, cur, locate, origin, loc) -> None:
     kernel = [t for t in (prev, cur) if not t[3] and origin(t[4]) is None]
     if kernel:
         fresh = cur if cur[3] else prev
-        raise EvalError(Diagnostic(_file_line(where(fresh) or loc), "interval overlaps with an existing one"))
+        raise EvalError(Diagnostic(where(fresh) or loc, "interval overlaps with an existing one"))
     here, other = where(cur), where(prev)
     if here is None:
         raise EvalError(Diagnostic(loc, "conflicting intervals specified"))
-    here = _file_line(here)
-    secondary = ()
-    if other is not None and other.file == here.file and other.first_col:
-        # nft draws the earlier element's columns under the ``^``'s line
-        secondary = (Location(here.file, here.line, other.first_col, other.last_col, here.line_text),)
+    # the earlier element: Diagnostic.render draws its columns on the ``^``'s line as
+    # nft does, whatever line it is on (and cuts a file's long line at 1023 bytes)
+    secondary = (other,) if other is not None else ()
     raise EvalError(Diagnostic(here, "conflicting intervals specified", secondary=secondary))
 
 
