@@ -94,6 +94,8 @@ _NET_BY_ETHERTYPE = {EthProto.IP: "ip", EthProto.IPV6: "ip6", EthProto.ARP: "arp
 _NET_BY_NFPROTO = {NfProto.IPV4: "ip", NfProto.IPV6: "ip6"}
 _L4_BY_NUMBER = {int(p.number): n for n, p in PROTOCOLS.items()
                  if p.base == Base.TRANSPORT_HEADER and p.number is not None}
+_L4_NAMES = frozenset(_L4_BY_NUMBER.values())
+_ICMPISH = frozenset({"icmp", "icmpv6", "igmp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +230,32 @@ class _RuleEval:
             # nft resolve_protocol_conflict: the link layer is known to be plain
             # Ethernet and the layer above it is already taken (not by a vlan header)
             raise _err("conflicting protocols specified: ether vs. vlan", loc)
+        nh = self.pctx.get("nh")
+        th_proto = proto in _L4_NAMES
+        if th_proto and self.pctx.get("th") == proto:
+            # the transport protocol is already known (`meta l4proto ipv6-icmp icmpv6
+            # type 1`, even in an arp table): nft payload_gen_dependency has nothing to add
+            return
+        if th_proto and nh == "arp":
+            # nft payload_gen_dependency: no upper protocol of arp is a transport
+            # header ("arp vs. icmp", "arp vs. tcp"), whatever the family
+            raise _err(f"conflicting protocols specified: arp vs. {proto}", loc)
+        if proto == "ipv6-exthdr" and nh == "ip" or proto == "ipv4-option" and nh == "ip6":
+            # nft exthdr_gen_dependency names the network protocol the context holds
+            raise _err(f"cannot use exthdr with {nh}", loc)
         if deps is None:
-            have = self.pctx.get("nh") or self.fam
+            have = nh if nh is not None and self.fam != "arp" else self.fam
             if proto in ("ipv6-exthdr", "ipv4-option"):
                 raise _err(f"cannot use exthdr with {self.fam}", loc)
             raise _err(f"conflicting protocols specified: {have} vs. {proto}", loc)
         for dep in deps:
             stmt, base, name = self._dep_stmt(dep, loc)
+            if proto in _ICMPISH and base == "nh" and nh in ("ip", "ip6"):
+                # nft 1.0.6's special icmp/icmpv6 dependency is `meta l4proto` alone once
+                # the network protocol is known (`meta nfproto ipv4 icmpv6 type 1` and
+                # `mh ... icmp code 4` are accepted); the conflict shows at the transport
+                # header ("icmp vs. icmpv6")
+                continue
             known = self.pctx.get(base)
             if known == name:
                 continue
@@ -311,7 +332,10 @@ class _RuleEval:
                 self.pctx["th"] = _L4_BY_NUMBER[v]
         elif isinstance(left, N.Payload):
             if left.proto in ("ip", "ip6") and left.field in ("protocol", "nexthdr"):
-                self.pctx["th"] = _L4_BY_NUMBER.get(v, str(v))
+                # nft 1.0.6 payload_expr_pctx_update: a number with no protocol
+                # description (47) leaves the context as it was ("udp vs. dccp")
+                if v in _L4_BY_NUMBER:
+                    self.pctx["th"] = _L4_BY_NUMBER[v]
             elif left.proto == "ether" and left.field == "type" and v in _NET_BY_ETHERTYPE:
                 if _NET_BY_ETHERTYPE[v] == "vlan":
                     self.pctx["ll2"] = "vlan"
