@@ -45,7 +45,7 @@ GEN = HERE / "generated"
 FAILURES = HERE / "generated_rules_failures.txt"
 
 # measured rates; a check falling below its floor fails the test (raise as fixes land)
-FLOORS = {"verdict": 0.998, "stderr": 0.98, "bytecode": 0.99, "listing": 0.996,
+FLOORS = {"verdict": 0.999, "stderr": 0.985, "bytecode": 0.99, "listing": 0.996,
           "listing-variants": 0.995, "json": 0.994}
 
 _VARIANTS = {
