@@ -196,6 +196,8 @@ class _RuleEval:
         if self.fam == "bridge":
             self.pctx["ll"] = "ether"
         self.out: list[N.TStmt] = []
+        # a refusal the kernel gives once the evaluated rule reaches it
+        self.kernel_err: EvalError | None = None
 
     # ------------------------------------------------------------ dependencies
     def _dep_stmt(self, dep: Dep, loc: Location | None) -> tuple[N.Match, str, str]:
@@ -304,6 +306,17 @@ class _RuleEval:
             # `icmp type { echo-reply, echo-request } icmp id 1`: types that all carry
             # the field satisfy its dependency (ip/icmp.t:55)
             self.pctx["icmp_type"] = tuple(e.key.data[0] for e in m.right.elements)  # type: ignore
+            return
+        if m.op == "eq" and isinstance(m.right, N.AnonSet) and not m.right.interval and m.right.elements \
+                and isinstance(left, N.Payload) and left.proto == "ether" and left.field == "type" \
+                and isinstance(m.right.elements[-1].key, N.Value):
+            # a set of ethertypes: as for transport protocols, nft's context keeps the
+            # last element's (`ether type { ip, ip6, arp } ip saddr 1.2.3.4`: arp vs. ip)
+            v = int.from_bytes(m.right.elements[-1].key.data, "big")
+            net = _NET_BY_ETHERTYPE.get(v)  # type: ignore[call-overload]
+            if net is not None and net != "vlan":
+                self.pctx["nh"] = net
+                self.pctx.setdefault("ll2", "ether")
             return
         if m.op != "eq" or not isinstance(m.right, N.Value):
             return
@@ -424,8 +437,11 @@ class _RuleEval:
                     self.fam != "bridge" or (self.ctx.kernel and not KERNEL_BRIDGE_META)):
                 # the kernel's nft_meta_bridge refuses these keys elsewhere (EOPNOTSUPP);
                 # without that module (the reference kernel) the generic
-                # nft_meta_get_init refuses them in bridge tables too
-                raise _err("Could not process rule: Operation not supported", loc)
+                # nft_meta_get_init refuses them in bridge tables too.  The kernel only
+                # sees the rule once nft evaluated all of it: a later evaluation error
+                # ("inet vs. arp") wins, so the refusal waits for the end of the rule.
+                if self.kernel_err is None:
+                    self.kernel_err = _err("Could not process rule: Operation not supported", loc)
             return _Lhs(N.Meta(loc, dt, mk.len_bits, mk.byteorder, META_DUMP[mk.key]), dt, mk.len_bits)
         if isinstance(e, A.Ct):
             return self._ct(e)
@@ -1479,6 +1495,8 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
         ev.stmt(s)
         if _is_terminal(s):
             terminal = s
+    if ev.kernel_err is not None:
+        raise ev.kernel_err
     return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out)), rule.comment)
 
 
