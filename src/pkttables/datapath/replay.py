@@ -9,8 +9,9 @@ IO around it:
 
 1. **Hooks.**  A :class:`~pkttables.stack.hooks.HookTable` is built once.  Connection
    tracking registers first (-200 in prerouting/output, confirm last in
-   input/postrouting), but only when the ruleset needs it -- ``ct`` expressions, NAT
-   chains, ``masquerade``/``redirect``/``snat``/``dnat``: the kernel registers its
+   input/postrouting), but only when the ruleset needs it -- ``ct`` expressions,
+   ``masquerade``/``redirect``/``snat``/``dnat``, ct helper/timeout/expectation
+   objects (see :func:`needs_conntrack`): the kernel registers its
    conntrack hooks in a namespace only then (``nf_ct_netns_get``), so an empty
    ruleset is not tracked.  Then the ruleset's base chains, through a *backend*: an
    object with ``install(hook_table)``.  ``interp`` (the reference interpreter) is
@@ -252,23 +253,52 @@ def _rule_programs(ruleset) -> Iterator[Any]:
 _CT_WORDS = ("ct", "nat", "masq", "redir", "connlimit", "synproxy", "flow_offload", "flowoffload")
 
 
-def needs_conntrack(ruleset) -> bool:
+#: stateful object kinds whose kernel init takes a conntrack reference on the table's
+#: family: nft_ct_helper_obj_init(), nft_ct_timeout_obj_init(), nft_ct_expect_obj_init()
+#: and nft_synproxy_obj_init() all call nf_ct_netns_get() -- when the object is created,
+#: whether or not a rule ever refers to it (kernel test: tests/kernel/test_diff_needsct.py)
+_CT_OBJECT_KINDS = frozenset({"ct helper", "ct timeout", "ct expectation", "synproxy"})
+
+
+def _table_counts(table, family: str | None) -> bool:
+    # nf_ct_netns_get(net, NFPROTO_INET) takes both IPv4 and IPv6; an ip6 table's
+    # expressions do not track IPv4 packets (and vice versa)
+    return family is None or table.family in (family, "inet")
+
+
+def needs_conntrack(ruleset, family: str | None = None) -> bool:
     """Does the kernel track connections for this ruleset?  nf_ct_netns_get() is called
-    by NAT chains and by the ct, nat, masq, redir, connlimit, synproxy and flow_offload
-    expressions."""
+    by the ct, nat, masq, redir, connlimit (``ct count``), synproxy and
+    flow_offload expressions, and by the init of ct helper / ct timeout / ct expectation /
+    synproxy objects (declared objects count even when no rule uses them; ``ct timeout
+    set "x"`` is an objref expression, it is the object that starts conntrack).
+    ``notrack`` alone does not: it only marks packets untracked; nor does a type nat
+    chain without nat statements (its rules then never run, Simulator warns).
+
+    ``family`` (``"ip"``/``"ip6"``): only tables of that family or ``inet`` count, as the
+    kernel registers conntrack's hooks per layer-3 family; ``None``: any table counts."""
     if ruleset is None:
         return False
     for t in ruleset.tables.values():
+        if not _table_counts(t, family):
+            continue
+        # A type nat chain alone does not: nft_chain_nat registers the NAT hooks, which
+        # do nothing to packets conntrack did not see (nf_nat_inet_fn() accepts a packet
+        # without a ct); only the nat/masq/redir expressions take the reference
+        # (nft_nat_init() etc.).  Kernel 6.18: an empty or counter-only nat chain leaves
+        # ``conntrack -L`` empty and the counter at 0.
+        if any(getattr(o, "kind", None) in _CT_OBJECT_KINDS for o in getattr(t, "objects", {}).values()):
+            return True
         for c in t.chains.values():
-            if c.hook is not None and getattr(c.hook, "type", None) == "nat":
-                return True
-    for ins in _rule_programs(ruleset):
-        name = type(ins).__name__.lower()
-        if name.startswith(_CT_WORDS):
-            return True
-        text = getattr(ins, "text", None)
-        if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
-            return True
+            for r in c.rules:
+                prog = getattr(r, "userdata", {}).get("program")
+                for ins in getattr(prog, "instrs", ()) if prog is not None else ():
+                    name = type(ins).__name__.lower()
+                    if name.startswith(_CT_WORDS):
+                        return True
+                    text = getattr(ins, "text", None)
+                    if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
+                        return True
     return False
 
 

@@ -176,7 +176,12 @@ def test_conntrack_follows_the_ruleset_like_the_kernel():
     assert not needs_conntrack(None)
     assert not needs_conntrack(ruleset("table ip t { chain c { tcp dport 22 accept } }"))
     assert needs_conntrack(ruleset("table ip t { chain c { ct state new accept } }"))
-    assert needs_conntrack(ruleset("table ip t { chain c { type nat hook postrouting priority 100; } }"))
+    # kernel 6.18: a nat chain alone does not start conntrack (tests/kernel/test_diff_needsct.py)
+    assert not needs_conntrack(ruleset("table ip t { chain c { type nat hook postrouting priority 100; } }"))
+    assert needs_conntrack(ruleset("table ip t { chain c { type nat hook postrouting priority 100; masquerade } }"))
+    assert needs_conntrack(ruleset('table ip t { ct timeout x { protocol udp; policy = { unreplied: 10 } } }'))
+    assert not needs_conntrack(ruleset("table ip t { chain c { notrack } }"))
+    assert not needs_conntrack(ruleset("table ip6 t { chain c { ct state new accept } }"), family="ip")
     assert Simulator(router(), ruleset("table ip t { chain c { tcp dport 22 accept } }")).ct_table is None
 
 
