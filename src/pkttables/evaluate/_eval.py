@@ -195,6 +195,11 @@ class _RuleEval:
             self.pctx["nh"] = {"ip": "ip", "ip6": "ip6", "arp": "arp"}[self.fam]
         if self.fam == "bridge":
             self.pctx["ll"] = "ether"
+        # bit offset of the innermost vlan header known so far (nft keeps it as
+        # proto_ctx.protocol[PROTO_BASE_LL_HDR].offset: payload_expr_pctx_update adds the
+        # length of the header below each time a link-layer protocol is stacked on one
+        # of the same base -- Ethernet, then one 802.1Q/802.1ad tag per `vlan type`)
+        self.vlan_off = 112
         self.out: list[N.TStmt] = []
         # a refusal the kernel gives once the evaluated rule reaches it
         self.kernel_err: EvalError | None = None
@@ -252,6 +257,11 @@ class _RuleEval:
             raise _err(f"conflicting protocols specified: {have} vs. {proto}", loc)
         for dep in deps:
             stmt, base, name = self._dep_stmt(dep, loc)
+            if base == "nh" and self.pctx.get("ll2") == "vlan" and self.pctx.get("nh") is None:
+                # nft payload_gen_dependency: the network protocol is named by the
+                # protocol key of the link layer the context holds -- after a vlan
+                # header that is `vlan type`, not `meta protocol`/`meta nfproto`/`ether type`
+                stmt = self._vlan_type_dep(dep, loc)
             if proto in _ICMPISH and base == "nh" and nh in ("ip", "ip6"):
                 # nft 1.0.6's special icmp/icmpv6 dependency is `meta l4proto` alone once
                 # the network protocol is known (`meta nfproto ipv4 icmpv6 type 1` and
@@ -268,6 +278,15 @@ class _RuleEval:
             self.out.append(stmt)
             self.pctx[base] = name
             self.pctx_loc[base] = loc
+
+    def _vlan_type_dep(self, dep: Dep, loc: Location | None) -> N.Match:
+        value = dep.value
+        if dep.kind == "meta" and dep.name == "nfproto":
+            value = EthProto.IP if dep.value == NfProto.IPV4 else EthProto.IPV6
+        left = self._payload("vlan", "type", loc, dep=True).expr
+        right = N.Value(loc, left.dtype, left.len_bits, left.byteorder,
+                        encode(value, left.nbytes, left.byteorder))
+        return N.Match(loc, left, "eq", right, implicit=True)
 
     def _ether_known(self) -> bool:
         """Whether a vlan header can no longer follow the Ethernet header (checked on
@@ -349,6 +368,14 @@ class _RuleEval:
                 # description (47) leaves the context as it was ("udp vs. dccp")
                 if v in _L4_BY_NUMBER:
                     self.pctx["th"] = _L4_BY_NUMBER[v]
+            elif left.proto == "ether" and left.field == "type" and v == EthProto.VLAN_8021AD:
+                # nft proto_eth: 802.1ad (QinQ's outer tag) is a vlan header as well
+                self.pctx["ll2"] = "vlan"
+            elif left.proto == "vlan" and left.field == "type" and v in (
+                    EthProto.VLAN_8021Q, EthProto.VLAN_8021AD):
+                # another tag follows this one (QinQ): nft payload_expr_pctx_update
+                # stacks it 4 bytes further (proto_vlan's length)
+                self.vlan_off += 32
             elif left.proto == "ether" and left.field == "type" and v in _NET_BY_ETHERTYPE:
                 if _NET_BY_ETHERTYPE[v] == "vlan":
                     self.pctx["ll2"] = "vlan"
@@ -378,7 +405,7 @@ class _RuleEval:
                 self.pctx.pop("_nh_meta_protocol", None)    # a network header is matched now
             if f.icmp_dep:
                 self._icmp_dep(pname, f, loc)
-        hdr_off = 112 if pname == "vlan" else 0
+        hdr_off = self.vlan_off if pname == "vlan" else 0
         return self._field_lhs(loc, proto.base, hdr_off, f, pname, fname)
 
     def _icmp_dep(self, pname: str, f: Field, loc: Location | None) -> None:
