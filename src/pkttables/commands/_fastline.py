@@ -869,10 +869,13 @@ class LineShapes:
         with ``slow`` where missing.  ``slow`` None: only from units already made (None
         when one is missing); the rule's statements are then not read."""
         key = rule.key
-        atoms = rule.atoms()
-        locs = rule.locs()
-        stmts = None
+        stmts = atoms = locs = None
         if slow is not None:
+            # only a unit made here reads the line's constants and locations; composing
+            # from made units needs neither (the ranges come from the key): a dry run
+            # of a composed shape never scans the line a second time (scan_line)
+            atoms = rule.atoms()
+            locs = rule.locs()
             stmts = rule.stmts
             if len(stmts) != len(key) - 1:
                 return None
@@ -903,7 +906,7 @@ class LineShapes:
                 if _ctx_key(k):
                     ctx_keys.append(k)
                     ctx_idx.append(i)
-        if parts and (parts[-1][2] != len(locs) or parts[-1][4] != len(atoms)):
+        if parts and slow is not None and (parts[-1][2] != len(locs) or parts[-1][4] != len(atoms)):
             return None
         return tuple(parts)
 
