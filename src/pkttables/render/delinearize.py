@@ -425,6 +425,11 @@ class _Delin:
         self._init_ctx()
         self.anon_queue: list[AnonSet] = []
         self.vlan_ctx: int | None = None
+        # bit offset of the innermost vlan tag known so far: each `vlan type 8021q` /
+        # `8021ad` stacks the next tag 4 bytes further (nft payload_expr_pctx_update
+        # adds proto_vlan's length to the link-layer offset), so QinQ's second tag
+        # reads `vlan id` at link header + 18
+        self.vlan_off = 112
         self.icmp_ctx: tuple[int, int | None] | None = None
         self.named_data: dict[str, int] = {}
 
@@ -534,7 +539,15 @@ class _Delin:
                 name = {0x0800: "ip", 0x86DD: "ip6", 0x0806: "arp", 0x8100: "vlan",
                         0x88A8: "vlan"}.get(value)
                 if name == "vlan":
-                    self.vlan_ctx = stmt_index
+                    if p == "vlan":
+                        self.vlan_off += 32
+                    # the implicit dependency of a vlan field is `ether type 8021q`; a
+                    # tag written by the user (`ether type 8021ad`, `vlan type 8021q`)
+                    # stays in the listing in bridge/netdev/inet (checked on nft 1.0.6),
+                    # while ip/ip6/arp tables release every one of them
+                    implicit = p == "ether" and value == 0x8100
+                    self.vlan_ctx = stmt_index if implicit or self.family in ("ip", "ip6", "arp") \
+                        else None
                     return
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
             elif p in ("icmp", "icmpv6") and e.field_name == "type":
@@ -569,8 +582,8 @@ class _Delin:
             cands.insert(0, "vlan")
         for pname in cands:
             p = PROTOCOLS[pname]
-            hoff = 14 * 8 if pname == "vlan" else 0
-            if pname == "vlan" and off_bytes < 14:
+            hoff = self.vlan_off if pname == "vlan" else 0
+            if pname == "vlan" and off_bits < self.vlan_off:
                 continue
             fields = list(p.fields.values())
             if self.icmp_ctx is not None and pname in ("icmp", "icmpv6"):
