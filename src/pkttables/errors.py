@@ -56,6 +56,11 @@ class Location:
     first_col: int = 0
     last_col: int = 0
     line_text: str | None = None
+    #: the include chain of a location in an included file, innermost include first
+    #: (filled by the tokenizer; rendered before the message as nft's erec_print does:
+    #: ``In file included from ...:`` then ``                 from ...:``).  Not part
+    #: of equality: the same place is the same place however it was reached.
+    included_from: tuple["Location", ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         if self.first_col:
@@ -83,7 +88,9 @@ class Diagnostic:
             return f"{self.severity}: {self.message}"
         # nft names no place for command-line input, only the line and its carets.
         prefix = "" if loc.file == CMDLINE else f"{loc}: "
-        out = f"{prefix}{self.severity}: {self.message}"
+        out = "".join(("In file included from " if i == 0 else "                 from ") + f"{inc}:\n"
+                      for i, inc in enumerate(loc.included_from))
+        out += f"{prefix}{self.severity}: {self.message}"
         if loc.line_text is not None:
             line = loc.line_text if loc.file == CMDLINE else _file_line(loc.line_text)
             out += "\n" + line

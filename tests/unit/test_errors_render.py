@@ -27,15 +27,8 @@ GOLDEN = json.loads((Path(__file__).parent / "golden_errors_render.json").read_t
 # Cases where pkttables differs from nft for a reason outside errors.py (the report of
 # the ERRRENDER task names them): strict xfail, so a fix shows up as XPASS.
 KNOWN = {
-    "cmdline_two_lines": "lang: nft prints the FIRST line of a command-line buffer "
-                         "(erec_print cuts indesc->data at its first newline); our "
-                         "<cmdline> locations carry their own line",
-    "cmdline_two_lines_first_longer": "same as cmdline_two_lines",
     "span_concat_over_lines": "evaluate: nft says 'invalid data type, expected concatenation' "
                               "for a single value in a concatenation set",
-    "include_chain": "lang/evaluate: an evaluation error inside an included file has no "
-                     "'In file included from' chain (only parser errors carry it)",
-    "include_eval_error_secondary": "same as include_chain",
 }
 
 

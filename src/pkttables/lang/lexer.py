@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pkttables.errors import Location
+from pkttables.errors import CMDLINE, Location
 
 from . import elements_fast as _ef
 
@@ -73,7 +73,7 @@ class Token:
         loc = self._loc
         if loc is None:
             li = self.li
-            loc = self._loc = Location(li[0], self.line, self.col, self.end, li[1])
+            loc = self._loc = Location(li[0], self.line, self.col, self.end, li[1], li[2] if len(li) > 2 else ())
         return loc
 
     @loc.setter
@@ -279,13 +279,17 @@ def _bulk_context(toks: list[Token]) -> bool:
 _COMMENT_LINE = re.compile(r"[ \t]*#[^\n]*\n")
 
 
-def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: bool = False) -> list[Token]:
+def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: bool = False,
+             included_from: tuple = ()) -> list[Token]:
     """Split ``text`` into tokens; always ends with one EOF token.
 
     Never raises: characters nft's scanner does not know become JUNK tokens, which the
     parser reports as ``unexpected junk`` the way nft does.  ``bulk``: a long plain
-    element list becomes one BULK token (see :mod:`.elements_fast`)."""
+    element list becomes one BULK token (see :mod:`.elements_fast`).  ``included_from``:
+    the include chain of an included file (innermost first), carried by every location
+    so an evaluation error renders nft's ``In file included from`` lines too."""
     toks: list[Token] = []
+    inc = (included_from,) if included_from else ()
     append = toks.append
     pos = 0
     end = len(text)
@@ -294,7 +298,11 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
     line_start = 0
     nlpos = text.find("\n")
     line_text = text[:nlpos] if nlpos >= 0 else text
-    li = (filename, line_text)
+    li = (filename, line_text) + inc
+    # nft's erec_print prints a command-line buffer (indesc type INDESC_BUFFER) only up
+    # to its first newline, whatever line the error is on, with that line's columns:
+    # every <cmdline> location carries the buffer's first line as its text.
+    fixed_li = filename == CMDLINE
     master = _MASTER.match
     comment_line = _COMMENT_LINE.match
     opwords = OPWORDS
@@ -310,7 +318,8 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                 line_start = pos
                 nlpos = text.find("\n", pos)
                 line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
-                li = (filename, line_text)
+                if not fixed_li:
+                    li = (filename, line_text) + inc
                 continue
             at_bol = False
         m = master(text, pos)
@@ -347,7 +356,8 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                             col = stop - line_start + 1
                             nlpos = text.find("\n", line_start)
                             line_text = text[line_start:nlpos] if nlpos >= 0 else text[line_start:]
-                            li = (filename, line_text)
+                            if not fixed_li:
+                                li = (filename, line_text) + inc
                         else:
                             col += stop - pos   # the span is ASCII: characters are bytes
                         pos = stop
@@ -361,7 +371,8 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                 line_start = pos
                 nlpos = text.find("\n", pos)
                 line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
-                li = (filename, line_text)
+                if not fixed_li:
+                    li = (filename, line_text) + inc
                 at_bol = True
             elif g == "n":
                 kind, v = _decnum(s)
@@ -421,5 +432,7 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
     if pos == line_start and line > first_line and not line_text:
         prev = text.rfind("\n", 0, max(0, line_start - 1))
         eof_text = text[prev + 1 : line_start - 1]
-    append(Token(EOF, "", None, Location(filename, line, col, col, eof_text)))
+    if fixed_li:
+        eof_text = li[1]
+    append(Token(EOF, "", None, Location(filename, line, col, col, eof_text, included_from)))
     return toks

@@ -101,6 +101,8 @@ class IncludedDiagnostic(Diagnostic):
     included_from: tuple[Location, ...] = ()
 
     def render(self) -> str:
+        if self.location is not None and self.location.included_from:
+            return Diagnostic.render(self)    # the location carries the chain
         head = [("In file included from " if i == 0 else "                 from ") + f"{loc}:"
                 for i, loc in enumerate(self.included_from)]
         return "\n".join(head + [Diagnostic.render(self)])
@@ -382,7 +384,7 @@ class _Parser:
                     text = fh.read()
             except OSError as e:
                 raise _Err(kw or self.peek(), message=f'Could not open file "{f}": {e.strerror}', loc=loc) from None
-            toks = tokenize(text, f)
+            toks = tokenize(text, f, included_from=(loc,) + parent)
             toks.pop()  # the included file's EOF
             if toks and toks[-1].kind is not NEWLINE:
                 toks.append(Token(NEWLINE, "\n", None, toks[-1].loc))
