@@ -10,11 +10,9 @@ the parser's (sharing one error counter with it).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import tempfile
 from pathlib import Path
+
+from pkttables.testing.nftgolden import capture
 
 HERE = Path(__file__).parent
 BASE = "add table ip t; add chain ip t b { type filter hook input priority 0; }; add chain ip t c"
@@ -74,25 +72,5 @@ CASES = [
 ]
 
 
-def capture() -> dict:
-    ns = f"pktle{os.getpid()}"
-    out = {}
-    for name, setup, text in CASES:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        try:
-            if setup:
-                subprocess.run(["ip", "netns", "exec", ns, "nft", setup], check=True)
-            with tempfile.TemporaryDirectory() as d:
-                path = Path(d) / "b.nft"
-                path.write_text(text)
-                p = subprocess.run(["ip", "netns", "exec", ns, "nft", "-c", "-f", "b.nft"],
-                                   capture_output=True, text=True, cwd=d)
-            out[name] = {"setup": setup, "text": text, "rc": p.returncode, "stderr": p.stderr}
-        finally:
-            subprocess.run(["ip", "netns", "del", ns], check=False)
-    return out
-
-
 if __name__ == "__main__":
-    data = capture()
-    (HERE / "golden_syntaxeval.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    capture(CASES, "", HERE / "golden_syntaxeval.json", "pktle", files=True, sort_keys=False, ensure_ascii=False)

@@ -9,37 +9,25 @@ already stopped at its 10th error)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pkttables.commands import Options, execute, parse_text, run_text
-from pkttables.errors import PktError, SyntaxError_
+from pkttables.commands import execute, parse_text, run_text
+from pkttables.errors import SyntaxError_
 from pkttables.lang import parse
 from pkttables.model import Ruleset
-
-GOLDEN = json.loads((Path(__file__).parent / "golden_syntaxeval.json").read_text())
+from pkttables.testing.nftgolden import FileGolden
 
 _XFAIL: dict[str, str] = {}
 
-
-def _pkt(case: dict) -> tuple[int, str]:
-    rs = Ruleset()
-    if case["setup"]:
-        rs = run_text(case["setup"], rs).ruleset
-    try:
-        run_text(case["text"], rs, Options(dry_run=True), filename="b.nft")
-    except PktError as e:
-        return 1, e.render() + "\n"
-    return 0, ""
+G = FileGolden(Path(__file__).parent / "golden_syntaxeval.json", known=_XFAIL)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_XFAIL[n], strict=True))
-                                  if n in _XFAIL else n for n in sorted(GOLDEN)])
+@pytest.mark.parametrize("name", G.params())
 def test_syntax_and_evaluation_errors_as_nft(name):
-    case = GOLDEN[name]
-    assert _pkt(case) == (case["rc"], case["stderr"])
+    got, want = G.compare(name)
+    assert got == want
 
 
 def test_parse_still_raises_by_default():

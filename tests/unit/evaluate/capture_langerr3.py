@@ -9,14 +9,12 @@ bytecode) and stderr are recorded.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
+from pkttables.testing.nftgolden import capture, tables_setup
+
 HERE = Path(__file__).parent
-FAMILIES = ("ip", "ip6", "inet", "bridge", "netdev", "arp")
-SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in FAMILIES) + "; " + "; ".join([
+SETUP = tables_setup(
     "add set ip t s { type ipv4_addr; flags dynamic,timeout; }",
     "add map ip t m { type ipv4_addr : mark; flags dynamic,timeout; }",
     "add map ip t mc { type ipv4_addr : ipv4_addr . inet_service; flags dynamic,timeout; }",
@@ -24,7 +22,7 @@ SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in FAMILIES) + "; 
     "add map ip t vm { type ipv4_addr : verdict; }",
     "add set ip t p { type ipv4_addr; }",
     "add set ip t d { type ipv4_addr; flags dynamic; }",
-])
+)
 
 CASES = [
     # dynset: key [timeout|expires|comment] [stateful...] [: data]
@@ -137,20 +135,5 @@ CASES = [
 ]
 
 
-def capture() -> dict:
-    ns = f"pktlg{os.getpid()}"
-    out = {}
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
-        for c in CASES:
-            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", c],
-                               capture_output=True, text=True)
-            out[c] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
-    finally:
-        subprocess.run(["ip", "netns", "delete", ns], check=True)
-    return {"setup": SETUP, "cases": out}
-
-
 if __name__ == "__main__":
-    (HERE / "golden_langerr3.json").write_text(json.dumps(capture(), indent=1, sort_keys=True) + "\n")
+    capture(CASES, SETUP, HERE / "golden_langerr3.json", "pktlg")

@@ -9,20 +9,12 @@ recorded.  Add a case here, re-run, and test_evaluate_langerr4.py pins it.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
+from pkttables.testing.nftgolden import NAT_SETUP, capture, tables_setup
+
 HERE = Path(__file__).parent
-FAMILIES = ("ip", "ip6", "inet", "bridge", "netdev", "arp")
-SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in FAMILIES) + "; " + "; ".join([
-    "add chain ip t n { type nat hook prerouting priority dstnat; }",
-    "add chain ip6 t n { type nat hook prerouting priority dstnat; }",
-    "add chain inet t n { type nat hook prerouting priority dstnat; }",
-    "add chain inet t i { type filter hook input priority 0; }",
-    "add set ip t s { type ipv4_addr; flags dynamic,timeout; }",
-])
+SETUP = tables_setup(*NAT_SETUP)
 
 CASES = [
     # log: snaplen and queue-threshold go to the kernel only with a group
@@ -130,20 +122,5 @@ CASES = [
 ]
 
 
-def capture() -> dict:
-    ns = f"pktlh{os.getpid()}"
-    out = {}
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
-        for c in CASES:
-            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", c],
-                               capture_output=True, text=True)
-            out[c] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
-    finally:
-        subprocess.run(["ip", "netns", "delete", ns], check=True)
-    return {"setup": SETUP, "cases": out}
-
-
 if __name__ == "__main__":
-    (HERE / "golden_langerr4.json").write_text(json.dumps(capture(), indent=1, sort_keys=True) + "\n")
+    capture(CASES, SETUP, HERE / "golden_langerr4.json", "pktlh")

@@ -8,14 +8,12 @@ Every case is one ``add rule`` checked with ``nft --debug=netlink -c`` in a name
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
+from pkttables.testing.nftgolden import capture, tables_setup
+
 HERE = Path(__file__).parent
-SETUP = "; ".join(f"add table {f} t; add chain {f} t c" for f in ("ip", "ip6", "inet", "bridge", "netdev", "arp")) \
-    + "; add set ip t s { type ipv4_addr; flags dynamic,timeout; }"
+SETUP = tables_setup("add set ip t s { type ipv4_addr; flags dynamic,timeout; }")
 
 RULES = [
     # interval set size: two per interval after the automerge, +1 leading zero segment,
@@ -71,20 +69,6 @@ RULES = [
 ]
 
 
-def capture() -> dict:
-    ns = f"pktlf{os.getpid()}"
-    out = {}
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", ns, "nft", SETUP], check=True)
-        for r in RULES:
-            p = subprocess.run(["ip", "netns", "exec", ns, "nft", "--debug=netlink", "-c", "add rule " + r],
-                               capture_output=True, text=True)
-            out[r] = {"rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
-    return {"setup": SETUP, "cases": out}
-
-
 if __name__ == "__main__":
-    (HERE / "golden_setconstructs.json").write_text(json.dumps(capture(), indent=1, ensure_ascii=False) + "\n")
+    capture(RULES, SETUP, HERE / "golden_setconstructs.json", "pktlf", command="add rule ",
+            sort_keys=False, ensure_ascii=False)

@@ -7,53 +7,31 @@ error)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pkttables.commands import Options, run_text
-from pkttables.errors import PktError
-from pkttables.model import Ruleset
+from pkttables.commands import run_text
+from pkttables.testing.nftgolden import CommandGolden
 
-GOLDEN = json.loads((Path(__file__).parent / "golden_langerr3.json").read_text())
-_BASE: list = []
+G = CommandGolden(Path(__file__).parent / "golden_langerr3.json")
 
 
-def _base() -> Ruleset:
-    if not _BASE:
-        _BASE.append(run_text(GOLDEN["setup"], Ruleset()).ruleset)
-    return _BASE[0]
-
-
-def _pkt(cmd: str) -> dict:
-    try:
-        res = run_text(cmd, _base(), Options(debug={"netlink"}))
-    except PktError as e:
-        return {"rc": 1, "stdout": "", "stderr": e.render() + "\n"}
-    return {"rc": 0, "stdout": res.output, "stderr": ""}
-
-
-@pytest.mark.parametrize("cmd", sorted(GOLDEN["cases"]))
+@pytest.mark.parametrize("cmd", G.params())
 def test_as_nft(cmd):
-    want, got = dict(GOLDEN["cases"][cmd]), _pkt(cmd)
-    if want["rc"]:
-        want["rc"], want["stdout"] = 1, ""
-    if cmd.startswith("add element"):
-        # nft's --debug=netlink dumps the elements it sends; ours prints no element batch
-        want["stdout"] = got["stdout"] = ""
+    got, want = G.compare(cmd)
     assert got == want
 
 
 def test_wildcard_in_concatenation_lists_as_written():
     rs = run_text('add rule ip t c iifname . tcp dport { "lo" . 22, "veth*" . 23 } accept',
-                  _base()).ruleset
+                  G.base()).ruleset
     out = run_text("list chain ip t c", rs).output
     assert 'iifname . tcp dport { "lo" . 22, "veth*" . 23 } accept' in out
 
 
 def test_dynset_concatenated_data_bytecode():
-    got = _pkt("add rule ip t c update @mc { ip saddr : 1.2.3.4 . 80 }")
+    got = G.answer("add rule ip t c update @mc { ip saddr : 1.2.3.4 . 80 }")
     assert got["rc"] == 0
     assert "[ immediate reg 2 0x04030201 ]" in got["stdout"]
     assert "[ dynset update reg_key 1 set mc sreg_data 2 ]" in got["stdout"]

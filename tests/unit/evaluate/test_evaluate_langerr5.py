@@ -7,39 +7,16 @@ error)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pkttables.commands import Options, run_text
-from pkttables.errors import PktError
-from pkttables.model import Ruleset
+from pkttables.testing.nftgolden import CommandGolden
 
-GOLDEN = json.loads((Path(__file__).parent / "golden_langerr5.json").read_text())
-_BASE: list = []
+G = CommandGolden(Path(__file__).parent / "golden_langerr5.json")
 
 
-def _base() -> Ruleset:
-    if not _BASE:
-        _BASE.append(run_text(GOLDEN["setup"], Ruleset()).ruleset)
-    return _BASE[0]
-
-
-def _pkt(cmd: str) -> dict:
-    try:
-        res = run_text(cmd, _base(), Options(debug={"netlink"}))
-    except PktError as e:
-        return {"rc": 1, "stdout": "", "stderr": e.render() + "\n"}
-    return {"rc": 0, "stdout": res.output, "stderr": ""}
-
-
-@pytest.mark.parametrize("cmd", sorted(GOLDEN["cases"]))
+@pytest.mark.parametrize("cmd", G.params())
 def test_as_nft(cmd):
-    want, got = dict(GOLDEN["cases"][cmd]), _pkt(cmd)
-    if want["rc"]:
-        want["rc"], want["stdout"] = 1, ""
-    if cmd.startswith("add element"):
-        # nft's --debug=netlink dumps the elements it sends; ours prints no element batch
-        want["stdout"] = got["stdout"] = ""
+    got, want = G.compare(cmd)
     assert got == want

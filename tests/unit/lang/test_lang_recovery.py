@@ -7,40 +7,25 @@ inside that block, in its define scope; a top-level command's block does not."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pkttables.commands import Options, run_text
-from pkttables.errors import PktError
 from pkttables.lang import ast as A
 from pkttables.lang import parse
-from pkttables.model import Ruleset
-
-GOLDEN = json.loads((Path(__file__).parent / "golden_recovery.json").read_text())
+from pkttables.testing.nftgolden import FileGolden
 
 # cases where we knowingly differ from nft (none today; the ct scanner scope after a
 # resumed ct object block is modelled: lang/parser.py _CT_RESUMED_STRINGS)
 _XFAIL: dict[str, str] = {}
 
-
-def _pkt(case: dict) -> tuple[int, str]:
-    rs = Ruleset()
-    if case["setup"]:
-        rs = run_text(case["setup"], rs).ruleset
-    try:
-        run_text(case["text"], rs, Options(dry_run=True), filename="b.nft")
-    except PktError as e:
-        return 1, e.render() + "\n"
-    return 0, ""
+G = FileGolden(Path(__file__).parent / "golden_recovery.json", known=_XFAIL)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_XFAIL[n], strict=True))
-                                  if n in _XFAIL else n for n in sorted(GOLDEN)])
+@pytest.mark.parametrize("name", G.params())
 def test_recovery_as_nft(name):
-    case = GOLDEN[name]
-    assert _pkt(case) == (case["rc"], case["stderr"])
+    got, want = G.compare(name)
+    assert got == want
 
 
 def test_resumed_block_items_belong_to_the_inner_object():
