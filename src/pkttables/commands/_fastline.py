@@ -690,15 +690,26 @@ def _terminal_last(key) -> bool:
     return True
 
 
+_STMT_INFO: dict = {}            # statement key -> (group, locs, atoms): a few hundred keys
+
+
+def _stmt_info(k) -> tuple:
+    v = _STMT_INFO.get(k)
+    if v is None:
+        if len(_STMT_INFO) > 100000:
+            _STMT_INFO.clear()
+        v = _STMT_INFO[k] = (_group(k), _stmt_loc_count(k), _stmt_atom_count(k))
+    return v
+
+
 def _units(key) -> list:
     """The units of a rule shape: ``(keys, statement indices, loc range, atom range)``."""
     units: list = []
     lo, ao = 1, 0
     prev = None
+    info = _stmt_info
     for i, k in enumerate(key[1:]):
-        g = _group(k)
-        nl = _stmt_loc_count(k)
-        na = _stmt_atom_count(k)
+        g, nl, na = info(k)
         if g is not None and g == prev:
             u = units[-1]
             u[0].append(k)
