@@ -61,6 +61,10 @@ class Location:
     #: ``In file included from ...:`` then ``                 from ...:``).  Not part
     #: of equality: the same place is the same place however it was reached.
     included_from: tuple["Location", ...] = field(default=(), compare=False)
+    #: what nft prints as the source line when it is not ``line_text``: a command-line
+    #: buffer of several lines shows its first line (erec_print, INDESC_BUFFER), while
+    #: ``line_text`` stays the location's own line for the code that reads it.
+    shown_text: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.first_col:
@@ -91,8 +95,9 @@ class Diagnostic:
         out = "".join(("In file included from " if i == 0 else "                 from ") + f"{inc}:\n"
                       for i, inc in enumerate(loc.included_from))
         out += f"{prefix}{self.severity}: {self.message}"
-        if loc.line_text is not None:
-            line = loc.line_text if loc.file == CMDLINE else _file_line(loc.line_text)
+        text = loc.shown_text if loc.shown_text is not None else loc.line_text
+        if text is not None:
+            line = text if loc.file == CMDLINE else _file_line(text)
             out += "\n" + line
             if loc.first_col or loc.last_col:
                 spans = [(loc.first_col, loc.last_col, "^")]

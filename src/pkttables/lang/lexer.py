@@ -73,7 +73,7 @@ class Token:
         loc = self._loc
         if loc is None:
             li = self.li
-            loc = self._loc = Location(li[0], self.line, self.col, self.end, li[1], li[2] if len(li) > 2 else ())
+            loc = self._loc = Location(li[0], self.line, self.col, self.end, li[1], li[2], shown_text=li[3])
         return loc
 
     @loc.setter
@@ -289,7 +289,6 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
     the include chain of an included file (innermost first), carried by every location
     so an evaluation error renders nft's ``In file included from`` lines too."""
     toks: list[Token] = []
-    inc = (included_from,) if included_from else ()
     append = toks.append
     pos = 0
     end = len(text)
@@ -298,11 +297,12 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
     line_start = 0
     nlpos = text.find("\n")
     line_text = text[:nlpos] if nlpos >= 0 else text
-    li = (filename, line_text) + inc
     # nft's erec_print prints a command-line buffer (indesc type INDESC_BUFFER) only up
     # to its first newline, whatever line the error is on, with that line's columns:
-    # every <cmdline> location carries the buffer's first line as its text.
-    fixed_li = filename == CMDLINE
+    # every <cmdline> location keeps its own line (the fast paths slice statements out
+    # of it) and shows the buffer's first line.
+    shown = line_text if filename == CMDLINE and nlpos >= 0 else None
+    li = (filename, line_text, included_from, shown)
     master = _MASTER.match
     comment_line = _COMMENT_LINE.match
     opwords = OPWORDS
@@ -318,8 +318,7 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                 line_start = pos
                 nlpos = text.find("\n", pos)
                 line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
-                if not fixed_li:
-                    li = (filename, line_text) + inc
+                li = (filename, line_text, included_from, shown)
                 continue
             at_bol = False
         m = master(text, pos)
@@ -356,8 +355,7 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                             col = stop - line_start + 1
                             nlpos = text.find("\n", line_start)
                             line_text = text[line_start:nlpos] if nlpos >= 0 else text[line_start:]
-                            if not fixed_li:
-                                li = (filename, line_text) + inc
+                            li = (filename, line_text, included_from, shown)
                         else:
                             col += stop - pos   # the span is ASCII: characters are bytes
                         pos = stop
@@ -371,8 +369,7 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
                 line_start = pos
                 nlpos = text.find("\n", pos)
                 line_text = text[pos:nlpos] if nlpos >= 0 else text[pos:]
-                if not fixed_li:
-                    li = (filename, line_text) + inc
+                li = (filename, line_text, included_from, shown)
                 at_bol = True
             elif g == "n":
                 kind, v = _decnum(s)
@@ -432,7 +429,5 @@ def tokenize(text: str, filename: str = "<cmdline>", first_line: int = 1, bulk: 
     if pos == line_start and line > first_line and not line_text:
         prev = text.rfind("\n", 0, max(0, line_start - 1))
         eof_text = text[prev + 1 : line_start - 1]
-    if fixed_li:
-        eof_text = li[1]
-    append(Token(EOF, "", None, Location(filename, line, col, col, eof_text, included_from)))
+    append(Token(EOF, "", None, Location(filename, line, col, col, eof_text, included_from, shown_text=shown)))
     return toks
