@@ -297,6 +297,10 @@ class _Gen:
         self.atoms = atoms
         self.ns: dict = {}
         self.names: dict = {}
+        # source text -> closure ``f(L, A, R)`` computing it: within one _Gen a text
+        # always means the same computation (its K names are this _Gen's), so the
+        # closures of the sub-expressions are found by the text :meth:`expr` returns
+        self.fns: dict = {}
 
     def const(self, v) -> str:
         k = id(v)
@@ -304,7 +308,14 @@ class _Gen:
         if name is None:
             name = self.names[k] = f"K{len(self.names)}"
             self.ns[name] = v
+            self.fns[name] = lambda L, A, R=None: v
         return name
+
+    def _fn(self, src: str, make):
+        """``src``, its closure made by ``make()`` the first time the text is seen."""
+        if src not in self.fns:
+            self.fns[src] = make()
+        return src
 
     def expr(self, real, p1, p2) -> str:
         t = type(real)
@@ -313,7 +324,7 @@ class _Gen:
             i = self.locidx.get(real)
             if i is None or p1 != real or p2 != real:
                 raise _Unfit("a location that is not the rule's")
-            return f"L[{i}]"
+            return self._fn(f"L[{i}]", lambda: lambda L, A, R=None: L[i])
         if real is p1 and real is p2:
             return self.const(real)
         if type(p1) is not t or type(p2) is not t:
@@ -324,9 +335,10 @@ class _Gen:
             if len(p1) != len(real) or len(p2) != len(real):
                 raise _Unfit("lengths differ")
             items = [self.expr(a, b, c) for a, b, c in zip(real, p1, p2)]
+            fns = [self.fns[x] for x in items]
             if t is tuple:
-                return "(" + "".join(x + ", " for x in items) + ")"
-            return "[" + ", ".join(items) + "]"
+                return self._fn("(" + "".join(x + ", " for x in items) + ")", lambda: _tuple_fn(fns))
+            return self._fn("[" + ", ".join(items) + "]", lambda: lambda L, A, R=None: [f(L, A, R) for f in fns])
         fs = _FIELDS.get(t)
         if fs is None and dataclasses.is_dataclass(t):
             if any(not f.init for f in dataclasses.fields(t)):
@@ -338,7 +350,9 @@ class _Gen:
                 # frozen, and the same in every rule of the shape (a load, a verdict): one
                 # object for all of them, as equal as the slow path's fresh ones
                 return self.const(real)
-            return f"{self.const(t)}({', '.join(args)})"
+            fns = [self.fns[x] for x in args]
+            vals = [self.ns[x] if x in self.ns else _VAR for x in args]
+            return self._fn(f"{self.const(t)}({', '.join(args)})", lambda: _call_fn(t, fns, vals))
         if t in (int, str, bool, float, type(None)) or isinstance(real, enum.Enum):
             if real == p1 == p2:
                 return self.const(real)
@@ -355,7 +369,7 @@ class _Gen:
             if x == p1 and y == p2:
                 if ar[i] != real:
                     raise _Unfit("whole atom")
-                return f"A[{i}]"
+                return self._fn(f"A[{i}]", lambda: lambda L, A, R=None: A[i])
         # runs of atom bytes (unique values in the probes) and constant bytes
         where = {}
         dup = set()
@@ -389,7 +403,61 @@ class _Gen:
 
         if glue(a1) != p1 or glue(a2) != p2 or glue(ar) != real:
             raise _Unfit("the cut does not give the probes")
-        return " + ".join(self.const(x[1]) if x[0] == "c" else f"A[{x[1]}][{x[2]}:{x[3]}]" for x in parts)
+        src = " + ".join(self.const(x[1]) if x[0] == "c" else f"A[{x[1]}][{x[2]}:{x[3]}]" for x in parts)
+        return self._fn(src, lambda: _glue_fn(parts))
+
+
+def _tuple_fn(fns: list):
+    """The closure of a tuple display of ``fns``' values (the usual lengths unrolled:
+    a unit's constructor is a tuple of 1-3 statements)."""
+    n = len(fns)
+    if n == 0:
+        return lambda L, A, R=None: ()
+    if n == 1:
+        (f,) = fns
+        return lambda L, A, R=None: (f(L, A, R),)
+    if n == 2:
+        f, g = fns
+        return lambda L, A, R=None: (f(L, A, R), g(L, A, R))
+    if n == 3:
+        f, g, h = fns
+        return lambda L, A, R=None: (f(L, A, R), g(L, A, R), h(L, A, R))
+    fns = tuple(fns)
+    return lambda L, A, R=None: tuple([f(L, A, R) for f in fns])
+
+
+def _call_fn(t: type, fns: list, vals: list):
+    """The closure of ``t(*values of fns)``.  ``vals[i]`` is the i-th argument when it
+    is a constant of the shape (most fields of a typed node are), else ``_VAR``: the
+    constants are placed once, only the other arguments are called for."""
+    var = tuple((i, f) for i, (f, v) in enumerate(zip(fns, vals)) if v is _VAR)
+    if len(var) == len(fns):
+        fns = tuple(fns)
+        return lambda L, A, R=None: t(*[f(L, A, R) for f in fns])
+    if len(var) == 1:
+        ((i, f),) = var
+        before, after = tuple(vals[:i]), tuple(vals[i + 1:])
+        return lambda L, A, R=None: t(*before, f(L, A, R), *after)
+    base = list(vals)
+
+    def call(L, A, R=None):
+        a = base.copy()
+        for i, f in var:
+            a[i] = f(L, A, R)
+        return t(*a)
+    return call
+
+
+_VAR = object()
+
+
+def _glue_fn(parts: list):
+    """The closure of the bytes a :meth:`_Gen.bytes_expr` cut glues."""
+    if len(parts) == 1 and parts[0][0] == "a":
+        _, i, j, k = parts[0]
+        return lambda L, A, R=None: A[i][j:k]
+    parts = tuple(parts)
+    return lambda L, A, R=None: b"".join(x[1] if x[0] == "c" else A[x[1]][x[2]:x[3]] for x in parts)
 
 
 def build_template(rule: A.Rule, scanned: tuple, slow, real: tuple):
