@@ -466,7 +466,8 @@ def build_template(rule: A.Rule, scanned: tuple, slow, real: tuple):
     ``slow(rule)`` is the slow path (``(stmts, program)``), ``real`` its answer for
     ``rule``, ``scanned`` what :func:`scan` gave for it."""
     key, locs, atoms = scanned
-    rng = random.Random(hash(key) & 0xFFFFFFFF)
+    # seeded from the key's text, not hash(): the same probes in every process (PYTHONHASHSEED)
+    rng = random.Random(repr(key))
     try:
         r1 = _probe(rule, rng, set())
         s1 = scan(r1)
