@@ -258,25 +258,6 @@ class _OneChain:
         return self.chains.get((family, table, name))
 
 
-class _CachedBaseChains:
-    """A LoadedRuleset whose ``base_chains`` answers are remembered: a generation does
-    not change, and the hook walk asks for the same list for every packet."""
-
-    def __init__(self, loaded: LoadedRuleset):
-        self._loaded = loaded
-        self._cache: dict[tuple, list] = {}
-
-    def base_chains(self, family, hook, *, types=("filter", "route"), device=None):
-        key = (family, hook, tuple(types), device)
-        r = self._cache.get(key)
-        if r is None:
-            r = self._cache[key] = self._loaded.base_chains(family, hook, types=types, device=device)
-        return r
-
-    def __getattr__(self, name):
-        return getattr(self._loaded, name)
-
-
 class CodegenRuntime(ChainRuntime):
     """:class:`~pkttables.vm.stateful_impl.ChainRuntime` with the chains run by
     generated code.  Same constructor, state, events and hook runners.
@@ -293,7 +274,6 @@ class CodegenRuntime(ChainRuntime):
 
     def _compile(self, loaded: LoadedRuleset) -> None:
         self.compiled = CompiledRuleset(loaded)
-        self.loaded = _CachedBaseChains(loaded)
         self._plans: dict[tuple, tuple] = {}
 
     def reload(self, loaded: LoadedRuleset) -> None:
@@ -319,9 +299,7 @@ class CodegenRuntime(ChainRuntime):
         key = (family, hook, device, prio)
         plan = self._plans.get(key)
         if plan is None:
-            chains = self.loaded.base_chains(family, hook, types=self.types, device=device)
-            if prio is not None:   # one hook entry's chains (ChainRuntime.run_hook)
-                chains = [c for c in chains if prio[0] <= c.hook.priority <= prio[1]]
+            chains = self.loaded.base_chains(family, hook, types=self.types, device=device, prio=prio)
             fns = self.compiled._fns
             plan = self._plans[key] = tuple(
                 (c, fns[(c.family, c.table, c.name)], c.family, _NFPROTO[c.family],

@@ -282,6 +282,7 @@ class LoadedRuleset:
     def __init__(self, ruleset, *, sets: dict | None = None):
         self.ruleset = ruleset
         self.generation = getattr(ruleset, "generation", 0)
+        self._base_chains: dict[tuple, tuple[LoadedChain, ...]] = {}
         self.chains: dict[tuple[str, str, str], LoadedChain] = {}
         self.tables: dict[tuple[str, str], Any] = {}
         #: named sets: (family, table, name) -> SetLookup.  Callers running several loaded
@@ -311,12 +312,23 @@ class LoadedRuleset:
         return self.chains.get((family, table, name))
 
     def base_chains(self, family: str, hook: str, *, types: Iterable[str] = ("filter", "route"),
-                    device: str | None = None) -> list[LoadedChain]:
+                    device: str | None = None, prio: tuple[int, int] | None = None) -> tuple[LoadedChain, ...]:
         """The base chains a packet of engine family ``family`` meets at ``hook``, in the
         kernel's order (priority; at equal priority the later registered first).
 
-        ``device``: for netdev ingress/egress, only chains bound to that device."""
+        ``device``: for netdev ingress/egress, only chains bound to that device.
+        ``prio = (lo, hi)``: only the chains of one hook entry (priorities lo..hi).
+        A generation never changes, and every packet asks again at every hook entry:
+        the answers are computed once per generation and key."""
         types = tuple(types)
+        key = (family, hook, types, device, prio)
+        found = self._base_chains.get(key)
+        if found is None:
+            found = self._base_chains[key] = self._find_base_chains(family, hook, types, device, prio)
+        return found
+
+    def _find_base_chains(self, family: str, hook: str, types: tuple[str, ...], device: str | None,
+                          prio: tuple[int, int] | None) -> tuple[LoadedChain, ...]:
         found = []
         for lc in self.chains.values():
             h = lc.hook
@@ -332,10 +344,12 @@ class LoadedRuleset:
                 continue
             if family == "netdev" and device is not None and h.devices and device not in h.devices:
                 continue
+            if prio is not None and not prio[0] <= h.priority <= prio[1]:
+                continue
             found.append(lc)
         # registration order = creation order; later registered runs first at a tie
         found.sort(key=lambda c: (c.hook.priority, -c.table_handle, -c.handle))
-        return found
+        return tuple(found)
 
     def named_set(self, family: str, table: str, name: str):
         return self.named_sets.get((family, table, name))

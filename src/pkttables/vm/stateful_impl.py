@@ -582,10 +582,7 @@ class ChainRuntime:
         from pkttables.stack.hooks import HookVerdict
         from pkttables.stack.hooks import Verdict as NF
         device = pkt.iif if hook == "ingress" else pkt.oif if hook == "egress" else None
-        chains = self.loaded.base_chains(family, hook, types=self.types, device=device)
-        if prio is not None:
-            lo, hi = prio
-            chains = [c for c in chains if lo <= c.hook.priority <= hi]
+        chains = self.loaded.base_chains(family, hook, types=self.types, device=device, prio=prio)
         events_before = len(self.ctx.events)
         result = HookVerdict(NF.ACCEPT)
         for chain in chains:
