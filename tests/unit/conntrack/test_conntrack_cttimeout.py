@@ -23,6 +23,7 @@ from pkttables.conntrack.nft import ct_set
 from pkttables.packet import LinkType, Packet
 from pkttables.proto import CtKeyId
 from pkttables.testing import packets as P
+from pkttables.testing.hosts import ROUTER_TOML
 
 C4, S4 = "192.168.1.10", "198.51.100.7"
 
@@ -141,26 +142,7 @@ def test_timeout_object_only_for_new_entries_of_its_protocol():
     assert not tab.assign_timeout(t, 17, {"unreplied": 2})                               # template
 
 
-_ROUTER = """
-[sysctl]
-"net.ipv4.ip_forward" = 1
-[[interface]]
-name = "lan0"
-mac = "02:00:00:00:00:01"
-addresses = ["192.168.1.1/24"]
-[[interface]]
-name = "wan0"
-mac = "02:00:00:00:01:01"
-addresses = ["203.0.113.2/24"]
-[[route]]
-to = "0.0.0.0/0"
-via = "203.0.113.1"
-dev = "wan0"
-[[neighbor]]
-address = "203.0.113.1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-"""
+_ROUTER = ROUTER_TOML
 
 
 @pytest.mark.parametrize("backend", ["interp", "codegen"])

@@ -13,6 +13,7 @@ from pkttables.datapath.replay import Simulator
 from pkttables.model import Ruleset
 from pkttables.packet import LinkType, Packet
 from pkttables.testing import packets as P
+from pkttables.testing.hosts import ROUTER_TOML
 
 C, S, W = "192.168.1.10", "198.51.100.7", "203.0.113.2"
 
@@ -94,26 +95,7 @@ def _rs(text, base=None):
     return run_text(text, base or Ruleset(), Options()).ruleset
 
 
-_ROUTER = """
-[sysctl]
-"net.ipv4.ip_forward" = 1
-[[interface]]
-name = "lan0"
-mac = "02:00:00:00:00:01"
-addresses = ["192.168.1.1/24"]
-[[interface]]
-name = "wan0"
-mac = "02:00:00:00:01:01"
-addresses = ["203.0.113.2/24"]
-[[route]]
-to = "0.0.0.0/0"
-via = "203.0.113.1"
-dev = "wan0"
-[[neighbor]]
-address = "203.0.113.1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-"""
+_ROUTER = ROUTER_TOML
 
 
 def test_simulator_load_untimeouts_deleted_objects():

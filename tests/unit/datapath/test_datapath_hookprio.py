@@ -11,35 +11,13 @@ from pkttables.datapath.replay import PacketResult, Simulator
 from pkttables.model import Ruleset
 from pkttables.stack.host import Host
 from pkttables.testing import packets as P
+from pkttables.testing.hosts import router_toml
 
 BACKENDS = ("interp", "codegen", "classifier")
 C, S = "192.168.1.10", "198.51.100.7"
 CLIENT_MAC, LAN_MAC = "02:00:00:00:00:10", "02:00:00:00:00:01"
 
-_ROUTER = """
-[sysctl]
-"net.ipv4.ip_forward" = 1
-[[interface]]
-name = "lan0"
-mac = "02:00:00:00:00:01"
-addresses = ["192.168.1.1/24"]
-[[interface]]
-name = "wan0"
-mac = "02:00:00:00:01:01"
-addresses = ["203.0.113.2/24"]
-[[route]]
-to = "0.0.0.0/0"
-via = "203.0.113.1"
-dev = "wan0"
-[[neighbor]]
-address = "203.0.113.1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-[[neighbor]]
-address = "192.168.1.10"
-mac = "02:00:00:00:00:10"
-dev = "lan0"
-"""
+_ROUTER = router_toml(("192.168.1.10", "02:00:00:00:00:10"))
 
 
 def _rs(text: str, base: Ruleset | None = None) -> Ruleset:
