@@ -368,26 +368,9 @@ _CLASSIC = (_FLOW.replace("\tflowtable f {\n\t\thook ingress priority 0; devices
 
 def _tcp_conversation(n_data: int) -> list[tuple[str, bytes]]:
     """Handshake, ``n_data`` established segments alternating directions, FIN."""
-    from pkttables.testing.packets import TCP_ACK, TCP_FIN, TCP_SYN, ether, ipv4, tcp
+    from pkttables.testing.hosts import tcp_conversation
 
-    lan_mac, wan_mac, gw_mac, cli_mac = ("02:00:00:00:00:01", "02:00:00:00:01:01",
-                                         "02:00:00:00:01:fe", "02:00:00:00:00:10")
-    cli, srv, wan = "192.168.1.10", "93.184.216.34", "203.0.113.2"
-    lan = lambda seg: ("lan0", ether(lan_mac, cli_mac, ipv4(cli, srv, seg, ident=7)))  # noqa: E731
-    wn = lambda seg: ("wan0", ether(wan_mac, gw_mac, ipv4(srv, wan, seg, ident=9, ttl=50)))  # noqa: E731
-    sport = 40000
-    pk = [lan(tcp(sport, 80, TCP_SYN, seq=1000)), wn(tcp(80, sport, TCP_SYN | TCP_ACK, seq=5000, ack=1001)),
-          lan(tcp(sport, 80, TCP_ACK, seq=1001, ack=5001))]
-    cs, ss = 1001, 5001
-    for i in range(n_data):
-        if i % 2 == 0:
-            pk.append(lan(tcp(sport, 80, TCP_ACK, seq=cs, ack=ss, payload=b"q" * 10)))
-            cs += 10
-        else:
-            pk.append(wn(tcp(80, sport, TCP_ACK, seq=ss, ack=cs, payload=b"r" * 100)))
-            ss += 100
-    pk.append(lan(tcp(sport, 80, TCP_FIN | TCP_ACK, seq=cs, ack=ss)))
-    return pk
+    return tcp_conversation(n_data, closing_ack=False, udp_tail=False)
 
 
 def _home_router():

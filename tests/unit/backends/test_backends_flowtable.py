@@ -12,11 +12,9 @@ from pkttables.datapath import Simulator
 from pkttables.datapath.replay import load_ruleset
 from pkttables.packet.checksum import internet_checksum
 from pkttables.stack.host import load_host
-from pkttables.testing.packets import TCP_ACK, TCP_FIN, TCP_SYN, ether, ipv4, tcp, udp
+from pkttables.testing.hosts import tcp_conversation
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "home-router"
-LAN_MAC, WAN_MAC, GW_MAC, CLI_MAC = "02:00:00:00:00:01", "02:00:00:00:01:01", "02:00:00:00:01:fe", "02:00:00:00:00:10"
-CLI, SRV, WAN = "192.168.1.10", "93.184.216.34", "203.0.113.2"
 
 RULES = """
 table inet filter {
@@ -37,28 +35,6 @@ table ip nat {
 	}
 }
 """
-
-
-def _conversation(n_data=20, sport=40000):
-    lan = lambda seg: ("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, SRV, seg, ident=7)))
-    wan = lambda seg: ("wan0", ether(WAN_MAC, GW_MAC, ipv4(SRV, WAN, seg, ident=9, ttl=50)))
-    pk = [lan(tcp(sport, 80, TCP_SYN, seq=1000)),
-          wan(tcp(80, sport, TCP_SYN | TCP_ACK, seq=5000, ack=1001)),
-          lan(tcp(sport, 80, TCP_ACK, seq=1001, ack=5001))]
-    cs, ss = 1001, 5001
-    for i in range(n_data):
-        if i % 2 == 0:
-            pk.append(lan(tcp(sport, 80, TCP_ACK, seq=cs, ack=ss, payload=b"q" * 10)))
-            cs += 10
-        else:
-            pk.append(wan(tcp(80, sport, TCP_ACK, seq=ss, ack=cs, payload=b"r" * 100)))
-            ss += 100
-    pk.append(lan(tcp(sport, 80, TCP_FIN | TCP_ACK, seq=cs, ack=ss)))
-    pk.append(wan(tcp(80, sport, TCP_ACK, seq=ss, ack=cs + 1)))
-    # UDP: offloaded once confirmed, no reply needed
-    pk += [("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, SRV, udp(5353, 53, b"x" * n)))) for n in (10, 20, 30)]
-    pk += [("wan0", ether(WAN_MAC, GW_MAC, ipv4(SRV, WAN, udp(53, 5353, b"y" * 40))))]
-    return pk
 
 
 def _sims(tmp_path):
@@ -92,7 +68,7 @@ def _run(sim, hook, packets, t0=1000.0, step=0.01):
 
 def test_fast_path_emits_the_classic_bytes(tmp_path):
     classic, fast, hook = _sims(tmp_path)
-    pk = _conversation()
+    pk = tcp_conversation()
     want, _ = _run(classic, None, pk)
     got, paths = _run(fast, hook, pk)
     assert got == want
@@ -114,7 +90,7 @@ def test_fast_path_emits_the_classic_bytes(tmp_path):
 
 def test_not_offloaded_before_established_and_expiry(tmp_path):
     classic, fast, hook = _sims(tmp_path)
-    pk = _conversation(n_data=4)
+    pk = tcp_conversation(n_data=4)
     _run(fast, hook, pk[:2])                   # SYN, SYN-ACK: not established
     assert hook.stats["offloaded"] == 0 and hook.stats["refused"] >= 1
     _run(fast, hook, pk[2:4], t0=1000.02)

@@ -13,12 +13,13 @@ from pkttables.cli.main import main
 from pkttables.datapath import Simulator
 from pkttables.datapath.replay import load_ruleset
 from pkttables.stack.host import load_host
-from pkttables.testing.packets import TCP_ACK, TCP_FIN, TCP_SYN, ether, ipv4, tcp, udp
+from pkttables.testing.hosts import tcp_conversation
+from pkttables.testing.packets import ether, ipv4, udp
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "home-router"
 HOST = str(EXAMPLE / "host.toml")
-LAN_MAC, WAN_MAC, GW_MAC, CLI_MAC = "02:00:00:00:00:01", "02:00:00:00:01:01", "02:00:00:00:01:fe", "02:00:00:00:00:10"
-CLI, SRV, WAN = "192.168.1.10", "93.184.216.34", "203.0.113.2"
+LAN_MAC, CLI_MAC = "02:00:00:00:00:01", "02:00:00:00:00:10"
+CLI, SRV = "192.168.1.10", "93.184.216.34"
 
 FLOW = """
 table inet filter {
@@ -43,27 +44,6 @@ CLASSIC = FLOW.replace("\tflowtable f {\n\t\thook ingress priority 0; devices = 
               .replace("ip protocol { tcp, udp } flow add @f counter", "ip protocol { tcp, udp } counter")
 
 
-def conversation(n_data=20, sport=40000):
-    lan = lambda seg: ("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, SRV, seg, ident=7)))
-    wan = lambda seg: ("wan0", ether(WAN_MAC, GW_MAC, ipv4(SRV, WAN, seg, ident=9, ttl=50)))
-    pk = [lan(tcp(sport, 80, TCP_SYN, seq=1000)),
-          wan(tcp(80, sport, TCP_SYN | TCP_ACK, seq=5000, ack=1001)),
-          lan(tcp(sport, 80, TCP_ACK, seq=1001, ack=5001))]
-    cs, ss = 1001, 5001
-    for i in range(n_data):
-        if i % 2 == 0:
-            pk.append(lan(tcp(sport, 80, TCP_ACK, seq=cs, ack=ss, payload=b"q" * 10)))
-            cs += 10
-        else:
-            pk.append(wan(tcp(80, sport, TCP_ACK, seq=ss, ack=cs, payload=b"r" * 100)))
-            ss += 100
-    pk.append(lan(tcp(sport, 80, TCP_FIN | TCP_ACK, seq=cs, ack=ss)))
-    pk.append(wan(tcp(80, sport, TCP_ACK, seq=ss, ack=cs + 1)))
-    pk += [("lan0", ether(LAN_MAC, CLI_MAC, ipv4(CLI, SRV, udp(5353, 53, b"x" * n)))) for n in (10, 20, 30)]
-    pk += [("wan0", ether(WAN_MAC, GW_MAC, ipv4(SRV, WAN, udp(53, 5353, b"y" * 40))))]
-    return pk
-
-
 def write_traffic(path, packets):
     with PcapngWriter(str(path)) as w:
         ids = {}
@@ -85,7 +65,7 @@ def simulate(capsys, *argv):
 # ------------------------------------------------------------------ flowtables
 def test_simulate_with_a_flowtable_emits_the_classic_bytes(tmp_path, capsys):
     traffic = tmp_path / "t.pcapng"
-    write_traffic(traffic, conversation())
+    write_traffic(traffic, tcp_conversation())
     outs = {}
     for name, text in (("flow", FLOW), ("classic", CLASSIC)):
         rules = tmp_path / f"{name}.nft"
@@ -98,7 +78,7 @@ def test_simulate_with_a_flowtable_emits_the_classic_bytes(tmp_path, capsys):
         outs[name] = ([(r.ifname, r.data) for r in read_capture(str(out))],
                       [json.loads(ln) for ln in js.read_text().splitlines()])
     frames, results = outs["flow"]
-    assert frames == outs["classic"][0] and len(frames) == len(conversation())
+    assert frames == outs["classic"][0] and len(frames) == len(tcp_conversation())
     fast = [r["index"] for r in results if r.get("type") == "packet" and r["reason"]
             and r["reason"].startswith("flowtable inet filter f")]
     # the handshake and the first established packet take the classic path (flow add
@@ -119,7 +99,7 @@ def test_simulator_flowtable_stats_and_break(tmp_path):
     sim = Simulator(host, load_ruleset(str(rules), host), seed=1)
     assert sim.flowtable is not None and sim.ct_table is not None
     res = []
-    for i, (dev, frame) in enumerate(conversation(n_data=4)):
+    for i, (dev, frame) in enumerate(tcp_conversation(n_data=4)):
         res += [r for r in sim.process(frame, (1000 + i) * 10**9, dev, i) if hasattr(r, "verdict")]
     st = sim.flowtable.stats
     assert st["offloaded"] == 2 and st["fast"] >= 4 and st["teardown"] >= 1 and st["refused"] >= 2
