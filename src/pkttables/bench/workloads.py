@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pkttables.bench.report import Measurement, Report
+# one masqueraded connection through the home router, with and without a flowtable
+from pkttables.testing.hosts import CLASSIC_RULESET as _CLASSIC, FLOWTABLE_RULESET as _FLOW
 
 
 @dataclass(slots=True)
@@ -338,32 +340,6 @@ def conntrack_workload(report: Report, opt: Options) -> None:
         # issue 6/8 aim: a tracked entry costs at most 400 bytes; > 1 when met.
         report.ratios.append(_aim_ratio("conntrack", f"bytes per entry at {mem[-1].n:,}",
                                         400.0, mem[-1].value, "<= 400 B"))
-
-
-# One masqueraded TCP connection through the home router (examples/home-router/host.toml),
-# with and without `flow add @f` in the forward chain: the same rulesets as the unit test
-# of the flowtable wiring (tests/unit/simulate/test_simulate_wiring.py).
-_FLOW = """
-table inet filter {
-	flowtable f {
-		hook ingress priority 0; devices = { lan0, wan0 };
-	}
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ip protocol { tcp, udp } flow add @f counter
-		ct state established,related accept
-		iifname "lan0" oifname "wan0" accept
-	}
-}
-table ip nat {
-	chain postrouting {
-		type nat hook postrouting priority srcnat;
-		oifname "wan0" masquerade
-	}
-}
-"""
-_CLASSIC = (_FLOW.replace("\tflowtable f {\n\t\thook ingress priority 0; devices = { lan0, wan0 };\n\t}\n", "")
-            .replace("ip protocol { tcp, udp } flow add @f counter", "ip protocol { tcp, udp } counter"))
 
 
 def _tcp_conversation(n_data: int) -> list[tuple[str, bytes]]:

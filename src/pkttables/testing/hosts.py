@@ -11,7 +11,7 @@ router (flowtable tests and benchmarks).
 
 from __future__ import annotations
 
-__all__ = ["ROUTER_TOML", "router_toml", "tcp_conversation"]
+__all__ = ["ROUTER_TOML", "router_toml", "tcp_conversation", "FLOWTABLE_RULESET", "CLASSIC_RULESET"]
 
 #: lan0 192.168.1.1/24, wan0 203.0.113.2/24, default route via the gateway 203.0.113.1
 #: (whose MAC is known), IPv4 forwarding on.
@@ -80,3 +80,30 @@ def tcp_conversation(n_data: int = 20, sport: int = 40000, *, closing_ack: bool 
         pk += [("lan0", ether(lan_mac, cli_mac, ipv4(cli, srv, udp(5353, 53, b"x" * n)))) for n in (10, 20, 30)]
         pk.append(("wan0", ether(wan_mac, gw_mac, ipv4(srv, wan, udp(53, 5353, b"y" * 40)))))
     return pk
+
+
+#: The home router's forwarding with a flowtable: established TCP/UDP flows are offloaded
+#: (``flow add @f``) and masqueraded on wan0.
+FLOWTABLE_RULESET = """
+table inet filter {
+	flowtable f {
+		hook ingress priority 0; devices = { lan0, wan0 };
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ip protocol { tcp, udp } flow add @f counter
+		ct state established,related accept
+		iifname "lan0" oifname "wan0" accept
+	}
+}
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat;
+		oifname "wan0" masquerade
+	}
+}
+"""
+#: The same ruleset without the flowtable: every packet walks the chains.
+CLASSIC_RULESET = (FLOWTABLE_RULESET
+                   .replace("\tflowtable f {\n\t\thook ingress priority 0; devices = { lan0, wan0 };\n\t}\n", "")
+                   .replace("ip protocol { tcp, udp } flow add @f counter", "ip protocol { tcp, udp } counter"))

@@ -13,7 +13,7 @@ from pkttables.cli.main import main
 from pkttables.datapath import Simulator
 from pkttables.datapath.replay import load_ruleset
 from pkttables.stack.host import load_host
-from pkttables.testing.hosts import tcp_conversation
+from pkttables.testing.hosts import CLASSIC_RULESET, FLOWTABLE_RULESET, tcp_conversation
 from pkttables.testing.packets import ether, ipv4, udp
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "home-router"
@@ -21,27 +21,7 @@ HOST = str(EXAMPLE / "host.toml")
 LAN_MAC, CLI_MAC = "02:00:00:00:00:01", "02:00:00:00:00:10"
 CLI, SRV = "192.168.1.10", "93.184.216.34"
 
-FLOW = """
-table inet filter {
-	flowtable f {
-		hook ingress priority 0; devices = { lan0, wan0 };
-	}
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ip protocol { tcp, udp } flow add @f counter
-		ct state established,related accept
-		iifname "lan0" oifname "wan0" accept
-	}
-}
-table ip nat {
-	chain postrouting {
-		type nat hook postrouting priority srcnat;
-		oifname "wan0" masquerade
-	}
-}
-"""
-CLASSIC = FLOW.replace("\tflowtable f {\n\t\thook ingress priority 0; devices = { lan0, wan0 };\n\t}\n", "") \
-              .replace("ip protocol { tcp, udp } flow add @f counter", "ip protocol { tcp, udp } counter")
+FLOW, CLASSIC = FLOWTABLE_RULESET, CLASSIC_RULESET
 
 
 def write_traffic(path, packets):
