@@ -262,6 +262,13 @@ class _RuleEval:
                 # protocol key of the link layer the context holds -- after a vlan
                 # header that is `vlan type`, not `meta protocol`/`meta nfproto`/`ether type`
                 stmt = self._vlan_type_dep(dep, loc)
+            elif base == "nh" and dep.kind == "meta" and self.fam in ("inet", "netdev") \
+                    and self.pctx.get("ll") == "ether" and proto not in ("ipv6-exthdr", "ipv4-option"):
+                # nft payload_gen_dependency asks the link layer the context holds: once
+                # `meta iiftype ether` made it Ethernet (an `ether` field's dependency or
+                # the user's), the network protocol is `ether type`, not the family's
+                # `meta nfproto`/`meta protocol` (it then merges with `ether saddr`)
+                stmt = self._ether_type_dep(dep, loc)
             if proto in _ICMPISH and base == "nh" and nh in ("ip", "ip6"):
                 # nft 1.0.6's special icmp/icmpv6 dependency is `meta l4proto` alone once
                 # the network protocol is known (`meta nfproto ipv4 icmpv6 type 1` and
@@ -284,6 +291,15 @@ class _RuleEval:
         if dep.kind == "meta" and dep.name == "nfproto":
             value = EthProto.IP if dep.value == NfProto.IPV4 else EthProto.IPV6
         left = self._payload("vlan", "type", loc, dep=True).expr
+        right = N.Value(loc, left.dtype, left.len_bits, left.byteorder,
+                        encode(value, left.nbytes, left.byteorder))
+        return N.Match(loc, left, "eq", right, implicit=True)
+
+    def _ether_type_dep(self, dep: Dep, loc: Location | None) -> N.Match:
+        value = dep.value
+        if dep.name == "nfproto":
+            value = EthProto.IP if dep.value == NfProto.IPV4 else EthProto.IPV6
+        left = self._payload("ether", "type", loc, dep=True).expr
         right = N.Value(loc, left.dtype, left.len_bits, left.byteorder,
                         encode(value, left.nbytes, left.byteorder))
         return N.Match(loc, left, "eq", right, implicit=True)
@@ -1524,7 +1540,7 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
             terminal = s
     if ev.kernel_err is not None:
         raise ev.kernel_err
-    return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out)), rule.comment)
+    return N.TypedRule(ctx.family, ctx.table, ctx.chain, tuple(merge_payloads(ev.out, ctx.family)), rule.comment)
 
 
 def _is_terminal(s: A.Stmt) -> bool:
@@ -1533,58 +1549,100 @@ def _is_terminal(s: A.Stmt) -> bool:
     return isinstance(s, (A.Reject, A.Queue, A.Nat))
 
 
-def _mergeable(s: N.TStmt) -> bool:
-    return (isinstance(s, N.Match) and s.op == "eq" and isinstance(s.left, N.Payload)
-            and isinstance(s.right, N.Value) and s.left.offset_bits % 8 == 0 and s.left.len_bits % 8 == 0)
+# the protocol keys of nft 1.0.6's headers (proto_desc.protocol_key): payload_expr_alloc
+# flags them EXPR_F_PROTOCOL, and a merge keeps such a match's place in the rule
+_PROTOCOL_KEYS = frozenset((("ether", "type"), ("vlan", "type"), ("ip", "protocol"),
+                            ("ip6", "nexthdr"), ("ah", "nexthdr"), ("comp", "nexthdr")))
+
+
+def _collectable(s: N.Match) -> bool:
+    """A relational on a byte-aligned payload field with a constant, ``==`` or ``!=``
+    (nft 1.0.6 stmt_reduce; an unaligned field is a ``payload & mask`` binop there)."""
+    left = s.left
+    return (isinstance(left, N.Payload) and isinstance(s.right, N.Value) and s.op in ("eq", "neq")
+            and left.offset_bits % 8 == 0 and left.len_bits % 8 == 0)
 
 
 def _can_merge(a: N.Payload, b: N.Payload) -> bool:
-    # adjacent on one base, at most one 16-byte register; a load that already fills
-    # 32-bit words is left alone (empirical, fits nft 1.0.6: ip saddr + ip daddr and
-    # arp htype.ptype + hlen stay apart, ether saddr + type merge)
-    return (a.base == b.base and a.offset_bits + a.len_bits == b.offset_bits
-            and a.len_bits + b.len_bits <= 128 and MERGE_RULE(a.len_bits, b.len_bits))
+    """nft 1.0.6 payload_can_merge: adjacent on one base, one 16-byte register at most;
+    beyond 4 bytes only at the link layer or when one side is already wider than 4 bytes
+    (a network/transport load of up to 4 bytes is the kernel's fast path)."""
+    if a.base != b.base or a.offset_bits + a.len_bits != b.offset_bits:
+        return False
+    total = a.len_bits + b.len_bits
+    if total > 128:
+        return False
+    return total <= 32 or a.base == Base.LL_HEADER or a.len_bits > 32 or b.len_bits > 32
 
 
-MERGE_RULE = lambda x, y: not (x % 32 == 0 and (y % 32 == 0 or y < 16))  # noqa: E731
+def _join(a: N.Match, b: N.Match, loc_of: N.Match) -> N.Match:
+    """One match on ``a``'s and ``b``'s fields (``a`` first in the packet), at the place
+    (and with the location) of ``loc_of`` (nft payload_expr_join, constant_expr_join)."""
+    pa = a.left
+    left = N.Payload(pa.loc, INTEGER, pa.len_bits + b.left.len_bits, BIG, pa.base, pa.offset_bits,  # type: ignore
+                     pa.proto, pa.field)  # type: ignore[union-attr]
+    data = a.right.data + b.right.data  # type: ignore[union-attr]
+    return N.Match(loc_of.loc, left, a.op, N.Value(a.right.loc, INTEGER, left.len_bits, BIG, data),
+                   loc_of.implicit)
 
 
-def _merge(prev: N.Match, s: N.Match) -> N.Match:
-    a = prev.left
-    left = N.Payload(a.loc, INTEGER, a.len_bits + s.left.len_bits, BIG, a.base, a.offset_bits,  # type: ignore
-                     a.proto, a.field)  # type: ignore[union-attr]
-    data = prev.right.data + s.right.data  # type: ignore[union-attr]
-    return N.Match(prev.loc, left, "eq", N.Value(prev.right.loc, INTEGER, left.len_bits, BIG, data), prev.implicit)
-
-
-def merge_payloads(stmts: list[N.TStmt]) -> list[N.TStmt]:
-    """nft's ``payload_try_merge``: in each run of consecutive equality matches on
-    payload fields, taken in offset order, adjacent fields become one load and one
-    compare.  The merged match takes the place of its first field in the rule; the
-    others keep their places (nft sorts a copy of the run, not the rule)."""
-    out = list(stmts)
-    i = 0
-    while i < len(out):
-        if not _mergeable(out[i]):
-            i += 1
+def _do_merge(out: list, sa: list[int], dead: set[int]) -> None:
+    """nft payload_do_merge on the collected matches ``sa`` (indices into ``out``): sorted
+    by base and offset (a stable sort), each adjacent pair with the same operator joins.
+    The joined match stays where the lower field was, unless the higher one is a protocol
+    key (``ether type``): then it takes that one's place, so a dependency is never tested
+    after the header that needs it (``vlan id 2 ether saddr X`` -> one 8-byte load of
+    ether saddr + type where `ether type 8021q` was)."""
+    order = sorted(sa, key=lambda k: (int(out[k].left.base), out[k].left.offset_bits))
+    proto = {k: (out[k].left.proto, out[k].left.field) in _PROTOCOL_KEYS for k in sa}
+    last = order[0]
+    for k in order[1:]:
+        a, b = out[last], out[k]
+        if a.op != b.op or not _can_merge(a.left, b.left):
+            last = k
             continue
-        j = i
-        while j < len(out) and _mergeable(out[j]):
-            j += 1
-        run = list(range(i, j))
-        order = sorted(run, key=lambda k: out[k].left.offset_bits)  # type: ignore[union-attr]
-        dead: set[int] = set()
-        cur = order[0]
-        for nxt in order[1:]:
-            if out[cur].left.base == out[nxt].left.base and \
-                    _can_merge(out[cur].left, out[nxt].left):  # type: ignore[union-attr]
-                out[cur] = _merge(out[cur], out[nxt])  # type: ignore[arg-type]
-                dead.add(nxt)
-            else:
-                cur = nxt
-        out = out[:i] + [out[k] for k in run if k not in dead] + out[j:]
-        i = i + len(run) - len(dead)
-    return out
+        if proto[k]:
+            # the swap: the protocol key's statement keeps the joined match
+            out[k] = _join(a, b, b)
+            dead.add(last)
+            proto[k] = True
+            last = k
+        else:
+            out[last] = _join(a, b, a)
+            proto[last] = False
+            dead.add(k)
+
+
+def merge_payloads(stmts: list[N.TStmt], family: str | None = None) -> list[N.TStmt]:
+    """nft 1.0.6 ``stmt_reduce`` (rule_postprocess): payload matches are collected over
+    the rule; a match of another kind (meta, ct, a set lookup) is passed over, any other
+    statement ends the collection -- but only when two or more were collected (with one,
+    nft carries it on: ``tcp sport 1 counter tcp dport 2`` loads both ports before the
+    counter).  Each collection is merged by :func:`_do_merge`.  In an ip/ip6 table,
+    ``meta protocol ip``/``ip6`` is dropped when any statement follows it (checked
+    on nft 1.0.6: ``meta protocol ip counter`` lists ``counter``)."""
+    out = list(stmts)
+    dead: set[int] = set()
+    sa: list[int] = []
+    drop = None
+    for k, s in enumerate(out):
+        if drop is not None:
+            dead.add(drop)
+            drop = None
+        if not isinstance(s, N.Match):
+            if len(sa) >= 2:
+                _do_merge(out, sa, dead)
+                sa = []
+            continue
+        if _collectable(s):
+            sa.append(k)
+        elif family in ("ip", "ip6") and isinstance(s.left, N.Meta) and s.left.key == "protocol" \
+                and s.op == "eq" and isinstance(s.right, N.Value) \
+                and _NET_BY_ETHERTYPE.get(int.from_bytes(s.right.data, "big")) == family:  # type: ignore
+            drop = k
+    if len(sa) >= 2:
+        _do_merge(out, sa, dead)
+    return [s for k, s in enumerate(out) if k not in dead]
 
 
 def _elem_key_ast(e: A.Expr) -> A.Expr:
