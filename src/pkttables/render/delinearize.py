@@ -1101,7 +1101,8 @@ class _Delin:
             o = "!= " if op == "neq" else ""
             self.emit(Stmt(f"{e.text(self.o)} {o}{fmt_value(e, full, self.o)}/{e.prefix}", kind="match", expr=e))
             return
-        if isinstance(e, Payload) and e.raw and mask is None and op == "eq" and self._split_payload(e, data):
+        if isinstance(e, Payload) and e.raw and mask is None and op in ("eq", "neq") \
+                and self._split_payload(e, data, op):
             return
         v = self.val(e, data, shift, swapped)
         shift = 0
@@ -1163,9 +1164,11 @@ class _Delin:
         if op == "eq" and isinstance(v, int):
             self.set_ctx_from(e, v, idx)
 
-    def _split_payload(self, e: Payload, data: bytes) -> bool:
+    def _split_payload(self, e: Payload, data: bytes, op: str = "eq") -> bool:
         """nft 1.0.6 merges adjacent payload matches into one load (``tcp sport 1024 tcp
-        dport 22`` is one 4-byte cmp): split it back into the fields it covers."""
+        dport 22`` is one 4-byte cmp; ``!=`` pairs too, nft payload_do_merge compares
+        only the operators): split it back into the fields it covers, each with the
+        load's operator (nft payload_match_expand)."""
         proto = self.proto_at(e.base)
         if proto is None or proto not in PROTOCOLS:
             return False
@@ -1185,7 +1188,7 @@ class _Delin:
             a = f.offset_bits // 8 - byte0
             chunk = data[a:a + f.len_bits // 8]
             pe = Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, e.base, f.offset_bits, proto, f.name)
-            self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), "eq", chunk)
+            self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), op, chunk)
         return True
 
     def val(self, e: Expr, data: bytes, shift: int, swapped: bool) -> int | bytes:
