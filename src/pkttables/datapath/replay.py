@@ -56,7 +56,7 @@ from pkttables.stack.hooks import HookState, HookTable, HookVerdict, PriorityHoo
 
 __all__ = ["SCHEMA", "BACKENDS", "SYNTH_SRC_MAC", "Flow", "Decision", "Emitted", "CtView",
            "PacketResult", "TimerResult", "Simulator", "RunnerUnavailable", "load_ruleset",
-           "needs_conntrack", "flow_of", "event_json", "ifnames_of"]
+           "needs_conntrack", "conntrack_families", "flow_of", "event_json", "ifnames_of"]
 
 #: version of the outcome records (docs/outcomes-schema.md)
 SCHEMA = 1
@@ -260,10 +260,26 @@ _CT_WORDS = ("ct", "nat", "masq", "redir", "connlimit", "synproxy", "flow_offloa
 _CT_OBJECT_KINDS = frozenset({"ct helper", "ct timeout", "ct expectation", "synproxy"})
 
 
+#: table family -> the layer-3 families whose conntrack hooks its ct users start.
+#: nf_ct_netns_get(): NFPROTO_INET takes IPv4 and IPv6 (nf_ct_netns_inet_get), and so does
+#: NFPROTO_BRIDGE (after the bridge's own hooks, nf_conntrack_bridge); an ip6 table does
+#: not track IPv4 packets, nor an ip table IPv6 ones (kernel: tests/kernel/
+#: test_diff_needsct_family.py).  netdev/arp tables cannot hold ct users (the kernel
+#: answers EPROTO), so they start nothing.
+CT_FAMILIES = {"ip": ("ip",), "ip6": ("ip6",), "inet": ("ip", "ip6"), "bridge": ("ip", "ip6")}
+
+
 def _table_counts(table, family: str | None) -> bool:
-    # nf_ct_netns_get(net, NFPROTO_INET) takes both IPv4 and IPv6; an ip6 table's
-    # expressions do not track IPv4 packets (and vice versa)
-    return family is None or table.family in (family, "inet")
+    if family is None:
+        return True
+    return family in CT_FAMILIES.get(table.family, ())
+
+
+def conntrack_families(ruleset) -> tuple[str, ...]:
+    """The layer-3 families (``"ip"``, ``"ip6"``) whose packets the kernel tracks with
+    this ruleset: :func:`needs_conntrack` per family.  ``Simulator`` registers
+    conntrack's hooks (and NAT's) only there, as nf_ct_netns_get() does."""
+    return tuple(f for f in ("ip", "ip6") if needs_conntrack(ruleset, f))
 
 
 def needs_conntrack(ruleset, family: str | None = None) -> bool:
@@ -275,8 +291,9 @@ def needs_conntrack(ruleset, family: str | None = None) -> bool:
     ``notrack`` alone does not: it only marks packets untracked; nor does a type nat
     chain without nat statements (its rules then never run, Simulator warns).
 
-    ``family`` (``"ip"``/``"ip6"``): only tables of that family or ``inet`` count, as the
-    kernel registers conntrack's hooks per layer-3 family; ``None``: any table counts."""
+    ``family`` (``"ip"``/``"ip6"``): only tables whose ct users start that family's
+    tracking count (that family, ``inet``, ``bridge``: :data:`CT_FAMILIES`), as the kernel
+    registers conntrack's hooks per layer-3 family; ``None``: any table counts."""
     if ruleset is None:
         return False
     for t in ruleset.tables.values():
@@ -535,9 +552,14 @@ class Simulator:
         self._tracer: Any = None
         self._sets_nftrace = _sets_nftrace(ruleset)
         self.packets = 0
-        track = needs_conntrack(ruleset) if conntrack is None else conntrack
-        if track:
-            self._install_conntrack()
+        # conntrack's hooks per layer-3 family, as nf_ct_netns_get() registers them: a
+        # ruleset whose ct users all sit in ip6 tables does not track IPv4
+        if conntrack is None:
+            self.ct_families = conntrack_families(ruleset)
+        else:
+            self.ct_families = ("ip", "ip6") if conntrack else ()
+        if self.ct_families:
+            self._install_conntrack(self.ct_families)
         if runtime is None and _has_base_chains(ruleset):
             factory = BACKENDS.get(backend)
             if factory is None:
@@ -580,9 +602,8 @@ class Simulator:
         self.last_ns: int | None = None
 
     # -------------------------------------------------------------- hooks
-    def _install_conntrack(self) -> None:
+    def _install_conntrack(self, families: tuple[str, ...] = ("ip", "ip6")) -> None:
         from pkttables.conntrack import ConntrackTable
-        from pkttables.conntrack._table import CONFIRM_PRIORITY, CONNTRACK_PRIORITY
 
         rec_events = self._ct_event
         # keep_events=False: the table must not keep every event of a long capture.
@@ -605,7 +626,14 @@ class Simulator:
         def confirm(pkt, st: HookState):
             return verdict(ct.confirm(pkt, st.now))
 
-        for fam in ("ip", "ip6"):
+        self._ct_hooks = (track, confirm)
+        self._register_conntrack(families)
+
+    def _register_conntrack(self, families: tuple[str, ...]) -> None:
+        from pkttables.conntrack._table import CONFIRM_PRIORITY, CONNTRACK_PRIORITY
+
+        track, confirm = self._ct_hooks
+        for fam in families:
             self.hooks.register(fam, "prerouting", CONNTRACK_PRIORITY, track, name="conntrack")
             self.hooks.register(fam, "output", CONNTRACK_PRIORITY, track, name="conntrack")
             self.hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
@@ -641,6 +669,14 @@ class Simulator:
         if self.ct_table is None and needs_conntrack(ruleset):
             raise PktError("the new generation needs connection tracking, which the first one did not "
                            "start: not supported")
+        if self.ct_table is not None:
+            # a family the new generation's ct users start is tracked from now on, as
+            # nf_ct_netns_get() registers its hooks at commit; a family no longer needed
+            # stays tracked (the kernel would unregister it: not modelled)
+            more = tuple(f for f in conntrack_families(ruleset) if f not in self.ct_families)
+            if more:
+                self._register_conntrack(more)
+                self.ct_families += more
         if self.nat_runtime is None and _has_base_chains(ruleset, ("nat",)):
             raise PktError("the new generation adds type nat chains: not supported")
         if now is None:
@@ -723,7 +759,12 @@ class Simulator:
         self.nat_table = NatTable(self.ct_table, self.host, seed=seed)
         self.nat_runtime = rt
         scratch = HookTable()
-        self.nat_table.register(scratch, chain_runner(rt, self.nat_table))
+        # nft_chain_nat_init registers nf_nat's hooks for the nat chain's family only
+        # (inet: both); the other family's packets never meet NAT
+        fams = {f for t in ruleset.tables.values() for c in t.chains.values()
+                if c.hook is not None and c.hook.type == "nat" for f in CT_FAMILIES.get(t.family, ())}
+        self.nat_table.register(scratch, chain_runner(rt, self.nat_table),
+                                families=tuple(f for f in ("ip", "ip6") if f in fams))
         for (fam, hook), runner in scratch.runners.items():
             for prio, name, cb in runner.entries:
                 self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb, rt), name=name)
