@@ -135,7 +135,21 @@ def _usage() -> str:
     )
 
 
+def _raw_streams() -> None:
+    """Bytes of the input that are not UTF-8 (read with ``surrogateescape``) go back out
+    as the same bytes, as nft prints them -- not as ``\udcff`` and never as a
+    UnicodeEncodeError from a locale whose streams are strict."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "encoding", "").lower().replace("-", "") == "utf8":
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):   # a stream that cannot change (closed, detached)
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _raw_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(_usage())

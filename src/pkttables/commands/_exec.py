@@ -163,6 +163,12 @@ def _evaluate_after_parse_error(script: A.Script, base: Ruleset, opts: Options) 
     perr = script.error
     prior = len(perr.diagnostics)
     ex = _Executor(base, dataclasses.replace(opts, dry_run=True, flags=set(), debug=set()))
+    # The evaluation shares base's handle counters, but this batch never reaches the
+    # kernel, so it takes no handle there: give back whatever the executor took
+    # (checked with nft 1.0.6: after a file with a syntax error, the next table gets
+    # the handle it would have got without it).
+    counters = [base.table_handles] + [t.hgen for t in base.tables.values()]
+    marks = [c.value for c in counters]
     gc_was = gc.isenabled()
     gc.disable()
     try:
@@ -175,6 +181,8 @@ def _evaluate_after_parse_error(script: A.Script, base: Ruleset, opts: Options) 
             if prior + ex.eval_errors() == MAX_ERRORS:
                 break
     finally:
+        for c, v in zip(counters, marks):
+            c.value = v
         if gc_was:
             gc.enable()
     evals = [d for e in ex.errors for d in e.diagnostics if not _is_kernel(d)]

@@ -589,7 +589,7 @@ def dump(prog: Program) -> str:
         # nft: NFTNL_UDATA_RULE_COMMENT (type 0, length with the NUL); libnftnl prints the
         # udata bytes (printable as is, others \xNN) on a last line with no newline of
         # its own -- nft ends the rule with one
-        raw = comment.encode() + b"\0"
+        raw = comment.encode("utf-8", "surrogateescape") + b"\0"
         udata = bytes([0, len(raw)]) + raw
         text = "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in udata)
         return "\n".join(lines) + f"\n  userdata = {{ {text} }}"

@@ -56,7 +56,9 @@ class _Usage(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's words -> conntrack-tools' words
         if message.startswith("unrecognized arguments:"):
-            raise _Usage(f"unknown option `{message.split(':', 1)[1].split()[0]}'")
+            # the first stray word; it may be empty (`pkt conntrack -L ''`)
+            words = message.split(':', 1)[1].split()
+            raise _Usage(f"unknown option `{words[0] if words else ''}'")
         if "not allowed with argument" in message:
             raise _Usage("Invalid commands combination")
         raise _Usage(message)

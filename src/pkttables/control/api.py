@@ -262,10 +262,12 @@ class Nftables:
     def cmd(self, cmdline):
         """Run nftables commands given as text.  Returns ``(rc, output, error)``."""
         is_bytes = isinstance(cmdline, bytes)
-        text = cmdline.decode("utf-8") if is_bytes else cmdline
+        # libnftables takes any bytes: bytes that are not UTF-8 reach the scanner (which
+        # calls them junk, with a location), so they must not fail the decoding here.
+        text = cmdline.decode("utf-8", "surrogateescape") if is_bytes else cmdline
         rc, out, err = self._run(text, None)
         if is_bytes:
-            return rc, out.encode("utf-8"), err.encode("utf-8")
+            return rc, out.encode("utf-8", "surrogateescape"), err.encode("utf-8", "surrogateescape")
         return rc, out, err
 
     def json_cmd(self, json_root):
@@ -292,7 +294,7 @@ class Nftables:
         name = os.fsdecode(filename) if is_bytes else str(filename)
         rc, out, err = self._run(None, name)
         if is_bytes:
-            return rc, out.encode("utf-8"), err.encode("utf-8")
+            return rc, out.encode("utf-8", "surrogateescape"), err.encode("utf-8", "surrogateescape")
         return rc, out, err
 
     def add_include_path(self, filename):

@@ -786,7 +786,7 @@ class _RuleEval:
                 if dt.name == "iface_index":
                     return self._ifindex(e.value, loc)
                 if dt.is_string():
-                    raw = e.value.encode()
+                    raw = e.value.encode("utf-8", "surrogateescape")
                     return raw
                 return self._symbol(e.value, dt)
             if isinstance(e, A.Symbol):
@@ -871,11 +871,11 @@ class _RuleEval:
                            bytes(map(int, e.name.split("."))) if order is not HOST
                            else bytes(map(int, reversed(e.name.split(".")))))
         if isinstance(e, A.AsteriskString):
-            raw = e.value.encode()
+            raw = e.value.encode("utf-8", "surrogateescape")
             return N.Value(e.loc, lhs.dtype, len(raw) * 8, x.byteorder, raw)
         if isinstance(e, A.String) and e.value.endswith("*") and not e.value.endswith("\\*") \
                 and lhs.dtype.is_string():
-            raw = e.value[:-1].encode()
+            raw = e.value[:-1].encode("utf-8", "surrogateescape")
             return N.Value(e.loc, lhs.dtype, len(raw) * 8, x.byteorder, raw)
         if isinstance(e, A.String) and e.value.endswith("\\*") and lhs.dtype.is_string():
             e = A.String(e.loc, e.value[:-2] + "*")

@@ -116,7 +116,7 @@ class Datatype:
                 if n == text:
                     return v
         if self.is_string():
-            return text.encode()
+            return text.encode("utf-8", "surrogateescape")
         try:
             value = _c_int(text)
         except ValueError:
@@ -335,7 +335,7 @@ def _uid_parse(text: str, gid: bool = False) -> int:
 
 
 def _ifname_parse(text: str) -> bytes:
-    raw = text.encode()
+    raw = text.encode("utf-8", "surrogateescape")
     if len(raw) > 16:
         raise _err("String exceeds maximum length of 16")
     return raw
