@@ -678,6 +678,35 @@ def _group(k):
     return "nh" if left[1] == "ip" else "th"
 
 
+def _composable(key) -> bool:
+    """Whether a rule shape may be composed from its units without a check: no
+    statement after a terminal verdict (:func:`_terminal_last`), and at most one run of
+    transport-port matches.  nft 1.0.6's payload merging (``evaluate.merge_payloads``,
+    stmt_reduce) collects the payload matches over ``meta`` matches, and carries a single
+    one across a counter or ``continue``: two port runs of one rule may then be joined
+    (``th sport 1 counter th dport 2`` is one 4-byte compare), which no unit's probe
+    sees.  Address matches never merge (saddr and daddr are 4 bytes each: a join would
+    exceed payload_can_merge's 4 bytes) and nothing else in the grammar is collected,
+    so a rule with one port run merges exactly as that run's probes did."""
+    runs = 0
+    prev = None
+    n = len(key)
+    for i in range(1, n):
+        k = key[i]
+        if k[0] == "v":
+            if k[1] != "continue" and i != n - 1:
+                return False
+            prev = None
+            continue
+        g = _group(k)
+        if g == "th" and prev != "th":
+            runs += 1
+            if runs > 1:
+                return False
+        prev = g
+    return True
+
+
 def _terminal_last(key) -> bool:
     """Whether no statement follows a terminal verdict (``evaluate_rule`` refuses that
     with "Statement after terminal statement has no effect": a rule-level error the
@@ -860,6 +889,7 @@ class LineShapes:
         self.hits = 0
         self.misses = 0
         self.composed = 0           # shapes composed from made units, no slow path
+        self.made = 0               # shapes whose missing units were made from their first rule
         self.compose_known = not os.environ.get("PKT_NO_COMPOSE")
 
     def clear(self) -> None:
@@ -878,7 +908,7 @@ class LineShapes:
         self._check_stages(stages)
         key = (family, rule.key)
         ent = self.rules.get(key)
-        if ent is None and family == "ip" and self.compose_known and _terminal_last(rule.key):
+        if ent is None and family == "ip" and self.compose_known and _composable(rule.key):
             # a new shape whose units are all made: composed without the slow path
             # (sound in ip tables: docs/fastline.md, "Composing without a check")
             ent = self._compose(rule, family, None)
@@ -896,6 +926,32 @@ class LineShapes:
             if ent is _UNFIT:
                 return None
         return ent
+
+    def from_units(self, rule: FastRule, family: str, slow, stages):
+        """The template of a new shape in an ``ip`` table, its missing units made from
+        ``rule`` (``slow`` runs on each unit in its context and on the probes), without
+        a slow run of the whole rule nor the per-shape check: the composition is the slow
+        path's answer there (docs/fastline.md, "Composing without a check"), and each
+        unit was made from a slow run of this rule's own statements and constants that
+        did not fail.  None: the usual way (slow path, :meth:`build`), which also gives
+        the rule's error -- any exception here (a unit's slow run refusing the rule's
+        constants) leaves the answer to it.  A shape whose unit cannot be made is marked
+        unfit (:meth:`_make` would fail on the same unit: the probes are seeded by the
+        constants)."""
+        self._check_stages(stages)
+        key = (family, rule.key)
+        if family != "ip" or not self.compose_known or key in self.rules or not _composable(rule.key):
+            return None
+        try:
+            tpl = self._compose(rule, family, slow)
+        except Exception:       # noqa: BLE001 -- the slow path gives the answer or the error
+            return None
+        if len(self.rules) >= self.limit:
+            self.rules.clear()
+        self.rules[key] = _UNFIT if tpl is None else tpl
+        if tpl is not None:
+            self.made += 1
+        return tpl
 
     def build(self, rule: FastRule, family: str, table: str, chain: str, slow, real, stages) -> None:
         """After the slow path gave ``real`` for ``rule``: keep them for the template

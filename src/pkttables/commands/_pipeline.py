@@ -146,11 +146,13 @@ def fast_rule(rule, family: str, table: str, chain: str, st=None) -> Compiled | 
 
 def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
                  sets: dict | None = None, chains: frozenset[str] | None = None,
-                 ifindex=None) -> Compiled:
+                 ifindex=None, lazy: bool = False) -> Compiled:
     """Evaluate and compile one rule of ``family table chain``.
 
     Raises :class:`pkttables.errors.EvalError` for rules nft rejects while evaluating.
     ``ifindex`` resolves interface names (``meta iif lan0``); None: this machine's.
+    ``lazy``: a rule line answered from its units may come back as :func:`fast_rule`'s
+    do (``make`` and a lazy program: the executor's fast path).
     """
     st = _stages()
     if st is None:
@@ -174,8 +176,17 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
     if linearize is None:
         return Compiled(slow(rule)[0], "", True)
     if type(rule) is _line.FastRule:
-        stmts, prog = out = slow(rule)
         _line.LINES.misses += 1
+        # a new shape of an ip table: its missing units made from it answer it, with no
+        # slow run of the whole rule (docs/perf.md, "Rules answered by their units")
+        tpl = _line.LINES.from_units(rule, family, slow, st)
+        if tpl is not None:
+            if lazy:
+                prog = _line.program_of(tpl, rule, family, table, chain)
+                return Compiled((), None, True, prog, lambda: _line.stmts_of(tpl, rule, rule.locs()))
+            stmts, prog = _line.instantiate(tpl, rule, family, table, chain, rule.locs())
+            return Compiled(stmts, None, True, prog)
+        stmts, prog = out = slow(rule)
         _line.LINES.build(rule, family, table, chain, slow, out, st)
         return Compiled(stmts, None, True, prog)
     if _fast.enabled():

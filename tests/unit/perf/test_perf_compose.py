@@ -279,3 +279,29 @@ def test_files_same_as_slow_path(lines, rules, family):
     ``--debug=netlink``, rules with handles and locations, listing, errors."""
     text = f"table {family} acl {{\n\tchain rules {{\n" + "".join(f"\t\t{r}\n" for r in rules) + "\t}\n}\n"
     assert _run(text, True) == _run(text, False)
+
+
+def test_port_runs_merged_across_statements_are_not_composed(lines):
+    """nft 1.0.6 carries a single collected payload match across a counter or
+    ``continue`` (evaluate.merge_payloads): ``th sport 7 continue th dport 8`` is one
+    4-byte compare although the two ports are in different units, each made (and right)
+    after a counter.  Such a shape (two port runs) is never composed without a check."""
+    _learn(lines, "meta l4proto tcp th sport 1 th dport 2 counter th sport 3 counter th dport 4 accept", "ip")
+    _learn(lines, "meta l4proto tcp th sport 1 th dport 2 continue accept", "ip")
+    line = "meta l4proto tcp th sport 5 th dport 6 counter th sport 7 continue th dport 8 accept"
+    want = _slow(line, "ip")
+    assert len([i for i in want[1].instrs if type(i).__name__ == "PayloadLoad"]) == 2
+    assert _check(lines, line, "ip") is False
+    assert lines.composed == 0
+    # one port run: composed, and exact
+    assert _check(lines, "meta l4proto tcp th sport 5 th dport 6 counter accept", "ip")
+
+
+def test_composable_shapes():
+    k = FL.scan_key
+    assert FL._composable(k("ip saddr 1.2.3.4 meta l4proto tcp th sport 1 th dport 2 counter accept"))
+    assert FL._composable(k("meta l4proto tcp th sport 1 tcp dport 2 continue ip saddr 1.2.3.4 drop"))
+    assert not FL._composable(k("meta l4proto tcp th sport 1 counter th dport 2 accept"))
+    assert not FL._composable(k("meta l4proto tcp th sport 1 meta l4proto tcp th dport 2"))
+    assert not FL._composable(k("meta l4proto tcp th sport 1 ip saddr 1.2.3.4 th dport 2"))
+    assert not FL._composable(k("ip saddr 1.2.3.4 accept counter"))
