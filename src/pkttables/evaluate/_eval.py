@@ -987,7 +987,8 @@ class _RuleEval:
                 raise _err(f"Could not process rule: No such file or directory", t.loc)
         return N.Verdict(v.loc, VERDICT, 0, HOST, v.kind, chain)
 
-    def _setref(self, e: A.SetRef, lhs: _Lhs, want_map: bool | None) -> N.SetRef:
+    def _setref(self, e: A.SetRef, lhs: _Lhs, want_map: bool | None,
+                left_loc: Location | None = None) -> N.SetRef:
         info = self.ctx.sets.get(e.name)
         if info is None:
             # nft's set_not_found: ENOENT, with the closest set name in the cache
@@ -995,9 +996,11 @@ class _RuleEval:
         x = lhs.expr
         keylen = info.key_len_bits
         if keylen != x.len_bits and not isinstance(x, N.Binop):
-            # nft names the expression's type as expected and the set's as found
-            raise _err(f"datatype mismatch, expected {lhs.dtype.desc}, expression has type "
-                       f"{info.key[0][0].desc}", e.loc)
+            # nft names the expression's type as expected and the set's as found; a
+            # match marks its left side with ~ (expr_binary_error in expr_evaluate_relational)
+            raise EvalError(Diagnostic(e.loc, f"datatype mismatch, expected {lhs.dtype.desc}, expression "
+                                       f"has type {info.key[0][0].desc}",
+                                       secondary=(left_loc,) if left_loc is not None else ()))
         return N.SetRef(e.loc, lhs.dtype, x.len_bits, x.byteorder, e.name, info.is_map)
 
     def _set_hint(self, name: str) -> str:
@@ -1068,7 +1071,7 @@ class _RuleEval:
             right: N.TExpr = self._anon_set(r, lhs)
             right = _xor_set(right, fold_xor)
         elif isinstance(r, A.SetRef):
-            right = self._setref(r, lhs, False)
+            right = self._setref(r, lhs, False, s.left.loc)
         elif isinstance(lhs.expr, N.Concat):
             right = _norm(self._concat_const(r, lhs))
         elif isinstance(r, A.Range):

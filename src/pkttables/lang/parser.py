@@ -1975,19 +1975,24 @@ class _Parser:
         if w == "ipsec":
             self.i += 1
             d = self.flag_word()
-            spnum = fam = None
+            spnum = fam = sp_err = None
             if self.word("spnum"):
                 sp = self.toks[self.i - 1].loc
                 spnum = self.number()
-                if spnum > 255:
-                    # nft's parser checks the 8-bit spnum before any family check
-                    raise _Err(self.toks[self.i - 1], message="value too large", loc=self.span(sp))
+                sp_err = _Err(self.toks[self.i - 1], message="value too large", loc=self.span(sp))
             if self.peek().kind is WORD and self.peek().text in ("ip", "ip6"):
                 fam = self.next().text
             kt = self.peek()
-            if not (kt.kind is WORD and kt.text in K.IPSEC_KEYS):
-                self.err(kt, "ip or ip6 or spi or reqid" if fam is None else None)
+            # nft 1.0.6's ipsec_expr: `[spnum N] spi|reqid` or `[spnum N] ip|ip6 saddr|daddr`
+            keys, expecting = (("spi", "reqid"), "ip or ip6 or spi or reqid") if fam is None \
+                else (("saddr", "daddr"), "saddr or daddr")
+            if not (kt.kind is WORD and kt.text in keys):
+                self.err_kw(kt, expecting, scoped=("ip", "ip6", "spi", "reqid", "saddr", "daddr"))
             self.next()
+            if spnum is not None and spnum > 255:
+                # the grammar action checks the 8-bit spnum once the key is read (a
+                # missing key is a syntax error first), before any family check
+                raise sp_err
             return self.mk(A.Ipsec, start, d, kt.text, spnum, fam)
         return None
 

@@ -1087,8 +1087,10 @@ class _Delin:
         if isinstance(e, Exthdr) and e.present:
             self._payload_dep_kill(e)
             v = data[0] if data else 0
-            exists = (v != 0) != (op == "neq")
-            self.emit(Stmt(f"{e.words} {_exists_text(exists, self.o)}", kind="match"))
+            # nft 1.0.6 keeps the operator of a presence test (`exthdr hbh != missing`;
+            # checked: `!= exists` and `!= missing` list as written)
+            o = "!= " if op == "neq" else ""
+            self.emit(Stmt(f"{e.words} {o}{_exists_text(v != 0, self.o)}", kind="match"))
             return
         if isinstance(e, Concat):
             self.emit(Stmt(f"{e.text(self.o)} {_OPS[op] + ' ' if _OPS[op] else ''}"
@@ -1334,6 +1336,10 @@ class _Delin:
                 return f"{inner_t} ^ {fmt_value(inner, x, self.o)}"
             if not x:
                 return f"{inner_t} & {fmt_value(inner, m, self.o)}"
+            if not m & x:
+                # `and A or B`: nft linearizes it as m = A & ~B, x = B and lists the mask
+                # as m | x (netlink_parse_bitwise: the OR's bits are kept by the mask)
+                return f"{inner_t} & {fmt_value(inner, m | x, self.o)} | {fmt_value(inner, x, self.o)}"
         if isinstance(src, Binop) and src.op in ("<<", ">>"):
             inner_t = self.rhs_text(lhs, src.left)
             if isinstance(src.left, _PendingMask):
@@ -1602,8 +1608,17 @@ class _Delin:
 
     def i_fwd(self, it: Ins, ins, i):
         d = it.after("sreg_dev")
-        self.emit(Stmt("fwd to " + self.rhs_text(Named(DATATYPES["iface_index"], _HOST, 32, ""), self.get(d)),
-                       kind="verdict"))
+        dev = self.rhs_text(Named(DATATYPES["iface_index"], _HOST, 32, ""), self.get(d))
+        a = it.after("sreg_addr")
+        if a is None:
+            self.emit(Stmt("fwd to " + dev, kind="verdict"))
+            return
+        # the neighbour form (nft fwd_stmt_print): `fwd ip|ip6 to ADDR device DEV`
+        v6 = it.after("nfproto") == "10"
+        adt = DATATYPES["ipv6_addr" if v6 else "ipv4_addr"]
+        n = 16 if v6 else 4
+        addr = self.rhs_text(Named(adt, _BIG, n * 8, ""), self.get(a, n))
+        self.emit(Stmt(f"fwd {'ip6' if v6 else 'ip'} to {addr} device {dev}", kind="verdict"))
 
     def i_tproxy(self, it: Ins, ins, i):
         t = it.toks

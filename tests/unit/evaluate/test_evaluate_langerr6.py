@@ -23,7 +23,6 @@ KNOWN = {
     'add rule inet t c ct original saddr 1.2.3.0/24',
     'add rule inet t c ip length != { 1500 } meta protocol vlan vlan id 1-100 counter accept',
     'add rule inet t p snat ip daddr 1.2.3.4 ip6 to dead::beef',
-    'add rule ip t c ip daddr @s6',
     'add rule ip6 t c rt ip nexthop 10.0.0.1',
     'add rule netdev t c meta priority ip dscp map { cs0 : 1:1, cs1 : 1:2 } udplite checksum 1 drop',
     'add rule netdev t c snat ip daddr 1.2.3.4 ip6 to dead::beef',
