@@ -25,7 +25,7 @@ OPTS = ListOptions(stateless=True, numeric_proto=True, tz_offset=7200)  # TZ=UTC
 FAILURES = Path(__file__).parent / "listing_failures.txt"
 
 # Raised as the delinearizer grows; the test fails if the rate falls below it.
-PASS_FLOOR = 0.985      # measured 4537/4605 (98.5 %)
+PASS_FLOOR = 0.987      # measured 4546/4605 (98.7 %)
 
 
 @lru_cache(maxsize=None)
