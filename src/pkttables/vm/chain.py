@@ -64,7 +64,7 @@ from pkttables.vm.regs import Regs, Verdict, VerdictData
 
 __all__ = [
     "NFT_JUMP_STACK_SIZE", "LoadedRule", "LoadedChain", "LoadedRuleset", "DumpSet", "ChainResult",
-    "do_chain", "check_loops", "check_new_jumps", "check_hooks", "check_hooks_from", "program_of", "allowed_hooks", "jump_targets", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
+    "do_chain", "check_loops", "check_new_jumps", "jump_edges", "bases_reaching", "hook_starts", "check_hooks", "check_hooks_from", "program_of", "allowed_hooks", "jump_targets", "HOOK_FAMILIES", "NF_VERDICT_MASK", "QUEUE_BYPASS",
 ]
 
 #: include/net/netfilter/nf_tables.h
@@ -400,51 +400,139 @@ def check_loops(ruleset) -> list[Diagnostic]:
     return diags
 
 
-def check_new_jumps(ruleset, jumps) -> bool | None:
+def check_new_jumps(ruleset, jumps, edges: dict | None = None) -> bool | None:
     """:func:`check_loops` for a batch that added the jumps ``jumps`` (``(family,
     table, source chain, target chain)``) to a generation that passed it: whether the
-    new generation fails (True/False), walking only the chains reachable from the new
-    targets; None when this cannot decide cheaply (a source that is a regular chain:
-    its depth from the base chains needs the reverse edges of the whole table), and the
-    caller runs the full check.
+    new generation fails (True/False), walking only what the new jumps can reach.
+    None when a table of a jump is missing (the caller runs the full check).
 
-    Why this is enough: every path that check_loops walks and that was not walked before
-    uses a new edge, and a path from a base chain ``src`` whose first edge is the new one
-    is walked by check_loops as ``walk(dst, 1, (src, dst))``; any later new edge lies in
-    that subtree.  nft_verdict_init refuses jumps to base chains, so a path never comes
-    back to ``src``.  The subtree is the same walk as check_loops' (same path and level
-    tests), so the answers agree; tests/unit/backends/test_backends_loops.py compares
-    them on random chain graphs."""
-    edges: dict[tuple, list[str]] = {}
+    Why this is enough.  check_loops walks every path from every base chain; the
+    committed generation passed, so a failing path of the new one uses a new edge.
 
-    def out(fam: str, tname: str, cname: str) -> list[str]:
-        key = (fam, tname, cname)
-        got = edges.get(key)
+    * A source that is a **base chain** ``src``: a path whose first edge is the new one
+      is walked by check_loops as ``walk(dst, 1, (src, dst))``, and any later new edge
+      lies in that subtree.  nft_verdict_init refuses jumps to base chains, so a path
+      never comes back to ``src``.  The subtree is the same walk as check_loops' (same
+      path and level tests), so the answers agree.  Only the chains it reaches are read.
+    * A source that is a **regular chain**: its depth below the base chains is not
+      known without the edges into it, so the table's jump edges are read
+      (:func:`jump_edges`, or ``edges[(family, table)]`` when the caller has them), the
+      base chains that reach a new source are found by walking the edges backwards, and
+      check_loops' walk runs from those base chains only: a base chain that reaches no
+      new source walks exactly what it walked in the committed generation.
+
+    tests/unit/backends/test_backends_loops.py compares both cases with the full check
+    on random chain graphs (hypothesis)."""
+    by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for fam, tname, src, dst in jumps:
+        t = ruleset.tables.get((fam, tname))
+        if t is None or src not in t.chains:
+            return None
+        by_table.setdefault((fam, tname), []).append((src, dst))
+    for (fam, tname), pairs in by_table.items():
+        t = ruleset.tables[(fam, tname)]
+        if all(t.chains[src].hook is not None for src, _dst in pairs):
+            if _walk_from_base_jumps(t, fam, tname, pairs):
+                return True
+            continue
+        e = edges.get((fam, tname)) if edges is not None else None
+        if e is None:
+            e = jump_edges(t, fam, tname)
+        bases = bases_reaching(t, e, {src for src, _dst in pairs})
+        if _walk_fails(e, bases):
+            return True
+    return False
+
+
+def _walk_from_base_jumps(t, fam: str, tname: str, pairs) -> bool:
+    """New jumps from base chains only: the subtree under each new edge, the chains
+    read as the walk reaches them."""
+    edges: dict[str, list[str]] = {}
+
+    def out(cname: str) -> list[str]:
+        got = edges.get(cname)
         if got is None:
-            c = ruleset.tables[(fam, tname)].chains.get(cname)
+            c = t.chains.get(cname)
             got = [tg for r in (c.rules if c is not None else ()) for tg in jump_targets(r, fam, tname, cname)]
-            edges[key] = got
+            edges[cname] = got
         return got
 
-    def walk(fam: str, tname: str, cname: str, level: int, path: tuple[str, ...]) -> bool:
-        for target in out(fam, tname, cname):
+    def walk(cname: str, level: int, path: tuple[str, ...]) -> bool:
+        for target in out(cname):
             if target in path or target == cname or level + 1 >= NFT_JUMP_STACK_SIZE:
                 return True
-            if walk(fam, tname, target, level + 1, path + (target,)):
+            if walk(target, level + 1, path + (target,)):
                 return True
         return False
 
-    for fam, tname, src, dst in jumps:
-        t = ruleset.tables.get((fam, tname))
-        c = t.chains.get(src) if t is not None else None
-        if c is None or c.hook is None:
-            return None
-    for fam, tname, src, dst in jumps:
-        if dst == src:
-            return True
-        if walk(fam, tname, dst, 1, (src, dst)):
-            return True
+    return any(dst == src or walk(dst, 1, (src, dst)) for src, dst in pairs)
+
+
+def _walk_fails(edges: dict[str, list[str]], bases: Iterable[str]) -> bool:
+    """check_loops' walk from ``bases`` (the same tests), stopping at the first failure."""
+
+    def walk(cname: str, level: int, path: tuple[str, ...]) -> bool:
+        for target in edges.get(cname, ()):
+            if target in path or target == cname or level + 1 >= NFT_JUMP_STACK_SIZE:
+                return True
+            if walk(target, level + 1, path + (target,)):
+                return True
+        return False
+
+    return any(walk(b, 0, (b,)) for b in bases)
+
+
+def jump_edges(table, fam: str, tname: str) -> dict[str, list[str]]:
+    """chain name -> the chains its rules jump or go to (:func:`jump_targets`), for the
+    chains that jump at all.  One pass over the table's rules: the cost of a jump
+    added in a regular chain (the kernel's nft_table_validate walks the whole table)."""
+    out: dict[str, list[str]] = {}
+    for cname, c in table.chains.items():
+        got = [tg for r in c.rules if _may_jump(r) for tg in jump_targets(r, fam, tname, cname)]
+        if got:
+            out[cname] = got
+    return out
+
+
+def _may_jump(rule) -> bool:
+    """False when the rule's program surely holds no jump: vm instructions without a
+    verdict-data immediate and no anonymous sets (no vmap).  A cheap filter in front of
+    :func:`jump_targets` (which reads the program through program_of)."""
+    prog = rule.userdata.get("program") if hasattr(rule, "userdata") else rule
+    if prog is None:
+        return False
+    instrs = prog.instrs if isinstance(prog, Program) else getattr(prog, "instrs", None)
+    if not isinstance(prog, Program) and (getattr(prog, "sets", None) or not isinstance(instrs, (tuple, list))):
+        return True
+    for i in instrs:
+        d = getattr(i, "data", None)
+        if d.__class__ is VerdictData:
+            if d.code in _JUMP_CODES:
+                return True
+        elif not isinstance(i, Instr):
+            return True                 # compiler records: let jump_targets read them
     return False
+
+
+_JUMP_CODES = frozenset({Verdict.JUMP, Verdict.GOTO})
+
+
+def bases_reaching(table, edges: dict[str, list[str]], names: Iterable[str]) -> list[str]:
+    """The base chains of ``table`` from which a chain of ``names`` is reachable through
+    ``edges`` (:func:`jump_edges`), a base chain of ``names`` included; in table order."""
+    rev: dict[str, list[str]] = {}
+    for src, targets in edges.items():
+        for tg in targets:
+            rev.setdefault(tg, []).append(src)
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        todo.extend(rev.get(cur, ()))
+    return [n for n, c in table.chains.items() if c.hook is not None and n in seen]
 
 
 _PIF = frozenset({"prerouting", "input", "forward"})
@@ -452,10 +540,26 @@ _FOP = frozenset({"forward", "output", "postrouting"})
 _ALL_INET = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress"})
 
 
+_RESTRICTED: frozenset[type] | None = None
+
+
+def _restricted_types() -> frozenset[type]:
+    global _RESTRICTED
+    if _RESTRICTED is None:
+        from pkttables.vm.meta import MetaLoad, MetaSet
+        from pkttables.vm.route import Fib, Osf, Rt, Socket, Xfrm
+        _RESTRICTED = frozenset({Fib, MetaLoad, MetaSet, Rt, Socket, Osf, Xfrm})
+    return _RESTRICTED
+
+
 def allowed_hooks(instr: Instr, family: str) -> frozenset[str] | None:
     """The hooks whose base chains may hold ``instr``, as the expression's ``validate``
     op decides at commit (None: no restriction).  Measured on Linux 6.18 with nft 1.0.6
     (tests/kernel/test_diff_refusals.py); the kernel functions are named per case."""
+    # the commit checks ask this of every instruction a base chain reaches: most are
+    # of no restricted kind, answered by one set lookup (no imports, no isinstance chain)
+    if type(instr) not in (_RESTRICTED or _restricted_types()):
+        return None
     from pkttables.proto import FibFlag, FibResult, MetaKeyId, RtKeyId, XfrmDir
     from pkttables.vm.meta import MetaLoad, MetaSet
     from pkttables.vm.route import Fib, Osf, Rt, Socket, Xfrm
@@ -563,6 +667,24 @@ def check_hooks_from(ruleset, starts) -> list[tuple[str, str, str, int]]:
                         break
                 todo.extend(jump_targets(r, fam, tname, cur))
     return bad
+
+
+def hook_starts(ruleset, fam: str, tname: str, chains: Iterable[str],
+                edges: dict[str, list[str]] | None = None) -> list[tuple[str, str, str, str]]:
+    """The :func:`check_hooks_from` starts for new rules (a jump, or a restricted
+    expression) in the regular chains ``chains``: ``(family, table, base chain, chain)``
+    for every base chain reaching one of them (:func:`bases_reaching` over
+    :func:`jump_edges`).  Why this is enough: the committed generation passed
+    check_hooks, so a new violation is a rule that a base chain newly reaches, or a new
+    rule; either way a path from that base chain passes through a chain the batch
+    changed, and the walk from that chain under the base chain's hook finds it."""
+    t = ruleset.tables[(fam, tname)]
+    e = jump_edges(t, fam, tname) if edges is None else edges
+    out = []
+    for c in dict.fromkeys(chains):
+        for b in bases_reaching(t, e, (c,)):
+            out.append((fam, tname, b, c))
+    return out
 
 
 def _diag(rule, err: int) -> Diagnostic:
