@@ -26,6 +26,8 @@ _OTHER = ("new", "destroy", "tables", "chains", "sets", "rules", "elements", "ru
 
 
 def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
+    from pkttables.cli.simulate import seed_arg
+
     p = parser_cls(prog="pkt monitor trace", description="Print the trace lines (nft monitor trace) of "
                    "the packets of a capture that a rule marks with meta nftrace set 1.")
     p.add_argument("kind", nargs="?", default="trace", help="what to monitor: trace (the only kind offline)")
@@ -33,7 +35,7 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--traffic", required=True, metavar="T.pcapng", help="capture (pcap/pcapng)")
     p.add_argument("--host", metavar="HOST.toml", help="host description; default: one interface eth0")
     p.add_argument("--iif", metavar="NAME", help="ingress interface of packets whose capture names none")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (trace ids)")
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random fields (trace ids)")
     return p
 
 

@@ -27,6 +27,18 @@ __all__ = ["build_parser", "simulate_main", "run"]
 _CT_VERSION = "conntrack v1.4.7 (conntrack-tools)"
 
 
+def seed_arg(text: str) -> int:
+    """``--seed N``: an integer that fits the 64 bits the NAT and hash keys are made of
+    (a larger one was an OverflowError deep in the replay)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: '{text}'") from None
+    if not -(1 << 63) <= n < 1 << 63:
+        raise argparse.ArgumentTypeError(f"must be a 64-bit integer (got {text})")
+    return n
+
+
 def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p = parser_cls(prog="pkt simulate", description="Replay a capture through a host and a ruleset: "
                    "verdicts, deciding rules, NAT, conntrack, emitted packets.")
@@ -43,7 +55,7 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--conntrack", action="store_true", help="print the final table as `conntrack -L`")
     p.add_argument("--conntrack-save", metavar="FILE", help="write the final conntrack table as a snapshot "
                    "for `pkt conntrack --table FILE` (docs/conntrack.md)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random fields (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random fields (default 0)")
     p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--debug", metavar="LEVEL", default="",

@@ -327,6 +327,11 @@ def parse_spec(text: str, path: str = "<spec>", *, load: bool = True) -> PolicyS
             m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
             line, col = (int(m.group(1)), int(m.group(2))) if m else (None, 0)
             msg = re.sub(r" \(at line \d+, column \d+\)", "", msg)
+            if m is None and msg.endswith("(at end of document)"):
+                # tomllib names no line there: the last one, after its last character
+                # (as the host loader does, stack/host.py)
+                tail = text.split("\n")
+                line, col = len(tail), len(tail[-1]) + 1
         else:
             col = getattr(e, "colno", 0)
         lines = text.split("\n")
@@ -358,8 +363,8 @@ class _Loader:
         if host is not None and (not isinstance(host, str) or not host):
             raise self.err(self.w.top("host"), "'host' must name the host file (a string)")
         seed = d.get("seed", 0)
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise self.err(self.w.top("seed"), "'seed' must be a non-negative integer")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 63:
+            raise self.err(self.w.top("seed"), "'seed' must be a non-negative 64-bit integer")
         rs_path = os.path.join(self.base, rs)
         host_path = os.path.join(self.base, host) if host else None
         ruleset = host_obj = None

@@ -89,6 +89,28 @@ def test_bytes_that_are_not_utf8_are_printed_back_raw(tmp_path):
     assert b"\telements\xe6= 1\n" in p.stderr
 
 
+def test_policy_spec_toml_error_at_end_of_document_has_a_location(tmp_path):
+    # tomllib says "(at end of document)" with no line: the spec loader dropped the
+    # location (testing/policy.py parse_spec); now the last line, as the host loader
+    spec = tmp_path / "p.toml"
+    spec.write_text('ruleset = "r.nft"\n[[case]]\nname')
+    rc, _, err = run(["test", str(spec)])
+    check(rc, err)
+    assert rc == 1
+    assert err == (f"{spec}:3:5-5: Error: not valid TOML: Expected '=' after a key in a key/value pair "
+                   "(at end of document)\nname\n    ^\n")
+
+
+def test_simulate_seed_beyond_64_bits_is_a_usage_error():
+    # was an OverflowError in nat/_core.py (the seed is the NAT key's 8 bytes)
+    from robust_harness import EXAMPLE
+    rc, _, err = run(["simulate", "--ruleset", str(EXAMPLE / "ruleset.nft"), "--traffic",
+                      str(EXAMPLE / "traffic.pcapng"), "--seed", str(1 << 63)])
+    check(rc, err)
+    assert rc == 1
+    assert err.endswith(f"argument --seed: must be a 64-bit integer (got {1 << 63})\n")
+
+
 # --------------------------------------------------------------------------- left for others
 
 

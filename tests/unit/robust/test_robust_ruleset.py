@@ -24,7 +24,7 @@ from robust_harness import (NFT_TOKENS, check, check_file_error, good_rulesets, 
                             store_view)
 
 RULESETS = good_rulesets()
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -191,7 +191,7 @@ def test_cmd_returns_a_triple_for_any_text(text, as_bytes):
     assert (b"Traceback" if as_bytes else "Traceback") not in err
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @given(base=st.sampled_from(RULESETS), ops=mutations(NFT_TOKENS))
 def test_interactive_lines(base, ops):
     """``pkt -i``: each line through the session; a bad line is an error, the loop goes on."""
