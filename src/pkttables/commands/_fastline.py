@@ -656,6 +656,7 @@ def enabled() -> bool:
 
 # ---------------------------------------------------------------- templates
 _UNFIT = object()
+_SPLIT = object()       # a run of address matches composed from its statements' units
 _LOCREF = re.compile(r"\bL\[|\bR\b")
 
 
@@ -999,16 +1000,31 @@ class LineShapes:
             # a counter or verdict reads no protocol context and takes no register
             # (_RuleEval.stmt, Linearizer.stmt): one unit whatever comes before it
             free = len(ks) == 1 and ks[0][0] in ("c", "v")
-            skey = (family, () if free else tuple(ctx_keys), tuple(ks))
+            ctx_t = () if free else tuple(ctx_keys)
+            skey = (family, ctx_t, tuple(ks))
             fn = get(skey)
+            if fn is _SPLIT:
+                sub = self._singles(family, ctx_t, ks, lo, ao)
+                if sub is None:
+                    return None
+                parts += sub
+                continue            # address matches: no context to add
             if fn is None or type(fn) is int:
                 if slow is None:
                     return None
+                ctx_stmts = () if free else tuple(stmts[i] for i in ctx_idx)
+                unit = tuple(stmts[i] for i in idx)
+                if len(ks) > 1 and family == "ip" and _group(ks[0]) == "nh":
+                    sub = self._split(rule, family, ctx_t, ks, idx, lo, ao, ctx_stmts, unit, stmts, locs,
+                                      atoms, slow)
+                    if sub is not None:
+                        self.stmts[skey] = _SPLIT
+                        parts += sub
+                        continue
                 # a unit that failed may fit with other constants (a probe's byte equal
                 # to a constant one): tried with up to UNIT_TRIES rules
                 tries = fn or 0
-                fn = self._stmt_template(rule.loc, () if free else tuple(stmts[i] for i in ctx_idx),
-                                         tuple(stmts[i] for i in idx), locs[lo:hi], atoms[ao:a1], slow)
+                fn = self._stmt_template(rule.loc, ctx_stmts, unit, locs[lo:hi], atoms[ao:a1], slow)
                 self.stmts[skey] = fn if fn is not None else (
                     tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
             if fn is None or fn is _UNFIT or type(fn) is int:
@@ -1021,6 +1037,62 @@ class LineShapes:
         if parts and slow is not None and (parts[-1][2] != len(locs) or parts[-1][4] != len(atoms)):
             return None
         return tuple(parts)
+
+    def _singles(self, family: str, ctx_t: tuple, ks, lo: int, ao: int, make=None) -> list | None:
+        """The parts of a run of address matches composed statement by statement, from
+        the single-statement units (made with ``make(i, k, l0, l1, a0, a1)`` where
+        missing, when given); None when one is missing or unfit."""
+        parts = []
+        get = self.stmts.get
+        for i, k in enumerate(ks):
+            _g, nl, na = _stmt_info(k)
+            sk = (family, ctx_t, (k,))
+            fn = get(sk)
+            if (fn is None or type(fn) is int) and make is not None:
+                tries = fn or 0
+                fn = make(i, lo, lo + nl, ao, ao + na)
+                self.stmts[sk] = fn if fn is not None else (tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
+            if fn is None or fn is _UNFIT or type(fn) is int or fn is _SPLIT:
+                return None
+            parts.append((fn, lo, lo + nl, ao, ao + na))
+            lo += nl
+            ao += na
+        return parts
+
+    def _split(self, rule, family, ctx_t, ks, idx, lo, ao, ctx_stmts, unit, stmts, locs, atoms, slow):
+        """A run of two or more address matches as its single statements' units, when
+        the slow path's answer for the run (after its context and a counter, as a unit's
+        probes) is exactly theirs concatenated: the run was not merged.  Then no rule of
+        its key is (merge_payloads decides on operators, bases, offsets and lengths,
+        which every unit's walk proved fixed for its key; an address match changes no
+        protocol context in an ip table): ``self.stmts[key] = _SPLIT``.  One slow run
+        instead of a unit's three and its walk; the single units serve other runs.
+        None: not split (made as one unit)."""
+        R = rule.loc
+
+        def make(i, l0, l1, a0, a1):
+            return self._stmt_template(R, ctx_stmts, (stmts[idx[i]],), locs[l0:l1], atoms[a0:a1], slow)
+
+        sub = self._singles(family, ctx_t, ks, lo, ao, make)
+        if sub is None:
+            return None
+        ctx = ctx_stmts + (A.Counter(R),) if ctx_stmts else ()
+        ts, prog = slow(A.Rule(R, ctx + unit, None))
+        ts, ins = tuple(ts), tuple(prog.instrs)
+        if ctx:
+            bts, bprog = slow(A.Rule(R, ctx, None))
+            bts, bins = tuple(bts), tuple(bprog.instrs)
+            if ts[:len(bts)] != bts or ins[:len(bins)] != bins:
+                return None
+            ts, ins = ts[len(bts):], ins[len(bins):]
+        want_ts: list = []
+        want_ins: list = []
+        for u, l0, l1, a0, a1 in sub:
+            want_ts += u.ts(locs[l0:l1], atoms[a0:a1], R)
+            want_ins += u.ins(None, atoms[a0:a1], None)
+        if tuple(want_ts) != ts or tuple(want_ins) != ins:
+            return None
+        return sub
 
     def _stmt_template(self, rule_loc, ctx: tuple, unit: tuple, own_locs: list, own_atoms: list, slow):
         """The constructor ``build(L, A, R) -> (typed statements, instructions)`` of what
