@@ -93,7 +93,17 @@ OTHERS = [
     "netdev t c fwd ip6 to fe80::1 device \"lo\"",
 ]
 
-CASES = MERGE + OTHERS
+# the round trip's unstable listings (test_roundtrip_listing.py): nft lists these rules
+# and refuses its own listing too (checked), so they stay unstable on both sides
+ROUNDTRIP = [
+    "ip6 t c ether saddr 00:01:02:03:04:06 vlan id 2",
+    "ip t c ether saddr 00:01:02:03:04:06 vlan id 2",
+    "ip6 t c vlan id 2 ether saddr 00:01:02:03:04:06",
+    "arp t c tcp dport { 22, 23, 80 }",
+    "arp t c icmpv6 type nd-router-advert",
+]
+
+CASES = MERGE + OTHERS + ROUNDTRIP
 EXTRA: list[str] = []
 
 
