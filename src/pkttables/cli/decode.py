@@ -114,9 +114,13 @@ def route_main(args: argparse.Namespace) -> int:
 
     dst = addr(args.dst, "destination")
     src = addr(args.src, "source") if args.src else None
+    # checked here: the routing code treats both as programming errors (ValueError, KeyError)
+    if src is not None and src.version != dst.version:
+        raise PktError(f"pkt route: source '{src}' and destination '{dst}' are of different families")
+    for opt, name in (("--oif", args.oif), ("--iif", args.iif)):
+        if name and name not in host.interfaces:
+            raise PktError(f"pkt route: {opt}: no interface '{name}' in the host")
     if args.iif:
-        if args.iif not in host.interfaces:
-            raise PktError(f"pkt route: no interface '{args.iif}' in the host")
         if src is None:
             raise PktError("pkt route: --iif needs --from SRC (the packet's source address)")
         decision = host.route_input(dst, src, args.iif)

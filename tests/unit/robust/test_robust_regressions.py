@@ -111,6 +111,18 @@ def test_simulate_seed_beyond_64_bits_is_a_usage_error():
     assert err.endswith(f"argument --seed: must be a 64-bit integer (got {1 << 63})\n")
 
 
+@pytest.mark.parametrize("argv,message", [
+    # ValueError from stack/routing.py route_output
+    (["192.0.2.1", "--from", "::1"], "pkt route: source '::1' and destination '192.0.2.1' are of different families"),
+    # KeyError from stack/routing.py _iface
+    (["192.0.2.1", "--oif", "0"], "pkt route: --oif: no interface '0' in the host"),
+])
+def test_route_arguments_that_the_routing_code_refuses(argv, message):
+    rc, out, err = run(["route"] + argv)
+    check(rc, err)
+    assert (rc, out, err) == (1, "", f"Error: {message}\n")
+
+
 # --------------------------------------------------------------------------- left for others
 
 
