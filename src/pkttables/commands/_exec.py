@@ -576,8 +576,8 @@ class _Executor:
         if not jumping:     # only a new jump can close a loop or deepen the nesting
             return
         from pkttables.vm.chain import check_loops, check_new_jumps, jump_targets
-        # the committed generation passed: only the chains under the new jumps can fail
-        # (check_new_jumps; None: a jump from a regular chain, check the whole tables)
+        # the committed generation passed: only what the new jumps reach can fail
+        # (check_new_jumps, with the edges _hooks_view read; None: check the whole tables)
         new, bad = [], None
         for (f, tn, _h), (cname, r) in by_handle.items():
             if _rule_jumps(r):
@@ -587,7 +587,7 @@ class _Executor:
                     break
                 new += [(f, tn, cname, tg) for tg in targets]
         if new:
-            bad = check_new_jumps(self.tx, new)
+            bad = check_new_jumps(self.tx, new, getattr(self, "jump_edges", None))
         if bad is None:
             tables = {(f, tn) for f, tn, _ in self.rule_cmd}
             view = Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
@@ -646,12 +646,16 @@ class _Executor:
         refuses jumps to base chains, see _add_rule): the view is those chains holding
         only those rules.  A new jump from a base chain adds ``(family, table, chain,
         target)`` to ``self.hook_starts``: :func:`check_hooks_from` walks what the target
-        reaches.  Otherwise (a restricted rule or a jump in a regular chain) the view is
-        every table the batch touched, as the kernel's nft_table_validate walks.  None:
-        no view to check."""
-        from pkttables.vm.chain import allowed_hooks, jump_targets, program_of
+        reaches.  A restricted rule or a jump in a regular chain adds ``(family, table,
+        base, chain)`` for every base chain reaching that chain
+        (:func:`pkttables.vm.chain.hook_starts`; the table's jump edges are read once and
+        kept in ``self.jump_edges`` for the loop check).  Otherwise (a jump the vm cannot
+        read) the view is every table the batch touched, as the kernel's
+        nft_table_validate walks.  None: no view to check."""
+        from pkttables.vm.chain import allowed_hooks, hook_starts, jump_edges, jump_targets, program_of
         keep: dict[tuple, dict[str, list[Rule]]] = {}
         starts: list[tuple[str, str, str, str]] = []
+        regular: dict[tuple, list[str]] = {}
         whole = False
         for (fam, tn, _h), (cname, r) in by_handle.items():
             try:
@@ -665,8 +669,11 @@ class _Executor:
                 continue
             c = self.tx.tables[(fam, tn)].chains[cname]
             if c.hook is None:
-                whole = True
-                break
+                if jumps and not jump_targets(r, fam, tn, cname):
+                    whole = True
+                    break
+                regular.setdefault((fam, tn), []).append(cname)
+                continue
             if jumps:
                 # a new jump from a base chain: only what its targets reach can become
                 # invalid, under that chain's hook (check_hooks_from)
@@ -680,6 +687,9 @@ class _Executor:
         tables = {(f, tn) for f, tn, _ in self.rule_cmd}
         if whole:
             return Ruleset({k: t for k, t in self.tx.tables.items() if k in tables}, 0, self.tx.table_handles)
+        for (fam, tn), cnames in regular.items():
+            edges = self.jump_edges[(fam, tn)] = jump_edges(self.tx.tables[(fam, tn)], fam, tn)
+            starts += hook_starts(self.tx, fam, tn, cnames, edges)
         self.hook_starts = starts
         if not keep:
             return None
@@ -698,6 +708,7 @@ class _Executor:
         the batch can have made invalid is walked (:meth:`_hooks_view`)."""
         from pkttables.vm.chain import check_hooks, check_hooks_from
         self.hook_starts: list[tuple[str, str, str, str]] = []
+        self.jump_edges: dict[tuple[str, str], dict[str, list[str]]] = {}
         view = self._hooks_view(by_handle)
         bad = check_hooks(view) if view is not None else []
         if self.hook_starts:

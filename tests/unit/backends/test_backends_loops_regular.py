@@ -94,3 +94,68 @@ def test_depth_limit_closed_by_a_regular_chain(k, gap):
     got = loads(f"add rule ip t c{g} jump c{g + 1}\n", rs)
     full = _full(table_text(k, path + [(f"c{g}", g + 1)]))
     assert (got == errno.EMLINK) == (full == errno.EMLINK) == (k >= 16)
+
+
+# ---------------------------------------------------------------- hooks (EOPNOTSUPP)
+def hooked_text(n: int, edges: list[tuple[str, int]], secpath: set[str]) -> str:
+    """Base chains b0 (input: ``meta secpath`` allowed) and b1 (output: refused,
+    nft_meta_get_validate), regular chains c0..c{n-1}; ``secpath``: chains holding a
+    ``meta secpath exists`` rule."""
+    rules: dict[str, list[str]] = {"b0": [], "b1": [], **{f"c{i}": [] for i in range(n)}}
+    for src, dst in edges:
+        rules[src].append(f"jump c{dst}")
+    for c in secpath:
+        rules[c].append("meta secpath exists accept")
+    out = ["table ip t {"]
+    for name, rs in rules.items():
+        out.append(f"\tchain {name} {{")
+        if name in ("b0", "b1"):
+            out.append(f"\t\ttype filter hook {'input' if name == 'b0' else 'output'} priority 0;")
+        out += [f"\t\tip saddr 10.0.0.{k} {r}" for k, r in enumerate(rs)]
+        out.append("\t}")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 8), st.data())
+def test_hook_check_of_regular_chain_rules_equals_the_full_check(n, data):
+    chains = [f"c{i}" for i in range(n)]
+    fwd = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).map(lambda p: (min(p), max(p)))
+    edges = [(f"c{i}", j) for i, j in data.draw(st.lists(fwd, max_size=8)) if i < j]
+    edges += [(b, j) for b, j in data.draw(st.lists(st.tuples(st.sampled_from(["b0", "b1"]),
+                                                              st.integers(0, n - 1)), max_size=3))]
+    sp = set(data.draw(st.lists(st.sampled_from(chains), max_size=3)))
+    rs = loads(hooked_text(n, edges, sp))
+    assume(isinstance(rs, Ruleset))
+    src = data.draw(st.sampled_from(chains))
+    if data.draw(st.booleans()):
+        dst = data.draw(st.integers(0, n - 1))
+        assume(f"c{dst}" != src)
+        rule, edges2, sp2 = f"add rule ip t {src} jump c{dst}\n", edges + [(src, dst)], sp
+    else:
+        rule, edges2, sp2 = f"add rule ip t {src} meta secpath exists accept\n", edges, sp | {src}
+    inc = loads(rule, rs)
+    # the oracle, on the graph itself: b1 (output) reaches a secpath chain, or a base
+    # chain reaches a cycle (paths here are far shorter than 16)
+    succ: dict[str, set[str]] = {}
+    for a, b in edges2:
+        succ.setdefault(a, set()).add(f"c{b}")
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            c = todo.pop()
+            for x in succ.get(c, ()):
+                if x not in seen:
+                    seen.add(x)
+                    todo.append(x)
+        return seen
+
+    hooks_bad = bool(reach("b1") & sp2)
+    loop_bad = any(c in reach(c) for b in ("b0", "b1") for c in reach(b))
+    assert (inc in (errno.EOPNOTSUPP, errno.EMLINK)) == (hooks_bad or loop_bad), (n, edges, sp, rule)
+    if not loop_bad:
+        assert (inc == errno.EOPNOTSUPP) == hooks_bad
+    # and the whole text loaded at once agrees
+    assert isinstance(loads(hooked_text(n, edges2, sp2)), Ruleset) == (not (hooks_bad or loop_bad))
