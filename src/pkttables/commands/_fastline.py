@@ -213,9 +213,27 @@ _CKEY = ("c", None, None)
 _CLASS_CACHE: dict = {}          # port word -> its slot class (None: not a slot); ports repeat
 
 
+_OCTETS = frozenset(str(i) for i in range(256))         # canonical: no leading zero
+_PF_CLASS = {str(p): ("pf", p if p % 8 == 0 else "m") for p in range(33)}
+
+
 def _addr_class(c: str):
     """The slot class of an address word, or None (what :func:`scan_line` checks).
-    Not cached: 84% of the 10k-rule ACL's address words are seen once (measured)."""
+    Not cached: 84% of the 10k-rule ACL's address words are seen once (measured).
+    Octets by set membership, not the ``_IP4`` regex: half the time (1.1 vs 0.6 us)."""
+    q = c.split(".")
+    if len(q) == 4:
+        a, b, x, d = q
+        if a in _OCTETS and b in _OCTETS and x in _OCTETS:
+            if d in _OCTETS:
+                return "a"
+            d, slash, pl = d.partition("/")
+            if slash:
+                return _PF_CLASS.get(pl) if d in _OCTETS else None
+    return _addr_class1(c) if "-" in c else None
+
+
+def _addr_class1(c: str):
     if _IP4.fullmatch(c) is not None:
         return "a"
     if "/" in c:
@@ -720,7 +738,7 @@ def _terminal_last(key) -> bool:
     return True
 
 
-_STMT_INFO: dict = {}            # statement key -> (group, locs, atoms): a few hundred keys
+_STMT_INFO: dict = {}            # statement key -> (group, locs, atoms, ctx, free): a few hundred keys
 
 
 def _stmt_info(k) -> tuple:
@@ -728,7 +746,8 @@ def _stmt_info(k) -> tuple:
     if v is None:
         if len(_STMT_INFO) > 100000:
             _STMT_INFO.clear()
-        v = _STMT_INFO[k] = (_group(k), _stmt_loc_count(k), _stmt_atom_count(k))
+        v = _STMT_INFO[k] = (_group(k), _stmt_loc_count(k), _stmt_atom_count(k), _ctx_key(k),
+                             k[0] in ("c", "v"))
     return v
 
 
@@ -739,7 +758,7 @@ def _units(key) -> list:
     prev = None
     info = _stmt_info
     for i, k in enumerate(key[1:]):
-        g, nl, na = info(k)
+        g, nl, na, _c, _f = info(k)
         if g is not None and g == prev:
             u = units[-1]
             u[0].append(k)
@@ -912,7 +931,7 @@ class LineShapes:
         if ent is None and family == "ip" and self.compose_known and _composable(rule.key):
             # a new shape whose units are all made: composed without the slow path
             # (sound in ip tables: docs/fastline.md, "Composing without a check")
-            ent = self._compose(rule, family, None)
+            ent = self._compose_made(rule.key, family)
             if ent is not None:
                 if len(self.rules) >= self.limit:
                     self.rules.clear()
@@ -1038,6 +1057,59 @@ class LineShapes:
             return None
         return tuple(parts)
 
+    def _compose_made(self, key, family: str):
+        """:meth:`_compose` without ``slow``: the rule template of ``key`` from units
+        already made, or None.  Written for the ~470 new shapes of a 1k-rule ACL (the
+        general loop took ~9 us a shape): the units are cut from the key as it is read."""
+        get = self.stmts.get
+        info = _STMT_INFO.get
+        parts = []
+        ctx: tuple = ()
+        lo, ao = 1, 0
+        n = len(key)
+        i = 1
+        while i < n:
+            k = key[i]
+            g, nl, na, cx, free = info(k) or _stmt_info(k)
+            j = i + 1
+            if g is not None:
+                while j < n and (info(key[j]) or _stmt_info(key[j]))[0] == g:
+                    j += 1
+            ks = key[i:j]
+            fn = get((family, () if free else ctx, ks))
+            if type(fn) is _Unit:
+                if j == i + 1:
+                    hi, a1 = lo + nl, ao + na
+                else:
+                    hi, a1 = lo, ao
+                    for kk in ks:
+                        v = info(kk)
+                        hi += v[1]
+                        a1 += v[2]
+                parts.append((fn, lo, hi, ao, a1))
+                lo, ao = hi, a1
+                if j == i + 1:
+                    if cx:
+                        ctx += (k,)
+                else:
+                    for kk in ks:
+                        if info(kk)[3]:
+                            ctx += (kk,)
+            elif fn is _SPLIT:
+                # address matches: no context
+                for kk in ks:
+                    f1 = get((family, ctx, (kk,)))
+                    if type(f1) is not _Unit:
+                        return None
+                    v = info(kk)
+                    parts.append((f1, lo, lo + v[1], ao, ao + v[2]))
+                    lo += v[1]
+                    ao += v[2]
+            else:
+                return None
+            i = j
+        return tuple(parts)
+
     def _singles(self, family: str, ctx_t: tuple, ks, lo: int, ao: int, make=None) -> list | None:
         """The parts of a run of address matches composed statement by statement, from
         the single-statement units (made with ``make(i, k, l0, l1, a0, a1)`` where
@@ -1045,7 +1117,7 @@ class LineShapes:
         parts = []
         get = self.stmts.get
         for i, k in enumerate(ks):
-            _g, nl, na = _stmt_info(k)
+            nl, na = _stmt_info(k)[1:3]
             sk = (family, ctx_t, (k,))
             fn = get(sk)
             if (fn is None or type(fn) is int) and make is not None:

@@ -16,7 +16,7 @@ from pkttables.commands import _fastline as FL
 from pkttables.commands import _pipeline as P
 from pkttables.evaluate import _eval as EV
 
-from test_perf_compose import SETTINGS, _check, _ip, _learn, _rule, _slow, addr, ops  # noqa: F401
+from test_perf_compose import SETTINGS, _check, _ip, _learn, _rule, _slow, addr, ops, rule_line  # noqa: F401
 
 lines = pytest.fixture(lambda monkeypatch: _lines(monkeypatch))
 
@@ -111,3 +111,17 @@ def test_split_pairs_are_the_slow_paths(lines, train, targets):
         _learn(lines, line, "ip")
     for line in targets:
         _check(lines, line, "ip")
+
+
+@SETTINGS
+@given(train=st.lists(st.tuples(pair, tail).map("".join), min_size=1, max_size=6),
+       targets=st.lists(st.one_of(st.tuples(pair, tail).map("".join), rule_line), min_size=1, max_size=10))
+def test_compose_made_is_compose(lines, train, targets):
+    """``_compose_made`` (the lookup's loop) gives the general ``_compose``'s template
+    (same units, same ranges) or None alike."""
+    for line in train + ["counter accept", "meta l4proto tcp th dport 1 drop"]:
+        _learn(lines, line, "ip")
+    for line in targets:
+        r = _rule(line)
+        if r is not None:
+            assert lines._compose_made(r.key, "ip") == lines._compose(r, "ip", None), line
