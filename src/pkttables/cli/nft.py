@@ -191,7 +191,11 @@ def _apply(a: Args, short: str, val: str | None) -> None:
 
 
 def _run(a: Args, base: Ruleset) -> Result:
-    if a.file is not None:
+    if a.file == "-":
+        # nft 1.0.6 (nft_run_cmd_from_filename): "-" is standard input, named /dev/stdin
+        text = _read_stdin()
+        filename = "/dev/stdin"
+    elif a.file is not None:
         try:
             with open(a.file, encoding="utf-8", errors="surrogateescape") as fh:
                 text = fh.read()
@@ -208,6 +212,16 @@ def _run(a: Args, base: Ruleset) -> Result:
     else:
         script = parse_text(text, filename, a.opts)
     return execute(script, base, a.opts)
+
+
+def _read_stdin() -> str:
+    buf = getattr(sys.stdin, "buffer", None)
+    try:
+        if buf is not None:
+            return buf.read().decode("utf-8", "surrogateescape")
+        return sys.stdin.read()
+    except OSError as e:
+        raise FileError("/dev/stdin", e.strerror or str(e)) from None
 
 
 def _json_script(opts: Options, text: str, filename: str):

@@ -123,6 +123,19 @@ def test_route_arguments_that_the_routing_code_refuses(argv, message):
     assert (rc, out, err) == (1, "", f"Error: {message}\n")
 
 
+def test_file_dash_is_standard_input(monkeypatch, tmp_path):
+    # nft 1.0.6 reads "-f -" from stdin and names it /dev/stdin; pkt opened a file "-"
+    import io
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"table ip t {\n chain c { foo }\n}\n")))
+    rc, _, err = run(["-c", "-f", "-"])
+    check(rc, err)
+    assert err == ("/dev/stdin:2:16-16: Error: syntax error, unexpected '}'\n chain c { foo }\n"
+                   "               ^\n/dev/stdin:4:1-1: Error: syntax error, unexpected end of file\n}\n^\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"table ip t\n")))
+    assert run(["-c", "-f", "-"])[0] == 0
+
+
 # --------------------------------------------------------------------------- left for others
 
 

@@ -151,17 +151,17 @@ _BAD_OPTIONS = [
     (["--out", "{dir}"], "cannot write '{dir}': Is a directory"),
     (["--json", "{dir}"], "cannot write '{dir}': Is a directory"),
     (["--conntrack-save", "{dir}"], "{dir}: cannot write: Is a directory"),
-    (["--out", "/nonexistent/x.pcapng"], "No such file or directory"),
+    (["--out", "{missing}/x.pcapng"], "cannot write '{missing}/x.pcapng': No such file or directory"),
     (["--ruleset", "{dir}"], 'Could not open file "{dir}": Is a directory'),
-    (["--ruleset", "/nonexistent"], 'Could not open file "/nonexistent": No such file or directory'),
+    (["--ruleset", "{missing}"], 'Could not open file "{missing}": No such file or directory'),
     (["--ruleset", "{nonutf8}"], "{nonutf8}:1:11-11: Error: syntax error, unexpected junk"),
     (["--ruleset", HOST], f"{HOST}:4:1-1: Error: syntax error"),
     (["--host", "{dir}"], "cannot read host file '{dir}': Is a directory"),
-    (["--host", "/nonexistent"], "cannot read host file '/nonexistent'"),
+    (["--host", "{missing}"], "cannot read host file '{missing}': No such file or directory"),
     (["--host", "{nonutf8}"], "{nonutf8}:1: Error: host file is not UTF-8"),
     (["--host", RULESET], f"{RULESET}:4:7-7: Error: TOML syntax error"),
     (["--traffic", "{dir}"], "--traffic: cannot read '{dir}': is not a file"),
-    (["--traffic", "/nonexistent"], "--traffic: cannot read '/nonexistent': No such file or directory"),
+    (["--traffic", "{missing}"], "--traffic: cannot read '{missing}': No such file or directory"),
     (["--traffic", "/dev/null"], "--traffic: cannot read '/dev/null': is not a file"),
     (["--traffic", "{nonutf8}"], "{nonutf8}: at byte offset 0: unknown magic"),
     (["--traffic", RULESET], "at byte offset 0: unknown magic"),
@@ -172,7 +172,8 @@ _BAD_OPTIONS = [
 def test_bad_simulate_option_is_one_error(tmp_path, opts, message):
     nonutf8 = tmp_path / "nonutf8.nft"
     nonutf8.write_bytes(b"table ip t\xff {}\n")
-    subst = {"dir": str(tmp_path), "nonutf8": str(nonutf8)}
+    # every path written or read is under tmp_path: never a file outside the test's own
+    subst = {"dir": str(tmp_path), "nonutf8": str(nonutf8), "missing": str(tmp_path / "missing")}
     opts = [o.format(**subst) for o in opts]
     given_ = dict(zip(opts[::2], opts[1::2]))
     argv = ["simulate"]
