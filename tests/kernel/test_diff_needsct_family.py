@@ -111,8 +111,11 @@ def _kernel_families(pair, text: str) -> tuple[str, ...]:
     assert r.returncode == 0, r.stderr
     try:
         _run("ip", "netns", "exec", b, "conntrack", "-F")
-        _run("ip", "netns", "exec", a, "python3", "-c", _SEND).check_returncode()
-        time.sleep(0.2)
+        # twice, the same tuples (one entry per family): a first IPv6 datagram is now
+        # and then lost while the neighbour is resolved again
+        for _ in range(2):
+            _run("ip", "netns", "exec", a, "python3", "-c", _SEND).check_returncode()
+            time.sleep(0.15)
         out = []
         for fam, name in (("ipv4", "ip"), ("ipv6", "ip6")):
             text_ = _run("ip", "netns", "exec", b, "conntrack", "-L", "-f", fam).stdout
