@@ -323,9 +323,14 @@ def _hour_format(value, numeric: int) -> str:
 
 def _uid_parse(text: str, gid: bool = False) -> int:
     try:
-        return _c_int(text)
+        n = _c_int(text)
     except ValueError:
         pass
+    else:
+        # nft 1.0.6 uid_type_parse/gid_type_parse: strtoull past UINT32_MAX
+        if n > 0xFFFFFFFF:
+            raise _err("Value too large")
+        return n
     import grp
     import pwd
     try:

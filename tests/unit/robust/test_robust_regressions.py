@@ -136,6 +136,18 @@ def test_file_dash_is_standard_input(monkeypatch, tmp_path):
     assert run(["-c", "-f", "-"])[0] == 0
 
 
+@pytest.mark.parametrize("rule", ["meta skgid != 0xffffffffffffffffffffffffffffffffffffffff",
+                                  "meta skuid 99999999999999999999999"])
+def test_uid_beyond_64_bits_is_value_too_large(rule):
+    # types/_datatypes.py _uid_parse returned the number whole: OverflowError when the
+    # evaluator encoded it into 4 bytes.  Output as nft 1.0.6's, byte for byte.
+    line = f"add table ip t; add chain ip t c; add rule ip t c {rule}"
+    rc, _, err = run([line])
+    check(rc, err)
+    col = line.index(rule.split()[-1])
+    assert err == f"Error: Value too large\n{line}\n{' ' * col}{'^' * len(rule.split()[-1])}\n"
+
+
 # --------------------------------------------------------------------------- left for others
 
 
