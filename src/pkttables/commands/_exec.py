@@ -42,7 +42,7 @@ from pkttables.model import (Chain, Element, Flowtable, Hook, ModelError, Rule, 
 from . import _locate as L
 from . import _sets as S
 from .fastelements import unique_new as fast_unique
-from ._pipeline import FastRule, compile_rule, fast_rule, set_infos, stages
+from ._pipeline import FastRule, compile_rule, fast_parts, fast_rule, set_infos, stages
 
 _UNSET = object()
 
@@ -1096,8 +1096,11 @@ class _Executor:
             return False
         if self.stages is _UNSET:
             self.stages = stages()
-        comp = fast_rule(rule, fam, table, chain, self.stages)
-        if comp is None:
+        hit = fast_parts(rule, fam, table, chain, self.stages)
+        if hit is not None:
+            prog, make = hit
+            stmts = ()
+        else:
             # the shape's first rules: made from its units (ip tables) or the slow path
             # (which also keeps them for the template); an error is left to _add_rule,
             # which reports it
@@ -1106,13 +1109,14 @@ class _Executor:
                                     ifindex=self.opts.ifindex_fn(), lazy=True)
             except PktError:
                 return False
-            if comp.program is None or comp.program.sets:
+            prog, make, stmts = comp.program, comp.make, comp.stmts
+            if prog is None or prog.sets:
                 return False
         self.changed = True
-        r = self.tx.add_rule(fam, table, chain, comp.stmts, comment=rule.comment, loc=rule.loc, make=comp.make)
+        r = self.tx.add_rule(fam, table, chain, stmts, comment=rule.comment, loc=rule.loc, make=make)
         ud = r.userdata
         ud["ast"] = rule
-        ud["program"] = comp.program
+        ud["program"] = prog
         key = (fam, table, r.handle)
         self.rule_cmd[key] = rule.loc
         self.nojump.add(key)
