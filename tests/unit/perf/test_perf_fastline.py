@@ -366,3 +366,30 @@ def test_set_files_and_long_lines(lines):
                             "ip saddr 1.2.3.5 accept", "ip saddr 1.2.3.6 accept"]})
     _same(text, debug=False)
     assert lines.hits == 2          # the 2nd and 3rd one-address rules
+
+
+@SETTINGS
+@given(file=st.text(max_size=5), line=st.integers(0, 10 ** 6), a=st.integers(0, 999), b=st.integers(0, 999),
+       text=st.one_of(st.none(), st.text(max_size=20)))
+def test_location_maker_is_the_constructor(file, line, a, b, text):
+    """``_fastline._new_loc`` (slot setters) makes what ``Location(...)`` makes: every
+    field, equality, hash and repr."""
+    import dataclasses as D
+
+    from pkttables.errors import Location
+    got, want = FL._new_loc(file, line, a, b, text), Location(file, line, a, b, text)
+    assert type(got) is Location
+    assert all(getattr(got, f.name) == getattr(want, f.name) for f in D.fields(Location))
+    assert got == want and hash(got) == hash(want) and repr(got) == repr(want)
+
+
+def test_location_maker_falls_back(monkeypatch):
+    from pkttables.errors import Location
+
+    class Checked(Location):
+        __slots__ = ()
+
+        def __post_init__(self):
+            pass
+    monkeypatch.setattr(FL, "Location", Checked)
+    assert FL._location_maker() is Checked
