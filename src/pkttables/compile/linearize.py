@@ -187,7 +187,12 @@ class _Lin:
                 sreg = self.get_reg(e.sub)
                 self.gen(e.sub, sreg)
                 self.release(e.sub)
-            o.append(_text_instr(e.load.format(reg=R(dreg), sreg=R(sreg))))
+            ins = _text_instr(e.load.format(reg=R(dreg), sreg=R(sreg)))
+            if e.seed is not None and isinstance(ins, vm.Hash):
+                # a seed the user gave, 0 included (the dump text cannot tell 0 from
+                # none: the kernel's NFTA_HASH_SEED is there or not)
+                ins = dataclasses.replace(ins, seed=e.seed)
+            o.append(ins)
         elif isinstance(e, N.Binop):
             n = len(e.right.data)
             inner = e.left
@@ -422,9 +427,11 @@ def _payload_of(t: N.TExpr) -> N.TExpr:
 
 
 # Checksums a payload write must fix (nft proto_desc checksum_key/type): the IPv4 header
-# checksum at 10; TCP at 16, UDP at 6 (pseudo-header ones).  Address and protocol
-# fields also feed the transport pseudo-header (NFT_PAYLOAD_L4CSUM_PSEUDOHDR).
-_CSUM = {"ip": (1, 10), "tcp": (1, 16), "udp": (1, 6), "udplite": (1, 6), "icmp": (1, 2),
+# checksum at 10; TCP at 16, UDP at 6 (pseudo-header ones); SCTP's CRC32c at 8
+# (NFT_PAYLOAD_CSUM_SCTP).  nft 1.0.6's udplite description has no checksum key, so a
+# udplite write fixes none (checked: csum_type 0).  Address and protocol fields also
+# feed the transport pseudo-header (NFT_PAYLOAD_L4CSUM_PSEUDOHDR).
+_CSUM = {"ip": (1, 10), "tcp": (1, 16), "udp": (1, 6), "sctp": (2, 8), "icmp": (1, 2),
          "icmpv6": (1, 2), "igmp": (1, 2)}
 _PSEUDO = {("ip", "saddr"), ("ip", "daddr"), ("ip", "protocol"), ("ip6", "saddr"), ("ip6", "daddr"),
            ("ip6", "nexthdr")}

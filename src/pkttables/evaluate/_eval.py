@@ -157,6 +157,14 @@ def _is_bitmask(dt: Datatype) -> bool:
     return dt.is_bitmask or dt.name == "bitmask" or any(b.name == "bitmask" for b in dt.chain())
 
 
+def _is_flag_type(dt: Datatype) -> bool:
+    """A type *derived from* bitmask (tcp_flag, ct_state, ...): nft 1.0.6 tests its
+    ``dtype->basetype`` for TYPE_BITMASK (netlink_gen_relational -> flagcmp, and
+    OP_NEG), so the plain ``bitmask`` type of ``comp flags`` is compared as an integer
+    (``comp flags 0x1`` is ``cmp eq 0x1``; ``comp flags ! 0x1`` is refused)."""
+    return dt.name != "bitmask" and _is_bitmask(dt)
+
+
 def _default_ifindex(name: str) -> int | None:
     try:
         return socket.if_nametoindex(name)
@@ -740,7 +748,8 @@ class _RuleEval:
         sub = self._lhs(e.expr).expr
         seed = f"0x{e.seed:x}" if e.seed is not None else "0x0"
         g = N.Generic(loc, INTEGER, 32, HOST,
-                      f"hash reg {{reg}} = jhash(reg {{sreg}}, {sub.nbytes}, {seed}) % mod {e.mod}{off}", sub)
+                      f"hash reg {{reg}} = jhash(reg {{sreg}}, {sub.nbytes}, {seed}) % mod {e.mod}{off}", sub,
+                      e.seed)
         return _Lhs(g, INTEGER, 32)
 
     def _binop_lhs(self, e: A.Binop) -> _Lhs:
@@ -1051,7 +1060,7 @@ class _RuleEval:
             if isinstance(s.left, A.Binop):
                 raise EvalError(Diagnostic(s.left.loc, "cannot combine negation with binary expression",
                                            secondary=sec))
-            if not _is_bitmask(lhs.dtype):
+            if not _is_flag_type(lhs.dtype):
                 raise EvalError(Diagnostic(s.left.loc, "negation can only be used with singleton bitmask values",
                                            secondary=sec))
         # `x & m == v` with an xor/or folded as nft does (evaluate.c binop_transfer).
@@ -1106,7 +1115,7 @@ class _RuleEval:
             if fold_xor is not None:
                 right = _xor_value(right, fold_xor)
             # OP_IMPLICIT on a bitmask: a flag test, `x & v != 0` (nft flagcmp).
-            if s.op in ("implicit", "!") and _is_bitmask(lhs.dtype) and any(right.data) and \
+            if s.op in ("implicit", "!") and _is_flag_type(lhs.dtype) and any(right.data) and \
                     isinstance(left, (N.Payload, N.Meta, N.Ct, N.Exthdr)):
                 # `! v` on a bitmask (nft OP_NEG): none of the flags, `x & v == 0`
                 left = N.Binop(s.loc, left.dtype, left.len_bits, left.byteorder, "&", left, right)

@@ -75,6 +75,9 @@ class Generic(TExpr):
     numgen, hash, xfrm): ``load`` is the dump text with ``{reg}`` for the register."""
     load: str
     sub: TExpr | None = None  # hash: the expression hashed
+    # jhash: the seed the user wrote (None: not given, the kernel draws one; nft sends
+    # NFTA_HASH_SEED only when given, and lists `seed 0x0` when it was)
+    seed: int | None = None
 
 
 @_dc

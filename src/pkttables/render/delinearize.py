@@ -141,6 +141,9 @@ class Meta(Expr):
 class Ct(Expr):
     name: str = ""
     direction: str | None = None
+    # `ct saddr`/`ct daddr` without a family (NFT_CT_SRC/DST): the type comes from the
+    # network context, after nft parsed the cmp (see _cmp_prefix)
+    l3_from_ctx: bool = False
 
     def text(self, o: ListOptions) -> str:
         return f"ct {self.direction} {self.name}" if self.direction else f"ct {self.name}"
@@ -401,6 +404,9 @@ class Stmt:
     # nft's JSON of the statement when its text alone does not tell it (synproxy: which
     # of mss/wscale were given); None: read the JSON from the text
     json: Any = None
+    # the text JSON is read back from when the listing is not nft syntax (`ct
+    # expiration ` for 0s); None: ``text``
+    json_text: str | None = None
 
 
 _OPS = {"eq": "", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -635,6 +641,15 @@ class _Delin:
         return self.postprocess()
 
     def emit(self, st: Stmt) -> int:
+        e = st.expr
+        if isinstance(e, Ct) and e.l3_from_ctx:
+            # nft's JSON of a family-less `ct saddr` keeps the key without the family
+            # the listing prints (`{"ct": {"key": "saddr", "dir": "original"}}`, checked)
+            lhs = e.text(self.o)
+            bare = lhs.replace(e.name, e.name.split(" ", 1)[-1], 1)
+            base = st.json_text or st.text
+            if base.startswith(lhs):
+                st.json_text = bare + base[len(lhs):]
         self.stmts.append(st)
         if st.kind != "match":
             self._reset_deps()
@@ -755,15 +770,17 @@ class _Delin:
             raise DelinearizeError(f"ct key {nlkey}")
         k = CT_KEYS[name]
         dt, bits = k.dtype_name, k.len_bits
+        famless = False
         if dt == "invalid":
             l3 = self.proto_at(Base.NETWORK_HEADER) or ("ip6" if self.family == "ip6" else "ip")
             if name in ("saddr", "daddr"):
                 dt, bits = ("ipv6_addr", 128) if l3 == "ip6" else ("ipv4_addr", 32)
                 name = f"{l3} {name}"
+                famless = True
                 self.kill_dep(Base.NETWORK_HEADER)
             else:
                 dt = "inet_service"
-        return Ct(DATATYPES[dt], k.byteorder, bits, name, direction)
+        return Ct(DATATYPES[dt], k.byteorder, bits, name, direction, famless)
 
     # keys whose direction the kernel dumps (nft_ct_get_dump); for the others the
     # direction given at load time is not in the listing (`ct original protocol` ->
@@ -964,8 +981,13 @@ class _Delin:
             self._payload_dep_kill(key)
             words = f"jhash {key.text(self.o)}"
         words += f" mod {t[t.index('mod') + 1]}"
-        if kind != "symhash" and seed:  # noqa
-            words += f" seed 0x{seed:x}"
+        if kind != "symhash":
+            # nft lists the seed when the kernel dumps NFTA_HASH_SEED, i.e. when it was
+            # given (0 included); only the instruction knows that, the dump text prints
+            # 0x0 for a drawn seed too
+            given = getattr(it.obj, "seed", None) if it.obj is not None else (seed or None)
+            if given is not None:
+                words += f" seed 0x{given:x}"
         if "offset" in t:
             words += f" offset {it.after('offset')}"
         self.put(t[1], Named(_INT, _HOST, 32, words))
@@ -1052,8 +1074,15 @@ class _Delin:
         if not isinstance(raw, (Ct, Named)) or raw.dtype.name not in ("ipv4_addr", "ipv6_addr") \
                 or len(exact) >= raw.nbytes:
             return False
-        v = int.from_bytes(exact.ljust(raw.nbytes, b"\0"), "big")
         o = "!= " if op == "neq" else ""
+        if isinstance(raw, Ct) and raw.l3_from_ctx:
+            # `ct original saddr 1.2.3.0/24`: the family-less key has no length yet when
+            # nft parses the cmp (no prefix is made), so the short value is printed as
+            # a number of the address type: `ct original ip saddr 0.1.2.3` (checked)
+            v = int.from_bytes(exact, "big")
+            self.emit(Stmt(f"{raw.text(self.o)} {o}{fmt_value(raw, v, self.o)}", kind="match", expr=raw))
+            return True
+        v = int.from_bytes(exact.ljust(raw.nbytes, b"\0"), "big")
         self.emit(Stmt(f"{raw.text(self.o)} {o}{fmt_value(raw, v, self.o)}/{len(exact) * 8}",
                        kind="match", expr=raw))
         return True
@@ -1161,7 +1190,12 @@ class _Delin:
             if e.dtype.name == "tcp_flag" and isinstance(v, int) and v & (v - 1):
                 vs = f"0x{v:x}"     # nft 1.0.6: `tcp flags == syn|ack` lists `== 0x12`
         txt = f"{lhs} {o + ' ' if o else ''}{vs}"
-        st = Stmt(txt, kind="match", expr=e, op=op, value=v)
+        jtxt = None
+        if e.dtype.name == "time" and v == 0 and not self.o.numeric:
+            # nft time_print prints each non-zero unit, so nothing for 0 (checked: `ct
+            # expiration 0s` lists `ct expiration `, its JSON is still `0`)
+            jtxt, txt = txt, f"{lhs} {o + ' ' if o else ''}"
+        st = Stmt(txt, kind="match", expr=e, op=op, value=v, json_text=jtxt)
         self.emit(st)
         if op == "eq" and isinstance(v, int):
             self.set_ctx_from(e, v, idx)
@@ -1177,8 +1211,10 @@ class _Delin:
         fields = [f for f in PROTOCOLS[proto].fields.values()]
         pos, end, parts = e.offset, e.offset + e.bits, []
         while pos < end:
-            f = next((f for f in fields if f.offset_bits == pos and f.byte_aligned
-                      and pos + f.len_bits <= end), None)
+            # sub-byte fields too: `@nh,8,8 0x10` in ip is `ip dscp 0x04 ip ecn not-ect`,
+            # `@nh,0,8 0x45` `ip version 4 ip hdrlength 5` (nft 1.0.6, checked); a field
+            # the load covers only in part keeps it raw (`@nh,8,8` in ip6)
+            f = next((f for f in fields if f.offset_bits == pos and pos + f.len_bits <= end), None)
             if f is None:
                 return False
             parts.append(f)
@@ -1186,11 +1222,20 @@ class _Delin:
         if len(parts) < 2:
             return False
         byte0 = e.offset // 8
+        if e.bits % 8 and not all(f.byte_aligned for f in parts):
+            return False
+        whole = int.from_bytes(data[:(e.bits + 7) // 8], "big")
         for f in parts:
-            a = f.offset_bits // 8 - byte0
-            chunk = data[a:a + f.len_bits // 8]
             pe = Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, e.base, f.offset_bits, proto, f.name)
-            self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), op, chunk)
+            if f.byte_aligned:
+                a = f.offset_bits // 8 - byte0
+                chunk = data[a:a + f.len_bits // 8]
+                self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), op, chunk)
+                continue
+            v = (whole >> (end - f.offset_bits - f.len_bits)) & ((1 << f.len_bits) - 1)
+            self._payload_dep_kill(pe)
+            o = "!= " if op == "neq" else ""
+            self.emit(Stmt(f"{pe.text(self.o)} {o}{fmt_value(pe, v, self.o)}", kind="match", expr=pe))
         return True
 
     def val(self, e: Expr, data: bytes, shift: int, swapped: bool) -> int | bytes:

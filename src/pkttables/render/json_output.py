@@ -713,7 +713,7 @@ def rule_json(instrs: Iterable, family: str, anon_sets: Iterable = (), opts: Lis
     with ``dump()``) delinearized, as nft's ``rule_print_json`` prints each statement."""
     o = _o(opts)
     stmts = delinearize(instrs, family, anon_sets, o)
-    return text_json(" ".join(s.text for s in stmts), family, o)
+    return text_json(" ".join(s.json_text or s.text for s in stmts), family, o)
 
 
 # ---------------------------------------------------------------------------- model objects
@@ -754,6 +754,10 @@ def rule_obj_json(rule: Rule, c: Chain, t: Table, opts: ListOptions | None = Non
         d["comment"] = rule.comment
     from . import text as _text
     body, stmts = _text._rule_listing(rule, t.family, o, t)
+    if any(getattr(s, "json_text", None) for s in stmts):
+        # a listing that is not nft syntax (`ct expiration ` for 0s) is read back from
+        # the statements' own text
+        body = " ".join(_text._objmap_kind(s.json_text or s.text, t) for s in stmts)
     if body.startswith("#"):
         expr: list = []
     else:

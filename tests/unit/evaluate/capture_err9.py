@@ -1,0 +1,116 @@
+"""Capture nft 1.0.6's answers for ERR9 (issue 3, the last bytecode, listing and error
+differences).
+
+Two goldens, both re-made by running this file as root (namespace ``pktE9<pid>``,
+always deleted), the same way as capture_err8.py:
+
+* ``golden_err9.json``: ``nft --debug=netlink -c add rule CASE`` for every case (the
+  bytecode of accepted rules, the error text of refused ones) -- compared by
+  test_evaluate_err9.py through :class:`pkttables.testing.nftgolden.CommandGolden`;
+* ``golden_err9_listing.json``: for each accepted case, the rule's line in ``nft list
+  chain`` and its ``-j`` expression list, with the rule really added (one fresh chain
+  per case) -- compared by tests/unit/render/test_render_err9.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pkttables.testing.nftgolden import _Netns, capture, tables_setup
+
+HERE = Path(__file__).parent
+
+SETUP = tables_setup(
+    "add set ip t s6 { type ipv6_addr; }", "add set inet t s6 { type ipv6_addr; }",
+    "add chain ip t p { type nat hook postrouting priority srcnat; }",
+    "add chain inet t p { type nat hook postrouting priority srcnat; }",
+)
+
+# bytecode: checksum of payload writes (nft proto_desc checksum key/type), and the plain
+# `bitmask` type of `comp flags` (compared as an integer, no implicit `& v != 0`)
+BYTECODE = [
+    "ip t c udplite sport set 80",
+    "ip6 t c udplite dport set 80",
+    "inet t c udplite checksum set 0",
+    "ip t c udplite csumcov set 2",
+    "ip t c sctp sport set 23",
+    "bridge t c sctp dport set 23",
+    "ip t c sctp vtag set 23",
+    "ip t c dccp sport set 23",
+    "ip t c udp sport set 23",
+    "ip t c comp flags 0x1",
+    "ip t c comp flags 0x23",
+    "ip t c comp flags 0x0",
+    "ip t c comp flags ! 0x1",
+    "inet t c comp flags 0x1 counter",
+    "ip t c tcp flags syn",
+    "ip t c tcp flags ! syn",
+]
+
+# listings: jhash seed given (0 too), `ct expiration 0s`, a family-less ct address
+# compared with a prefix, raw network payloads over sub-byte ip fields
+LISTING = [
+    "ip t c ct mark set jhash ip saddr mod 2 seed 0x0",
+    "ip t c ct mark set jhash ip saddr mod 2",
+    "ip t c ct mark set jhash ip saddr . ip daddr mod 2 seed 0x1 offset 3",
+    "ip t c ct expiration 0s",
+    "ip t c ct expiration 0s counter",
+    "ip t c ct expiration != 0s",
+    "ip t c ct expiration 1m",
+    "ip t c ct original saddr 1.2.3.0/24",
+    "ip t c ct original ip saddr 1.2.3.0/24",
+    "ip t c ct original saddr 1.2.3.4",
+    "ip t c ct reply daddr 10.0.0.0/8",
+    "ip t c ct reply daddr != 10.0.0.0/8",
+    "ip t c ct original saddr 1.2.3.0-1.2.3.9",
+    "ip t c ct original saddr { 1.2.3.0/24 }",
+    "ip6 t c ct original saddr ::/64",
+    "ip6 t c ct original saddr 2001:db8::/32",
+    "ip t c @nh,8,8 0x10",
+    "ip t c @nh,8,8 0x11",
+    "ip t c @nh,8,8 != 0x11",
+    "ip t c @nh,0,8 0x45",
+    "ip t c @nh,8,6 0x4",
+    "ip t c @nh,8,8 0x10 ip ecn not-ect",
+    "ip t c ip frag-off != { 0 } ip ecn not-ect @nh,8,8 0x10",
+    "ip6 t c @nh,8,8 0x10",
+    "ip6 t c @nh,0,8 0x60",
+]
+
+# the round trip: nft refuses its own listing of `ct expiration 0s`
+ROUNDTRIP = [
+    "ip t c ct expiration ",
+]
+
+CASES = BYTECODE + LISTING + ROUNDTRIP
+EXTRA: list[str] = []
+
+
+def capture_listing(cases: list[str], out: Path, prefix: str = "pktE9") -> dict:
+    """Add each accepted case to a fresh chain and record nft's listing line (stripped)
+    and its ``-j`` expression list (as capture_err8.capture_listing, with this SETUP)."""
+    ns = f"{os.environ.get('PKTTABLES_NS_PREFIX') or prefix}{os.getpid()}"
+    data: dict = {"setup": SETUP, "cases": {}}
+    with _Netns(ns) as n:
+        n.nft(SETUP, check=True)
+        for c in cases:
+            fam, table, chain, _ = c.split(" ", 3)
+            n.nft(f"flush chain {fam} {table} {chain}")
+            if n.nft(f"add rule {c}").returncode:
+                continue
+            lst = n.nft("list", "chain", fam, table, chain).stdout.splitlines()
+            line = [x.strip() for x in lst if x.startswith("\t\t")][-1]
+            js = json.loads(n.nft("-j", "list", "chain", fam, table, chain).stdout)
+            expr = [o["rule"]["expr"] for o in js["nftables"] if "rule" in o][-1]
+            data["cases"][c] = {"listing": line, "json": expr}
+    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return data
+
+
+if __name__ == "__main__":
+    capture(CASES + EXTRA, SETUP, HERE / "golden_err9.json", "pktE9", command="add rule ",
+            sort_keys=False, ensure_ascii=False)
+    data = capture_listing(CASES + EXTRA, HERE.parent / "render" / "golden_err9_listing.json", "pktE9")
+    print("captured", len(CASES + EXTRA))
