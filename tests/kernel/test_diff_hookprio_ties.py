@@ -1,16 +1,19 @@
-"""Base chains tied with NAT's priority, against the kernel (issue 6 leftover).
+"""Base chains tied with NAT's and conntrack's priorities, against the kernel (issue 6
+leftover, TIES).
 
-nf_nat registers its hook entry (dstnat -100 in prerouting/output, srcnat 100 in
-input/postrouting) when the first nat chain of that hook is created
-(nf_nat_register_fn -> nf_register_net_hook), and a filter chain registers its own
-entry when it is created; at equal priority the entry registered last runs first
-(nf_hook_entries_grow).  So a filter chain at -100 beside ``type nat hook prerouting
-priority dstnat`` sees the original destination when it was created after the nat
-chain, the translated one when created before it -- within a table and across tables.
+The kernel registers hook entries while it processes the batch: a filter chain's own
+entry when the chain is created; all of nf_nat's entries of a layer-3 family (dstnat
+-100 at prerouting/output, srcnat 100 at input/postrouting) when the family's first nat
+chain is created, whatever its hook and priority (nf_nat_register_fn); conntrack's
+when the first ct user appears (a rule of an earlier table, nf_ct_netns_get).  At equal
+priority the entry registered last runs first (nf_hook_entries_grow).  So a filter
+chain at -100 beside ``type nat hook prerouting priority dstnat`` sees the original
+destination when it was created after the family's first nat chain, the translated one
+when created before it -- within a table and across tables.  pkttables reproduces
+that order (``pkttables.datapath.replay.KernelOrder``).
 Each scenario runs on the kernel once and on pkttables' three backends (Simulator),
 as tests/kernel/test_diff_hookprio.py: frames, rule counters by position, conntrack
-table.  Chains created *before* the nat chain agree; those created after it are strict
-xfails (``XFAIL``): pkttables runs them after NAT.
+table.  ``XFAIL`` keeps the one order not modelled.
 """
 
 from __future__ import annotations
@@ -57,18 +60,40 @@ def scenarios():
     f_a = _chain("fa", "prerouting", "-100", _SEE)
     f_b = _chain("fb", "prerouting", "-100", _SEE)
     yield CtScenario("pre-filter-nat-filter", _table(f_a, dn, f_b), traffic)
+    # nf_nat registers every hook of the family with the first nat chain: a srcnat chain
+    # created first puts dstnat's prerouting entry before a later filter chain
+    yield CtScenario("pre-snat-first-filter-dnat", _table(sn, f100, dn), traffic)
+    yield CtScenario("pre-snat-table-then-filter-dnat", _table(sn, name="a") + _table(f100, dn, name="b"), traffic)
+    # an ip6 nat chain does not register IPv4's NAT
+    dn6 = _chain("dn6", "prerouting", "dstnat", "        udp dport 1 counter", kind="nat")
+    yield CtScenario("pre-ip6nat-then-filter-ipnat",
+                     _table(dn6, family="ip6", name="a") + _table(f100, name="b") + _table(dn, name="c"), traffic)
+    # a nat chain at priority 0 still runs NAT at -100 (nf_nat's own entry)
+    yield CtScenario("pre-nat-at-0-then-filter", _table(_chain("dn", "prerouting", "0", _DNAT, kind="nat"), f100),
+                     traffic)
+    yield CtScenario("pre-filter-then-nat-at-0", _table(f100, _chain("dn", "prerouting", "0", _DNAT, kind="nat")),
+                     traffic)
+    # conntrack (-200) registers with the first ct user: a rule of an earlier table (or
+    # a nat rule); a chain at -200 of a later table runs before it and sees no ct
+    ctsee = "        meta l4proto udp counter\n        ct state new counter\n        ct state established counter"
+    c200 = _chain("y", "prerouting", "-200", ctsee)
+    yield CtScenario("ct-rule-table-then-200", _table(_chain("x", "prerouting", "0", ctsee), name="a")
+                     + _table(c200, name="b"), traffic)
+    yield CtScenario("ct-nat-table-then-200", _table(dn, name="a") + _table(c200, name="b"), traffic)
+    yield CtScenario("ct-200-then-rule-table", _table(c200, name="a")
+                     + _table(_chain("x", "prerouting", "0", ctsee), name="b"), traffic)
+    # one batch deleting the family's only nat chain and adding it again: nf_nat keeps
+    # its entries (the new chain registers before the old one is released at commit)
+    yield CtScenario("pre-nat-recreated-one-batch", _table(dn, name="a") + _table(f100, name="b")
+                     + "delete table ip a\n" + _table(dn, name="a"), traffic)
 
 
 SCENARIOS = list(scenarios())
 
 #: scenario -> why pkttables disagrees (strict: the day it agrees, the mark must go).
-#: Simulator registers NAT's entries first and every chain entry after the ties
-#: (replay._register_chain_entry), so a chain tied with NAT always runs after it; the
-#: kernel runs a chain created after the first nat chain of its hook *before* NAT.
-_LATE = ("a chain created after the nat chain, tied with NAT's priority, runs after NAT "
-         "here and before it in the kernel (replay._register_chain_entry: after_ties)")
-XFAIL = {name: _LATE for name in ("pre-nat-then-filter", "pre-tables-nat-first", "pre-inet-filter-after-ip-nat",
-                                  "post-nat-then-filter", "pre-filter-nat-filter")}
+XFAIL = {"pre-nat-recreated-one-batch": (
+    "the ruleset model keeps no trace of the deleted nat chain: KernelOrder places nf_nat's "
+    "entries with the new chain, the kernel keeps them where the deleted one put them")}
 
 
 @pytest.fixture(scope="module")

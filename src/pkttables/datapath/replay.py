@@ -306,17 +306,94 @@ def needs_conntrack(ruleset, family: str | None = None) -> bool:
         # ``conntrack -L`` empty and the counter at 0.
         if any(getattr(o, "kind", None) in _CT_OBJECT_KINDS for o in getattr(t, "objects", {}).values()):
             return True
-        for c in t.chains.values():
-            for r in c.rules:
-                prog = getattr(r, "userdata", {}).get("program")
-                for ins in getattr(prog, "instrs", ()) if prog is not None else ():
-                    name = type(ins).__name__.lower()
-                    if name.startswith(_CT_WORDS):
-                        return True
-                    text = getattr(ins, "text", None)
-                    if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
-                        return True
+        if any(_rule_starts_ct(r) for c in t.chains.values() for r in c.rules):
+            return True
     return False
+
+
+def _rule_starts_ct(rule) -> bool:
+    """Does this rule's kernel init call nf_ct_netns_get() (see :func:`needs_conntrack`)?"""
+    prog = getattr(rule, "userdata", {}).get("program")
+    for ins in getattr(prog, "instrs", ()) if prog is not None else ():
+        if type(ins).__name__.lower().startswith(_CT_WORDS):
+            return True
+        text = getattr(ins, "text", None)
+        if isinstance(text, str) and text.split(" ", 1)[0] in _CT_WORDS:
+            return True
+    return False
+
+
+def chain_id(family: str, table: str, table_handle: int, name: str, handle: int) -> tuple:
+    """A base chain's identity across generations (a chain deleted and created again
+    is another chain: it registered its hook again)."""
+    return (family, table, table_handle, name, handle)
+
+
+@dataclass(frozen=True, slots=True)
+class KernelOrder:
+    """The order in which the kernel registered the hook entries of a ruleset loaded
+    in one batch (``nft -f``): ranks, lower = registered earlier.
+
+    nft expands a table block into: the table, each of its chains, its objects, sets
+    and flowtables, then each chain's rules (nft_cmd_expand), table after table.  The
+    kernel registers while it processes the batch, before the commit:
+
+    * a filter/route base chain: its own entry when it is created
+      (nf_tables_addchain -> nf_tables_register_hook);
+    * a nat base chain hangs off nf_nat, which registers *all* its entries of the
+      chain's layer-3 family (dstnat -100 at prerouting/output, srcnat 100 at
+      input/postrouting; inet: IPv4 and IPv6) when the family's first nat chain is
+      created, whatever that chain's hook and priority (nf_nat_register_fn, first
+      user) -- a nat chain at ``priority 0`` still runs NAT at -100;
+    * conntrack (-200 and confirm) when the first ct user of its family appears: a ct
+      object, or a rule with a ct/nat/masq/... expression (nf_ct_netns_get, first
+      user).
+
+    At equal priority the later registered runs first (nf_hook_entries_grow), so a
+    filter chain at -100 created after the first nat chain of its family runs before
+    NAT, and one created before it after NAT; a chain at -200 created after the first
+    ct user runs before conntrack.  Kernel-checked: tests/kernel/
+    test_diff_hookprio_ties.py (one table, two tables, inet/ip, snat chain first, nat
+    chain at priority 0, a ct rule in an earlier table).
+
+    Not modelled: a batch that deletes the family's last nat chain and adds another
+    keeps nf_nat's entries where they were (the new chain registers before the old one
+    is released at commit); here the new chain's place is used."""
+
+    chains: dict
+    nat: dict
+    conntrack: dict
+    size: int
+
+    @staticmethod
+    def of(ruleset) -> "KernelOrder":
+        chains: dict = {}
+        nat: dict = {}
+        ct: dict = {}
+        n = 0
+        if ruleset is None:
+            return KernelOrder(chains, nat, ct, 0)
+        for t in sorted(ruleset.tables.values(), key=lambda t: t.handle):
+            fams = CT_FAMILIES.get(t.family, ())
+            for c in sorted(t.chains.values(), key=lambda c: c.handle):
+                if c.hook is None:
+                    continue
+                if c.hook.type == "nat":
+                    for f in fams:
+                        nat.setdefault(f, n)
+                else:
+                    chains[chain_id(t.family, t.name, t.handle, c.name, c.handle)] = n
+                n += 1
+            if any(getattr(o, "kind", None) in _CT_OBJECT_KINDS for o in getattr(t, "objects", {}).values()):
+                for f in fams:
+                    ct.setdefault(f, n)
+                n += 1
+            for c in sorted(t.chains.values(), key=lambda c: c.handle):
+                if any(_rule_starts_ct(r) for r in c.rules):
+                    for f in fams:
+                        ct.setdefault(f, n)
+                    n += 1
+        return KernelOrder(chains, nat, ct, n)
 
 
 def ifnames_of(host) -> tuple[tuple[int, str], ...]:
@@ -552,6 +629,12 @@ class Simulator:
         self._tracer: Any = None
         self._sets_nftrace = _sets_nftrace(ruleset)
         self.packets = 0
+        # the kernel's registration order of this batch's hook entries (KernelOrder):
+        # ranks mapped onto the hook table's clock, so entries registered later (a new
+        # generation's chains, flowtables) are newer than all of them
+        self._order = KernelOrder.of(ruleset)
+        self._order_base = self.hooks.reserve(self._order.size)
+        self._chain_seq: dict[tuple, int] = {}
         # conntrack's hooks per layer-3 family, as nf_ct_netns_get() registers them: a
         # ruleset whose ct users all sit in ip6 tables does not track IPv4
         if conntrack is None:
@@ -634,10 +717,18 @@ class Simulator:
 
         track, confirm = self._ct_hooks
         for fam in families:
-            self.hooks.register(fam, "prerouting", CONNTRACK_PRIORITY, track, name="conntrack")
-            self.hooks.register(fam, "output", CONNTRACK_PRIORITY, track, name="conntrack")
-            self.hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
-            self.hooks.register(fam, "postrouting", CONFIRM_PRIORITY, confirm, name="conntrack-confirm")
+            seq = self._seq(self._order.conntrack.get(fam))
+            self.hooks.register(fam, "prerouting", CONNTRACK_PRIORITY, track, name="conntrack", seq=seq)
+            self.hooks.register(fam, "output", CONNTRACK_PRIORITY, track, name="conntrack", seq=seq)
+            self.hooks.register(fam, "input", CONFIRM_PRIORITY, confirm, name="conntrack-confirm", seq=seq)
+            self.hooks.register(fam, "postrouting", CONFIRM_PRIORITY, confirm, name="conntrack-confirm", seq=seq)
+
+    def _seq(self, rank: int | None) -> int:
+        """The hook-table sequence number of a KernelOrder rank (None: registered now,
+        after everything: a family conntrack was forced on for, a later generation)."""
+        if rank is None:
+            return self.hooks.next_seq()
+        return self._order_base + rank
 
     def _wire_conntrack(self) -> None:
         """The chains' conntrack hooks on the replay's table (pkttables.conntrack.nft:
@@ -675,6 +766,8 @@ class Simulator:
             # stays tracked (the kernel would unregister it: not modelled)
             more = tuple(f for f in conntrack_families(ruleset) if f not in self.ct_families)
             if more:
+                # registered at this commit: newer than every entry there
+                self._order = KernelOrder({}, {}, {}, 0)
                 self._register_conntrack(more)
                 self.ct_families += more
         if self.nat_runtime is None and _has_base_chains(ruleset, ("nat",)):
@@ -767,7 +860,9 @@ class Simulator:
                                 families=tuple(f for f in ("ip", "ip6") if f in fams))
         for (fam, hook), runner in scratch.runners.items():
             for prio, name, cb in runner.entries:
-                self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb, rt), name=name)
+                # every nf_nat entry of a family registered with its first nat chain
+                self.hooks.register(fam, hook, prio, self._watch(fam, hook, cb, rt), name=name,
+                                    seq=self._seq(self._order.nat.get(fam)))
 
     def _wrap_run_chain(self, runtime: Any) -> None:
         run_chain = getattr(runtime, "run_chain", None)
@@ -791,7 +886,7 @@ class Simulator:
 
         A runtime with ``hook_priorities``/``entry`` (ChainRuntime and the backends built
         on it) gets one entry per run of consecutive chain priorities with no other
-        entry at or between them (fewer calls, the same walk: ``_chain_groups``); other
+        entry at or between them (fewer calls, the same walk: ``_chain_spans``); other
         runtimes' ``install`` output is registered as it comes.  ``reload``: a new
         generation -- entries whose priority range is unchanged stay where they are
         (their chains read the new generation), the others are unregistered and the
@@ -822,51 +917,88 @@ class Simulator:
                         self.warnings.append(f"{tfam} {tname} {cname}: type {c.hook.type} chains are not "
                                              f"run by this backend (not run)")
 
-    def _chain_groups(self, fam: str, hook: str, prios: list[int], mine: set[str]) -> list[tuple[int, int]]:
-        """Runs of the chain priorities ``prios`` (ascending) with no foreign entry
-        (conntrack, NAT, confirm: not one of ``mine``) in their way.  Netdev
-        hooks are not merged: flowtables register there after the chains."""
-        if fam == "netdev":
-            return [(p, p) for p in prios]
+    def _chain_seqs(self, chains) -> list[int]:
+        """Registration sequence numbers of base chains (LoadedChain): a chain of the
+        first batch has its KernelOrder rank, a chain first seen in a later generation is
+        registered then (newer than everything), a chain keeps its number while it
+        lives."""
+        out = []
+        fresh = []
+        for c in chains:
+            cid = chain_id(c.family, c.table, c.table_handle, c.name, c.handle)
+            seq = self._chain_seq.get(cid)
+            if seq is None:
+                rank = self._order.chains.get(cid)
+                if rank is not None:
+                    seq = self._chain_seq[cid] = self._seq(rank)
+                else:
+                    fresh.append(cid)
+            out.append(seq)
+        if fresh:
+            # created by this generation, in creation order (table, then chain handle)
+            for cid in sorted(fresh, key=lambda cid: (cid[2], cid[4])):
+                self._chain_seq[cid] = self.hooks.next_seq()
+            out = [self._chain_seq[chain_id(c.family, c.table, c.table_handle, c.name, c.handle)]
+                   for c in chains]
+        return out
+
+    def _chain_spans(self, fam: str, hook: str, chains, seqs: list[int], mine: set[str]) -> list[tuple]:
+        """Cut the base chains of ``fam``/``hook`` (in the kernel's walk order) into
+        hook entries: maximal runs with no foreign entry (conntrack, NAT, confirm,
+        flowtables: not one of ``mine``) between them in the walk, where every entry is
+        at ``(priority, -seq)`` (PriorityHooks).  Returns ``(prio, seq, priority)`` per
+        span: ``prio`` is the span's bounds for ``ChainRuntime.entry`` -- plain
+        priorities when it holds whole priorities, tie_keys when a foreign entry splits
+        one priority's chains.  Netdev spans hold one priority each."""
+        from pkttables.vm.chain import tie_key
+
         runner = self.hooks.runners.get((fam, hook))
-        foreign = sorted(p for p, name, _cb in getattr(runner, "entries", ()) if name not in mine)
-        groups: list[tuple[int, int]] = []
-        for p in prios:
-            # chains go after foreign entries of their own priority
-            # (_register_chain_entry): one at the run's end does not split it, one at p does
-            if groups and not any(groups[-1][1] < f <= p for f in foreign):
-                groups[-1] = (groups[-1][0], p)
+        foreign = []
+        if isinstance(runner, PriorityHooks):
+            foreign = [(p, -runner.seq_of(i)) for i, (p, name, _cb) in enumerate(runner.entries)
+                       if name not in mine]
+        spans: list[list[int]] = []     # indexes into chains
+        prev = None
+        for i, c in enumerate(chains):
+            key = (c.hook.priority, -seqs[i])
+            if spans and not (fam == "netdev" and c.hook.priority != chains[prev].hook.priority) and not any(
+                    (chains[prev].hook.priority, -seqs[prev]) < f < key for f in foreign):
+                spans[-1].append(i)
             else:
-                groups.append((p, p))
-        return groups
-
-    def _register_chain_entry(self, fam: str, hook: str, prio: int, cb: Callable, name: str) -> None:
-        """Register a chains entry after the entries of equal priority already there.
-
-        The kernel registers a base chain's hook when the batch creates the chain
-        (nf_tables_addchain -> nf_tables_register_hook), and conntrack/NAT when a
-        later rule or nat chain of the same batch first needs them (nf_ct_netns_get):
-        conntrack registers last, and nf_hook_entries_grow puts the later-registered
-        first at a tie -- conntrack at -200 runs before a chain at -200."""
-        self.hooks.register(fam, hook, prio, cb, name=name, after_ties=True)
+                spans.append([i])
+            prev = i
+        out = []
+        prios = [c.hook.priority for c in chains]
+        for span in spans:
+            first, last = chains[span[0]], chains[span[-1]]
+            lo, hi = first.hook.priority, last.hook.priority
+            inside = [j for j in range(len(chains)) if lo <= prios[j] <= hi]
+            whole = len(inside) == len(span)
+            prio = (lo, hi) if whole else (tie_key(first), tie_key(last))
+            out.append((prio, seqs[span[0]], lo))
+        return out
 
     def _install_entries(self, runtime: Any) -> None:
+        """One hook entry per span of base chains (``_chain_spans``), registered at its
+        first chain's priority and registration number: where the kernel's walk meets
+        those chains among conntrack, NAT and the others (KernelOrder)."""
         entries = self._entries
         mine = {n for per in entries.values() for n in per.values()}
         from pkttables.stack.hooks import HOOKS
         for fam, hooks in HOOKS.items():
             for hook in hooks:
-                prios = runtime.hook_priorities(fam, hook)
+                chains = runtime.loaded.base_chains(fam, hook, types=runtime.types)
+                seqs = self._chain_seqs(chains)
                 have = entries.setdefault((fam, hook), {})
-                want = self._chain_groups(fam, hook, prios, mine)
-                for rng in [r for r in have if r not in want]:
-                    self.hooks.runners[(fam, hook)].unregister(have.pop(rng))
-                for lo, hi in want:
-                    if (lo, hi) in have:
+                want = {(prio, seq): p for prio, seq, p in self._chain_spans(fam, hook, chains, seqs, mine)}
+                for k in [k for k in have if k not in want]:
+                    self.hooks.runners[(fam, hook)].unregister(have.pop(k))
+                for (prio, seq), p in want.items():
+                    if (prio, seq) in have:
                         continue
-                    e = runtime.entry(fam, hook, lo, hi)
-                    have[(lo, hi)] = e.name
-                    self._register_chain_entry(fam, hook, lo, self._watch(fam, hook, e), e.name)
+                    e = runtime.entry(fam, hook, *prio)
+                    have[(prio, seq)] = e.name
+                    self.hooks.register(fam, hook, p, self._watch(fam, hook, e), name=e.name, seq=seq)
                 if not have:
                     del entries[(fam, hook)]
 

@@ -117,39 +117,51 @@ _ACCEPT = HookVerdict(Verdict.ACCEPT)
 
 
 class PriorityHooks:
-    """Callbacks of one (family, hook), in priority order (nf_hook_slow)."""
+    """Callbacks of one (family, hook), in priority order (nf_hook_slow).
 
-    __slots__ = ("entries", "_keys")
+    Each entry has a registration sequence number ``seq``; entries are kept sorted by
+    ``(priority, -seq)``: at a tie the entry registered last runs first, as
+    nf_hook_entries_grow() (net/netfilter/core.c) copies the old entries until it
+    meets one whose priority is >= the new one's and inserts the new one there."""
+
+    __slots__ = ("entries", "_keys", "_tick")
 
     def __init__(self) -> None:
         self.entries: list[tuple[int, str, Callback]] = []
         self._keys: list[tuple[int, float]] = []
+        self._tick = 0
 
     def register(self, priority: int, callback: Callback, name: str = "", *,
-                 after_ties: bool = False) -> None:
+                 after_ties: bool = False, seq: float | None = None) -> None:
         """Add ``callback`` at ``priority``.
 
-        By default the entry goes before every entry of equal priority:
-        nf_hook_entries_grow() copies the old entries until it meets one whose priority
-        is >= the new one's and inserts there, so at a tie the entry registered last
-        runs first.
+        By default the entry is the newest: it goes before every entry of equal
+        priority (the kernel's rule, see the class docstring).
 
-        ``after_ties=True`` puts it after the entries of equal priority already there
-        instead (and after earlier ``after_ties`` entries of that priority).  This is
-        for a caller that registers things in another order than the kernel did: the
-        replay installs a batch's base chains after conntrack/NAT, while the kernel
-        registered the chain first (nf_tables_addchain) and conntrack later in the same
-        batch (nf_ct_netns_get), so the kernel's conntrack at -200 runs before a chain
-        at -200 (tests/kernel/test_diff_hookprio.py, ``order-six``).
+        ``seq``: the entry's place in the registration sequence, for a caller that
+        registers in another order than the kernel did and knows the kernel's order:
+        :class:`pkttables.datapath.replay.Simulator` installs conntrack, NAT and the
+        base chains in that order, while the kernel registered them as the batch
+        created the chains, the first nat chain and the first ct user
+        (tests/kernel/test_diff_hookprio_ties.py).  A higher ``seq`` is newer.
+
+        ``after_ties=True`` makes it older than every entry of equal priority already
+        there (it runs after them, and after earlier ``after_ties`` entries).
         """
-        if after_ties:
-            key: tuple[int, float] = (priority, float("inf"))
-            i = bisect.bisect_right(self._keys, key)
-        else:
-            key = (priority, -len(self.entries))
-            i = bisect.bisect_left(self._keys, (priority,))
+        if seq is None:
+            if after_ties:
+                seq = min((-k[1] for k in self._keys if k[0] == priority), default=self._tick) - 1
+            else:
+                seq = self._tick
+        self._tick = max(self._tick, int(seq) + 1)
+        key = (priority, -seq)
+        i = bisect.bisect_right(self._keys, key)
         self._keys.insert(i, key)
         self.entries.insert(i, (priority, name or getattr(callback, "__name__", "hook"), callback))
+
+    def seq_of(self, index: int) -> float:
+        """The registration sequence number of ``entries[index]``."""
+        return -self._keys[index][1]
 
     def unregister(self, name: str) -> None:
         keep = [(k, e) for k, e in zip(self._keys, self.entries) if e[1] != name]
@@ -174,15 +186,29 @@ class PriorityHooks:
 class HookTable:
     """Every hook point of the host: ``(family, hook) -> HookRunner``."""
 
-    __slots__ = ("runners",)
+    __slots__ = ("runners", "_tick")
 
     def __init__(self) -> None:
         self.runners: dict[tuple[str, str], HookRunner] = {}
+        self._tick = 0
+
+    def next_seq(self) -> int:
+        """A registration sequence number newer than every one handed out so far (one
+        clock for every hook point, as the kernel registers hooks one after another)."""
+        self._tick += 1
+        return self._tick
+
+    def reserve(self, n: int) -> int:
+        """Reserve ``n`` consecutive sequence numbers; returns the first (for a caller
+        that registers a batch's entries in its own order, :meth:`PriorityHooks.register`)."""
+        first = self._tick + 1
+        self._tick += n
+        return first
 
     def register(self, family: str, hook: str, priority: int, callback: Callback, *,
-                 name: str = "", after_ties: bool = False) -> None:
+                 name: str = "", after_ties: bool = False, seq: float | None = None) -> None:
         """Register on the :class:`PriorityHooks` of ``(family, hook)``; ``after_ties``
-        as in :meth:`PriorityHooks.register`."""
+        and ``seq`` as in :meth:`PriorityHooks.register` (default: the newest entry)."""
         if family not in HOOKS or hook not in HOOKS[family]:
             raise ValueError(f"no hook {hook!r} in family {family!r}")
         runner = self.runners.get((family, hook))
@@ -190,7 +216,11 @@ class HookTable:
             runner = self.runners[(family, hook)] = PriorityHooks()
         if not isinstance(runner, PriorityHooks):
             raise ValueError(f"{family} {hook} has a custom runner; register on it directly")
-        runner.register(priority, callback, name, after_ties=after_ties)
+        if seq is None and not after_ties:
+            seq = self.next_seq()
+        elif seq is not None:
+            self._tick = max(self._tick, int(seq))
+        runner.register(priority, callback, name, after_ties=after_ties, seq=seq)
 
     def set_runner(self, family: str, hook: str, runner: HookRunner) -> None:
         """Install a whole runner at one point (the register machine plugs in here)."""

@@ -344,15 +344,27 @@ class LoadedRuleset:
                 continue
             if family == "netdev" and device is not None and h.devices and device not in h.devices:
                 continue
-            if prio is not None and not prio[0] <= h.priority <= prio[1]:
-                continue
+            if prio is not None:
+                if isinstance(prio[0], tuple):
+                    # a hook entry that is part of one priority's chains (a tie split by
+                    # another entry, pkttables.datapath.replay): bounds are tie_keys
+                    if not prio[0] <= tie_key(lc) <= prio[1]:
+                        continue
+                elif not prio[0] <= h.priority <= prio[1]:
+                    continue
             found.append(lc)
         # registration order = creation order; later registered runs first at a tie
-        found.sort(key=lambda c: (c.hook.priority, -c.table_handle, -c.handle))
+        found.sort(key=tie_key)
         return tuple(found)
 
     def named_set(self, family: str, table: str, name: str):
         return self.named_sets.get((family, table, name))
+
+
+def tie_key(lc) -> tuple[int, int, int]:
+    """A base chain's place in its hook's walk: priority, then the later created first
+    (nf_hook_entries_grow inserts a new entry before those of equal priority)."""
+    return (lc.hook.priority, -lc.table_handle, -lc.handle)
 
 
 # ------------------------------------------------------------------ load-time checks
