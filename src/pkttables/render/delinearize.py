@@ -245,6 +245,19 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
         return dt.format(v, numeric=0)
     if dt.is_bitmask and isinstance(v, int) and o.numeric == 0 and dt.symbols:
         return _bitmask_text(dt, v, ",")
+    if dt.is_bitmask and isinstance(v, int) and v and o.numeric >= 1 and dt.symbols:
+        # numeric: the named bits as numbers, in ascending bit order as nft walks them
+        # (`ct state new,related` is `0x4,0x8` under -n, checked), leftover bits last
+        named = [sv for _, sv in sorted(dt.symbols, key=lambda x: x[1]) if sv and v & sv == sv]
+        rest = v
+        parts = []
+        for sv in named:
+            if rest & sv:
+                parts.append(f"0x{sv:x}")
+                rest &= ~sv
+        if rest:
+            parts.append(f"0x{rest:x}")
+        return ",".join(parts)
     try:
         return dt.format(v, numeric=o.numeric)
     except Exception:       # a value the type cannot name: nft prints the number
@@ -517,6 +530,11 @@ class _Delin:
                 if self.family in ("inet", "bridge", "netdev") and \
                         (value, net) in ((1, "ip"), (58, "ip6")):
                     self.kill_dep(Base.NETWORK_HEADER)
+                elif self.family in ("ip", "ip6") and net == self.family and self._dep_is_ether_type():
+                    # in ip/ip6 nft's meta_may_dependency_kill lets any l4proto release
+                    # the link-layer `ether type <family>` (checked: `ether type ip tcp
+                    # dport 22` lists `tcp dport 22`; `ether type ip6` in ip stays)
+                    self.kill_dep(Base.NETWORK_HEADER)
             elif e.name == "nfproto":
                 name = {2: "ip", 10: "ip6"}.get(value)
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
@@ -532,6 +550,15 @@ class _Delin:
                 self.ctx[Base.NETWORK_HEADER] = (name, stmt_index)
             elif e.name == "iiftype" and value == 1:
                 self.ctx[Base.LL_HEADER] = ("ether", stmt_index)
+        elif isinstance(e, Ct) and e.name == "protocol":
+            # nft ct_meta_common_postprocess: `ct [dir] protocol X` (a protocol key, one
+            # value) releases the network dependency before it, with no family check
+            # for ct (checked in inet: `ether type arp ct protocol udp`, `meta nfproto
+            # ipv4 ct protocol tcp` list `ct protocol ...`); in ip/ip6 only a dependency
+            # on the table's own protocol (`ether type ip6 ct protocol tcp` in ip stays)
+            net, _ = self.ctx.get(Base.NETWORK_HEADER, (None, None))
+            if self.family not in ("ip", "ip6") or net == self.family:
+                self.kill_dep(Base.NETWORK_HEADER)
         elif isinstance(e, Payload) and not e.raw:
             p = e.proto
             if p in ("ip", "ip6") and e.field_name in ("protocol", "nexthdr"):
@@ -565,6 +592,13 @@ class _Delin:
     def _dep_is_meta(self, base: Base) -> bool:
         _, idx = self.ctx.get(base, (None, None))
         return idx is not None and idx < len(self.stmts) and isinstance(self.stmts[idx].expr, Meta)
+
+    def _dep_is_ether_type(self) -> bool:
+        _, idx = self.ctx.get(Base.NETWORK_HEADER, (None, None))
+        if idx is None or idx >= len(self.stmts):
+            return False
+        e = self.stmts[idx].expr
+        return isinstance(e, Payload) and e.proto == "ether" and e.field_name == "type"
 
     def kill_dep(self, base: Base) -> None:
         name, idx = self.ctx.get(base, (None, None))

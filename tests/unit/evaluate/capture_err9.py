@@ -79,18 +79,51 @@ LISTING = [
     "ip6 t c @nh,0,8 0x60",
 ]
 
+# dependencies nft's delinearize drops: `ct protocol` releases the network dependency,
+# `meta l4proto` only in ip/ip6 (and only `ether type <family>`); `-n` bitmask order
+DEPS = [
+    "ip t c ether type ip tcp dport 22",
+    "ip t c ether type ip ip saddr 1.2.3.4",
+    "ip t c ether type ip counter",
+    "ip t c ether type ip6 tcp dport 22",
+    "ip t c ether type ip meta mark 1",
+    "ip t c ether type ip meta l4proto tcp",
+    "ip t c ether type ip ct protocol tcp",
+    "ip t c ether type ip6 ct protocol tcp",
+    "ip6 t c ether type ip6 udp dport 53",
+    "inet t c ether type arp ct reply protocol udp",
+    "inet t c ether type arp ct protocol udp",
+    "inet t c ether type arp meta mark 1",
+    "inet t c ether type ip ct protocol udp",
+    "inet t c ether type ip meta l4proto tcp",
+    "inet t c ether type ip meta l4proto tcp tcp dport 22",
+    "inet t c meta nfproto ipv4 ct protocol tcp",
+    "inet t c meta protocol ip ct protocol tcp",
+    "inet t c ether type ip meta nfproto ipv4",
+    "inet t c ether type ip ct protocol { tcp, udp }",
+    "inet t c ether type ip ct protocol != tcp",
+    "inet t c ether type ip ct l3proto ipv4",
+    "bridge t c ether type ip meta l4proto tcp",
+    "netdev t c ether type ip meta l4proto tcp",
+    "ip t c ct state new,related",
+    "inet t c ct state new,established,related,untracked",
+    "ip t c ct status expected,seen-reply",
+    "ip t c tcp flags syn,ack / syn,ack,fin",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
 ]
 
-CASES = BYTECODE + LISTING + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + ROUNDTRIP
 EXTRA: list[str] = []
 
 
 def capture_listing(cases: list[str], out: Path, prefix: str = "pktE9") -> dict:
-    """Add each accepted case to a fresh chain and record nft's listing line (stripped)
-    and its ``-j`` expression list (as capture_err8.capture_listing, with this SETUP)."""
+    """Add each accepted case to a fresh chain and record nft's listing line (stripped),
+    its ``-n`` line and its ``-j`` expression list (as capture_err8.capture_listing, with
+    this SETUP)."""
     ns = f"{os.environ.get('PKTTABLES_NS_PREFIX') or prefix}{os.getpid()}"
     data: dict = {"setup": SETUP, "cases": {}}
     with _Netns(ns) as n:
@@ -102,9 +135,11 @@ def capture_listing(cases: list[str], out: Path, prefix: str = "pktE9") -> dict:
                 continue
             lst = n.nft("list", "chain", fam, table, chain).stdout.splitlines()
             line = [x.strip() for x in lst if x.startswith("\t\t")][-1]
+            lst = n.nft("-n", "list", "chain", fam, table, chain).stdout.splitlines()
+            line_n = [x.strip() for x in lst if x.startswith("\t\t")][-1]
             js = json.loads(n.nft("-j", "list", "chain", fam, table, chain).stdout)
             expr = [o["rule"]["expr"] for o in js["nftables"] if "rule" in o][-1]
-            data["cases"][c] = {"listing": line, "json": expr}
+            data["cases"][c] = {"listing": line, "listing_n": line_n, "json": expr}
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return data
 

@@ -39,8 +39,9 @@ def _ours(case: str):
     c = rs.chain(fam, table, chain)
     rule = list(c.rules)[-1]
     line = T.rule_line(rule, fam, ListOptions.from_flags(""), t)
+    line_n = T.rule_line(rule, fam, ListOptions.from_flags("-n"), t)
     js = rule_obj_json(rule, c, t, ListOptions.from_flags(""))["rule"]["expr"]
-    return line, js
+    return line, js, line_n
 
 
 def _params():
@@ -50,11 +51,17 @@ def _params():
 
 @pytest.mark.parametrize("case", _params())
 def test_listing_as_nft(case):
-    line, _ = _ours(case)
+    line, _, _ = _ours(case)
     assert line.strip() == GOLDEN["cases"][case]["listing"]
 
 
 @pytest.mark.parametrize("case", _params())
 def test_json_as_nft(case):
-    _, js = _ours(case)
+    _, js, _ = _ours(case)
     assert js == GOLDEN["cases"][case]["json"]
+
+
+@pytest.mark.parametrize("case", _params())
+def test_numeric_listing_as_nft(case):
+    _, _, line_n = _ours(case)
+    assert line_n.strip() == GOLDEN["cases"][case]["listing_n"]
