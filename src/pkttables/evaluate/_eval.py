@@ -574,6 +574,10 @@ class _RuleEval:
 
     def _ct(self, e: A.Ct) -> _Lhs:
         loc = e.loc
+        # a ct set's target is the statement's (stmt); nft_ct_get_init refuses the event
+        # key before it takes the reference (EOPNOTSUPP)
+        if e.key != "event" and e is not getattr(self, "_ct_target", None):
+            self._bridge_ct(loc)
         name = e.key if e.family is None else f"{e.family} {e.key}"
         ck = CT_KEYS.get(name)
         if ck is None:
@@ -1141,7 +1145,24 @@ class _RuleEval:
             return _NET_BY_ETHERTYPE.get(v) == self.fam
         return False
 
+    def _bridge_ct(self, loc) -> None:
+        """A ct user in a bridge table: nf_ct_netns_get(NFPROTO_BRIDGE) fails with
+        EPROTO on a kernel without nf_conntrack_bridge (KERNEL_BRIDGE_CONNTRACK), at the
+        first ct expression or statement of the rule, once nft evaluated all of it."""
+        if self.fam == "bridge" and self.ctx.kernel and not KERNEL_BRIDGE_CONNTRACK and self.kernel_err is None:
+            self.kernel_err = _err("Could not process rule: Protocol error", loc)
+            self.kernel_err.bridge_ct = True
+
     def stmt(self, s: A.Stmt) -> None:
+        if isinstance(s, A.Reject) and getattr(self.kernel_err, "bridge_ct", False):
+            # nf_tables_newrule looks every expression type up before any init: the
+            # reference kernel has no nft_reject_bridge (ENOENT, not modelled: accepted)
+            self.kernel_err = None
+        self._ct_target = s.target if isinstance(s, A.SetStmt) else None
+        if isinstance(s, A.Connlimit) or isinstance(s, A.SetStmt) and isinstance(s.target, A.Ct) and (
+                s.target.key not in ("helper", "timeout", "expectation")     # objref: no ct reference
+                and not (isinstance(s.value, A.Numgen) and s.value.mod == 0)):  # nft_ng_inc_init: ERANGE first
+            self._bridge_ct(s.loc)
         if isinstance(s, A.Match):
             self.match(s)
         elif isinstance(s, A.VerdictStmt):
@@ -1279,6 +1300,14 @@ def _check_stmt_arg(s: A.SetStmt, want: _Lhs, have: N.TExpr) -> None:
 #: tables with EOPNOTSUPP (measured, tests/kernel/test_diff_handwritten.py).  Set True to
 #: model a kernel that has nft_meta_bridge.
 KERNEL_BRIDGE_META = False
+
+#: The reference kernel is built without CONFIG_NF_CONNTRACK_BRIDGE (a host property:
+#: Debian's kernels have the module and load it on demand): every ct expression, ct set
+#: statement and ``ct count`` in a bridge table is refused with EPROTO (``Could not
+#: process rule: Protocol error`` under the ct expression or statement; ``notrack`` is
+#: accepted; measured, tests/kernel/test_diff_needsct_family.py).  Set True to model a
+#: kernel with bridge conntrack.
+KERNEL_BRIDGE_CONNTRACK = False
 
 
 class _PrefixRange:
