@@ -85,6 +85,19 @@ def _str(s: str) -> str:
     return '"' + _NEEDS_ESC.sub(lambda m: _ESC.get(m.group(), "\\u%04X" % ord(m.group())), s) + '"'
 
 
+def _real(v: float) -> str:
+    """A JSON real as jansson prints it (jsonp_dtostr): ``%.17g``, ``.0`` added when
+    that looks like an integer, no ``+`` nor leading zeros in the exponent.  Reals only
+    reach the output when ``-e`` echoes an input document that had one."""
+    s = "%.17g" % v
+    if "." not in s and "e" not in s:
+        s += ".0"
+    mant, e, exp = s.partition("e")
+    if e:
+        s = mant + "e" + ("-" if exp.startswith("-") else "") + (exp.lstrip("+-").lstrip("0") or "0")
+    return s
+
+
 def dumps(v: Any) -> str:
     """``json_dumpf(root, fp, 0)``: compact, one line, jansson's separators."""
     if v is None:
@@ -95,6 +108,8 @@ def dumps(v: Any) -> str:
         return "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return _real(v)
     if isinstance(v, str):
         return _str(v)
     if isinstance(v, dict):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from robust_harness import (NFT_TOKENS, check, check_file_error, good_rulesets, mutate, mutations, run,
+from robust_harness import (FILE_LOC, NFT_TOKENS, check, check_file_error, good_rulesets, mutate, mutations, run,
                             store_view)
 
 RULESETS = good_rulesets()
@@ -203,3 +203,23 @@ def test_interactive_lines(base, ops):
     rc = run_interactive(Nftables(), stdin=io.StringIO(lines + "\nlist ruleset\n"), stdout=out, stderr=err)
     assert rc in (0, 1)
     assert "Traceback" not in err.getvalue()
+
+
+@SETTINGS
+@given(data=st.data(), ops=mutations([b"{", b"}", b"[", b"]", b'"$c"', b'"$t"', b'"$d"', b'"$b"', b'"$e"',
+                                      b'"$dt"', b'"$r"', b'"pkttables.model.objects:Table"', b'"os:system"',
+                                      b"null", b"-1", b"99999999999999999999", b'"zz"', b"\xff"]))
+def test_corrupt_state_file_is_one_error_and_stays(workdir, stores, data, ops):
+    """A state file that does not decode: one ``state file ...`` error, and a command
+    that fails on it does not rewrite it."""
+    name = data.draw(st.sampled_from(sorted(stores)))
+    raw = mutate(stores[name][1], ops)
+    argv = data.draw(st.sampled_from([["list", "ruleset"], ["-j", "list", "ruleset"], ["-a", "list", "ruleset"],
+                                      ["add", "table", "ip", "zz"], ["flush", "ruleset"],
+                                      ["add", "rule", "inet", "filter", "input", "accept"]]))
+    rc, _, err, after = _state_after(workdir, raw, argv)
+    check(rc, err)
+    if rc != 0:
+        assert err.startswith(("state file ", "Error: ")) or FILE_LOC.match(err), err[:500]
+        if err.startswith("Error: state file "):
+            assert after == raw
