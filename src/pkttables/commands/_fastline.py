@@ -42,11 +42,16 @@ constants replaced by their class -- except the constants' bytes and the locatio
    path).  A hit builds the program from the atoms and the typed statements from the
    atoms and the line's locations.
 
-4. **Composition without a check** (``ip`` tables): a new rule shape whose units all
-   have constructors is composed from them without the slow path; why that is the slow
-   path's answer (protocol context, payload merging, registers, rule-level errors) is
-   argued in docs/fastline.md, "Composing without a check".  ``PKT_NO_COMPOSE=1``
-   turns it off.
+4. **Composition without a check** (``ip`` tables, port matches in one run:
+   :func:`_composable`): a new rule shape whose units all have constructors is
+   composed from them without the slow path, and a new shape whose units are missing
+   has them made from its first rule, which they then answer (:meth:`LineShapes.from_units`:
+   no slow run of the whole rule); why that is the slow path's answer (protocol
+   context, payload merging, registers, rule-level errors) is argued in
+   docs/fastline.md, "Composing without a check".  A run of address matches whose
+   slow answer is its statements' units concatenated is *split*
+   (:meth:`LineShapes._split`): composed from single-statement units from then on.
+   ``PKT_NO_COMPOSE=1`` turns composition off.
 
 The 10k-rule bench ACL has ~960 rule shapes but ~80 unit templates, so templates
 cost one slow run per rule shape instead of ~1 ms each (docs/perf.md).
