@@ -260,7 +260,7 @@ def _nat(ev, s: A.Nat) -> N.Plain:
             pr = ev._elem_key(s.addr, lhs)
             regs += [pr.range.low, pr.range.high]
             args.append("addr_min reg {r0} addr_max reg {r1}")
-            flags |= 0x40 if s.prefix else 0
+            flags |= 0x40 if s.prefix and not s.flags else 0
         else:
             regs.append(ev._value_expr(s.addr, lhs))
             args.append("addr_min reg {r0}")
@@ -351,7 +351,10 @@ def _nat_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | None:
         args = f"addr_min reg {{r0}} proto_min reg {{r0_{aw}}}"
     else:
         args = f"addr_min reg {{r0}} addr_max reg {{r0_{aw}}}"
-    if s.prefix:
+    if s.prefix and not s.flags:
+        # NF_NAT_RANGE_NETMAP, unless flags were written: nft 1.0.6's grammar assigns the
+        # flag list over it (checked: `... map { ... } persistent` is `flags 0x8`, listed
+        # without `prefix`)
         flags |= 0x40
     text = f"nat {kind} {fam} {args}" + (f" flags 0x{flags:x}" if flags else "")
     return N.Plain(s.loc, (text,), (expr,))
@@ -372,7 +375,7 @@ def _nat_named_map(ev, s: A.Nat, fam: str, kind: str, flags: int) -> N.Plain | N
     _need_transport(ev, _span(m.loc, m.mapping.loc), s)
     ref = ev._setref(m.mapping, key, True)
     expr = N.Map(m.loc, INTEGER, (aw + 1) * 32, BIG, key.expr, ref)
-    if s.prefix:
+    if s.prefix and not s.flags:
         flags |= 0x40
     args = f"addr_min reg {{r0}} proto_min reg {{r0_{aw}}}"
     text = f"nat {kind} {fam} {args}" + (f" flags 0x{flags:x}" if flags else "")

@@ -208,7 +208,11 @@ def _flags(names: list) -> Any:
 
 # datatypes nft prints through their print function (no json callback, no symbol table):
 # datatype_json then gives the printed text as a string, even for a number
-_PRINTED = {"iface_index"}
+_PRINTED = {"iface_index", "realm"}
+
+# range_expr_json prints only these numerically; other symbolic types keep their names at
+# either end (`arp operation 1-2` is ["request", "reply"] while its text lists `1-2`)
+_RANGE_NUMERIC = {"inet_proto", "inet_service"}
 
 
 def _int_json(v: int) -> int | str:
@@ -244,6 +248,18 @@ def _const(e: Any, dt: str | None, o: ListOptions) -> Any:
 
 
 # ---------------------------------------------------------------------------- expressions
+
+
+def _range_end(e: Any, dt: Any, o: ListOptions) -> Any:
+    """One end of a range: the listing printed it as a number (nft's range_expr_print
+    forces numeric output), its JSON names it when the type has a symbol for it."""
+    d = DATATYPES.get(dt) if isinstance(dt, str) else None
+    if isinstance(e, A.Number) and d is not None and dt not in _RANGE_NUMERIC and not d.is_bitmask \
+            and o.numeric == 0:
+        for name, v in d.symbols:
+            if v == e.value:
+                return name
+    return _expr(e, dt, o)
 
 
 def _flatten_binop(e: A.Binop, op: str, dt, o) -> list:
@@ -351,7 +367,7 @@ def _expr(e: Any, dt: Any = None, o: ListOptions | None = None) -> Any:
         return {"prefix": {"addr": _expr(e.expr, dt, o), "len": e.length}}
     if isinstance(e, A.Range):
         # range_expr_json prints both ends numerically for protocols and services
-        return {"range": [_expr(e.low, dt, o), _expr(e.high, dt, o)]}
+        return {"range": [_range_end(e.low, dt, o), _range_end(e.high, dt, o)]}
     if isinstance(e, A.Binop):
         if e.op in ("<<", ">>"):
             return {e.op: [_expr(e.left, dt, o), _expr(e.right, None, o)]}
@@ -550,7 +566,10 @@ def _nat(st: A.Nat, o: ListOptions) -> dict:
         d["addr"] = _expr(st.addr, "ipv6_addr" if st.family == "ip6" else "ipv4_addr", o)
     if st.port is not None:
         d["port"] = _expr(st.port, "inet_service", o)
-    flags = [f for f in ("random", "fully-random", "persistent", "netmap") if f in st.flags]
+    # `prefix to`: nft's evaluation sets NF_NAT_RANGE_NETMAP with the prefix type flag,
+    # and nat_stmt_json prints both (checked: `"flags": "netmap", "type_flags": "prefix"`)
+    flags = [f for f in ("random", "fully-random", "persistent", "netmap")
+             if f in st.flags or f == "netmap" and st.prefix]
     if flags:
         d["flags"] = _flags(flags)
     if st.prefix:

@@ -111,12 +111,32 @@ DEPS = [
     "ip t c tcp flags syn,ack / syn,ack,fin",
 ]
 
+# JSON: realm values are printed text (a string), a range names its ends where the type
+# has symbols (not protocols nor services), `prefix to` NAT carries the netmap flag
+JSON = [
+    "ip t c meta rtclassid 12",
+    "ip t c meta rtclassid cosmos",
+    "inet t c meta rtclassid { cosmos, 12 }",
+    "ip t c rt classid 12",
+    "arp t c arp operation 1-2",
+    "ip6 t c icmpv6 code 3-66",
+    "ip t c icmp type 0-8",
+    "ip t c tcp dport 22-80",
+    "ip t c ip protocol 6-17",
+    "ip t c meta mark 1-2",
+    "ip t c ether type 0x0800-0x0806",
+    "ip t p snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }",
+    "inet t p snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }",
+    "ip t p snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 } persistent",
+    "ip t p snat ip prefix to 10.141.11.0/24",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + ROUNDTRIP
 EXTRA: list[str] = []
 
 
