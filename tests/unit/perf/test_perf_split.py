@@ -18,10 +18,8 @@ from pkttables.evaluate import _eval as EV
 
 from test_perf_compose import SETTINGS, _check, _ip, _learn, _rule, _slow, addr, ops, rule_line  # noqa: F401
 
-lines = pytest.fixture(lambda monkeypatch: _lines(monkeypatch))
-
-
-def _lines(monkeypatch):
+@pytest.fixture
+def lines(monkeypatch):
     c = FL.LineShapes()
     monkeypatch.setattr(FL, "LINES", c)
     monkeypatch.delenv("PKT_NO_FASTLINE", raising=False)
