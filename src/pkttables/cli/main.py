@@ -15,6 +15,7 @@ that nft does not have are dispatched first:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -158,12 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pkttables v{__version__}")
         return 0
     handler = VERBS.get(args[0])
-    if handler is None:
-        # Everything that is not a tool verb is nft's command line (cli/nft.py).
-        from pkttables.cli.nft import main as nft_main
-
-        return nft_main(args)
     try:
+        if handler is None:
+            # Everything that is not a tool verb is nft's command line (cli/nft.py).
+            from pkttables.cli.nft import main as nft_main
+
+            return nft_main(args)
         return handler(args[1:])
     except PktError as exc:
         sys.stderr.write(exc.render() + "\n")
@@ -172,6 +173,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 -- the last line of defence, see internal_error
+        if os.environ.get("PKT_DEBUG"):
+            raise
+        sys.stderr.write(internal_error(exc) + "\n")
+        return 1
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line a user sees for a bug (an exception that is not bad input): bad
+    input never gives a traceback (docs/robustness.md), and neither does a bug.  Nothing
+    was saved: a store is written only after its command succeeded.  ``PKT_DEBUG=1``
+    lets the exception through, with its traceback."""
+    what = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return (f"Error: internal error: {type(exc).__name__}{': ' + what if what else ''} "
+            "(a bug in pkttables: please report it with the input; PKT_DEBUG=1 shows the traceback)")
 
 
 if __name__ == "__main__":

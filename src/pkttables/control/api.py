@@ -138,6 +138,11 @@ class Nftables:
                         self._store.save(res.ruleset)
         except PktError as exc:
             return -1, getattr(exc, "output", ""), exc.render() + "\n"
+        except Exception as exc:  # noqa: BLE001 -- python-nftables returns (rc, out, err), never raises
+            if os.environ.get("PKT_DEBUG"):
+                raise
+            from pkttables.cli.main import internal_error
+            return -1, "", internal_error(exc) + "\n"
         return 0, res.output, ""
 
     # -- output flags -------------------------------------------------------------------

@@ -94,10 +94,16 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+#: what the CLI and the API print for an exception that escaped (cli/main.py
+#: internal_error): a bug met by the fuzzers, never an acceptable answer to bad input
+INTERNAL = "Error: internal error:"
+
+
 def check(rc, err: str, ok=(0, 1)) -> None:
-    """What every door owes bad input: an nft-like exit status, no traceback."""
+    """What every door owes bad input: an nft-like exit status, no traceback, no bug."""
     assert isinstance(rc, int) and rc in ok, (rc, err[-2000:])
     assert "Traceback" not in err, err[-2000:]
+    assert INTERNAL not in err, err[-2000:]
 
 
 def check_file_error(rc, err: str, path: str) -> None:

@@ -161,6 +161,31 @@ def test_echo_of_a_json_document_with_reals(tmp_path):
                    '"e": 1.2345678901234568e17, "f": 0.0, "g": -0.0, "handle": 1}}}]}')   # no newline, as nft
 
 
+def test_a_bug_is_one_line_and_changes_nothing(tmp_path, monkeypatch):
+    # the last line of defence (cli/main.py internal_error, control/api.py): an
+    # exception that is not bad input is one "internal error" line, exit 1 / rc -1, the
+    # store untouched; PKT_DEBUG=1 lets it through for a developer
+    import pkttables.commands._exec as ex
+
+    st = str(tmp_path / "s.state")
+    assert run(["--state", st, "add", "table", "ip", "t"])[0] == 0
+    before = open(st, "rb").read()
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("boom")
+    monkeypatch.setattr(ex._Executor, "validate", boom)
+    rc, out, err = run(["--state", st, "add", "table", "ip", "u"])
+    assert (rc, out) == (1, "")
+    assert err == ("Error: internal error: ZeroDivisionError: boom (a bug in pkttables: please report it "
+                   "with the input; PKT_DEBUG=1 shows the traceback)\n")
+    assert open(st, "rb").read() == before
+    from pkttables.control.api import Nftables
+    assert Nftables(state=st).cmd("add table ip u") == (-1, "", err)
+    monkeypatch.setenv("PKT_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        run(["--state", st, "add", "table", "ip", "u"])
+
+
 # --------------------------------------------------------------------------- left for others
 
 
