@@ -226,6 +226,50 @@ def test_family_scenario(lab, sc, backend, monkeypatch):
     assert res.agree, res.report()
 
 
+_MASQ6 = ("table ip6 n {\n    chain post {\n        type nat hook postrouting priority srcnat;"
+          ' policy accept;\n        oifname "wan0" masquerade\n    }\n}\n')
+
+
+def _sport_masked(frames: dict) -> tuple[dict, set[int]]:
+    """IPv6/UDP frames with the source port and the UDP checksum zeroed, and the ports."""
+    out, ports = {}, set()
+    for k, fl in frames.items():
+        new = []
+        for f in fl:
+            if len(f) >= 62 and f[12:14] == b"\x86\xdd" and f[20] == 17:
+                ports.add(int.from_bytes(f[54:56], "big"))
+                f = f[:54] + b"\0\0" + f[56:60] + b"\0\0" + f[62:]
+            new.append(f)
+        out[k] = new
+    return out, ports
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ip6_masquerade_reply_to_inside_address(lab, backend, monkeypatch):
+    """A server answering the masqueraded client's *inside* address (C6, not W6): the
+    kernel makes a new entry S6:53 -> C6:5000 whose reply is the client's own original
+    tuple; the null binding at postrouting (nf_nat_setup_info, SRC) finds the clash --
+    through the reverse lookup of nf_nat_used_tuple_new -- and moves the source port to
+    a random one of 1-511 (get_random_u16), and the datagram reaches the client from
+    that port.  pkttables picks its port from the simulation's seed: everything but
+    the port (and the UDP checksum) must be the kernel's, and the port in 1-511."""
+    monkeypatch.setattr(ctnat_lab, "Simulator", functools.partial(Simulator, backend=backend))
+    sc = CtScenario("ip6-masquerade-inside-reply", _MASQ6 + _table("ip", _PLAIN, "u"), _traffic())
+    res = lab.run(sc)
+    kf, kports = _sport_masked(res.kernel_frames)
+    of, oports = _sport_masked(res.our_frames)
+    assert (3, "lan0") in res.kernel_frames, res.report()
+    assert kf == of, res.report()
+    assert res.kernel_counters == res.our_counters, res.report()
+    moved_k, moved_o = kports - {5000}, oports - {5000}
+    assert len(moved_k) == 1 and len(moved_o) == 1 and all(1 <= p <= 511 and p != 53 for p in moved_k | moved_o), \
+        (kports, oports)
+
+    def norm(text: str, port: int) -> list[str]:
+        return sorted(x.replace(f"dport={port} ", "dport=P ") for x in text.splitlines() if x.strip())
+    assert norm(res.kernel_text, moved_k.pop()) == norm(res.our_text, moved_o.pop()), res.report()
+
+
 @pytest.fixture(scope="module")
 def cli_lab():
     host = quiet_host(nat_host())

@@ -132,23 +132,40 @@ class NatTable:
         """nf_nat_used_tuple_new(): as _used, but a UDP entry that would only clash with
         its own exact reverse (two NEW packets crossing) is not a clash.
 
-        As the kernel checked against (6.18.44) does it, before the 2025 change that
-        also looks the reverse tuple up: when no entry has ``t`` itself ("clashing entry
-        went away") the tuple counts as free -- and confirm then finds the clash and
-        drops the packet (tests/kernel/test_ctnat_zonedir.py, snat-inrange-wanreply-udp:
-        an entry from wan whose reply node is in zone 1).  ``uses_nat`` there is
-        ``IPS_NAT_MASK | IPS_SEQ_ADJUST_BIT``: the bit *number* 6, i.e. SEEN_REPLY|ASSURED."""
+        The clashing entry is looked up by ``t`` and, when no entry has ``t``, by its
+        reverse (the 2025 change "also check reverse tuple to obtain clashing entry",
+        in 6.18): an entry whose *original* tuple is ``t``'s reverse -- a reply sent to
+        a masqueraded client's inside address makes a new entry whose null binding
+        clashes with the client's own, which is subject to NAT -- is taken, and the
+        SRC null binding moves the port (1-511 for port 53:
+        tests/kernel/test_diff_needsct_family.py, ip6-masquerade-reply-to-inside).
+        An entry found either way that is not NATed and is the new entry's exact
+        reverse (tests/kernel/test_ctnat_zonedir.py, snat-inrange-wanreply-udp: an
+        entry from wan whose reply node is in zone 1, found by its original tuple) is
+        no clash: the tuple is kept, and confirm then finds the clash and drops the
+        packet.  Not found at all: "clashing entry went away", free as well.  ``uses_nat`` there is ``IPS_NAT_MASK | IPS_SEQ_ADJUST_BIT``: the
+        bit *number* 6, i.e. SEEN_REPLY|ASSURED."""
         if not self._used(t, ct):
             return False
         if t.protonum not in _ALLOW_CLASH or ct.status & _USES_NAT:
             return True
         # nf_conntrack_find_get(net, nf_ct_zone(ignored_ct), ...): the entry's zone struct
         hit = self.conntrack.lookup(t, ct)
-        if hit is None:
-            return False
-        other, d = hit
-        if d != 1 or other.status & _USES_NAT:
+        if hit is not None:
+            other, d = hit
+            if d != 1:          # an original-direction hit: another CPU's new entry
+                return True
+        else:
+            # found by its original tuple: the direction says nothing here
+            rev = invert(t)
+            hit = self.conntrack.lookup(rev, ct) if rev is not None else None
+            if hit is None:
+                return False
+            other = hit[0]
+        # a clashing entry subject to NAT: retry with a new tuple
+        if other.status & _USES_NAT:
             return True
+        # two NEW packets crossing (each the other's reply) are no clash
         return not (other.tuples[0] == ct.tuples[1] and other.tuples[1] == ct.tuples[0])
 
     def _used_harder(self, t: Tuple, ct, attempts_left: int) -> bool:
