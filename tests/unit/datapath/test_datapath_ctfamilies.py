@@ -9,7 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from unittest import mock
+
 from pkttables.commands import run_text
+from pkttables.errors import PktError
+from pkttables.evaluate import _eval
 from pkttables.datapath.replay import CT_FAMILIES, Simulator, conntrack_families, needs_conntrack
 from pkttables.model import Ruleset
 from pkttables.stack.host import Host
@@ -30,7 +34,18 @@ _IN = "type filter hook input priority 0;"
 
 
 def rs(text: str) -> Ruleset:
-    return run_text(text, Ruleset()).ruleset
+    # modelled on a kernel with nf_conntrack_bridge (the reference kernel has none and
+    # refuses ct users in bridge tables: evaluate's KERNEL_BRIDGE_CONNTRACK, kernel-checked
+    # in tests/kernel/test_diff_needsct_family.py)
+    with mock.patch.object(_eval, "KERNEL_BRIDGE_CONNTRACK", True):
+        return run_text(text, Ruleset()).ruleset
+
+
+def test_bridge_ct_refused_without_bridge_conntrack():
+    with pytest.raises(PktError, match="Protocol error"):
+        run_text("table bridge t { chain c { ct state new counter; }; }", Ruleset())
+    # notrack takes no conntrack reference
+    run_text("table bridge t { chain c { notrack; }; }", Ruleset())
 
 
 def _tracked(text: str) -> dict[str, bool]:
