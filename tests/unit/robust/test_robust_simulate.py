@@ -201,3 +201,69 @@ def test_policy_seed_beyond_64_bits(tmp_path):
     rc, _, err = run(["test", str(spec)])
     check(rc, err)
     assert err.startswith(f"{spec}:1:8-27: Error: 'seed' must be a non-negative 64-bit integer\n")
+
+
+# ----------------------------------------------------------------- random host files
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_value(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def _toml(doc: dict) -> str:
+    out = []
+    for key, val in doc.items():
+        if isinstance(val, dict):
+            out.append(f"[{key}]")
+            out += [f"{_toml_value(k)} = {_toml_value(x)}" for k, x in val.items()]
+        elif isinstance(val, list) and all(isinstance(x, dict) for x in val):
+            for item in val:
+                out.append(f"[[{key}]]")
+                out += [f"{_toml_value(k)} = {_toml_value(x)}" for k, x in item.items()]
+        else:
+            out.insert(0, f"{_toml_value(key)} = {_toml_value(val)}")
+    return "\n".join(out) + "\n"
+
+
+_NAMES = st.sampled_from(["lan0", "wan0", "br0", "lo", "", "x" * 16, "eth0", "a b", "lan1", "lan2", "local", 7])
+_ADDRS = st.sampled_from(["192.168.1.1/24", "10.0.0.1/8", "203.0.113.2/24", "fd00:1::1/64", "::1/128",
+                          "0.0.0.0/0", "1.2.3.4/33", "1.2.3.4", "300.1.1.1/24", "fe80::1/64", "", 5, "::/0"])
+_MACS = st.sampled_from(["02:00:00:00:00:01", "02:00:00:00:01:01", "ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00",
+                         "02:00:00:00:00", "zz:00:00:00:00:00", "", 1])
+_INTS = st.one_of(st.integers(-2, 70000), st.sampled_from([2 ** 32, 2 ** 64, -(2 ** 63)]), st.just("1500"))
+_IFACE = st.fixed_dictionaries({"name": _NAMES}, optional={"mac": _MACS, "addresses": st.lists(_ADDRS, max_size=3),
+                                                           "mtu": _INTS, "group": _INTS, "extra": st.just(1)})
+_ROUTE = st.fixed_dictionaries({"to": _ADDRS}, optional={"via": _ADDRS, "dev": _NAMES, "metric": _INTS,
+                                                         "table": _INTS})
+_NEIGH = st.fixed_dictionaries({"address": _ADDRS, "mac": _MACS}, optional={"dev": _NAMES})
+_BRIDGE = st.fixed_dictionaries({"name": _NAMES}, optional={"mac": _MACS, "ports": st.lists(_NAMES, max_size=3),
+                                                            "addresses": st.lists(_ADDRS, max_size=2)})
+_SYSCTL = st.dictionaries(st.sampled_from(["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding",
+                                           "net.netfilter.nf_conntrack_tcp_loose", "net.nope",
+                                           "net.netfilter.nf_conntrack_max",
+                                           "net.netfilter.nf_conntrack_tcp_timeout_established"]),
+                          st.one_of(_INTS, st.booleans(), st.just("1")), max_size=3)
+HOSTS = st.fixed_dictionaries({}, optional={"sysctl": _SYSCTL, "interface": st.lists(_IFACE, max_size=3),
+                                            "route": st.lists(_ROUTE, max_size=2),
+                                            "neighbor": st.lists(_NEIGH, max_size=2),
+                                            "bridge": st.lists(_BRIDGE, max_size=1)})
+
+
+@SETTINGS
+@given(host=HOSTS)
+def test_random_host_file(workdir, host):
+    path = _write(workdir, "random-host.toml", _toml(host).encode())
+    rc, _, err = run(["route", "--host", path, "192.0.2.1"])
+    check(rc, err)
+    if rc != 0:
+        assert err.startswith((f"{path}:", "Error: pkt route: ")), err[:1000]
+    rc, _, err = run(["simulate", "--ruleset", RULESET, "--host", path, "--traffic", TRAFFIC, "--json", "-"])
+    check(rc, err)
