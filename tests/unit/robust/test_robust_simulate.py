@@ -267,3 +267,54 @@ def test_random_host_file(workdir, host):
         assert err.startswith((f"{path}:", "Error: pkt route: ")), err[:1000]
     rc, _, err = run(["simulate", "--ruleset", RULESET, "--host", path, "--traffic", TRAFFIC, "--json", "-"])
     check(rc, err)
+
+
+# ----------------------------------------------------------------- random policy cases
+_ODD = st.one_of(st.sampled_from([0, -1, 65535, 65536, 2 ** 32, 2 ** 64, "", "x", True, [], {}, 1.5, "S", "SA",
+                                  "Q", "fin,syn", "lan0", "wan0", "local", "nope", "192.168.1.10", "::1",
+                                  "9.9.9.9", "fd00:1::10", "tcp", "udp", "icmp", "icmpv6", "sctp", "0xff",
+                                  "zz", "02:00:00:00:00:10", "ab" * 40, "accept", "drop", "new", "established"])
+                 )
+_V4 = (["192.168.1.10", "9.9.9.9", "203.0.113.2", "192.168.1.1", "255.255.255.255", "0.0.0.0"], ["tcp", "udp", "icmp"])
+_V6 = (["fd00:1::10", "2001:db8::9", "2001:db8:1::2", "ff02::1", "::"], ["tcp", "udp", "icmpv6"])
+
+
+def _packet(fam, iif, proto_i, src_i, dst_i, sport, dport, extra):
+    addrs, protos = fam
+    pkt = {"iif": iif, "proto": protos[proto_i % len(protos)], "src": addrs[src_i % len(addrs)],
+           "dst": addrs[dst_i % len(addrs)]}
+    if pkt["proto"] in ("tcp", "udp"):
+        pkt |= {"sport": sport, "dport": dport}
+    return pkt | extra
+
+
+# mostly valid packets (so the cases run), with up to two keys set to odd values
+_PKT = st.builds(_packet, st.sampled_from([_V4, _V6]), st.sampled_from(["lan0", "wan0", "local"]),
+                 st.integers(0, 2), st.integers(0, 5), st.integers(0, 5), st.integers(1, 65535),
+                 st.sampled_from([22, 53, 80, 443, 23, 0, 65535]),
+                 st.dictionaries(st.sampled_from(["sport", "dport", "flags", "seq", "ack", "window", "type", "code",
+                                                  "id", "sequence", "ttl", "payload", "payload_hex", "src_mac",
+                                                  "dst_mac", "vlan", "at", "df", "quote"]), _ODD, max_size=2))
+_EXPECT = st.dictionaries(st.sampled_from(["verdict", "rule", "chain", "oif", "emitted", "ct", "reason", "log",
+                                           "trace", "nat"]), _ODD, max_size=3)
+
+
+@SETTINGS
+@given(packets=st.lists(st.tuples(_PKT, _EXPECT), min_size=1, max_size=3), flow=st.booleans())
+def test_random_policy_cases(workdir, packets, flow):
+    lines = [f'ruleset = "{RULESET}"', f'host = "{HOST}"']
+    if flow:
+        lines += ["[[case]]", 'name = "flow"']
+        for pkt, exp in packets:
+            lines.append("[[case.flow]]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in pkt.items()]
+            if exp:
+                lines.append(f"expect = {_toml_value(exp)}")
+    else:
+        for i, (pkt, exp) in enumerate(packets):
+            lines += ["[[case]]", f'name = "c{i}"', f"packet = {_toml_value(pkt)}", f"expect = {_toml_value(exp)}"]
+    path = _write(workdir, "random-spec.toml", ("\n".join(lines) + "\n").encode())
+    rc, out, err = run(["test", path])
+    check(rc, err)
+    if rc != 0 and not out.rstrip().endswith("failed"):
+        assert err.startswith(f"{path}:"), err[:1000]
