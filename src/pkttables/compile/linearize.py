@@ -244,8 +244,11 @@ class _Lin:
             # nft netlink_gen_map: the key is loaded into the destination register itself
             # unless that is the verdict register.
             kreg = self.get_reg(e.key) if dreg == 0 else dreg
-            self.gen(e.key, kreg)
-            self._interval_hton(e.key, e.mapping, kreg)
+            if self._hton_concat(e.key, e.mapping):
+                self._gen_concat_hton(e.key, kreg)   # type: ignore[arg-type]
+            else:
+                self.gen(e.key, kreg)
+                self._interval_hton(e.key, e.mapping, kreg)
             if dreg == 0:
                 self.release(e.key)
             name = self.set_name(e.mapping)
@@ -261,6 +264,23 @@ class _Lin:
         if isinstance(mapping, N.AnonSet) and mapping.interval and not mapping.concat \
                 and key.byteorder is HOST and key.nbytes > 1 and not mapping.dtype.is_string():
             self.out.append(_hton(reg, key.nbytes))
+
+    @staticmethod
+    def _hton_concat(key: N.TExpr, mapping: N.TExpr) -> bool:
+        return isinstance(mapping, N.AnonSet) and mapping.interval and mapping.concat \
+            and isinstance(key, N.Concat) and any(_host_part(p) for p in key.parts)
+
+    def _gen_concat_hton(self, key: N.Concat, reg: int) -> None:
+        """A concatenated interval key: each host-endian part is converted in its own
+        register(s) right after its load (nft 1.0.6: `meta mark . tcp dport { 0xa-0x14 .
+        80-90 }` is `meta load mark => reg 1`, `byteorder reg 1 = hton(reg 1, 4, 4)`,
+        then the port; the elements hold the mark big endian, see build_set)."""
+        r = reg
+        for p in key.parts:
+            self.gen(p, r)
+            if _host_part(p):
+                self.out.append(_hton(r, p.nbytes))
+            r += (p.len_bits + 31) // 32
 
     def set_name(self, s: N.TExpr) -> str:
         if isinstance(s, N.SetRef):
@@ -280,8 +300,11 @@ class _Lin:
             self.out.append(vm.Immediate(0, VerdictData.parse(text)))
         elif isinstance(s, N.VmapStmt):
             sreg = self.get_reg(s.key)
-            self.gen(s.key, sreg)
-            self._interval_hton(s.key, s.mapping, sreg)
+            if self._hton_concat(s.key, s.mapping):
+                self._gen_concat_hton(s.key, sreg)   # type: ignore[arg-type]
+            else:
+                self.gen(s.key, sreg)
+                self._interval_hton(s.key, s.mapping, sreg)
             self.out.append(vm.Lookup(R(sreg), self.set_name(s.mapping), 0))
             self.release(s.key)
         elif isinstance(s, N.SetStmt):
@@ -385,7 +408,10 @@ class _Lin:
     def match(self, m: N.Match) -> None:
         left, right = m.left, m.right
         sreg = self.get_reg(left)
-        self.gen(left, sreg)
+        if self._hton_concat(left, right):
+            self._gen_concat_hton(left, sreg)   # type: ignore[arg-type]
+        else:
+            self.gen(left, sreg)
         o = self.out
         if isinstance(right, N.Value):
             data = right.data
@@ -443,6 +469,11 @@ def _csum(p: N.Payload) -> tuple[int, int, int]:
     return ctype, coff, flags
 
 
+def _host_part(p: N.TExpr) -> bool:
+    """A part of a concatenated interval key that nft converts to big endian."""
+    return p.byteorder is HOST and p.nbytes > 1 and not p.dtype.is_string()
+
+
 def _pad4(b: bytes) -> bytes:
     return b + b"\0" * (-len(b) % 4)
 
@@ -497,9 +528,12 @@ def build_set(s: N.AnonSet) -> AnonSetDecl:
         return el.data if s.objmap and isinstance(el.data, str) else None
 
     if s.interval and s.concat:
+        # host-endian parts are stored big endian, as their register after the key's
+        # byteorder (Linearizer._gen_concat_hton); strings keep their bytes
         for el in s_elements:
-            lo = b"".join(_pad4(_range_ends(p)[0]) for p in el.key.parts)  # type: ignore[attr-defined]
-            hi = b"".join(_pad4(_range_ends(p)[1]) for p in el.key.parts)  # type: ignore[attr-defined]
+            ends = [_range_ends(p, big=_host_part(p)) for p in el.key.parts]  # type: ignore[attr-defined]
+            lo = b"".join(_pad4(e[0]) for e in ends)
+            hi = b"".join(_pad4(e[1]) for e in ends)
             d, v = data_of(el)
             elems.append(SetElem(lo, 0, hi, d, v, obj_of(el)))
     elif s.interval:

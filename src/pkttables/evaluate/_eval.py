@@ -290,7 +290,14 @@ class _RuleEval:
                 raise _err(f"conflicting protocols specified: {known} vs. {name}", loc)
             if known is not None and base == "th":
                 raise _err(f"conflicting protocols specified: {known} vs. {proto}", loc)
-            self.out.append(stmt)
+            if proto in ("ipv6-exthdr", "ipv4-option"):
+                # nft 1.0.6 puts an extension header's (IPv4 option's) dependency at the
+                # head of the rule, before the statements already evaluated (checked:
+                # `meta pkttype != host srh flags 0` in inet is `meta nfproto ipv6`
+                # first)
+                self.out.insert(0, stmt)
+            else:
+                self.out.append(stmt)
             self.pctx[base] = name
             self.pctx_loc[base] = loc
 

@@ -500,7 +500,7 @@ class _Delin:
                     cur += (nxt.expr.nbytes + 3) // 4
                 if len(items) > 1 and self._chain_ok(items):
                     return Concat(_INT, _BIG, sum((i.nbytes + 3) // 4 * 32 for i in items),
-                                  tuple(items))
+                                  tuple(_unswap(i) for i in items))
             return e
         items = [e]
         cur = s + (e.nbytes + 3) // 4
@@ -511,7 +511,9 @@ class _Delin:
             items.append(nxt.expr)
             total += (nxt.expr.nbytes + 3) // 4 * 4
             cur += (nxt.expr.nbytes + 3) // 4
-        return Concat(_INT, _BIG, total * 8, tuple(items))
+        if len(items) == 1:
+            return e
+        return Concat(_INT, _BIG, total * 8, tuple(_unswap(i) for i in items))
 
     def _chain_ok(self, items) -> bool:
         return True
@@ -1876,6 +1878,17 @@ class _Swapped(Expr):
 
     def text(self, o):
         return self.inner.text(o)
+
+
+def _unswap(x: Expr) -> Expr:
+    """A part of a concatenation converted by ``byteorder hton`` (host-endian parts of a
+    concatenated interval key): its element bytes are big endian."""
+    if isinstance(x, _Swapped) and x.inner is not None and not isinstance(x.inner, (Concat, _Swapped)):
+        try:
+            return dataclasses.replace(x.inner, bo=_BIG)
+        except (TypeError, ValueError):
+            return x
+    return x
 
 
 @dataclass(slots=True)

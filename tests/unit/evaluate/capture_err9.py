@@ -131,12 +131,34 @@ JSON = [
     "ip t p snat ip prefix to 10.141.11.0/24",
 ]
 
+# an extension header's (IPv4 option's) dependency goes to the head of the rule;
+# concatenated interval keys convert host-endian parts (byteorder hton, big-endian
+# elements)
+PLACEMENT = [
+    "inet t c meta pkttype != host srh flags 0 ct mark set 2 accept",
+    "inet t c sctp chunk init num-outbound-streams 1 srh tag 1 accept",
+    "inet t c th dport != 53 exthdr frag exists tcp flags fin|psh|ack|urg continue",
+    "netdev t c tcp option timestamp tsecr 2 dst hdrlength 1 drop",
+    "netdev t c tcp option mptcp subtype 0 rt hdrlength 22 continue",
+    "inet t c udplite checksum { 1 } ip option lsrr type 1 accept",
+    "inet t c meta mark 1 ip option rr type 7",
+    "bridge t c meta mark 1 frag more-fragments 1",
+    "inet t c tcp dport 22 meta mark 1 hbh nexthdr 6",
+    "inet t c meta mark . tcp dport { 0x0000000a-0x00000014 . 80-90, 0x00100000-0x00100123 . 100-120 }",
+    "bridge t c meta mark . tcp dport { 0x0000000a-0x00000014 . 80-90 }",
+    "inet t c ip saddr . meta mark { 1.2.3.4 . 0x00000100 , 1.2.3.6-1.2.3.8 . 0x00000200-0x00000300 }",
+    "inet t c meta mark . tcp dport { 0x0000000a . 80, 0x00000014 . 90 }",
+    "ip t c meta mark . ip saddr vmap { 0x1-0x2 . 10.0.0.0/8 : accept, 0x100 . 1.2.3.4 : drop }",
+    "ip t c iifname . meta mark { \"lo\" . 0x1-0x5 }",
+    "ip t c ct mark . tcp sport { 0x1-0x2 . 1-1023 }",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + JSON + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ROUNDTRIP
 EXTRA: list[str] = []
 
 
