@@ -24,7 +24,7 @@ from pkttables.render.json_output import rule_json  # noqa: E402
 FAILURES = Path(__file__).parent / "json_failures.txt"
 
 # Raised as the converter grows; the test fails if the rate falls below it.
-PASS_FLOOR = 0.990      # measured 4562/4605 (99.1 %)
+PASS_FLOOR = 0.991      # measured 4564/4605 (99.1 %)
 
 
 def _norm(v):
