@@ -815,7 +815,14 @@ class _RuleEval:
                         return int(e.name, 0)
                     except ValueError:
                         return self._ifindex(e.name, loc)
-                return self._symbol(e.name, dt)
+                v = self._symbol(e.name, dt)
+                bits = lhs.vbits if lhs is not None else dt.size_bits
+                if isinstance(v, int) and bits and v >= 1 << bits \
+                        and (e.name.isdigit() or e.name[:2] in ("0x", "0X")):
+                    # a number past 64 bits is a symbol (the scanner's strtoull overflowed):
+                    # the Number branch's range check, as nft 1.0.6 words it
+                    raise EvalError(f"Value {v} exceeds valid range 0-{(1 << bits) - 1}")
+                return v
             if isinstance(e, A.ListExpr) and _is_bitmask(dt):
                 out = 0
                 for it in e.items:
