@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import os
 import re
 import socket
 from dataclasses import dataclass, field
@@ -177,6 +178,34 @@ def _no_symbol_type(text: str):
 
 
 _NO_SYMBOL_TYPE = dataclasses.replace(DATATYPES["invalid"], parse_hook=_no_symbol_type)
+
+
+def _cgroupv2_id(path: str) -> int:
+    """nft cgroupv2_type_parse: the inode of ``/sys/fs/cgroup/PATH`` on this host (the
+    kernel compares the socket's cgroup id with it); a path that is not there is
+    ``cgroupv2 path fails: <strerror>`` -- a host property, as for nft."""
+    try:
+        return os.stat(f"/sys/fs/cgroup/{path}").st_ino
+    except OSError as e:
+        raise _err(f"cgroupv2 path fails: {os.strerror(e.errno or 2)}", None) from None
+
+
+def _no_address_family(text: str):
+    # nft 1.0.6 parses `rt ip nexthop ADDR` in an ip6 table with the ip6 table's address
+    # family: getaddrinfo refuses the IPv4 text (EAI_ADDRFAMILY), checked
+    raise _err("Could not resolve hostname: Address family for hostname not supported", None)
+
+
+def _value_loc(r: A.Expr) -> Location | None:
+    """Where nft fails to parse a relation's value: the address of a prefix, the low
+    end of a range, the first element of a set."""
+    if isinstance(r, A.Prefix):
+        return _value_loc(r.expr)
+    if isinstance(r, A.Range):
+        return _value_loc(r.low)
+    if isinstance(r, A.SetExpr) and r.elements:
+        return _value_loc(_elem_key_ast(r.elements[0]))
+    return r.loc
 
 
 @dataclass
@@ -611,7 +640,10 @@ class _RuleEval:
         if e.family in ("ip", "ip6"):
             nh = self.pctx.get("nh")
             if nh in ("ip", "ip6") and nh != e.family:
-                raise _err(f"conflicting protocols specified: {nh} vs. {e.family}", loc)
+                # `~` under the match that taught the network protocol (checked)
+                learnt = self.pctx_loc.get("nh")
+                raise EvalError(Diagnostic(loc, f"conflicting protocols specified: {nh} vs. {e.family}",
+                                           secondary=(learnt,) if learnt is not None else ()))
         d = None if e.direction is None else (0 if e.direction == "original" else 1)
         return _Lhs(N.Ct(loc, dt, bits, ck.byteorder, CT_DUMP[ck.key], d), dt, bits)
 
@@ -720,6 +752,8 @@ class _RuleEval:
                 dt, bits, kname = DATATYPES["ipv6_addr"], 128, "ip6 nexthop"
             else:
                 raise _err('cannot determine ip protocol version, use "ip nexthop" or "ip6 nexthop" instead', loc)
+        elif kname == "ip nexthop" and self.fam == "ip6":
+            dt = dataclasses.replace(dt, parse_hook=_no_address_family)
         elif kname in ("ip nexthop", "ip6 nexthop") and nh in ("ip", "ip6") and kname.split()[0] != nh:
             raise _err(f"{kname} will not match", loc)
         dump = {"classid": "classid", "ip nexthop": "nexthop4", "ip6 nexthop": "nexthop6",
@@ -855,10 +889,14 @@ class _RuleEval:
                     return v
         if name == "inet_proto" and text in _PROTO_EXTRA:
             return _PROTO_EXTRA[text]
+        if name == "cgroupsv2":
+            return _cgroupv2_id(text)
         if name == "time_date":
             return _date_ns(text, self._tz(), dt)
         if name == "hour":
             return (int(dt.parse(text)) - self._tz()) % 86400
+        if dt.parse_hook is _no_address_family:
+            return _no_address_family(text)
         if name == "ipv4_addr":
             # fast path: a canonical dotted quad (what ipaddress.IPv4Address accepts:
             # four decimal octets 0-255 without leading zeros) is its own value, with no
@@ -890,7 +928,8 @@ class _RuleEval:
         """A constant compared with ``lhs``: parsed with its type, shifted, encoded."""
         x = lhs.expr
         if type(e) is A.Symbol and lhs.dtype.name == "ipv4_addr" and not lhs.shift \
-                and _IPV4_RE.fullmatch(e.name) is not None and x.len_bits == 32:
+                and _IPV4_RE.fullmatch(e.name) is not None and x.len_bits == 32 \
+                and lhs.dtype.parse_hook is not _no_address_family:
             # fast path (big sets, ACLs): what _parse_value -> _symbol below returns for a
             # dotted quad, encoded the same way
             order = x.byteorder if x.byteorder is not ByteOrder.INVALID else HOST
@@ -1052,13 +1091,16 @@ class _RuleEval:
             d = exc.diagnostics[0]
             if d.message == "Can't parse symbolic invalid expressions" and isinstance(s.left, A.Ct):
                 # nft fails while parsing the value against the untyped key
-                r = s.right.low if isinstance(s.right, A.Range) else s.right
-                raise _err(d.message, r.loc) from None
+                raise _err(d.message, _value_loc(s.right)) from None
             if d.message.startswith("cannot determine ip protocol version") and isinstance(s.left, A.Ct):
-                # nft goes on to parse the value with the unknown type and says so too
+                # nft goes on to parse the value with the unknown type and says so too,
+                # under the address alone (`1.2.3.0` of `1.2.3.0/24`); in an arp table
+                # only that second message (checked on nft 1.0.6)
                 from pkttables.errors import Diagnostic
-                raise EvalError([d, Diagnostic(s.right.loc, "Can't parse symbolic invalid expressions")]) \
-                    from None
+                second = Diagnostic(_value_loc(s.right), "Can't parse symbolic invalid expressions")
+                if self.fam == "arp":
+                    raise EvalError([second]) from None
+                raise EvalError([d, second]) from None
             raise
         op = _OPS.get(s.op)
         if op is None:

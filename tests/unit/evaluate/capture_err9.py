@@ -153,12 +153,39 @@ PLACEMENT = [
     "ip t c ct mark . tcp sport { 0x1-0x2 . 1-1023 }",
 ]
 
+# error texts: a family-less ct address (arp: only the value's message; the value's
+# caret under the address alone), `rt ip nexthop` in ip6 (the address family), the ct
+# family conflict marks where the network protocol was learnt, cgroupv2 paths (a host
+# property: paths no host has, so both sides miss them)
+ERRORS = [
+    "arp t c ct saddr 1.2.3.4",
+    "arp t c ct saddr 1.2.3.0/24",
+    "arp t c ct original daddr ::1",
+    "bridge t c ct saddr 1.2.3.4",
+    "netdev t c ct saddr 1.2.3.4",
+    "inet t c ct saddr 1.2.3.4",
+    "inet t c ct original saddr 1.2.3.0/24",
+    "inet t c ct reply daddr 1.2.3.4-1.2.3.5",
+    "inet t c ct original saddr { 1.2.3.4 }",
+    "inet t c meta priority none sctp checksum 1111 ct reply saddr 1.2.3.0/24 meta mark set 1",
+    "ip6 t c rt ip nexthop 10.0.0.1",
+    "ip6 t c rt ip nexthop 10.0.0.0/8",
+    "ip6 t c rt ip nexthop { 10.0.0.1 }",
+    "ip t c rt ip6 nexthop ::1",
+    "inet t c meta nfproto ipv6 ct original ip saddr 1.2.3.4",
+    "inet t c meta nfproto ipv4 ct original ip6 saddr ::1",
+    "inet t c ip saddr 1.2.3.4 ct original ip6 saddr ::1",
+    "ip t c socket cgroupv2 level 1 \"pkttables-none.slice\"",
+    "inet t c socket cgroupv2 level 2 \"pkttables-none.slice/sshd.service\"",
+    "ip t c socket cgroupv2 level 1 { \"pkttables-none\", \"pkttables-none.slice\" }",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + ROUNDTRIP
 EXTRA: list[str] = []
 
 
