@@ -30,10 +30,12 @@ ENV = ("PKT_NO_FASTLINE", "PKT_NO_SHAPES", "PKT_NO_COMPOSE")
 
 @pytest.fixture
 def lines(monkeypatch):
-    c = FL.LineShapes()
-    monkeypatch.setattr(FL, "LINES", c)
+    # the environment cleared before the shapes are made: LineShapes reads
+    # PKT_NO_COMPOSE when made (a fixture made first kept the mode under test off)
     for k in ENV:
         monkeypatch.delenv(k, raising=False)
+    c = FL.LineShapes()
+    monkeypatch.setattr(FL, "LINES", c)
     return c
 
 

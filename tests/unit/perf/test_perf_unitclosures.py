@@ -40,6 +40,7 @@ def _acl(n: int, seed: int) -> list[str]:
 @pytest.mark.parametrize("promote_at", [1, 4, 10 ** 9])
 def test_promoted_and_closure_units_match_slow_path(lines, monkeypatch, promote_at):
     monkeypatch.setattr(FL, "PROMOTE_AT", promote_at)
+    monkeypatch.setattr(FL, "CLOSURES", True)       # the closure mode, whatever PKT_UNIT_SOURCE says
     text = _file(_acl(120, promote_at))
     fast, slow = _rules(_load(text, True)), _rules(_load(text, False))
     assert fast == slow
@@ -64,6 +65,7 @@ def test_source_mode_matches_slow_path(lines, monkeypatch):
 @given(st.lists(rule_line, min_size=1, max_size=30), st.sampled_from([1, 3, 10 ** 9]))
 def test_random_files_any_promotion(lines, monkeypatch, rules, promote_at):
     monkeypatch.setattr(FL, "PROMOTE_AT", promote_at)
+    monkeypatch.setattr(FL, "CLOSURES", True)       # the closure mode, whatever PKT_UNIT_SOURCE says
     lines.clear()
     text = _file(rules * 3)
     assert _rules(_load(text, True)) == _rules(_load(text, False))
