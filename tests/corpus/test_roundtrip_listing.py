@@ -28,7 +28,11 @@ import test_generated_rules as G  # noqa: E402
 KNOWN = (
     # nft too: a set that lists one element (`{ 1, 0x0001 }` holds one key) is
     # re-added as that element, and lists without braces
-    (re.compile(r"(?<![.:\w])\{ (?:(?! : )[^,{}])+ \}"), "one-element set lists as a plain value when re-added"),
+    # (not a concatenation, a map, a dynset's or meter's key `@s { ip saddr }`: those
+    # one-element bodies come back as themselves on both sides, checked for all 129 of
+    # the corpus with nft 1.0.6)
+    (re.compile(r"(?<![\w@.:-])(?!\d+ )[\w-]+ (?:!= )?\{ (?:(?! : | \. )[^,{}])+ \}"),
+     "one-element set lists as a plain value when re-added"),
     (re.compile(r"^# "), "listing not rendered (interval concatenations, some exthdr fields)"),
     (re.compile(r"\{obj\}"), "objref maps: anonymous object maps list without their kind and data"),
     # nft too (measured): elements sharing their lowest bit list in the kernel's walk
@@ -39,7 +43,7 @@ KNOWN = (
     (re.compile(r"ct expiration (?:!= )?(?: |$)"), "a zero expiration lists no value"),
 )
 
-FLOOR = 0.98        # measured 10620/10823 (98.1%), known patterns counted as unstable
+FLOOR = 0.992       # measured 10745/10823 (99.3%), known patterns counted as unstable
 
 
 def _known(text: str) -> str | None:
