@@ -55,6 +55,10 @@ def build_parser(parser_cls=argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--conntrack", action="store_true", help="print the final table as `conntrack -L`")
     p.add_argument("--conntrack-save", metavar="FILE", help="write the final conntrack table as a snapshot "
                    "for `pkt conntrack --table FILE` (docs/conntrack.md)")
+    p.add_argument("--conntrack-load", metavar="FILE", help="start from the conntrack table of a snapshot "
+                   "written by --conntrack-save: the run carries on where that one stopped (docs/conntrack.md)")
+    p.add_argument("--conntrack-expect", action="store_true",
+                   help="print the final expectation table as `conntrack -L expect`")
     p.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="seed of the random fields (default 0)")
     p.add_argument("--backend", default="interp", metavar="NAME", help="rule backend (default: interp)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
@@ -203,11 +207,19 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
                                 "has its own, so outcomes can differ from --workers 1")
     for w in sim.warnings:
         stderr.write(f"pkt simulate: warning: {w}\n")
+    loaded_packets, loaded_now = 0, 0.0
+    if getattr(args, "conntrack_load", None):
+        if args.workers > 1:
+            raise PktError("--conntrack-load: needs --workers 1 (each worker has its own table)")
+        loaded_packets, loaded_now = load_conntrack(sim, args.conntrack_load)
     outputs = _Outputs(args, stdout)
     if args.workers > 1:
         if getattr(args, "conntrack_save", None):
             outputs.close()
             raise PktError("--conntrack-save: needs --workers 1 (each worker has its own table)")
+        if getattr(args, "conntrack_expect", False):
+            outputs.close()
+            raise PktError("--conntrack-expect: needs --workers 1 (each worker has its own table)")
         return _run_workers(args, sim, ruleset, outputs, stdout, stderr)
     summary = Summary()
     progress = _Progress(os.path.getsize(args.traffic), args.progress, stderr)
@@ -231,14 +243,19 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         outputs.close()
     if args.list:
         _print_list(sim, ruleset, stdout, stderr)
+    # the table's clock: the last packet's time, or the loaded snapshot's without packets
+    ct_now = sim.last_ns / 1e9 if sim.last_ns is not None else loaded_now
     if args.conntrack:
-        _print_conntrack(sim, stdout, stderr)
+        _print_conntrack(sim, stdout, stderr, ct_now)
     if getattr(args, "conntrack_save", None):
         from pkttables.conntrack import ConntrackTable
         from pkttables.conntrack.snapshot import write_snapshot
         table = sim.ct_table if sim.ct_table is not None else ConntrackTable(keep_events=False)
-        write_snapshot(args.conntrack_save, table, (sim.last_ns or 0) / 1e9)
-    if not (args.trace or args.list or args.conntrack or args.json == "-"):
+        write_snapshot(args.conntrack_save, table, ct_now, packets=loaded_packets + sim.packets)
+    if getattr(args, "conntrack_expect", False):
+        _print_expect(sim, stdout, stderr, ct_now)
+    if not (args.trace or args.list or args.conntrack or args.json == "-"
+            or getattr(args, "conntrack_expect", False)):
         render_summary(summary, sim, stdout)
     return 0
 
@@ -352,17 +369,76 @@ def _print_list(sim, ruleset, stdout: IO[str], stderr: IO[str]) -> None:
                                    sets=named_set_instances(runtimes), now=now))
 
 
-def _print_conntrack(sim, stdout: IO[str], stderr: IO[str]) -> None:
+def _print_conntrack(sim, stdout: IO[str], stderr: IO[str], now: float | None = None) -> None:
     from pkttables.conntrack import format_entry
 
     if sim.ct_table is None:
         stderr.write("pkt simulate: connection tracking was not active: the ruleset uses no ct "
                      "expression and no NAT (the kernel tracks only then)\n")
-    now = (sim.last_ns or 0) / 1e9
-    entries = sim.conntrack_entries()
+    if now is None:
+        now = (sim.last_ns or 0) / 1e9
+    entries = sim.ct_table.entries(now) if sim.ct_table is not None else sim.conntrack_entries()
     for c in entries:
         stdout.write(format_entry(c, now) + "\n")
     stderr.write(f"{_CT_VERSION}: {len(entries)} flow entries have been shown.\n")
+
+
+def load_conntrack(sim, path: str) -> tuple[int, float]:
+    """``--conntrack-load``: fill the simulator's (empty) conntrack table from a version
+    2 snapshot, with the NAT pieces the conntrack package cannot build itself: the
+    expectations' nf_nat_follow_master callback, ``struct nf_conn_nat`` and NAT's
+    by-source index (find_appropriate_src: a new connection from a source that already
+    has a mapping gets the same one).  Returns the packets the saving run had seen and
+    the snapshot's clock."""
+    from pkttables.conntrack.snapshot import SnapshotError, read_snapshot_full
+
+    nat = getattr(sim, "nat_table", None)
+    kw = {}
+    if nat is not None:
+        from pkttables.nat import NatInfo
+        from pkttables.nat._ftp import follow_master
+
+        def expectfn(exp):
+            return lambda new, e: follow_master(nat, new, e)
+
+        def nat_info(d):
+            info = NatInfo()
+            info.masq_ifname, info.masq_index = d["masq_ifname"], d["masq_index"]
+            return info
+        kw = {"expectfn": expectfn, "nat_info": nat_info}
+    if sim.ct_table is None:
+        # the ruleset does not track: only an empty table can be carried on
+        snap = read_snapshot_full(path, resume=True)
+        if len(snap.table):
+            raise SnapshotError(f"{path}: the ruleset uses no ct expression and no NAT, so nothing "
+                                f"is tracked: the {len(snap.table)} entries cannot be loaded")
+        return snap.packets, snap.now
+    if len(sim.ct_table):
+        raise PktError("--conntrack-load: the table is not empty")
+    snap = read_snapshot_full(path, sim.ct_table, resume=True, **kw)
+    if nat is not None:
+        import weakref
+
+        from pkttables.conntrack import Status
+        # nf_nat_setup_info adds SNATed entries at the head of their by-source chain:
+        # the newest binding first (entries are in insertion order)
+        for c in snap.table.entries():
+            if c.status & Status.SRC_NAT_DONE:
+                key = nat._src_key(c.tuples[0], c)
+                nat._bysource.setdefault(key, []).insert(0, weakref.ref(c))
+    return snap.packets, snap.now
+
+
+def _print_expect(sim, stdout: IO[str], stderr: IO[str], now: float) -> None:
+    """``--conntrack-expect``: the expectations as ``conntrack -L expect -f ipv4`` and
+    ``-f ipv6`` print them (conntrack lists one family at a time, IPv4 first here)."""
+    from pkttables.conntrack.expect import format_expect
+
+    exps = sim.ct_table.expectations(now) if sim.ct_table is not None else []
+    exps = sorted(exps, key=lambda e: e.tuple.l3num)      # stable: oldest first per family
+    for e in exps:
+        stdout.write(format_expect(e, now) + "\n")
+    stderr.write(f"{_CT_VERSION}: {len(exps)} expectations have been shown.\n")
 
 
 def render_summary(summary, sim, stdout: IO[str]) -> None:

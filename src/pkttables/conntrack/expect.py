@@ -167,6 +167,11 @@ class ExpectTable:
         _ref(exp.master, 1)
         self.stats["create"] += 1
 
+    def restore(self, exp: Expectation) -> None:
+        """Put back an expectation read from a snapshot: no checks, and no reference
+        on the master (the snapshot's ``use=`` already counts it)."""
+        self._list.append(exp)
+
     def remove(self, exp: Expectation) -> bool:
         try:
             self._list.remove(exp)

@@ -83,7 +83,7 @@ def test_snapshot_chain(tmp_path):
     assert run(["-F", "--table", snap])[0] == 0
     assert run(["-L", "--table", snap]) == (0, "", f"{V}: 0 flow entries have been shown.\n")
     doc = json.loads(open(snap).read())
-    assert doc["format"] == "pkttables-conntrack" and doc["version"] == 1 and doc["entries"] == []
+    assert doc["format"] == "pkttables-conntrack" and doc["version"] == 2 and doc["entries"] == []
 
 
 def test_save_after_delete_keeps_the_input_untouched(tmp_path):

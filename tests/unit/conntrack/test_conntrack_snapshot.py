@@ -92,7 +92,7 @@ def test_specific_errors_name_the_json_path(tmp_path):
     ct, now = _table()
     doc = dump_snapshot(ct, now)
     cases = [
-        (lambda d: d.update(version=2), "$.version: version 2 is not supported"),
+        (lambda d: d.update(version=3), "$.version: version 3 is not supported"),
         (lambda d: d.update(format="x"), "$.format: not a conntrack snapshot"),
         (lambda d: d["entries"][1]["orig"].update(src="x"), '$.entries[1].orig.src: expected an IPv4 address, got "x"'),
         (lambda d: d["entries"][0].update(status=1 << 11), "$.entries[0].status: bits 0x800"),
