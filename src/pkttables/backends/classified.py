@@ -70,7 +70,7 @@ from pkttables.vm.chain import (NF_VERDICT_MASK, NFT_JUMP_STACK_SIZE, ChainResul
 from pkttables.vm.regs import Regs, Verdict, reg_offset
 from pkttables.vm.stateful_impl import ChainRuntime
 
-__all__ = ["MIN_RUN", "MAX_SUFFIXES", "ClassifierRuntime", "ChainPlan", "RunSlot", "ClassifiedStats",
+__all__ = ["MIN_RUN", "MAX_SUFFIXES", "ClassifierRuntime", "ChainPlan", "RunSlot", "ClassifiedStats", "build_plan",
            "classified_do_chain", "self_contained", "classifier_backend", "min_run_from_env"]
 
 #: default shortest run that gets a classifier (see the module docstring)
