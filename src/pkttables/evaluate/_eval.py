@@ -287,6 +287,10 @@ class _RuleEval:
         if proto == "ipv6-exthdr" and nh == "ip" or proto == "ipv4-option" and nh == "ip6":
             # nft exthdr_gen_dependency names the network protocol the context holds
             raise _err(f"cannot use exthdr with {nh}", loc)
+        if deps is None and nh == proto and self.fam == "arp":
+            # QinQ in an arp table: a user's `vlan type ip` made the network header
+            # IPv4, so `ip protocol 6` needs nothing more (nft 1.0.6 accepts it, checked)
+            return
         if deps is None:
             have = nh if nh is not None and self.fam != "arp" else self.fam
             if proto in ("ipv6-exthdr", "ipv4-option"):
@@ -411,8 +415,11 @@ class _RuleEval:
                 if self.fam == "inet":
                     # inet keeps no network protocol for `meta protocol` (nft's inet
                     # context is `meta nfproto`): a vlan match may still follow, and
-                    # `ip protocol` still needs its `meta nfproto ipv4`
-                    self.pctx["_nh_meta_protocol"] = True  # type: ignore[assignment]
+                    # `ip protocol` still needs its `meta nfproto ipv4` -- unless the
+                    # network protocol was known already (`ip length 1500 meta protocol
+                    # vlan vlan id 1` is `ether vs. vlan`, checked)
+                    if self.pctx.get("nh") is None:
+                        self.pctx["_nh_meta_protocol"] = True  # type: ignore[assignment]
                 else:
                     self.pctx["nh"] = _NET_BY_ETHERTYPE[v]
             elif left.key == "iiftype" and v == 1:

@@ -534,8 +534,8 @@ class _Delin:
                     self.kill_dep(Base.NETWORK_HEADER)
                 elif self.family in ("ip", "ip6") and net == self.family and self._dep_is_ether_type():
                     # in ip/ip6 nft's meta_may_dependency_kill lets any l4proto release
-                    # the link-layer `ether type <family>` (checked: `ether type ip tcp
-                    # dport 22` lists `tcp dport 22`; `ether type ip6` in ip stays)
+                    # the link-layer `ether|vlan type <family>` (checked: `ether type ip
+                    # tcp dport 22` lists `tcp dport 22`; `ether type ip6` in ip stays)
                     self.kill_dep(Base.NETWORK_HEADER)
             elif e.name == "nfproto":
                 name = {2: "ip", 10: "ip6"}.get(value)
@@ -600,7 +600,9 @@ class _Delin:
         if idx is None or idx >= len(self.stmts):
             return False
         e = self.stmts[idx].expr
-        return isinstance(e, Payload) and e.proto == "ether" and e.field_name == "type"
+        # `ether type ip`, or after a tag `vlan type ip6` (checked: `ether type 8021q vlan
+        # type ip6 tcp dport 22` in ip6 lists `tcp dport 22`)
+        return isinstance(e, Payload) and e.proto in ("ether", "vlan") and e.field_name == "type"
 
     def kill_dep(self, base: Base) -> None:
         name, idx = self.ctx.get(base, (None, None))
@@ -1294,9 +1296,12 @@ class _Delin:
         if isinstance(e, Payload) and not e.raw:
             if e.proto == "th":
                 return
-            # `ether type 8021q vlan type ip` keeps the ether type (the vlan header's
-            # protocol key is a dependency itself); any other vlan field releases it
-            if e.proto == "vlan" and self.vlan_ctx is not None and (e.field_name != "type" or lookup):
+            # `ether type 8021q vlan type ip` keeps the ether type in bridge/netdev/inet
+            # (the vlan header's protocol key is a dependency itself); any other vlan
+            # field releases it, and in ip/ip6/arp `vlan type` too (checked: `ether type
+            # 8021q vlan type ip ip saddr 1.2.3.4` lists `ip saddr 1.2.3.4` there)
+            if e.proto == "vlan" and self.vlan_ctx is not None and \
+                    (e.field_name != "type" or lookup or self.family in ("ip", "ip6", "arp")):
                 self.stmts[self.vlan_ctx].killed = True
                 self.vlan_ctx = None
             if e.proto in ("icmp", "icmpv6") and self.icmp_ctx is not None and self.icmp_ctx[1] is not None:

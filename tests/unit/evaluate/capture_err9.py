@@ -180,12 +180,40 @@ ERRORS = [
     "ip t c socket cgroupv2 level 1 { \"pkttables-none\", \"pkttables-none.slice\" }",
 ]
 
+# QinQ in arp tables: a user's `vlan type ip` makes the network header IPv4; in inet,
+# `meta protocol vlan` after a known network protocol is `ether vs. vlan`
+QINQ = [
+    "arp t c ether type 8021ad vlan id 1 vlan type 8021q vlan id 2 vlan type ip ip protocol 6",
+    "arp t c vlan id 2 vlan type ip ip protocol 6",
+    "arp t c vlan type ip ip protocol 6",
+    "arp t c ether type 8021q vlan type ip ip saddr 1.2.3.4",
+    "arp t c vlan id 2 ip protocol 6",
+    "arp t c vlan id 2 arp htype 1",
+    "arp t c vlan type arp arp htype 1",
+    "inet t c ip length != { 1500 } meta protocol vlan vlan id 1-100 counter accept",
+    "inet t c meta protocol vlan vlan id 1-100",
+    "inet t c ip length 1500 meta protocol vlan vlan id 1",
+    "inet t c ip length 1500 vlan id 1",
+    "inet t c meta nfproto ipv4 meta protocol vlan vlan id 1",
+    "inet t c meta protocol ip vlan id 1",
+    "inet t c meta protocol ip ip length 1500 vlan id 1",
+    "inet t c vlan id 1 ip length 1500",
+    "ip t c ether type 8021q vlan type ip ip saddr 1.2.3.4",
+    "ip t c ether type 8021q vlan type ip",
+    "ip6 t c ether type 8021q vlan type ip6 tcp dport 22",
+    "arp t c ether type 8021q vlan type arp",
+    "bridge t c ether type 8021q vlan type ip ip saddr 1.2.3.4",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
+    "arp t c vlan id 1 vlan id 2 ip protocol tcp",
+    "ip t c vlan type ip tcp dport 22",
+    "ip t c ether type 8021q vlan type ip meta l4proto tcp",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + ROUNDTRIP
 EXTRA: list[str] = []
 
 

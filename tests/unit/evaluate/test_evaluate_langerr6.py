@@ -17,8 +17,6 @@ from pkttables.testing.nftgolden import CommandGolden
 # mostly the protocol-conflict resolution of arp/vlan/QinQ/icmp and `meta nfproto`.
 # strict xfail: a fix that makes one agree fails here until it leaves this list.
 KNOWN = {
-    'add rule arp t c ether type 8021ad vlan id 1 vlan type 8021q vlan id 2 vlan type ip ip protocol 6',
-    'add rule inet t c ip length != { 1500 } meta protocol vlan vlan id 1-100 counter accept',
     'add rule inet t p snat ip daddr 1.2.3.4 ip6 to dead::beef',
     'add rule netdev t c meta priority ip dscp map { cs0 : 1:1, cs1 : 1:2 } udplite checksum 1 drop',
     'add rule netdev t c snat ip daddr 1.2.3.4 ip6 to dead::beef',
