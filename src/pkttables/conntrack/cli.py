@@ -26,6 +26,30 @@ shown.`` on stderr, status 0; ``-D`` prints each entry it deletes as ``-L`` does
 conntrack's message and ``Try `conntrack -h' ...``, status 2 (``--state`` without ``-p
 tcp`` is an ``unknown option``, as the tool's state option belongs to the protocol);
 an unreadable capture, host file or snapshot exits 1 with its location.
+
+The expectation table (``expect`` after the command, as conntrack-tools takes it; a
+snapshot of ``pkt simulate --conntrack-save`` holds the helpers' expectations)::
+
+    pkt conntrack -L expect --table ct.json [-f ipv6]
+    pkt conntrack -C expect --table ct.json
+    pkt conntrack -D expect --table ct.json -s ADDR -d ADDR -p tcp --sport N --dport N \\
+                  --reply-port-src N --reply-port-dst N
+    pkt conntrack -F expect --table ct.json
+
+What conntrack 1.4.7 does with them, asked in a namespace with an FTP expectation
+(tests/kernel/test_conntrack_expect_kernel.py): ``-L expect`` lists one family, IPv4
+unless ``-f ipv6``, and ends with ``N expectations have been shown.``; the filters of
+``-L`` (``-s -d -p -m -w``) are refused (``Illegal option `--src' with this command``,
+status 2); ``-C expect`` prints the count and refuses ``-f``; ``-F expect`` prints
+``expectation table has been emptied.``; ``-C expect`` counts IPv4 expectations only
+(the default family's dump); ``-D expect`` needs ``--src``, ``--dst``,
+``--protonum`` and, for a protocol with ports, ``--sport``, ``--dport``,
+``--reply-port-src``, ``--reply-port-dst`` (asked for in that order: ``You need to
+supply the `--dst' option for this command``), deletes the expectation whose tuple the
+given one matches under its mask (ctnetlink_del_expect -> nf_ct_expect_find_get; the
+reply ports are required, never used), and then says ``0 expectations have been
+shown.`` with status 1 -- conntrack 1.4.7's words and status after a *successful*
+delete; nothing matched: ``Operation failed: No such file or directory``, status 1.
 """
 
 from __future__ import annotations
@@ -47,6 +71,20 @@ _PROTO_NUMBERS = {v: k for k, v in PROTO_NAMES.items()} | {"ipv6-icmp": 58, "icm
 # protocols whose conntrack-tools extension has a --state option (tcp, sctp, dccp)
 _STATE_PROTOS = {6, 132, 33}
 _COMMANDS = ("dump", "event", "count", "delete", "flush")
+# protocols whose extension has port options, and those options
+_PORT_PROTOS = {6, 17, 132, 33, 136}
+_PORT_OPTS = (("--sport", "sport"), ("--dport", "dport"), ("--reply-port-src", "reply_sport"),
+              ("--reply-port-dst", "reply_dport"))
+# the options each expectation command refuses (conntrack.c's commands_v_options), in
+# the order the tool reports them; `-D expect` needs these, in this order
+_EXP_ILLEGAL = {
+    "dump": ("src", "dst", "proto", "mark", "zone", "state"),
+    "count": ("src", "dst", "proto", "mark", "zone", "state", "family"),
+    "flush": ("src", "dst", "proto", "mark", "zone", "state", "family"),
+    "delete": ("mark", "zone", "state"),
+}
+_LONG = {"src": "--src", "dst": "--dst", "proto": "--protonum", "mark": "--mark", "zone": "--zone",
+         "state": "--state", "family": "--family"}
 
 
 class _Usage(Exception):
@@ -55,6 +93,9 @@ class _Usage(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's words -> conntrack-tools' words
+        if "invalid choice" in message:
+            word = message.split("invalid choice:", 1)[1].split("(")[0].strip().strip("'")
+            raise _Usage(f"unknown option `{word}'")
         if message.startswith("unrecognized arguments:"):
             # the first stray word; it may be empty (`pkt conntrack -L ''`)
             words = message.split(':', 1)[1].split()
@@ -84,7 +125,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--mark")
     p.add_argument("-w", "--zone", type=int)
     p.add_argument("-f", "--family", choices=("ipv4", "ipv6"))
+    # protocol options (conntrack-tools' tcp/udp/sctp/dccp/udplite extensions)
+    p.add_argument("--sport", "--orig-port-src", dest="sport", type=_port)
+    p.add_argument("--dport", "--orig-port-dst", dest="dport", type=_port)
+    p.add_argument("--reply-port-src", dest="reply_sport", type=_port)
+    p.add_argument("--reply-port-dst", dest="reply_dport", type=_port)
+    # the table a command acts on: `conntrack -L expect`
+    p.add_argument("which", nargs="?", choices=("conntrack", "expect"), default="conntrack",
+                   metavar="conntrack|expect")
     return p
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"Bad port `{text}'")
+    return v
 
 
 def _check_filters(args) -> None:
@@ -99,6 +158,9 @@ def _check_filters(args) -> None:
         args.protonum = None
     if args.state is not None and args.protonum not in _STATE_PROTOS:
         raise _Usage("unknown option `--state'")
+    for opt, dest in _PORT_OPTS:
+        if getattr(args, dest) is not None and args.protonum not in _PORT_PROTOS:
+            raise _Usage(f"unknown option `{opt}'")
     for a in (args.src, args.dst):
         if a is not None:
             try:
@@ -144,6 +206,15 @@ def matches(conn, args) -> bool:
             return False
     if args.src and ipaddress.ip_address(args.src).packed != t.src:
         return False
+    if getattr(args, "sport", None) is not None and t.sport != args.sport:
+        return False
+    if getattr(args, "dport", None) is not None and t.dport != args.dport:
+        return False
+    r = conn.reply
+    if getattr(args, "reply_sport", None) is not None and r.sport != args.reply_sport:
+        return False
+    if getattr(args, "reply_dport", None) is not None and r.dport != args.reply_dport:
+        return False
     if args.dst and ipaddress.ip_address(args.dst).packed != t.dst:
         return False
     if args.state and (conn.state_name or "") != args.state.upper():
@@ -170,6 +241,69 @@ def _load(args, on_event=None):
     return build_table(args.pcap, host, on_event)
 
 
+def _check_expect(args) -> None:
+    """The option checks of conntrack 1.4.7's expectation commands."""
+    cmd = next(c for c in _COMMANDS if getattr(args, c))
+    if cmd == "event":
+        raise _Usage("-E expect: expectation events are not recorded by pkt conntrack")
+    for dest in _EXP_ILLEGAL.get(cmd, ()):
+        if getattr(args, dest) is not None:
+            raise _Usage(f"Illegal option `{_LONG[dest]}' with this command")
+    if cmd == "delete":
+        for dest in ("src", "dst", "proto"):
+            if getattr(args, dest) is None:
+                raise _Usage(f"You need to supply the `{_LONG[dest]}' option for this command")
+    _check_filters(args)
+    if cmd == "delete":
+        if args.protonum in _PORT_PROTOS:
+            for opt, dest in _PORT_OPTS:
+                if getattr(args, dest) is None:
+                    raise _Usage(f"You need to supply the `{opt}' option for this command")
+        fams = {ipaddress.ip_address(a).version for a in (args.src, args.dst)}
+        want = {"ipv4": 4, "ipv6": 6}.get(args.family or "")
+        if len(fams) > 1 or (want is not None and fams != {want}):
+            raise _Usage("mismatched address family")
+
+
+def _expect_command(args, table, now, out, err) -> tuple[int, bool]:
+    """-L/-C/-D/-F expect on a loaded table: (exit status, table changed)."""
+    from pkttables.conntrack._tuple import AF_INET, AF_INET6, Tuple
+    from pkttables.conntrack.expect import format_expect
+
+    exps = table.expectations(now)
+    if args.flush:
+        # conntrack -F expect: nfexp_query(NFCT_Q_FLUSH)
+        for e in exps:
+            table.expect_table.remove(e)
+        print(f"{_VERSION}: expectation table has been emptied.", file=err)
+        return 0, bool(exps)
+    if args.count:
+        # conntrack -C expect counts a dump of the default family: IPv4 only (-f refused)
+        out.write(f"{sum(1 for e in exps if e.tuple.l3num == AF_INET)}\n")
+        return 0, False
+    if args.delete:
+        s, d = ipaddress.ip_address(args.src), ipaddress.ip_address(args.dst)
+        sport = args.sport if args.sport is not None else 0
+        dport = args.dport if args.dport is not None else 0
+        t = Tuple(AF_INET if s.version == 4 else AF_INET6, s.packed, d.packed, args.protonum, sport, dport)
+        # ctnetlink_del_expect: nf_ct_expect_find_get() in the default zone, the first
+        # expectation the tuple matches under its mask
+        hit = next((e for e in exps if e.zone == 0 and e.matches(t)), None)
+        if hit is None:
+            print(f"{_VERSION}: Operation failed: No such file or directory", file=err)
+            return 1, False
+        table.expect_table.remove(hit)
+        print(f"{_VERSION}: 0 expectations have been shown.", file=err)
+        return 1, True
+    # -L expect: one family, IPv4 unless -f ipv6 (nfexp_query(NFCT_Q_DUMP, &family))
+    fam = AF_INET6 if args.family == "ipv6" else AF_INET
+    shown = [e for e in exps if e.tuple.l3num == fam]
+    for e in shown:
+        out.write(format_expect(e, now) + "\n")
+    print(f"{_VERSION}: {len(shown)} expectations have been shown.", file=err)
+    return 0, False
+
+
 def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -187,7 +321,12 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
             raise _Usage("-E needs --pcap: a snapshot holds no events")
         if args.host and args.table is not None:
             raise _Usage("--host applies to --pcap only")
-        _check_filters(args)
+        if args.which == "expect":
+            if not any(getattr(args, c) for c in _COMMANDS):
+                raise _Usage("no command specified")
+            _check_expect(args)
+        else:
+            _check_filters(args)
     except _Usage as e:
         print(f"{_VERSION}: {e}\n{_TRY}", file=err)
         return 2
@@ -204,7 +343,9 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         else:
             table, now = _load(args)
         changed = False
-        if args.flush:
+        if args.which == "expect":
+            rc, changed = _expect_command(args, table, now, out, err)
+        elif args.flush:
             # conntrack -F: nfct_query(NFCT_Q_FLUSH_FILTER); nothing on stdout
             table.flush(now)
             changed = True

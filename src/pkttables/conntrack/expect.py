@@ -163,13 +163,15 @@ class ExpectTable:
             raise ExpectError(errno.EMFILE, "nf_conntrack: expectation table full")
         exp.timeout = timeout
         exp.expires = now + timeout
+        # no reference on the master: nf_ct_expect_insert() counts only the
+        # expectation's own (exp->use); conntrack -L shows the master's use=1 while its
+        # expectation waits (tests/kernel/test_conntrack_expect_kernel.py)
         self._list.append(exp)
-        _ref(exp.master, 1)
         self.stats["create"] += 1
 
     def restore(self, exp: Expectation) -> None:
-        """Put back an expectation read from a snapshot: no checks, and no reference
-        on the master (the snapshot's ``use=`` already counts it)."""
+        """Put back an expectation read from a snapshot, without the checks of
+        :meth:`related`."""
         self._list.append(exp)
 
     def remove(self, exp: Expectation) -> bool:
@@ -177,7 +179,6 @@ class ExpectTable:
             self._list.remove(exp)
         except ValueError:
             return False
-        _ref(exp.master, -1)
         self.stats["delete"] += 1
         return True
 
@@ -209,13 +210,6 @@ class ExpectTable:
             self.stats["new"] += 1
             return e
         return None
-
-
-def _ref(ct, n: int) -> None:
-    """The references an entry's ``use=`` counts beyond its own: each expectation and
-    each expected entry holds one on its master (nf_ct_expect_put / nf_ct_put)."""
-    if ct is not None:
-        ct.ext["refs"] = ct.ext.get("refs", 0) + n
 
 
 def _addr(b: bytes) -> str:

@@ -219,6 +219,13 @@ def dump_snapshot(table: ConntrackTable, now: float, *, packets: int = 0) -> dic
                 "saved_addr": str(ipaddress.ip_address(e.saved_addr)), "saved_port": e.saved_port,
                 "dir": e.dir},
         })
+    if any(isinstance(c.proto, _SavedProto) for c in conns):
+        # a table read from a version 1 file has no trackers' state to write: it stays
+        # version 1, so the file reads back (pkt conntrack -D/-F --table chains)
+        v1 = ("l3", "protonum", "orig", "reply", "state", "status", "timeout", "mark", "secmark",
+              "labels", "zone", "zone_dir", "helper", "use", "counters")
+        return {"format": FORMAT, "version": 1, "now": now,
+                "entries": [{k: e[k] for k in v1} for e in entries]}
     return {"format": FORMAT, "version": VERSION, "now": now, "packets": packets,
             "entries": entries, "expectations": exps}
 
