@@ -886,9 +886,10 @@ class _Unit:
     """The two constructors ``build(L, A, R)`` of a unit: ``ts`` its typed statements,
     ``ins`` its instructions."""
 
-    __slots__ = ("ts", "ins", "n_ts", "n_ins", "src_ts", "src_ins", "ns")
+    __slots__ = ("ts", "ins", "n_ts", "n_ins", "src_ts", "src_ins", "ns", "walk", "real")
 
     def __init__(self, src_ts: str, src_ins: str, g):
+        self.walk = None
         self.src_ts, self.src_ins, self.ns = src_ts, src_ins, g.ns
         if CLOSURES:
             self.ts, self.ins = g.fns[src_ts], g.fns[src_ins]
@@ -896,6 +897,34 @@ class _Unit:
         else:
             self.ts, self.ins = _function(src_ts, g.ns), _function(src_ins, g.ns)
             self.n_ts = self.n_ins = -1
+
+    @classmethod
+    def deferred(cls, walk, real):
+        """A unit whose constructors are written by ``walk()`` (``(src_ts, src_ins, gen)``,
+        or :class:`.fastload._Unfit`) when first read; ``real``: the slow path's
+        ``(typed statements, instructions)`` for the statements it was made from (what
+        the constructors give for them, which ``walk`` checks).  A dry run reads no
+        constructor of a hit: the walk is then never paid (docs/perf.md, session 10)."""
+        u = object.__new__(cls)
+        u.walk = walk
+        u.real = real
+        return u
+
+    def __getattr__(self, name):
+        # only for a slot not set yet: the constructors of a deferred unit
+        walk = _UNIT_WALK.__get__(self)
+        if walk is None or walk is _FAILED or name in ("walk", "real"):
+            if walk is _FAILED:
+                raise _fl._Unfit("the unit's walk failed")
+            raise AttributeError(name)
+        self.walk = _FAILED
+        src_ts, src_ins, g = walk()     # _Unfit: the unit stays failed (forget_failed)
+        self.__init__(src_ts, src_ins, g)
+        return getattr(self, name)
+
+    @property
+    def failed(self) -> bool:
+        return _UNIT_WALK.__get__(self) is _FAILED
 
     def make_ts(self, L, A, R):
         n = self.n_ts
@@ -916,6 +945,10 @@ class _Unit:
         return self.ins(None, A, None)
 
 
+_UNIT_WALK = _Unit.walk
+_FAILED = object()
+
+
 class _Pending:
     """A shape's first rule and the slow path's answer for it, until a second rule of the
     shape comes."""
@@ -934,6 +967,8 @@ class _Pending:
 BUILD_AT = 1
 UNIT_TRIES = 3
 CLOSURES = not os.environ.get("PKT_UNIT_SOURCE")
+# a unit's constructors are walked when first read, not when it is made (_Unit.deferred)
+DEFER_WALK = not os.environ.get("PKT_EAGER_WALK")
 
 
 class LineShapes:
@@ -955,6 +990,16 @@ class LineShapes:
     def clear(self) -> None:
         self.rules.clear()
         self.stmts.clear()
+
+    def forget_failed(self) -> None:
+        """Mark unfit the units whose deferred walk failed and drop the templates that
+        hold them (their rules then take the slow path)."""
+        for k, u in list(self.stmts.items()):
+            if type(u) is _Unit and u.failed:
+                self.stmts[k] = _UNFIT
+        for k, t in list(self.rules.items()):
+            if type(t) is tuple and any(type(p[0]) is _Unit and p[0].failed for p in t):
+                self.rules[k] = _UNFIT
 
     def _check_stages(self, stages) -> None:
         if stages is not self.stages and stages != self.stages:
@@ -1031,7 +1076,7 @@ class LineShapes:
         try:
             tpl = self._compose(p.rule, p.family, p.slow)
             ok = tpl is not None and \
-                instantiate(tpl, p.rule, p.family, p.table, p.chain, p.rule.locs()) == p.real
+                instantiate(tpl, p.rule, p.family, p.table, p.chain, p.rule.locs(), late=False) == p.real
         except Exception:       # noqa: BLE001 -- a template that cannot be made is no template
             ok = False
         return tpl if ok else _UNFIT
@@ -1181,25 +1226,54 @@ class LineShapes:
         instead of a unit's three and its walk; the single units serve other runs.
         None: not split (made as one unit)."""
         R = rule.loc
+        made: list = []
 
         def make(i, l0, l1, a0, a1):
-            return self._stmt_template(R, ctx_stmts, (stmts[idx[i]],), locs[l0:l1], atoms[a0:a1], slow)
+            u = self._stmt_template(R, ctx_stmts, (stmts[idx[i]],), locs[l0:l1], atoms[a0:a1], slow)
+            if u is not None:
+                made.append(u)
+            return u
 
         sub = self._singles(family, ctx_t, ks, lo, ao, make)
         if sub is None:
             return None
         ctx = ctx_stmts + (A.Counter(R),) if ctx_stmts else ()
-        ts, prog = slow(A.Rule(R, ctx + unit, None))
-        ts, ins = tuple(ts), tuple(prog.instrs)
+        bts = bins = ()
         if ctx:
             bts, bprog = slow(A.Rule(R, ctx, None))
             bts, bins = tuple(bts), tuple(bprog.instrs)
+
+        def after_ctx(stmts):
+            ts, prog = slow(A.Rule(R, ctx + stmts, None))
+            ts, ins = tuple(ts), tuple(prog.instrs)
             if ts[:len(bts)] != bts or ins[:len(bins)] != bins:
                 return None
-            ts, ins = ts[len(bts):], ins[len(bins):]
+            return ts[len(bts):], ins[len(bins):]
+
+        whole = after_ctx(unit)
+        if whole is None:
+            return None
+        ts, ins = whole
         want_ts: list = []
         want_ins: list = []
-        for u, l0, l1, a0, a1 in sub:
+        for k, (u, l0, l1, a0, a1) in enumerate(sub):
+            if any(u is m for m in made):
+                # made here from this statement: its own answer is what its constructors
+                # give for it (their walk checks that when first read)
+                real = u.real if u.walk is not None else (u.ts(locs[l0:l1], atoms[a0:a1], R),
+                                                          u.ins(None, atoms[a0:a1], None))
+            elif u.walk is not None:
+                # made from another rule, its constructors not walked yet: this
+                # statement's answer by one slow run (the walk would cost its probes' two)
+                real = after_ctx((stmts[idx[k]],))
+                if real is None:
+                    return None
+            else:
+                real = None
+            if real is not None:
+                want_ts += real[0]
+                want_ins += real[1]
+                continue
             want_ts += u.ts(locs[l0:l1], atoms[a0:a1], R)
             want_ins += u.ins(None, atoms[a0:a1], None)
         if tuple(want_ts) != ts or tuple(want_ins) != ins:
@@ -1209,8 +1283,9 @@ class LineShapes:
     def _stmt_template(self, rule_loc, ctx: tuple, unit: tuple, own_locs: list, own_atoms: list, slow):
         """The constructor ``build(L, A, R) -> (typed statements, instructions)`` of what
         the statements ``unit`` add after ``ctx``, from the slow path on them and on two
-        probes (the same statements with other constants of the same classes)."""
-        rng = random.Random(repr(own_atoms))
+        probes (the same statements with other constants of the same classes).  Only
+        the statements' own run is made here; the probes and the walk wait for the first
+        read of the constructors (:meth:`_Unit.deferred`; ``PKT_EAGER_WALK=1``: here)."""
 
         def out(stmts):
             ts, prog = slow(A.Rule(rule_loc, stmts, None))
@@ -1222,52 +1297,105 @@ class LineShapes:
             # change before the unit in the rule itself; it changes no protocol context
             ctx = ctx + (A.Counter(rule_loc),)
         base_ts, base_ins = out(ctx) if ctx else ((), ())
-        probes = []
-        avoid: set = set(b for x in own_atoms for b in x)
-        plens: set = set()
-        for _ in range(2 if own_atoms else 0):
-            p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid, plens)
-            sc = _fl.scan(p)
-            if sc is None or sc[1][1:] != own_locs:
-                return None
-            avoid |= {b for x in sc[2] for b in x}
-            probes.append((p.stmts, sc[2]))
-        if not own_atoms:
-            # no constant slot (meta l4proto, counter, verdict): a probe would be the unit
-            # itself, and the slow path gives equal answers for equal rules; one second
-            # run stands for both probes (distinct objects: _Gen then walks the values)
-            probes = [(unit, []), (unit, [])]
-        got = []
-        for u in (unit, probes[0][0]) if own_atoms else (unit, unit):
-            ts, ins = out(ctx + u)
+
+        def after_ctx(stmts):
+            ts, ins = out(ctx + stmts)
             if ts[:len(base_ts)] != base_ts or ins[:len(base_ins)] != base_ins:
-                return None
-            got.append((ts[len(base_ts):], ins[len(base_ins):]))
-        if own_atoms:
-            ts, ins = out(ctx + probes[1][0])
-            if ts[:len(base_ts)] != base_ts or ins[:len(base_ins)] != base_ins:
-                return None
-            got.append((ts[len(base_ts):], ins[len(base_ins):]))
-        else:
-            got.append(got[1])
-        g = _StmtGen(own_locs, rule_loc, (own_atoms, probes[0][1], probes[1][1]))
+                raise _fl._Unfit("the unit changes its context's answer")
+            return ts[len(base_ts):], ins[len(base_ins):]
+
         try:
-            body_ts = g.expr(got[0][0], got[1][0], got[2][0])
-            body_ins = g.expr(got[0][1], got[1][1], got[2][1])
+            own = after_ctx(unit)
         except _fl._Unfit:
             return None
-        if _LOCREF.search(body_ins):
-            return None             # instructions hold no locations: built without them
-        u = _Unit(body_ts, body_ins, g)
-        if u.ts(own_locs, own_atoms, rule_loc) != got[0][0] or u.ins(None, own_atoms, None) != got[0][1]:
-            return None
-        return u
+
+        def walk():
+            """The probes, their slow runs and the walk of the three answers: what only
+            the constructors need (a dry run's hits never read them)."""
+            rng = random.Random(repr(own_atoms))
+            probes = []
+            avoid: set = set(b for x in own_atoms for b in x)
+            plens: set = set()
+            for _ in range(2 if own_atoms else 0):
+                p = _fl._probe(A.Rule(rule_loc, unit, None), rng, avoid, plens)
+                sc = _fl.scan(p)
+                if sc is None or sc[1][1:] != own_locs:
+                    raise _fl._Unfit("a probe of another layout")
+                avoid |= {b for x in sc[2] for b in x}
+                probes.append((p.stmts, sc[2]))
+            try:
+                if own_atoms:
+                    got = [own, after_ctx(probes[0][0]), after_ctx(probes[1][0])]
+                else:
+                    # no constant slot (meta l4proto, counter, verdict): a probe would be
+                    # the unit itself, and the slow path gives equal answers for equal
+                    # rules; one second run stands for both probes (distinct objects: _Gen
+                    # then walks the values)
+                    probes = [(unit, []), (unit, [])]
+                    again = after_ctx(unit)
+                    got = [own, again, again]
+            except _fl._Unfit:
+                raise
+            except Exception as e:  # noqa: BLE001 -- a probe the slow path refuses: no unit
+                raise _fl._Unfit(f"a probe refused: {e}") from None
+            g = _StmtGen(own_locs, rule_loc, (own_atoms, probes[0][1], probes[1][1]))
+            body_ts = g.expr(got[0][0], got[1][0], got[2][0])
+            body_ins = g.expr(got[0][1], got[1][1], got[2][1])
+            if _LOCREF.search(body_ins):
+                raise _fl._Unfit("instructions hold no locations: built without them")
+            u = _Unit(body_ts, body_ins, g)
+            if u.ts(own_locs, own_atoms, rule_loc) != own[0] or u.ins(None, own_atoms, None) != own[1]:
+                raise _fl._Unfit("the constructors do not give the statements' own answer")
+            return body_ts, body_ins, g
+
+        if not DEFER_WALK:
+            try:
+                return _Unit(*walk())
+            except _fl._Unfit:
+                return None
+        return _Unit.deferred(walk, own)
 
 
-def instantiate(tpl, rule: FastRule, family: str, table: str, chain: str, locs: list):
-    """``(typed statements, program)`` of ``rule`` from its shape's template."""
+def instantiate(tpl, rule: FastRule, family: str, table: str, chain: str, locs: list, *, late: bool = True):
+    """``(typed statements, program)`` of ``rule`` from its shape's template; a unit
+    whose deferred walk fails gives the slow path's answer (``late``; else the
+    :class:`.fastload._Unfit`)."""
     from pkttables.compile.linearize import Program
-    return stmts_of(tpl, rule, locs), Program(family, table, chain, (), instrs_of(tpl, rule), rule.comment)
+    try:
+        return stmts_of(tpl, rule, locs), Program(family, table, chain, (), instrs_of(tpl, rule), rule.comment)
+    except _fl._Unfit:
+        if not late:
+            raise
+        ts, ins = late_answer(rule, family, table, chain)
+        return ts, Program(family, table, chain, (), ins, rule.comment)
+
+
+def late_answer(rule: FastRule, family: str, table: str, chain: str) -> tuple:
+    """``(typed statements, instructions)`` of ``rule`` by the slow path, for a rule
+    whose template holds a unit whose deferred walk failed (read after the load): the
+    failed units and the templates holding them are forgotten first, so later rules
+    of those shapes take the slow path at once.  The fast grammar names no set, chain
+    or interface: the rule's context is its family, table and chain."""
+    LINES.forget_failed()
+    from ._pipeline import slow_answer
+    ts, prog = slow_answer(rule, family, table, chain)
+    return ts, tuple(prog.instrs)
+
+
+def stmts_late(tpl, rule: FastRule, family: str, table: str, chain: str) -> tuple:
+    """:func:`stmts_of` for a lazy record (``LazyRule``), :func:`late_answer` when a
+    unit's deferred walk fails."""
+    try:
+        return stmts_of(tpl, rule, rule.locs())
+    except _fl._Unfit:
+        return late_answer(rule, family, table, chain)[0]
+
+
+def _instrs_late(tpl, rule: FastRule, family: str, table: str, chain: str) -> tuple:
+    try:
+        return instrs_of(tpl, rule)
+    except _fl._Unfit:
+        return late_answer(rule, family, table, chain)[1]
 
 
 def stmts_of(tpl, rule: FastRule, locs: list) -> tuple:
@@ -1290,7 +1418,7 @@ def instrs_of(tpl, rule: FastRule) -> tuple:
 def program_of(tpl, rule: FastRule, family: str, table: str, chain: str):
     """The rule's program, its instructions built on first read (:class:`LazyProgram`)."""
     P = _LazyProgram if _LazyProgram is not None else _load_program()
-    return P(family, table, chain, (), (), rule.comment, make=lambda: instrs_of(tpl, rule))
+    return P(family, table, chain, (), (), rule.comment, make=lambda: _instrs_late(tpl, rule, family, table, chain))
 
 
 def _load_program():

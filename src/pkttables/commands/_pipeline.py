@@ -141,7 +141,7 @@ def fast_rule(rule, family: str, table: str, chain: str, st=None) -> Compiled | 
         return None
     _line.LINES.hits += 1
     prog = _line.program_of(tpl, rule, family, table, chain)
-    return Compiled((), None, True, prog, lambda: _line.stmts_of(tpl, rule, rule.locs()))
+    return Compiled((), None, True, prog, lambda: _line.stmts_late(tpl, rule, family, table, chain))
 
 
 def fast_parts(rule, family: str, table: str, chain: str, st):
@@ -154,7 +154,18 @@ def fast_parts(rule, family: str, table: str, chain: str, st):
     if tpl is None:
         return None
     lines.hits += 1
-    return _line.program_of(tpl, rule, family, table, chain), lambda: _line.stmts_of(tpl, rule, rule.locs())
+    return _line.program_of(tpl, rule, family, table, chain), lambda: _line.stmts_late(tpl, rule, family, table, chain)
+
+
+def slow_answer(rule, family: str, table: str, chain: str) -> tuple:
+    """``(typed statements, program)`` of a rule line by the slow path, in a context of
+    its family, table and chain only (the fast grammar names no set, chain or
+    interface): :func:`_fastline.late_answer`'s answer for a unit whose deferred walk
+    failed.  An evaluation error is raised as usual."""
+    evaluate_rule, EvalContext, linearize, _dump = _stages()
+    ctx = EvalContext(family=family, table=table, chain=chain, sets={}, chains=None, kernel=True)
+    typed = _objmap_names(rule, evaluate_rule(rule, ctx))
+    return tuple(typed.stmts), linearize(typed)
 
 
 def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
@@ -196,7 +207,7 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
         if tpl is not None:
             if lazy:
                 prog = _line.program_of(tpl, rule, family, table, chain)
-                return Compiled((), None, True, prog, lambda: _line.stmts_of(tpl, rule, rule.locs()))
+                return Compiled((), None, True, prog, lambda: _line.stmts_late(tpl, rule, family, table, chain))
             stmts, prog = _line.instantiate(tpl, rule, family, table, chain, rule.locs())
             return Compiled(stmts, None, True, prog)
         stmts, prog = out = slow(rule)
