@@ -1516,13 +1516,14 @@ def _word_loc(loc: Location | None, word: str) -> Location | None:
     i = loc.line_text.find(word, loc.first_col - 1, loc.last_col)
     if i < 0:
         return loc
-    return Location(loc.file, loc.line, i + 1, i + len(word), loc.line_text)
+    return Location(loc.file, loc.line, i + 1, i + len(word), loc.line_text, loc.included_from, loc.shown_text)
 
 
 def _span_to(loc: Location | None, width: int) -> Location | None:
     if loc is None or not loc.first_col:
         return loc
-    return Location(loc.file, loc.line, loc.first_col, loc.first_col + width - 1, loc.line_text)
+    return Location(loc.file, loc.line, loc.first_col, loc.first_col + width - 1, loc.line_text,
+                    loc.included_from, loc.shown_text)
 
 
 def _is_l4_key(e: N.TExpr) -> bool:

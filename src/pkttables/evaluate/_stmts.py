@@ -56,7 +56,7 @@ def _rate_loc(s: A.Limit):
     if text.startswith("/" + s.per, end):
         end += 1 + len(s.per)   # `10 parsecs/second` is one STRING token in nft's scanner
     from pkttables.errors import Location
-    return Location(loc.file, loc.line, i + 1, end, text)
+    return Location(loc.file, loc.line, i + 1, end, text, loc.included_from, loc.shown_text)
 
 
 def _limit(s: A.Limit) -> N.Plain:
@@ -86,12 +86,14 @@ def _log(s: A.Log) -> N.Plain:
         # nft points at the `log` keyword
         from pkttables.errors import Location
         loc = s.loc
+        # (nft shows this location's own line even in a multi-line buffer: measured)
         kw = Location(loc.file, loc.line, loc.first_col, loc.first_col + 2, loc.line_text) if loc else None
         what = "level and group" if "level" in opts else "flags and group"
         raise _err(f"{what} are mutually exclusive", kw)
     if opts.get("level") == "audit" and len(s.opts) > 1:
         from pkttables.errors import Location
         loc = s.loc
+        # (nft shows this location's own line even in a multi-line buffer: measured)
         kw = Location(loc.file, loc.line, loc.first_col, loc.first_col + 2, loc.line_text) if loc else None
         raise _err("log level audit doesn't support any further options", kw)
     flags = 0
@@ -133,7 +135,8 @@ def _keyword_loc(loc, word: str):
     if loc is None or not loc.first_col:
         return loc
     from pkttables.errors import Location
-    return Location(loc.file, loc.line, loc.first_col, loc.first_col + len(word) - 1, loc.line_text)
+    return Location(loc.file, loc.line, loc.first_col, loc.first_col + len(word) - 1, loc.line_text,
+                    loc.included_from, loc.shown_text)
 
 
 def _binary(msg: str, primary, secondary):
@@ -297,7 +300,7 @@ def _span(a, b):
     if a is None or b is None or a.line != b.line:
         return a
     from pkttables.errors import Location
-    return Location(a.file, a.line, a.first_col, b.last_col, a.line_text)
+    return Location(a.file, a.line, a.first_col, b.last_col, a.line_text, a.included_from, a.shown_text)
 
 
 def _nat_family_check(ev, s: A.Nat, fam: str) -> None:
@@ -392,7 +395,8 @@ def _queue_check(s: A.Queue, num, flags: int) -> None:
             from pkttables.errors import Location
             start = loc.line_text.rfind("num", 0, loc.first_col - 1)
             if start >= 0:
-                loc = Location(loc.file, loc.line, start + 1, loc.last_col, loc.line_text)
+                loc = Location(loc.file, loc.line, start + 1, loc.last_col, loc.line_text, loc.included_from,
+                               loc.shown_text)
         raise _err(f"Value {num.value} exceeds valid range 0-65535", loc)
     if isinstance(num, A.Range) and isinstance(num.low, A.Number) and isinstance(num.high, A.Number) \
             and num.low.value >= num.high.value and not (num.low.value == num.high.value and
@@ -446,7 +450,7 @@ def _tail_loc(loc, text: str):
         return loc
     from pkttables.errors import Location
     return Location(loc.file, loc.line, max(loc.first_col, loc.last_col - len(text) + 1), loc.last_col,
-                    loc.line_text)
+                    loc.line_text, loc.included_from, loc.shown_text)
 
 
 def _tproxy(ev, s: A.Tproxy) -> N.Plain:
@@ -795,7 +799,8 @@ def other_stmt(ev, s: A.Stmt) -> None:
         # nft 1.0.6 has no `last` statement: its scanner reads the word as a string
         from pkttables.errors import Location, SyntaxError_
         loc = s.loc
-        at = Location(loc.file, loc.line, loc.last_col + 1, loc.last_col + 1, loc.line_text) if loc else None
+        at = Location(loc.file, loc.line, loc.last_col + 1, loc.last_col + 1, loc.line_text, loc.included_from,
+                      loc.shown_text) if loc else None
         raise SyntaxError_("syntax error, unexpected newline", at)
     else:
         raise _err(f"statement not supported yet: {type(s).__name__}", s.loc)

@@ -240,7 +240,10 @@ class _Parser:
     def span(self, first: Location) -> Location:
         last = self.toks[self.i - 1].loc if self.i else first
         if last.line == first.line and last.file == first.file and last.last_col >= first.first_col:
-            return Location(first.file, first.line, first.first_col, last.last_col, first.line_text)
+            # the include chain and the shown line (a multi-line command buffer shows its
+            # first line) go with the span
+            return Location(first.file, first.line, first.first_col, last.last_col, first.line_text,
+                            first.included_from, first.shown_text)
         return first
 
     def mk(self, cls, first: Location, *args):
@@ -1245,7 +1248,8 @@ class _Parser:
             # nft limit_rate_bytes: rate_parse() fails in the parser's action ->
             # "Wrong rate format" over `N UNIT/PER`, or `N UNIT` when `/` stands apart
             ut = self.toks[ri + 1]
-            loc = Location(rt.loc.file, rt.loc.line, rt.loc.first_col, ut.loc.last_col, rt.loc.line_text) \
+            loc = Location(rt.loc.file, rt.loc.line, rt.loc.first_col, ut.loc.last_col, rt.loc.line_text,
+                           rt.loc.included_from, rt.loc.shown_text) \
                 if ut.loc.line == rt.loc.line and ut.loc.file == rt.loc.file else rt.loc
             raise _Err(rt, message="Wrong rate format", loc=loc)
         burst = bunit = None

@@ -53,10 +53,9 @@ NFT_MULTILINE = [
     ("add table ip t\nadd chain ip t c { bogus }",
      "Error: syntax error, unexpected '}'\nadd table ip t\n                         ^\n"
      "Error: syntax error, unexpected end of file\nadd table ip t\n^"),
-    pytest.param(_CONFLICT, "Error: conflicting protocols specified: ip vs. ip6\nadd table ip t\n"
-                 "                                 ^^^^^^^^^",
-                 marks=pytest.mark.xfail(strict=True, reason="the protocol-conflict location is "
-                                         "rebuilt in evaluate and shows its own line")),
+    # (the parser's spans keep the shown line: ERR9)
+    (_CONFLICT, "Error: conflicting protocols specified: ip vs. ip6\nadd table ip t\n"
+     "                                 ^^^^^^^^^"),
 ]
 
 
