@@ -144,3 +144,68 @@ def test_expect_commands_match_conntrack_1_4_7(tmp_path):
     # the scenario is not empty: three expectations, two families, one deleted
     first = kern[0][1].splitlines() + kern[1][1].splitlines()
     assert len(first) == 3 and kern[12][0] == 1 and kern[15][2].endswith("No such file or directory\n")
+
+
+# ------------------------------------------------------------------ carrying a run on
+# The FTP-through-NAT scenarios of ctnat_scenarios.py (active and passive, IPv4 and IPv6,
+# masquerade and DNAT, standard and other ports), each cut in two just after the packet
+# that makes the expectation: `pkt simulate --conntrack-save` on the first part,
+# `pkt simulate --conntrack-load` on the rest, outputs put together, compared with the
+# kernel as test_simulate_ctnat.py compares one run (frames per injection and interface,
+# the final conntrack table) -- except the ruleset's counters, which are not conntrack
+# state and start again at 0 in the second run (docs/conntrack.md).
+
+from ctnat_lab import CtNatLab  # noqa: E402
+from ctnat_scenarios import ftp_nat  # noqa: E402
+from simulate_cli import (CliRun, LazyLab, ct_observation, ct_times, ctnat_disagreements,  # noqa: E402
+                          report, run_cli)
+from test_nat_kernel import nat_host  # noqa: E402
+from pkttables.testing.differential import quiet_host  # noqa: E402
+
+FTP_SCENARIOS = list(ftp_nat())
+_COMMAND = re.compile(rb"PORT |EPRT |227 |229 ")
+
+
+@pytest.fixture(scope="module")
+def ftp_lab():
+    lazy = LazyLab(lambda: CtNatLab(nat_host()))
+    yield quiet_host(nat_host()), lazy
+    lazy.close()
+
+
+def _merge(a: CliRun, b: CliRun, k: int) -> CliRun:
+    """Two runs as one: the second run's packet and emitted-frame indexes shifted by the
+    first run's packets and frames (each run numbers its own capture files from 0)."""
+    nf = len(a.frames)
+    tail = []
+    for x in b.lines[1:]:
+        x = dict(x)
+        if x["type"] in ("packet", "timer"):
+            if "index" in x:
+                x["index"] += k
+            x["emitted"] = [dict(e, index=e["index"] + nf) for e in x["emitted"]]
+        tail.append(x)
+    return CliRun(b.rc or a.rc, a.lines[:-1] + tail, a.frames + b.frames, b.stdout, a.stderr + b.stderr,
+                  b.listing, b.conntrack)
+
+
+@pytest.mark.parametrize("sc", FTP_SCENARIOS, ids=[s.name for s in FTP_SCENARIOS])
+def test_ftp_nat_scenario_cut_after_the_command_equals_the_kernel(ftp_lab, sc, tmp_path):
+    host, lazy = ftp_lab
+    kern = ct_observation(lazy, host, sc)
+    times = ct_times(sc.traffic)
+    k = next(i for i, inj in enumerate(sc.traffic) if _COMMAND.search(inj.frame)) + 1
+    snap = tmp_path / "ct.json"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = run_cli(tmp_path / "a", host, sc.ruleset, sc.traffic[:k], times[:k],
+                flags=("--conntrack-save", str(snap)))
+    b = run_cli(tmp_path / "b", host, sc.ruleset, sc.traffic[k:], times[k:],
+                flags=("--conntrack-load", str(snap), "--list", "--conntrack"))
+    assert a.rc == 0 and b.rc == 0, a.stderr + b.stderr
+    import json as _json
+    doc = _json.loads(snap.read_text())
+    assert len(doc["expectations"]) == 1, sc.name          # cut while the expectation waits
+    problems = [p for p in ctnat_disagreements(sc, kern, host, _merge(a, b, k), times)
+                if not p.startswith("counters:")]
+    assert not problems, report(sc.name, problems)
