@@ -49,6 +49,10 @@ Example::
     rt.run_hook("ip", "forward", pkt, now=1.0)      # a HookVerdict, as ChainRuntime
     rt.stats()                                      # classified runs per chain
 
+The codegen backend (:mod:`pkttables.backends.codegen`) uses the same plans
+(:func:`build_plan`, :class:`RunSlot` with its suffixes) and the same threshold: a run
+is one classifier call in the generated chain function (docs/codegen.md).
+
 ``MIN_RUN``: a run shorter than this stays with the interpreter.  Building a
 classifier costs about 1.5-3 ms plus ~0.1 ms per rule (measured here, see
 docs/classifier.md), and one lookup costs about what the interpreter spends on two or
