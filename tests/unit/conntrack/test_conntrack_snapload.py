@@ -5,8 +5,9 @@ packet's verdict, deciding rule, NAT, ct state and entry line, and the final tab
 tracking across the cut, masquerade), and an active FTP session through the masquerade
 (``ct helper set``: the helper's line tracking, the NATed expectation with
 nf_nat_follow_master, seqadj of the rewritten PORT command, the related data
-connection).  Plus: snapshot errors from ``--conntrack-load`` (location, never a
-traceback) and version 1 files refused for loading."""
+connection); the TCP conversation also cut into up to five runs, each loading the
+previous one's snapshot.  Plus: snapshot errors from ``--conntrack-load`` (location,
+never a traceback), version 1 files refused for loading, a ruleset that tracks nothing."""
 
 from __future__ import annotations
 
@@ -189,6 +190,39 @@ TCP_PACKETS = tcp_conversation(n_data=8)
 FTP_PACKETS = ftp_session()
 
 
+def _chain(tmp: pathlib.Path, ruleset: str, packets, cuts: list[int]) -> tuple[list[dict], str, list]:
+    """Runs between consecutive cuts, each loading the previous one's snapshot and
+    saving its own."""
+    bounds = [0, *sorted(set(cuts)), len(packets)]
+    results, frames, out, prev = [], [], "", None
+    for n, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        cap, js, o, snap = (tmp / f"c{n}.pcapng", tmp / f"c{n}.jsonl", tmp / f"c{n}-out.pcapng",
+                            tmp / f"c{n}.json")
+        _write(cap, packets[lo:hi], lo)
+        argv = ["--ruleset", ruleset, "--host", HOST, "--traffic", str(cap), "--json", str(js), "--out", str(o),
+                "--conntrack-save", str(snap)]
+        if prev is not None:
+            argv += ["--conntrack-load", str(prev)]
+        if hi == len(packets):
+            argv += ["--conntrack", "--conntrack-expect"]
+        rc, out, err = _simulate(*argv)
+        assert rc == 0, err
+        assert json.loads(snap.read_text())["packets"] == hi
+        results += _results(js)
+        frames += _frames(o)
+        prev = snap
+    return results, out, frames
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(TCP_PACKETS) - 1), min_size=2, max_size=4))
+def test_tcp_conversation_cut_in_several_runs(tmp_path_factory, cuts):
+    tmp = _tmp(tmp_path_factory, "tcpmany")
+    whole, whole_out, whole_frames = _whole(tmp, "tcp", RULESET, TCP_PACKETS)
+    parts, out, frames = _chain(tmp, RULESET, TCP_PACKETS, cuts)
+    assert parts == whole and out == whole_out and frames == whole_frames
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(k=st.integers(min_value=0, max_value=len(TCP_PACKETS)))
 def test_tcp_conversation_cut_anywhere_gives_one_runs_outcomes(tmp_path_factory, k):
@@ -356,3 +390,56 @@ def _doc(tmp_path_factory):
     _, doc = _saved(tmp_path_factory.mktemp("doc"))
     _DOC.append(doc)
     yield
+
+
+def test_load_into_a_ruleset_that_tracks_nothing(tmp_path):
+    """A ruleset without ct users tracks nothing: an empty snapshot carries on, a
+    snapshot with entries is refused with the file's name."""
+    plain = tmp_path / "plain.nft"
+    plain.write_text("table inet f {\n chain fw {\n  type filter hook forward priority 0; policy accept;\n }\n}\n")
+    cap = tmp_path / "a.pcapng"
+    _write(cap, TCP_PACKETS[:3], 0)
+    empty = tmp_path / "empty.json"
+    rc, _, err = _simulate("--ruleset", str(plain), "--host", HOST, "--traffic", str(cap),
+                           "--conntrack-save", str(empty))
+    assert rc == 0, err
+    assert json.loads(empty.read_text())["entries"] == []
+    rc, _, err = _simulate("--ruleset", str(plain), "--host", HOST, "--traffic", str(cap),
+                           "--conntrack-load", str(empty), "--json", str(tmp_path / "o.jsonl"))
+    assert rc == 0, err
+    full = tmp_path / "full.json"
+    rc, _, err = _simulate("--ruleset", RULESET, "--host", HOST, "--traffic", str(cap),
+                           "--conntrack-save", str(full))
+    assert rc == 0, err
+    rc, out, err = _simulate("--ruleset", str(plain), "--host", HOST, "--traffic", str(cap),
+                             "--conntrack-load", str(full))
+    assert rc == 1 and f"{full}: the ruleset uses no ct expression and no NAT" in err
+    assert "Traceback" not in err
+    rc, _, err = _simulate("--ruleset", RULESET, "--host", HOST, "--traffic", str(cap),
+                           "--conntrack-load", str(full), "--workers", "2")
+    assert rc == 1 and "--conntrack-load: needs --workers 1" in err
+
+
+def test_a_version_1_table_stays_version_1_through_delete(tmp_path):
+    """pkt conntrack -D --table on a version 1 file writes version 1 back (there is no
+    trackers' state to write), so the chain of commands goes on."""
+    from pkttables.conntrack.cli import main as ct_main
+    v1 = {"format": "pkttables-conntrack", "version": 1, "now": 10.0, "entries": [
+        {"l3": "ipv4", "protonum": p, "orig": {"src": "10.0.0.1", "dst": "10.0.0.2", "sport": 1, "dport": 2},
+         "reply": {"src": "10.0.0.2", "dst": "10.0.0.1", "sport": 2, "dport": 1},
+         "state": "ESTABLISHED" if p == 6 else None, "status": 14, "timeout": 50.0, "mark": 0,
+         "secmark": 0, "labels": "0x0", "zone": 0, "zone_dir": 3, "helper": None, "use": 1,
+         "counters": None} for p in (6, 17)]}
+    f = tmp_path / "v1.json"
+    f.write_text(json.dumps(v1))
+    out, err = io.StringIO(), io.StringIO()
+    assert ct_main(["-D", "--table", str(f), "-p", "udp"], out, err) == 0, err.getvalue()
+    doc = json.loads(f.read_text())
+    assert doc["version"] == 1 and len(doc["entries"]) == 1 and doc["entries"][0]["protonum"] == 6
+    out, err = io.StringIO(), io.StringIO()
+    assert ct_main(["-L", "--table", str(f)], out, err) == 0
+    assert out.getvalue().startswith("tcp      6 50 ESTABLISHED src=10.0.0.1")
+    cap = tmp_path / "b.pcapng"
+    _write(cap, TCP_PACKETS[:2], 0)
+    rc, _, err = _simulate("--ruleset", RULESET, "--host", HOST, "--traffic", str(cap), "--conntrack-load", str(f))
+    assert rc == 1 and "$.version: version 1 keeps only what -L shows" in err
