@@ -2,13 +2,16 @@
 
     pkt simulate --ruleset R.nft --host HOST.toml --traffic T.pcapng [--iif NAME]
                  [--out OUT.pcapng] [--json OUTCOMES.jsonl] [--trace] [--list]
-                 [--conntrack] [--seed N] [--backend NAME] [--progress] [--workers N]
+                 [--conntrack] [--conntrack-expect] [--conntrack-save FILE]
+                 [--conntrack-load FILE] [--seed N] [--backend NAME] [--progress] [--workers N]
 
-Without ``--trace``/``--list``/``--conntrack`` it prints a summary for people (rich
-tables); with them, what ``nft monitor trace``, ``nft list ruleset`` and ``conntrack
--L`` would print.  ``--json`` and ``--out`` are files written as the replay goes (see
-docs/simulate.md, docs/outcomes-schema.md).  Bad arguments and files are one error
-naming what and where, exit status 1.
+Without ``--trace``/``--list``/``--conntrack``/``--conntrack-expect`` it prints a summary
+for people (rich tables); with them, what ``nft monitor trace``, ``nft list ruleset``,
+``conntrack -L`` and ``conntrack -L expect`` would print.  ``--json`` and ``--out`` are
+files written as the replay goes (see docs/simulate.md, docs/outcomes-schema.md).
+``--conntrack-save`` writes the final table as a snapshot; ``--conntrack-load`` starts
+from one, so a capture cut in pieces gives what one run gives (docs/conntrack.md).  Bad
+arguments and files are one error naming what and where, exit status 1.
 """
 
 from __future__ import annotations
