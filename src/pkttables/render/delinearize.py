@@ -1173,6 +1173,14 @@ class _Delin:
         if isinstance(e, Payload) and e.raw and mask is None and op in ("eq", "neq") \
                 and self._split_payload(e, data, op):
             return
+        if isinstance(e, Payload) and e.raw and mask is not None and op == "eq" \
+                and not shift and e.offset % 8 == 0:
+            # a raw load of a bit count that is no whole number of bytes, as nft makes
+            # it (`@nh,0,12 0x600`: a 2-byte load masked `& 0xfff0`), over whole fields
+            plen = _prefix_len(mask, e.bits)
+            if plen and int.from_bytes(data[:e.nbytes], "big") & ~mask == 0 \
+                    and self._split_payload(e, data, op, bits=plen, partial_ok=False):
+                return
         v = self.val(e, data, shift, swapped)
         shift = 0
         self._payload_dep_kill(e)
@@ -1238,42 +1246,59 @@ class _Delin:
         if op == "eq" and isinstance(v, int):
             self.set_ctx_from(e, v, idx)
 
-    def _split_payload(self, e: Payload, data: bytes, op: str = "eq") -> bool:
+    def _split_payload(self, e: Payload, data: bytes, op: str = "eq", bits: int | None = None,
+                       partial_ok: bool = True) -> bool:
         """nft 1.0.6 merges adjacent payload matches into one load (``tcp sport 1024 tcp
         dport 22`` is one 4-byte cmp; ``!=`` pairs too, nft payload_do_merge compares
         only the operators): split it back into the fields it covers, each with the
-        load's operator (nft payload_match_expand)."""
+        load's operator (nft payload_match_expand).  Raw loads too, over the first
+        ``bits`` bits of the load when a mask keeps only those."""
         proto = self.proto_at(e.base)
         if proto is None or proto not in PROTOCOLS:
             return False
         fields = [f for f in PROTOCOLS[proto].fields.values()]
-        pos, end, parts = e.offset, e.offset + e.bits, []
+        nbits = e.bits if bits is None else bits
+        pos, end, parts = e.offset, e.offset + nbits, []
+        partial = None
         while pos < end:
             # sub-byte fields too: `@nh,8,8 0x10` in ip is `ip dscp 0x04 ip ecn not-ect`,
-            # `@nh,0,8 0x45` `ip version 4 ip hdrlength 5` (nft 1.0.6, checked); a field
-            # the load covers only in part keeps it raw (`@nh,8,8` in ip6)
+            # `@nh,0,8 0x45` `ip version 4 ip hdrlength 5` (nft 1.0.6, checked); a load
+            # that starts inside a field keeps it raw (`@nh,8,8` in ip6)
             f = next((f for f in fields if f.offset_bits == pos and pos + f.len_bits <= end), None)
             if f is None:
-                return False
+                # the last field covered only in its first bits is a prefix of it:
+                # `@nh,0,8 0x63` in ip6 is `ip6 version 6 ip6 dscp af12/4`; not for a
+                # masked load (`@nh,0,12 0x450` in ip stays raw) (checked)
+                f = next((f for f in fields if f.offset_bits == pos and f.len_bits > end - pos), None)
+                if f is None or not parts or not partial_ok or op != "eq":
+                    return False
+                partial = f
+                break
             parts.append(f)
             pos += f.len_bits
-        if len(parts) < 2:
+        if len(parts) + (partial is not None) < 2:
             return False
-        byte0 = e.offset // 8
-        if e.bits % 8 and not all(f.byte_aligned for f in parts):
-            return False
-        whole = int.from_bytes(data[:(e.bits + 7) // 8], "big")
+        nb = (e.bits + 7) // 8
+        whole = int.from_bytes(data[:nb], "big") >> (nb * 8 - nbits)
         for f in parts:
             pe = Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, e.base, f.offset_bits, proto, f.name)
-            if f.byte_aligned:
-                a = f.offset_bits // 8 - byte0
-                chunk = data[a:a + f.len_bits // 8]
-                self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), op, chunk)
-                continue
             v = (whole >> (end - f.offset_bits - f.len_bits)) & ((1 << f.len_bits) - 1)
+            if f.byte_aligned:
+                self.relation(_Resolved(pe.dtype, pe.bo, pe.bits, pe), op, v.to_bytes(f.len_bits // 8, "big"))
+                continue
             self._payload_dep_kill(pe)
             o = "!= " if op == "neq" else ""
             self.emit(Stmt(f"{pe.text(self.o)} {o}{fmt_value(pe, v, self.o)}", kind="match", expr=pe))
+        if partial is not None:
+            f, rem = partial, end - partial.offset_bits
+            pe = Payload(DATATYPES[f.dtype_name], _BIG, f.len_bits, e.base, f.offset_bits, proto, f.name)
+            v = (whole & ((1 << rem) - 1)) << (f.len_bits - rem)
+            vt = fmt_value(pe, v, self.o)
+            # JSON: a prefix of the value (`{"prefix": {"addr": "af12", "len": 4}}`)
+            jv: Any = int(vt, 16) if vt.startswith("0x") else int(vt) if vt.isdigit() else vt
+            js = {"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": f.name}},
+                            "right": {"prefix": {"addr": jv, "len": rem}}}}
+            self.emit(Stmt(f"{pe.text(self.o)} {vt}/{rem}", kind="match", expr=pe, json=js))
         return True
 
     def val(self, e: Expr, data: bytes, shift: int, swapped: bool) -> int | bytes:

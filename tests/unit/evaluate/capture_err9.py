@@ -77,6 +77,13 @@ LISTING = [
     "ip t c ip frag-off != { 0 } ip ecn not-ect @nh,8,8 0x10",
     "ip6 t c @nh,8,8 0x10",
     "ip6 t c @nh,0,8 0x60",
+    "ip6 t c @nh,0,8 0x6f",
+    "ip6 t c @nh,0,8 0x63",
+    "ip6 t c @nh,0,16 0x6000",
+    "ip6 t c @nh,0,12 0x600",
+    "ip t c @nh,0,12 0x450",
+    "ip t c @nh,4,8 0x50",
+    "ip6 t c @nh,4,4 0x0",
 ]
 
 # dependencies nft's delinearize drops: `ct protocol` releases the network dependency,

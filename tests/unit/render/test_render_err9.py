@@ -20,11 +20,7 @@ from pkttables.render import text as T
 from pkttables.render.json_output import rule_obj_json
 
 GOLDEN = json.loads(Path(__file__).with_name("golden_err9_listing.json").read_text())
-KNOWN: dict[str, str] = {
-    # nft expands a raw load whose last field it covers in part into that field's
-    # prefix (`ip6 dscp cs0/4`); we keep the load raw when a field is cut
-    "ip6 t c @nh,0,8 0x60": "partial last field listed as a prefix",
-}
+KNOWN: dict[str, str] = {}
 
 
 @lru_cache(maxsize=None)
