@@ -714,7 +714,7 @@ def enabled() -> bool:
 
 # ---------------------------------------------------------------- templates
 _UNFIT = object()
-_SPLIT = object()       # a run of address matches composed from its statements' units
+_NOSPLIT = object()     # a run of address matches whose split check failed: one unit
 _LOCREF = re.compile(r"\bL\[|\bR\b")
 
 
@@ -949,6 +949,57 @@ _UNIT_WALK = _Unit.walk
 _FAILED = object()
 
 
+class _Pair:
+    """A run of address matches composed from its statements' single units
+    (:meth:`LineShapes._split`); ``check()`` -- the slow path's answer for the run is
+    theirs concatenated, i.e. the run is not merged -- is made when the constructors are
+    first read, as a deferred unit's walk (:class:`.fastload._Unfit` when it fails)."""
+
+    __slots__ = ("singles", "check")
+
+    def __init__(self, singles: tuple, check):
+        self.singles = singles          # (unit, its locations, its constants) per statement
+        self.check = check
+
+    @property
+    def failed(self) -> bool:
+        return self.check is _FAILED or any(u.failed for u, _nl, _na in self.singles)
+
+    def _checked(self) -> None:
+        check = self.check
+        if check is _FAILED:
+            raise _fl._Unfit("the run was merged")
+        self.check = _FAILED
+        try:
+            check()
+        except _fl._Unfit:
+            raise
+        except Exception as e:  # noqa: BLE001 -- a run the slow path refuses: not split
+            raise _fl._Unfit(f"the run refused: {e}") from None
+        self.check = None
+
+    def make_ts(self, L, A, R):
+        if self.check is not None:
+            self._checked()
+        out: list = []
+        lo = ao = 0
+        for u, nl, na in self.singles:
+            out += u.make_ts(L[lo:lo + nl], A[ao:ao + na], R)
+            lo += nl
+            ao += na
+        return out
+
+    def make_ins(self, A):
+        if self.check is not None:
+            self._checked()
+        out: list = []
+        ao = 0
+        for u, _nl, na in self.singles:
+            out += u.make_ins(A[ao:ao + na])
+            ao += na
+        return out
+
+
 class _Pending:
     """A shape's first rule and the slow path's answer for it, until a second rule of the
     shape comes."""
@@ -997,9 +1048,11 @@ class LineShapes:
         for k, u in list(self.stmts.items()):
             if type(u) is _Unit and u.failed:
                 self.stmts[k] = _UNFIT
+            elif type(u) is _Pair and u.failed:
+                self.stmts[k] = _NOSPLIT        # made as one unit by the next rule
         for k, t in list(self.rules.items()):
-            if type(t) is tuple and any(type(p[0]) is _Unit and p[0].failed for p in t):
-                self.rules[k] = _UNFIT
+            if type(t) is tuple and any(type(p[0]) in (_Unit, _Pair) and p[0].failed for p in t):
+                del self.rules[k]               # composed again by the next rule of the shape
 
     def _check_stages(self, stages) -> None:
         if stages is not self.stages and stages != self.stages:
@@ -1107,23 +1160,23 @@ class LineShapes:
             ctx_t = () if free else tuple(ctx_keys)
             skey = (family, ctx_t, tuple(ks))
             fn = get(skey)
-            if fn is _SPLIT:
-                sub = self._singles(family, ctx_t, ks, lo, ao)
-                if sub is None:
-                    return None
-                parts += sub
+            if type(fn) is _Pair:
+                parts.append((fn, lo, hi, ao, a1))
                 continue            # address matches: no context to add
+            nosplit = fn is _NOSPLIT
+            if nosplit:
+                fn = None
             if fn is None or type(fn) is int:
                 if slow is None:
                     return None
                 ctx_stmts = () if free else tuple(stmts[i] for i in ctx_idx)
                 unit = tuple(stmts[i] for i in idx)
-                if len(ks) > 1 and family == "ip" and _group(ks[0]) == "nh":
-                    sub = self._split(rule, family, ctx_t, ks, idx, lo, ao, ctx_stmts, unit, stmts, locs,
-                                      atoms, slow)
-                    if sub is not None:
-                        self.stmts[skey] = _SPLIT
-                        parts += sub
+                if not nosplit and len(ks) > 1 and family == "ip" and _group(ks[0]) == "nh":
+                    pair = self._split(rule, family, ctx_t, ks, idx, lo, ao, ctx_stmts, unit, stmts, locs,
+                                       atoms, slow)
+                    if pair is not None:
+                        self.stmts[skey] = pair
+                        parts.append((pair, lo, hi, ao, a1))
                         continue
                 # a unit that failed may fit with other constants (a probe's byte equal
                 # to a constant one): tried with up to UNIT_TRIES rules
@@ -1162,7 +1215,7 @@ class LineShapes:
                     j += 1
             ks = key[i:j]
             fn = get((family, () if free else ctx, ks))
-            if type(fn) is _Unit:
+            if type(fn) is _Unit or type(fn) is _Pair:
                 if j == i + 1:
                     hi, a1 = lo + nl, ao + na
                 else:
@@ -1180,16 +1233,6 @@ class LineShapes:
                     for kk in ks:
                         if info(kk)[3]:
                             ctx += (kk,)
-            elif fn is _SPLIT:
-                # address matches: no context
-                for kk in ks:
-                    f1 = get((family, ctx, (kk,)))
-                    if type(f1) is not _Unit:
-                        return None
-                    v = info(kk)
-                    parts.append((f1, lo, lo + v[1], ao, ao + v[2]))
-                    lo += v[1]
-                    ao += v[2]
             else:
                 return None
             i = j
@@ -1209,7 +1252,7 @@ class LineShapes:
                 tries = fn or 0
                 fn = make(i, lo, lo + nl, ao, ao + na)
                 self.stmts[sk] = fn if fn is not None else (tries + 1 if tries + 1 < UNIT_TRIES else _UNFIT)
-            if fn is None or fn is _UNFIT or type(fn) is int or fn is _SPLIT:
+            if type(fn) is not _Unit:
                 return None
             parts.append((fn, lo, lo + nl, ao, ao + na))
             lo += nl
@@ -1222,9 +1265,12 @@ class LineShapes:
         probes) is exactly theirs concatenated: the run was not merged.  Then no rule of
         its key is (merge_payloads decides on operators, bases, offsets and lengths,
         which every unit's walk proved fixed for its key; an address match changes no
-        protocol context in an ip table): ``self.stmts[key] = _SPLIT``.  One slow run
-        instead of a unit's three and its walk; the single units serve other runs.
-        None: not split (made as one unit)."""
+        protocol context in an ip table): ``self.stmts[key]`` is then a :class:`_Pair` of
+        the single units.  The check itself waits for the first read of the pair's
+        constructors (``_Pair.check``; at once with ``PKT_EAGER_WALK=1``): a run that
+        turns out merged gives its rules the slow path's answer then, and its key is
+        made as one unit by the next rule (``_NOSPLIT``).  None: not split (made as one
+        unit)."""
         R = rule.loc
         made: list = []
 
@@ -1238,47 +1284,39 @@ class LineShapes:
         if sub is None:
             return None
         ctx = ctx_stmts + (A.Counter(R),) if ctx_stmts else ()
-        bts = bins = ()
-        if ctx:
-            bts, bprog = slow(A.Rule(R, ctx, None))
-            bts, bins = tuple(bts), tuple(bprog.instrs)
 
-        def after_ctx(stmts):
-            ts, prog = slow(A.Rule(R, ctx + stmts, None))
+        def check():
+            """The slow path's answer for the run is its singles' answers concatenated."""
+            bts = bins = ()
+            if ctx:
+                bts, bprog = slow(A.Rule(R, ctx, None))
+                bts, bins = tuple(bts), tuple(bprog.instrs)
+            ts, prog = slow(A.Rule(R, ctx + unit, None))
             ts, ins = tuple(ts), tuple(prog.instrs)
             if ts[:len(bts)] != bts or ins[:len(bins)] != bins:
-                return None
-            return ts[len(bts):], ins[len(bins):]
+                raise _fl._Unfit("the run changes its context's answer")
+            ts, ins = ts[len(bts):], ins[len(bins):]
+            want_ts: list = []
+            want_ins: list = []
+            for u, l0, l1, a0, a1 in sub:
+                if u.walk is not None and any(u is m for m in made):
+                    # made here from this statement, not walked: its own answer
+                    want_ts += u.real[0]
+                    want_ins += u.real[1]
+                else:
+                    want_ts += u.ts(locs[l0:l1], atoms[a0:a1], R)
+                    want_ins += u.ins(None, atoms[a0:a1], None)
+            if tuple(want_ts) != ts or tuple(want_ins) != ins:
+                raise _fl._Unfit("the run was merged")
 
-        whole = after_ctx(unit)
-        if whole is None:
-            return None
-        ts, ins = whole
-        want_ts: list = []
-        want_ins: list = []
-        for k, (u, l0, l1, a0, a1) in enumerate(sub):
-            if any(u is m for m in made):
-                # made here from this statement: its own answer is what its constructors
-                # give for it (their walk checks that when first read)
-                real = u.real if u.walk is not None else (u.ts(locs[l0:l1], atoms[a0:a1], R),
-                                                          u.ins(None, atoms[a0:a1], None))
-            elif u.walk is not None:
-                # made from another rule, its constructors not walked yet: this
-                # statement's answer by one slow run (the walk would cost its probes' two)
-                real = after_ctx((stmts[idx[k]],))
-                if real is None:
-                    return None
-            else:
-                real = None
-            if real is not None:
-                want_ts += real[0]
-                want_ins += real[1]
-                continue
-            want_ts += u.ts(locs[l0:l1], atoms[a0:a1], R)
-            want_ins += u.ins(None, atoms[a0:a1], None)
-        if tuple(want_ts) != ts or tuple(want_ins) != ins:
-            return None
-        return sub
+        singles = tuple((u, l1 - l0, a1 - a0) for u, l0, l1, a0, a1 in sub)
+        if not DEFER_WALK:
+            try:
+                check()
+            except _fl._Unfit:
+                return None
+            return _Pair(singles, None)
+        return _Pair(singles, check)
 
     def _stmt_template(self, rule_loc, ctx: tuple, unit: tuple, own_locs: list, own_atoms: list, slow):
         """The constructor ``build(L, A, R) -> (typed statements, instructions)`` of what
