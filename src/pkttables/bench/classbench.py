@@ -396,6 +396,10 @@ def run_acl_bench(report, opt) -> None:
                                               "pkt/s", sim["classifier_n"],
                                               f"same answers; {sim['accepted']:.3f} accepted"))
                 report.ratio(ours, base)
+                cg = report.add(Measurement(W, "simulate codegen", f"simulate {n}", sim["codegen_pps"],
+                                            "pkt/s", sim["codegen_n"],
+                                            f"runs of >= 8 rules classified; build {sim['codegen_build_s']:.2f} s"))
+                report.ratio(cg, base)
                 del sim
             gc.collect()
             t0 = time.perf_counter()
@@ -529,13 +533,14 @@ dev = "eth1"
 
 
 def simulate_acl(rules, frames, *, interp_seconds: float = 2.0, n_classifier: int = 3000):
-    """``pkt simulate`` on an ACL with ``--backend interp`` and ``--backend classifier``
+    """``pkt simulate`` on an ACL with ``--backend interp``, ``classifier`` and ``codegen``
     (the whole engine per packet: parse, routing, the forward chain, the result record),
     on the forwardable frames of the trace.  The interpreter runs for about
     ``interp_seconds`` (it walks ~n/3 rules a packet), the classifier on
     ``n_classifier`` packets; both answer the same on the packets both ran (checked).
     Returns a dict of figures: compile_s, build_s (classifier backend), runs,
-    interp_pps, interp_n, classifier_pps, classifier_n."""
+    interp_pps, interp_n, classifier_pps, classifier_n, codegen_build_s, codegen_pps,
+    codegen_n."""
     import time
 
     from pkttables.backends.classified import classifier_backend
@@ -554,8 +559,12 @@ def simulate_acl(rules, frames, *, interp_seconds: float = 2.0, n_classifier: in
     crt = classifier_backend(rs, host, seed=0)
     out["build_s"] = time.perf_counter() - t0
     out["runs"] = crt.stats().runs
+    t0 = time.perf_counter()
+    cg = BACKENDS["codegen"](rs, host, seed=0)
+    out["codegen_build_s"] = time.perf_counter() - t0
     sims = {"interp": Simulator(host, rs, runtime=BACKENDS["interp"](rs, host, seed=0)),
-            "classifier": Simulator(host, rs, runtime=crt)}
+            "classifier": Simulator(host, rs, runtime=crt),
+            "codegen": Simulator(host, rs, runtime=cg)}
     answers: dict[str, list] = {}
 
     def run(name, limit, seconds):
@@ -570,15 +579,19 @@ def simulate_acl(rules, frames, *, interp_seconds: float = 2.0, n_classifier: in
         return k, time.perf_counter() - t0
 
     run("classifier", 20, None)             # first packets: lazy imports, out of the figures
+    run("codegen", 20, None)
     run("interp", 5, None)
     answers.clear()
     n, t = run("interp", len(fw), interp_seconds)
     out["interp_n"], out["interp_pps"] = n, n / t
     n, t = run("classifier", n_classifier, None)
     out["classifier_n"], out["classifier_pps"] = n, n / t
-    common = min(len(answers["interp"]), len(answers["classifier"]))
-    if answers["interp"][:common] != answers["classifier"][:common]:
-        raise AssertionError("simulate --backend classifier and interp give different answers")
+    n, t = run("codegen", n_classifier, None)
+    out["codegen_n"], out["codegen_pps"] = n, n / t
+    for name in ("classifier", "codegen"):
+        common = min(len(answers["interp"]), len(answers[name]))
+        if answers["interp"][:common] != answers[name][:common]:
+            raise AssertionError(f"simulate --backend {name} and interp give different answers")
     out["accepted"] = sum(1 for v, _ in answers["classifier"] if v == "accept") / max(1, len(answers["classifier"]))
     return out
 

@@ -194,9 +194,11 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
         raise PktError(f"--debug: unknown level '{sorted(levels - {'codegen'})[0]}' (known: codegen)")
     host, ruleset = _load(args)
     if "codegen" in levels:
+        from pkttables.backends.classified import min_run_from_env
         from pkttables.backends.codegen import CompiledRuleset
         from pkttables.vm.chain import LoadedRuleset
-        stdout.write(CompiledRuleset(LoadedRuleset(ruleset)).source())
+        # the code the run uses: same classified-run threshold as the codegen backend
+        stdout.write(CompiledRuleset(LoadedRuleset(ruleset), min_run=min_run_from_env()).source())
     try:
         sim = Simulator(host, ruleset, seed=args.seed, backend=args.backend)
     except RunnerUnavailable as e:

@@ -390,11 +390,11 @@ def test_the_classifier_backend_is_registered():
 
 
 def test_the_bench_simulate_rows_agree_and_classify():
-    """pkt bench acl's simulate rows on a small ACL: both backends ran, answered the
+    """pkt bench acl's simulate rows on a small ACL: the three backends ran, answered the
     same (simulate_acl checks it), and the chain was one classified run."""
     from pkttables.bench.classbench import generate_rules, generate_trace, simulate_acl
     rules = generate_rules(200, seed=4)
     got = simulate_acl(rules, generate_trace(rules, 300, seed=5), interp_seconds=30.0, n_classifier=300)
     assert got["runs"] == 1
-    assert got["interp_n"] == got["classifier_n"] > 100
+    assert got["interp_n"] == got["classifier_n"] == got["codegen_n"] > 100
     assert 0.0 < got["accepted"] < 1.0
