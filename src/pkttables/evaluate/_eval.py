@@ -558,7 +558,7 @@ class _RuleEval:
         if isinstance(e, A.RawPayload):
             return self._raw_payload(e)
         if isinstance(e, A.Concat):
-            parts = [self._key_lhs(p) for p in e.parts]
+            parts = [self._unshift(self._key_lhs(p)) for p in e.parts]
             tot = sum(((p.expr.len_bits + 31) // 32) * 32 for p in parts)
             c = N.Concat(loc, INTEGER, tot, BIG, tuple(p.expr for p in parts))
             lh = _Lhs(c, INTEGER, tot)
@@ -653,6 +653,18 @@ class _RuleEval:
                                            secondary=(learnt,) if learnt is not None else ()))
         d = None if e.direction is None else (0 if e.direction == "original" else 1)
         return _Lhs(N.Ct(loc, dt, bits, ck.byteorder, CT_DUMP[ck.key], d), dt, bits)
+
+    @staticmethod
+    def _unshift(lh: _Lhs) -> _Lhs:
+        """A sub-byte field in a concatenation: nft 1.0.6 shifts the register right
+        (`bitwise reg 1 = ( reg 1 >> 0x00000002 )` after the mask) so the set holds the
+        field's own value (`ip dscp . tcp dport { cs1 . 22 }`: element 0x08, checked)."""
+        if not lh.shift or getattr(lh, "parts", None):
+            return lh
+        x = lh.expr
+        amount = N.Value(x.loc, INTEGER, 32, HOST, lh.shift.to_bytes(4, "little"))
+        shifted = N.Binop(x.loc, x.dtype, x.len_bits, x.byteorder, ">>", x, amount)
+        return dataclasses.replace(lh, expr=shifted, shift=0)
 
     def _key_lhs(self, e: A.Expr) -> _Lhs:
         """A set/map key or concatenation part: ``ct saddr`` must name its family there

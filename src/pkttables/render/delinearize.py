@@ -867,6 +867,19 @@ class _Delin:
             self.put(dreg, _PendingMask(src.dtype, src.bo, src.bits, src, mask, xor))
         else:
             amount = int.from_bytes(words_to_bytes(t[7:close])[:4], "little")
+            if op == ">>" and isinstance(src, _PendingMask):
+                # a sub-byte field shifted down in a concatenation (nft 1.0.6 keeps the
+                # set's values unshifted): nft lists the field and the shift, `ip dscp >>
+                # 2 . tcp dport { cs1 . 22 }`, its elements in the field's type (checked)
+                load_n = getattr(self, "load_n", None)
+                try:
+                    r, _, sh = self.resolve(src)
+                except DelinearizeError:
+                    r, sh = None, -1
+                if load_n is not None:
+                    self.load_n = load_n
+                if isinstance(r, Payload) and not r.raw and sh == amount:
+                    src = r
             self.put(dreg, Binop(src.dtype, src.bo, src.bits, op, src, amount))
         return 1
 

@@ -48,3 +48,20 @@ def test_concat_interval_with_host_endian_part_matches(mark, dport, want):
     # only a (mark, port) pair inside one of the two boxes is dropped: a mark compared
     # in the wrong byte order (0x18 is 0x18000000 read big endian) falls outside
     assert _verdicts(RULES.replace("MARK", hex(mark)), [_syn(dport)]) == [want]
+
+
+DSCP_RULES = """table ip t {
+  chain c { type filter hook input priority 0;
+    ip dscp . tcp dport { cs1 . 22, af41 . 80 } drop
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("tos, dport, want", [
+    (0x20, 22, "drop"), (0x22, 22, "drop"), (0x88, 80, "drop"),   # cs1 (ecn bits ignored), af41
+    (0x00, 22, "local"), (0x20, 80, "local"), (0x88, 22, "local"), (0x08, 22, "local")])
+def test_concat_with_sub_byte_field_matches(tos, dport, want):
+    # the dscp part is masked and shifted down (`>> 2`): the set holds cs1 = 8, af41 = 34
+    frame = ether(LAN, PC, ipv4("192.168.1.10", "192.168.1.1", tcp(40000, dport, flags=0x02), tos=tos))
+    assert _verdicts(DSCP_RULES, [frame]) == [want]

@@ -158,6 +158,12 @@ PLACEMENT = [
     "ip t c meta mark . ip saddr vmap { 0x1-0x2 . 10.0.0.0/8 : accept, 0x100 . 1.2.3.4 : drop }",
     "ip t c iifname . meta mark { \"lo\" . 0x1-0x5 }",
     "ip t c ct mark . tcp sport { 0x1-0x2 . 1-1023 }",
+    # sub-byte fields in a concatenation: the register is shifted down
+    "ip t c ip dscp . tcp dport { cs1 . 22 }",
+    "ip t c ip dscp . tcp dport { cs1 . 22, af41 . 80 }",
+    "ip t c ip saddr . @nh,8,6 { 1.1.1.1 . 0x4 }",
+    "inet t c ip saddr . @ih,32,45 { 1.1.1.1 . 0x14, 2.2.2.2 . 0x1e }",
+    "ip6 t c ip6 dscp . ip6 ecn { cs1 . ect0 }",
 ]
 
 # error texts: a family-less ct address (arp: only the value's message; the value's
@@ -237,8 +243,13 @@ def capture_listing(cases: list[str], out: Path, prefix: str = "pktE9") -> dict:
             n.nft(f"flush chain {fam} {table} {chain}")
             if n.nft(f"add rule {c}").returncode:
                 continue
-            lst = n.nft("list", "chain", fam, table, chain).stdout.splitlines()
-            line = [x.strip() for x in lst if x.startswith("\t\t")][-1]
+            listed = n.nft("list", "chain", fam, table, chain)
+            lines = [x.strip() for x in listed.stdout.splitlines() if x.startswith("\t\t")]
+            if listed.returncode or not lines:
+                # nft cannot list it (`ip saddr . @ih,32,45 { … }`: an assertion in
+                # concat_expr_msort_value aborts it): nothing to compare
+                continue
+            line = lines[-1]
             lst = n.nft("-n", "list", "chain", fam, table, chain).stdout.splitlines()
             line_n = [x.strip() for x in lst if x.startswith("\t\t")][-1]
             js = json.loads(n.nft("-j", "list", "chain", fam, table, chain).stdout)
