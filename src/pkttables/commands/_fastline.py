@@ -62,6 +62,7 @@ cost one slow run per rule shape instead of ~1 ms each (docs/perf.md).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import linecache
 import os
@@ -1132,6 +1133,7 @@ class LineShapes:
                 instantiate(tpl, p.rule, p.family, p.table, p.chain, p.rule.locs(), late=False) == p.real
         except Exception:       # noqa: BLE001 -- a template that cannot be made is no template
             ok = False
+            self.forget_failed()    # a deferred walk or split check that failed here
         return tpl if ok else _UNFIT
 
     def _compose(self, rule: FastRule, family: str, slow):
@@ -1277,7 +1279,7 @@ class LineShapes:
         def make(i, l0, l1, a0, a1):
             u = self._stmt_template(R, ctx_stmts, (stmts[idx[i]],), locs[l0:l1], atoms[a0:a1], slow)
             if u is not None:
-                made.append(u)
+                made.append((i, u))
             return u
 
         sub = self._singles(family, ctx_t, ks, lo, ao, make)
@@ -1298,9 +1300,10 @@ class LineShapes:
             ts, ins = ts[len(bts):], ins[len(bins):]
             want_ts: list = []
             want_ins: list = []
-            for u, l0, l1, a0, a1 in sub:
-                if u.walk is not None and any(u is m for m in made):
-                    # made here from this statement, not walked: its own answer
+            for k, (u, l0, l1, a0, a1) in enumerate(sub):
+                if u.walk is not None and any(u is m and i == k for i, m in made):
+                    # made here from this statement, not walked: its own answer (not
+                    # another statement's of the same key: that one reads the walk)
                     want_ts += u.real[0]
                     want_ins += u.real[1]
                 else:
@@ -1420,6 +1423,9 @@ def late_answer(rule: FastRule, family: str, table: str, chain: str) -> tuple:
     return ts, tuple(prog.instrs)
 
 
+_partial = functools.partial
+
+
 def stmts_late(tpl, rule: FastRule, family: str, table: str, chain: str) -> tuple:
     """:func:`stmts_of` for a lazy record (``LazyRule``), :func:`late_answer` when a
     unit's deferred walk fails."""
@@ -1456,7 +1462,9 @@ def instrs_of(tpl, rule: FastRule) -> tuple:
 def program_of(tpl, rule: FastRule, family: str, table: str, chain: str):
     """The rule's program, its instructions built on first read (:class:`LazyProgram`)."""
     P = _LazyProgram if _LazyProgram is not None else _load_program()
-    return P(family, table, chain, (), (), rule.comment, make=lambda: _instrs_late(tpl, rule, family, table, chain))
+    # a partial, not a lambda: two objects a rule instead of a function and five cells
+    # (every object of a load is paid again by the young collection after it)
+    return P(family, table, chain, (), (), rule.comment, make=_partial(_instrs_late, tpl, rule, family, table, chain))
 
 
 def _load_program():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import partial as _partial
 
 from pkttables.lang import ast as A
 
@@ -141,7 +142,7 @@ def fast_rule(rule, family: str, table: str, chain: str, st=None) -> Compiled | 
         return None
     _line.LINES.hits += 1
     prog = _line.program_of(tpl, rule, family, table, chain)
-    return Compiled((), None, True, prog, lambda: _line.stmts_late(tpl, rule, family, table, chain))
+    return Compiled((), None, True, prog, _partial(_line.stmts_late, tpl, rule, family, table, chain))
 
 
 def fast_parts(rule, family: str, table: str, chain: str, st):
@@ -154,7 +155,7 @@ def fast_parts(rule, family: str, table: str, chain: str, st):
     if tpl is None:
         return None
     lines.hits += 1
-    return _line.program_of(tpl, rule, family, table, chain), lambda: _line.stmts_late(tpl, rule, family, table, chain)
+    return _line.program_of(tpl, rule, family, table, chain), _partial(_line.stmts_late, tpl, rule, family, table, chain)
 
 
 def slow_answer(rule, family: str, table: str, chain: str) -> tuple:
@@ -207,7 +208,7 @@ def compile_rule(rule: A.Rule, family: str, table: str, chain: str, *,
         if tpl is not None:
             if lazy:
                 prog = _line.program_of(tpl, rule, family, table, chain)
-                return Compiled((), None, True, prog, lambda: _line.stmts_late(tpl, rule, family, table, chain))
+                return Compiled((), None, True, prog, _partial(_line.stmts_late, tpl, rule, family, table, chain))
             stmts, prog = _line.instantiate(tpl, rule, family, table, chain, rule.locs())
             return Compiled(stmts, None, True, prog)
         stmts, prog = out = slow(rule)

@@ -129,3 +129,17 @@ def test_compose_made_is_compose(lines, train, targets):
         r = _rule(line)
         if r is not None:
             assert lines._compose_made(r.key, "ip") == lines._compose(r, "ip", None), line
+
+
+def test_pair_of_one_key_checked_against_each_statement(lines):
+    """A run of two statements of one key (one single unit): the deferred check reads
+    the first statement's answer from the unit's own run and the second's from its
+    constructors -- a check that took the first's for both found every such run
+    merged (hypothesis found it under PKT_NO_COMPOSE)."""
+    line = "ip saddr != 0.0.0.160-7.83.156.125 ip saddr != 0.18.81.10-1.209.8.211 counter"
+    _learn(lines, "counter drop", "ip")
+    comp = P.compile_rule(_rule(line), "ip", "t", "c", lazy=True)
+    want = _slow(line, "ip")
+    assert tuple(comp.program.instrs) == tuple(want[1].instrs)       # runs the check
+    assert tuple(comp.make()) == tuple(want[0])
+    assert len(_splits(lines)) == 1 and not any(v is FL._NOSPLIT for v in lines.stmts.values())
