@@ -43,6 +43,17 @@ KNOWN = (
     (re.compile(r"ct expiration (?:!= )?(?: |$)"), "a zero expiration lists no value"),
 )
 
+# (family, listing) that nft 1.0.6 refuses when re-added, as we do (checked: pinned in
+# tests/unit/evaluate/golden_err8.json and golden_err9.json): the random test leaves them
+# alone, the whole-corpus count keeps them unstable
+NFT_REFUSES_TOO = {
+    ("arp", "tcp dport { 22, 23, 80 }"),
+    ("arp", "icmpv6 type nd-router-advert"),
+    ("arp", "vlan id 1 vlan id 2 ip protocol tcp"),
+    ("ip", "ether saddr 00:01:02:03:04:06 vlan id 2"),
+    ("ip6", "ether saddr 00:01:02:03:04:06 vlan id 2"),
+}
+
 FLOOR = 0.992       # measured 10745/10823 (99.3%), known patterns counted as unstable
 
 
@@ -95,6 +106,8 @@ def _check(family: str, chain: str, rule: str) -> None:
     try:
         l2 = relist(family, chain, l1)
     except PktError as e:
+        if (family, l1) in NFT_REFUSES_TOO:
+            return
         pytest.fail(f"the listing of {rule!r} is refused:\n{l1}\n{e.render()}")
     assert l2 == l1, f"rule {rule!r}: listed {l1!r}, relisted {l2!r}"
 
