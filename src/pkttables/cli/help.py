@@ -139,12 +139,12 @@ _TOOLS: dict[str, tuple[str, str]] = {
     "route": ("pkt route DST [--host HOST] [--from SRC] [--iif NAME] [--oif NAME]",
               "The host's routing decision for a destination, like `ip route get`."),
     "simulate": ("pkt simulate --ruleset R --traffic T [--host H] [--out O] [--json J] [--trace] [--list] "
-                 "[--conntrack] [--conntrack-save FILE] [--seed N]",
+                 "[--conntrack] [--conntrack-expect] [--conntrack-save FILE] [--conntrack-load FILE] [--seed N]",
                  "Replay a capture through the host and the ruleset: verdicts, deciding rules, NAT, conntrack, "
                  "emitted frames (docs/simulate.md)."),
     "bench": ("pkt bench [WORKLOAD ...] [--quick] [--json OUT]",
               "Benchmarks, with ratios against baselines measured in the same run (docs/bench.md)."),
-    "conntrack": ("pkt conntrack -L|-E|-C|-D|-F --pcap CAPTURE|--table FILE [--save FILE] [filters]",
+    "conntrack": ("pkt conntrack -L|-E|-C|-D|-F [expect] --pcap CAPTURE|--table FILE [--save FILE] [filters]",
                   "The connection table after a capture or from a snapshot: list, events, count, delete, "
                   "flush, as conntrack(8) prints them; -D/-F rewrite the --table snapshot (docs/conntrack.md)."),
     "test": ("pkt test SPEC [-k NAME] [-q] [--trace]",

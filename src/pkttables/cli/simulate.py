@@ -233,7 +233,9 @@ def run(args: argparse.Namespace, stdout: IO[str] | None = None, stderr: IO[str]
                       "ruleset": args.ruleset, "host": args.host, "traffic": args.traffic,
                       "seed": args.seed, "backend": args.backend, "conntrack": sim.ct_table is not None,
                       "warnings": list(sim.warnings)})
-        for res in sim.replay(args.traffic, iif=args.iif, progress=progress):
+        # a loaded run numbers its packets on from the saving run's: the same indexes
+        # and random fields (drawn per (seed, index)) as one run over the whole capture
+        for res in sim.replay(args.traffic, iif=args.iif, progress=progress, first_index=loaded_packets):
             outputs.frames(res)
             outputs.line(res.to_json())
             summary.add(res)
@@ -422,15 +424,10 @@ def load_conntrack(sim, path: str) -> tuple[int, float]:
         raise PktError("--conntrack-load: the table is not empty")
     snap = read_snapshot_full(path, sim.ct_table, resume=True, **kw)
     if nat is not None:
-        import weakref
-
-        from pkttables.conntrack import Status
         # nf_nat_setup_info adds SNATed entries at the head of their by-source chain:
-        # the newest binding first (entries are in insertion order)
+        # entries are in insertion order, so rebinding them in turn puts the newest first
         for c in snap.table.entries():
-            if c.status & Status.SRC_NAT_DONE:
-                key = nat._src_key(c.tuples[0], c)
-                nat._bysource.setdefault(key, []).insert(0, weakref.ref(c))
+            nat.rebind(c)
     return snap.packets, snap.now
 
 

@@ -33,6 +33,10 @@ IO around it:
    :class:`PacketResult` per record (and a :class:`TimerResult` when timers sent
    something) and keeps nothing, so a capture of any length runs in bounded memory.
    Each emitted frame gets a running index: its position in ``--out``.
+   A packet's ``index`` is its place in the capture plus ``first_index``: a run that
+   carries on from a snapshot (``--conntrack-load``) passes the packets the saving run
+   had seen, so its packets number on, and the random fields drawn per (seed, index)
+   are those one run over the whole capture draws.
 
 Determinism: the engine's random fields (IPv4 IDs, flow labels, ICMP credit) come from
 ``seed``; the backend gets the same seed.  Same inputs and seed, same results.
@@ -671,6 +675,8 @@ class Simulator:
         # random values do not depend on which other packets ran before it in this
         # process, so ``--workers N`` gives the same bytes as one worker.
         self._index = -1
+        #: replay's first_index: error messages name a packet by its place in its own capture
+        self._index_base = 0
         self._rngs: list[PacketRandom] = []
         for owner in (self.engine, getattr(runtime, "ctx", None), getattr(self.nat_runtime, "ctx", None)):
             if owner is not None and isinstance(getattr(owner, "rng", None), random.Random):
@@ -1154,7 +1160,7 @@ class Simulator:
         self._index = idx
         for rng in self._rngs:
             rng.arm(self.seed, idx)
-        frame = self._to_engine(data, link, iif, idx)
+        frame = self._to_engine(data, link, iif, idx - self._index_base)
         l3 = iif == LOCAL
         before = flow_of(frame, l3=l3)
         self._rec = rec = _Record()
@@ -1170,7 +1176,7 @@ class Simulator:
                 where = f" in {rule.family} {rule.table} {rule.chain} handle {rule.handle}"
                 text = self._rule_text(rule, rule.family, rule.table, rule.chain, rule.handle)
                 where += f" ({text})" if text else ""
-            raise RunnerUnavailable(f"packet {idx}: the interpreter cannot run a statement{where}: {e}") from None
+            raise RunnerUnavailable(f"packet {idx - self._index_base}: the interpreter cannot run a statement{where}: {e}") from None
         ems = self._emitted(out, time_ns)
         traces: list[Any] = []
         if self._tracer is not None:
@@ -1271,21 +1277,30 @@ class Simulator:
 
     def replay(self, source: Any, *, iif: str | None = None, count: int | None = None,
                drain: float = 0.0, progress: Callable[[int, int], None] | None = None,
-               ) -> Iterator[PacketResult | TimerResult]:
+               first_index: int = 0) -> Iterator[PacketResult | TimerResult]:
         """Replay a capture (path or an iterable of :class:`~pkttables.capture.CaptureRecord`).
 
         ``iif`` is the ingress interface of records without an interface name.
         ``drain``: after the last packet, run the timers for this many more seconds.
-        ``progress(packets, bytes)`` is called every 1024 packets."""
+        ``progress(packets, bytes)`` is called every 1024 packets.
+        ``first_index``: the index of the capture's first record (``PacketResult.index``
+        and the (seed, index) the random fields are drawn from); a run carrying on from
+        a snapshot passes the packets the run before it had seen.  ``count`` and error
+        messages still count records of this capture from 0."""
+        if isinstance(first_index, bool) or not isinstance(first_index, int) or first_index < 0:
+            raise PktError(f"first_index: must be an integer >= 0 (got {first_index!r})")
         name = source if isinstance(source, (str, os.PathLike)) else "<records>"
         nbytes = 0
         for index, ts_ns, dev, link, data in self.records(source, iif=iif, count=count):
+            self._index_base = first_index
             try:
-                yield from self.process(data, ts_ns, dev, index, link)
+                yield from self.process(data, ts_ns, dev, first_index + index, link)
             except PktError as e:
                 if name != "<records>" and not str(e).startswith(str(name)):
                     raise PktError([Diagnostic(None, f"{name}: {d.message}") for d in e.diagnostics]) from None
                 raise
+            finally:
+                self._index_base = 0
             nbytes += len(data) + 32
             if progress is not None and self.packets % 1024 == 0:
                 progress(self.packets, nbytes)

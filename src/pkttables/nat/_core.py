@@ -247,6 +247,24 @@ class NatTable:
         self._bysource[key] = alive
         return found
 
+    def rebind(self, ct) -> bool:
+        """Put an entry that already carries a source binding (``SRC_NAT_DONE``, as
+        nf_nat_setup_info left it) back in the by-source index, at the head of its
+        chain as nf_nat_setup_info's hlist_add_head does: what a table loaded from a
+        snapshot needs so that find_appropriate_src() lends its mapping to a new
+        connection from the same source.  Rebinding in insertion order gives the
+        newest binding first, as the kernel's chain.  An entry without a source
+        binding, or one already in the index, is left alone.  Returns whether the
+        entry was added."""
+        if not ct.status & Status.SRC_NAT_DONE or ct.status & Status.DYING:
+            return False
+        key = self._src_key(ct.tuples[0], ct)
+        refs = self._bysource.setdefault(key, [])
+        if any(r() is ct for r in refs):
+            return False
+        refs.insert(0, weakref.ref(ct))
+        return True
+
     # ------------------------------------------------------------------ the search
     def _rand16(self, t: Tuple, round_: int) -> int:
         """Stands in for get_random_u16(): a keyed hash of the tuple (see the module doc)."""
