@@ -613,6 +613,10 @@ class _RuleEval:
         if isinstance(e, (A.Symbol, A.Number)):
             # nft symbol_parse(): a value on the left has no datatype to be parsed with
             raise _err("No symbol type information", loc)
+        if isinstance(e, A.MapExpr) and isinstance(e.key, (A.Symbol, A.Number)):
+            # `dscp map { cs0 : 1 }` on the left: nft evaluates the map's key first, a
+            # bare symbol (checked: `meta priority ip dscp map { … } udplite …`)
+            raise _err("No symbol type information", e.key.loc)
         raise _err("invalid expression on the left-hand side", loc)
 
     def _ct(self, e: A.Ct) -> _Lhs:
@@ -1423,15 +1427,40 @@ def _file_symbols(name: str) -> dict[str, int]:
     return _FILE_CACHE[name]
 
 
+def _strtoull(text: str, base: int) -> int:
+    """C ``strtoull(text, NULL, base)`` without its error: the leading digits, 0 when
+    there are none (base 0: ``0x`` hex, a leading ``0`` octal, else decimal)."""
+    t = text.strip()
+    if base == 0:
+        if t[:2].lower() == "0x":
+            base, t = 16, t[2:]
+        elif t.startswith("0"):
+            base = 8
+        else:
+            base = 10
+    elif base == 16 and t[:2].lower() == "0x":
+        t = t[2:]
+    digits = "0123456789abcdef"[:base]
+    n = 0
+    for ch in t.lower():
+        if ch not in digits:
+            break
+        n += 1
+    return int(t[:n], base) if n else 0
+
+
 def _classid(text: str) -> int | None:
-    """tc's ``MAJOR:MINOR`` in hex (nft ``classid_type`` parse)."""
-    if ":" not in text:
-        return None
-    major, _, minor = text.partition(":")
-    try:
-        return (int(major or "0", 16) << 16) | int(minor or "0", 16)
-    except ValueError:
-        return None
+    """nft 1.0.6 ``tchandle_type_parse``: ``MAJOR:MINOR`` in hex, anything else through
+    ``strtoull(text, NULL, 0)`` with no check, so a word is 0 (`meta priority abc` is
+    `meta priority none`, checked); only a value past 64 bits fails (ERANGE)."""
+    if ":" in text:
+        major, _, minor = text.partition(":")
+        for part in (major, minor):
+            if _strtoull(part, 16) >= 1 << 64:
+                return None
+        return ((_strtoull(major, 16) << 16) | _strtoull(minor, 16)) & 0xFFFFFFFF
+    v = _strtoull(text, 0)
+    return None if v >= 1 << 64 else v & 0xFFFFFFFF
 
 
 def _time_ms(text: str, dt: Datatype) -> int:

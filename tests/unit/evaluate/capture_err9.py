@@ -218,6 +218,24 @@ QINQ = [
     "bridge t c ether type 8021q vlan type ip ip saddr 1.2.3.4",
 ]
 
+# classid symbols: nft 1.0.6's tchandle_type_parse runs strtoull without a check (a word
+# is 0, `none`); a mapped bare symbol on the left is `No symbol type information`
+CLASSID = [
+    "ip t c meta priority abc",
+    "ip t c meta priority ip",
+    "ip t c meta priority ip counter",
+    "ip t c meta priority 12",
+    "ip t c meta priority 0x12",
+    "ip t c meta priority 1:2",
+    "ip t c meta priority 123456789",
+    "ip t c meta priority set abc",
+    "ip t c meta priority { abc, 1:2 }",
+    "netdev t c meta priority ip dscp map { cs0 : 1:1, cs1 : 1:2 } udplite checksum 1 drop",
+    "ip t c meta priority ip dscp udplite",
+    "ip t c dscp map { cs0 : 1 } udplite",
+    "ip t c meta mark ip udplite checksum 1",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
@@ -226,7 +244,7 @@ ROUNDTRIP = [
     "ip t c ether type 8021q vlan type ip meta l4proto tcp",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + CLASSID + ROUNDTRIP
 EXTRA: list[str] = []
 
 

@@ -18,7 +18,6 @@ from pkttables.testing.nftgolden import CommandGolden
 # strict xfail: a fix that makes one agree fails here until it leaves this list.
 KNOWN = {
     'add rule inet t p snat ip daddr 1.2.3.4 ip6 to dead::beef',
-    'add rule netdev t c meta priority ip dscp map { cs0 : 1:1, cs1 : 1:2 } udplite checksum 1 drop',
     'add rule netdev t c snat ip daddr 1.2.3.4 ip6 to dead::beef',
 }
 
