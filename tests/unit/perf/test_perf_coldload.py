@@ -129,3 +129,23 @@ def test_two_chains_and_repeated_loads(lines):
     second = _rules(_load(text, True))
     assert lines.misses == misses               # every shape known the second time
     assert first == second == _rules(_load(text, False))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", ["table ip t {\n\tchain c {\n\t\tip saddr 10.0.0.1 accept\n\t}\n}\n",
+                                  "table ip t {\n\tchain c {\n\t\tip saddr 10.0.0.1 accept\n\t\tjump nowhere\n\t}\n}\n",
+                                  "table ip t {\n\tchain c {\n\t\tip saddr 10.0.0.1 acept\n\t}\n}\n"])
+def test_run_text_restores_the_gc_state(enabled, text):
+    """run_text pauses the cyclic GC over the parse and the batch and gives back the
+    state it found, whether the batch succeeds, fails evaluating or fails parsing."""
+    import gc
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        try:
+            run_text(text, Ruleset(), Options(dry_run=True), filename="gc.nft")
+        except PktError:
+            pass
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
