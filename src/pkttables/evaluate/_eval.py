@@ -1679,6 +1679,12 @@ def evaluate_rule(rule: A.Rule, ctx: EvalContext) -> N.TypedRule:
             tl = terminal.loc
             if isinstance(terminal, A.Counter) and tl is not None:
                 tl = _span_to(tl, len("counter"))
+            elif isinstance(terminal, (A.Nat, A.Reject, A.Queue)) and tl is not None and tl.line_text:
+                # nat/masquerade/redirect, reject and queue are located at their keyword
+                # (their *_stmt_alloc's @$; checked: `snat to 1.2.3.4 counter` marks `snat`)
+                kw = tl.line_text[tl.first_col - 1:].split(None, 1)
+                if kw:
+                    tl = _span_to(tl, len(kw[0]))
             raise EvalError(Diagnostic(loc, "Statement after terminal statement has no effect",
                                        secondary=(tl,) if tl is not None else ()))
         ev.stmt(s)

@@ -1109,7 +1109,7 @@ class _Parser:
                 self.next()
                 over = self.word("over")
                 return self.mk(A.Connlimit, start, self.number(), over)
-        if t.kind is WORD and (t.text in KEYWORDS or t.text == "to") and t.text not in _EXPR_STARTERS:
+        if t.kind is WORD and t.text in KEYWORDS and t.text not in _EXPR_STARTERS:
             self.err(t)
         ct_obj = t.kind is WORD and t.text == "ct" and self.peek(1).kind is WORD \
             and self.peek(1).text in ("timeout", "expectation")
@@ -1477,7 +1477,10 @@ class _Parser:
         ``[ip|ip6] prefix|interval to EXPR``, ``ip|ip6 addr . port to EXPR``, then flags."""
         t = self.next()
         fam = None
-        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and not self.is_word("to", 1) and not self.is_word("prefix", 1) and not self.is_word("addr", 1) and not self.is_word("interval", 1) and not (self.peek(1).kind is WORD and self.peek(1).text in K.PROTO_FIELDS["ip"] and self.is_word("to", 3)):
+        if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and not self.is_word("to", 1) and not self.is_word("prefix", 1) and not self.is_word("addr", 1) and not self.is_word("interval", 1) and not (self.peek(1).kind is WORD and self.peek(1).text in K.PROTO_FIELDS.get(self.peek().text, ())):
+            # `snat ip daddr` is nft's `nat_stmt_args: stmt_expr`: the address is the
+            # payload expression `ip daddr` (checked: it lists `snat to ip daddr`, and a
+            # following `1.2.3.4 ip6 to dead::beef` is statements of their own)
             self.err(self.peek(1), "to")
         if self.peek().kind is WORD and self.peek().text in ("ip", "ip6") and (self.is_word("to", 1) or self.is_word("prefix", 1) or self.is_word("addr", 1) or self.is_word("interval", 1)):
             fam = self.next().text

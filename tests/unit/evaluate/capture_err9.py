@@ -236,6 +236,29 @@ CLASSID = [
     "ip t c meta mark ip udplite checksum 1",
 ]
 
+# `snat ip daddr` is nat to the address expression `ip daddr` (no `to`); `to` starts a
+# match at a statement's start (a plain string outside the nat scope); a terminal nat,
+# reject or queue statement is marked at its keyword
+SNAT = [
+    "ip t p snat ip daddr",
+    "ip t p snat ip daddr counter",
+    "ip t p snat ip daddr 1.2.3.4 ip6 to dead::beef",
+    "inet t p snat ip daddr 1.2.3.4 ip6 to dead::beef",
+    "netdev t c snat ip daddr 1.2.3.4 ip6 to dead::beef",
+    "ip t p snat ip daddr 1.2.3.4 ip to 1.2.3.5",
+    "ip t p snat ip daddr 1.2.3.4",
+    "ip t p snat ip saddr 1.2.3.4 counter",
+    "ip t c to 1",
+    "ip t c foo ip6 to dead::beef",
+    "ip t c foo udplite checksum 1",
+    "ip t p snat to 1.2.3.4 counter",
+    "ip t p snat ip to 1.2.3.4 counter",
+    "ip t p masquerade random counter",
+    "ip t c reject with icmp host-unreachable counter",
+    "ip t c queue num 1 counter",
+    "ip t c drop counter",
+]
+
 # the round trip: nft refuses its own listing of `ct expiration 0s`
 ROUNDTRIP = [
     "ip t c ct expiration ",
@@ -244,7 +267,7 @@ ROUNDTRIP = [
     "ip t c ether type 8021q vlan type ip meta l4proto tcp",
 ]
 
-CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + CLASSID + ROUNDTRIP
+CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + CLASSID + SNAT + ROUNDTRIP
 EXTRA: list[str] = []
 
 

@@ -17,8 +17,6 @@ from pkttables.testing.nftgolden import CommandGolden
 # mostly the protocol-conflict resolution of arp/vlan/QinQ/icmp and `meta nfproto`.
 # strict xfail: a fix that makes one agree fails here until it leaves this list.
 KNOWN = {
-    'add rule inet t p snat ip daddr 1.2.3.4 ip6 to dead::beef',
-    'add rule netdev t c snat ip daddr 1.2.3.4 ip6 to dead::beef',
 }
 
 G = CommandGolden(Path(__file__).parent / "golden_langerr6.json", known=KNOWN)
