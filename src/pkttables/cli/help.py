@@ -144,7 +144,8 @@ _TOOLS: dict[str, tuple[str, str]] = {
                  "emitted frames (docs/simulate.md)."),
     "bench": ("pkt bench [WORKLOAD ...] [--quick] [--json OUT]",
               "Benchmarks, with ratios against baselines measured in the same run (docs/bench.md)."),
-    "conntrack": ("pkt conntrack -L|-E|-C|-D|-F [expect] --pcap CAPTURE|--table FILE [--save FILE] [filters]",
+    "conntrack": ("pkt conntrack -L|-E|-C|-D|-F [expect] --pcap CAPTURE [--ruleset R]|--table FILE [--save FILE] "
+                  "[filters]",
                   "The connection table after a capture or from a snapshot: list, events, count, delete, "
                   "flush, as conntrack(8) prints them; -D/-F rewrite the --table snapshot (docs/conntrack.md)."),
     "test": ("pkt test SPEC [-k NAME] [-q] [--trace]",
