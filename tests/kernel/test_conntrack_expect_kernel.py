@@ -174,15 +174,16 @@ def ftp_lab():
 
 
 def _merge(a: CliRun, b: CliRun, k: int) -> CliRun:
-    """Two runs as one: the second run's packet and emitted-frame indexes shifted by the
-    first run's packets and frames (each run numbers its own capture files from 0)."""
+    """Two runs as one: the second run's emitted-frame indexes shifted by the first
+    run's frames (each run numbers its own --out file from 0); its packet indexes
+    already number on from the snapshot's count (--conntrack-load), checked here."""
     nf = len(a.frames)
     tail = []
     for x in b.lines[1:]:
         x = dict(x)
         if x["type"] in ("packet", "timer"):
             if "index" in x:
-                x["index"] += k
+                assert x["index"] >= k, x
             x["emitted"] = [dict(e, index=e["index"] + nf) for e in x["emitted"]]
         tail.append(x)
     return CliRun(b.rc or a.rc, a.lines[:-1] + tail, a.frames + b.frames, b.stdout, a.stderr + b.stderr,
