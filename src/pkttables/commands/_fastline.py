@@ -919,7 +919,12 @@ class _Unit:
                 raise _fl._Unfit("the unit's walk failed")
             raise AttributeError(name)
         self.walk = _FAILED
-        src_ts, src_ins, g = walk()     # _Unfit: the unit stays failed (forget_failed)
+        try:
+            src_ts, src_ins, g = walk()     # _Unfit: the unit stays failed (forget_failed)
+        except _fl._Unfit:
+            raise
+        except Exception as e:  # noqa: BLE001 -- made eagerly, any error meant no unit
+            raise _fl._Unfit(f"the unit's walk failed: {e}") from None
         self.__init__(src_ts, src_ins, g)
         return getattr(self, name)
 
