@@ -7,7 +7,9 @@ same: trace ids in the events, the IPv4 IDs of the ICMP errors the host generate
 run's own ``--out`` file: the second run's are the one run's minus what the first run
 emitted.  hypothesis picks the cut of ``tcp_conversation`` (pkttables.testing.hosts).
 A run with the index restarting at 0 (the behaviour before) is shown to differ, so
-the comparison can fail."""
+the comparison can fail.  Also: NAT's by-source index, rebuilt by NatTable.rebind on
+loading, lends a loaded binding's mapping to the next connection from that source, as
+one run does (and a loader without it differs)."""
 
 from __future__ import annotations
 
@@ -242,3 +244,65 @@ def test_error_names_packet_in_its_own_capture(tmp_path):
     sim = Simulator(host, load_ruleset(RULESET, host))
     with pytest.raises(PktError, match=r"packet 1: interface 'dmz9'"):
         list(sim.replay(str(cap), first_index=40))
+
+
+# ------------------------------------------------------------------ NAT's by-source index
+# A snapshot holds the bindings, not NAT's by-source index: --conntrack-load rebuilds it
+# with NatTable.rebind, so a new connection from a source that already has a mapping
+# gets the same one (find_appropriate_src), as in one run.
+SNAT_RULESET = """
+table ip nat {
+    chain postrouting {
+        type nat hook postrouting priority srcnat;
+        oifname "wan0" meta l4proto tcp snat to 203.0.113.2:2000-2999
+    }
+}
+"""
+
+
+def _same_source_packets() -> list[tuple[str, bytes]]:
+    """The LAN client opens connections from one source port to several servers."""
+    from pkttables.testing.packets import TCP_SYN, ether, ipv4, tcp
+
+    return [("lan0", ether("02:00:00:00:00:01", "02:00:00:00:00:10",
+                           ipv4("192.168.1.10", f"93.184.216.{30 + i}", tcp(40000, 80, TCP_SYN, seq=1000))))
+            for i in range(6)]
+
+
+def _snat_runs(tmp: pathlib.Path, k: int) -> tuple[list[dict], list[dict]]:
+    rs = _ruleset_file(tmp, SNAT_RULESET)
+    pk = _same_source_packets()
+    cap, js = tmp / "one.pcapng", tmp / "one.jsonl"
+    _write(cap, pk, 0)
+    rc, _, err = _simulate("--ruleset", rs, "--host", HOST, "--traffic", str(cap), "--json", str(js))
+    assert rc == 0, err
+    a, b, ja, jb, snap = tmp / "a.pcapng", tmp / "b.pcapng", tmp / "a.jsonl", tmp / "b.jsonl", tmp / "s.json"
+    _write(a, pk[:k], 0)
+    _write(b, pk[k:], k)
+    rc, _, err = _simulate("--ruleset", rs, "--host", HOST, "--traffic", str(a), "--json", str(ja),
+                           "--conntrack-save", str(snap))
+    assert rc == 0, err
+    rc, _, err = _simulate("--ruleset", rs, "--host", HOST, "--traffic", str(b), "--json", str(jb),
+                           "--conntrack-load", str(snap))
+    assert rc == 0, err
+    return _lines(js), _joined(_lines(ja), _lines(jb))
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_loaded_bindings_lend_their_mapping(tmp_path, k):
+    whole, cut = _snat_runs(tmp_path, k)
+    assert cut == whole
+    # one run maps every connection from 192.168.1.10:40000 to the same port
+    entries = [d["ct"]["entry"] for d in whole if d.get("ct") and d["ct"].get("entry")]
+    mapped = {e.split("dport=")[2].split()[0] for e in entries}
+    assert len(entries) == 6 and len(mapped) == 1, entries
+    assert 2000 <= int(mapped.pop()) <= 2999
+
+
+def test_without_rebind_the_second_run_maps_elsewhere(tmp_path, monkeypatch):
+    """The index is what lends the mapping: a loader that skips it differs from one run."""
+    from pkttables.nat import NatTable
+
+    monkeypatch.setattr(NatTable, "rebind", lambda self, conn: False)
+    whole, cut = _snat_runs(tmp_path, 1)
+    assert cut != whole
