@@ -72,7 +72,7 @@ from pkttables.conntrack._table import ConntrackTable
 from pkttables.conntrack._tuple import PROTO_NAMES
 from pkttables.errors import PktError
 
-__all__ = ["main", "build_table", "matches"]
+__all__ = ["main", "build_table", "matches", "simulate_table", "ExpectEvents"]
 
 _VERSION = "conntrack v1.4.7 (conntrack-tools)"
 _TRY = "Try `conntrack -h' or 'conntrack --help' for more information."

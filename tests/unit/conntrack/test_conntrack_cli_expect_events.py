@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
