@@ -11,7 +11,8 @@ router (flowtable tests and benchmarks).
 
 from __future__ import annotations
 
-__all__ = ["ROUTER_TOML", "router_toml", "tcp_conversation", "FLOWTABLE_RULESET", "CLASSIC_RULESET"]
+__all__ = ["ROUTER_TOML", "router_toml", "DUAL_ROUTER_TOML", "tcp_conversation", "FLOWTABLE_RULESET",
+           "CLASSIC_RULESET"]
 
 #: lan0 192.168.1.1/24, wan0 203.0.113.2/24, default route via the gateway 203.0.113.1
 #: (whose MAC is known), IPv4 forwarding on.
@@ -34,6 +35,49 @@ dev = "wan0"
 address = "203.0.113.1"
 mac = "02:00:00:00:01:fe"
 dev = "wan0"
+"""
+
+
+#: The same router dual-stack: lan0 also fd00:1::1/64, wan0 also 2001:db8:1::2/64, a
+#: default IPv6 route via 2001:db8:1::1 (same gateway MAC), IPv6 forwarding on, and the
+#: LAN client 192.168.1.10 / fd00:1::10 (02:00:00:00:00:10) known on lan0, so replies to
+#: it leave at once (the backend-equivalence, codegen and conntrack-expect tests).
+DUAL_ROUTER_TOML = """
+[sysctl]
+"net.ipv4.ip_forward" = 1
+"net.ipv6.conf.all.forwarding" = 1
+[[interface]]
+name = "lan0"
+mac = "02:00:00:00:00:01"
+addresses = ["192.168.1.1/24", "fd00:1::1/64"]
+[[interface]]
+name = "wan0"
+mac = "02:00:00:00:01:01"
+addresses = ["203.0.113.2/24", "2001:db8:1::2/64"]
+[[route]]
+to = "0.0.0.0/0"
+via = "203.0.113.1"
+dev = "wan0"
+[[route]]
+to = "::/0"
+via = "2001:db8:1::1"
+dev = "wan0"
+[[neighbor]]
+address = "203.0.113.1"
+mac = "02:00:00:00:01:fe"
+dev = "wan0"
+[[neighbor]]
+address = "2001:db8:1::1"
+mac = "02:00:00:00:01:fe"
+dev = "wan0"
+[[neighbor]]
+address = "192.168.1.10"
+mac = "02:00:00:00:00:10"
+dev = "lan0"
+[[neighbor]]
+address = "fd00:1::10"
+mac = "02:00:00:00:00:10"
+dev = "lan0"
 """
 
 

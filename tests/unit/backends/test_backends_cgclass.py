@@ -28,56 +28,13 @@ from pkttables.errors import PktError
 from pkttables.model import Ruleset
 from pkttables.stack.host import Host
 from pkttables.testing import strategies as S
+from pkttables.testing.hosts import DUAL_ROUTER_TOML
 from pkttables.testing.kernel import Injection
 from pkttables.testing.packets import TCP_SYN, ether, ipv4, tcp, udp
 from pkttables.vm.chain import LoadedRuleset
 
 T0 = 1_700_000_000 * 10**9
-ROUTER = """
-[sysctl]
-"net.ipv4.ip_forward" = 1
-"net.ipv6.conf.all.forwarding" = 1
-
-[[interface]]
-name = "lan0"
-mac = "02:00:00:00:00:01"
-addresses = ["192.168.1.1/24", "fd00:1::1/64"]
-
-[[interface]]
-name = "wan0"
-mac = "02:00:00:00:01:01"
-addresses = ["203.0.113.2/24", "2001:db8:1::2/64"]
-
-[[route]]
-to = "0.0.0.0/0"
-via = "203.0.113.1"
-dev = "wan0"
-
-[[route]]
-to = "::/0"
-via = "2001:db8:1::1"
-dev = "wan0"
-
-[[neighbor]]
-address = "203.0.113.1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-
-[[neighbor]]
-address = "2001:db8:1::1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-
-[[neighbor]]
-address = "192.168.1.10"
-mac = "02:00:00:00:00:10"
-dev = "lan0"
-
-[[neighbor]]
-address = "fd00:1::10"
-mac = "02:00:00:00:00:10"
-dev = "lan0"
-"""
+ROUTER = DUAL_ROUTER_TOML
 _LINK_ETHERNET, _LINK_RAW = 1, 101
 
 

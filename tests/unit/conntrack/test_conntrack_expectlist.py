@@ -17,6 +17,7 @@ from pkttables.conntrack import ConntrackTable, Tuple
 from pkttables.conntrack.cli import main
 from pkttables.conntrack.expect import Expectation
 from pkttables.conntrack.snapshot import dump_snapshot, load_snapshot_full
+from pkttables.testing.hosts import DUAL_ROUTER_TOML
 from pkttables.testing.packets import TCP_ACK, TCP_PSH, TCP_SYN, ether, ipv4, ipv6, tcp
 
 V = "conntrack v1.4.7 (conntrack-tools)"
@@ -34,43 +35,7 @@ table inet t {
     }
 }
 """
-HOST = """
-[sysctl]
-"net.ipv4.ip_forward" = 1
-"net.ipv6.conf.all.forwarding" = 1
-[[interface]]
-name = "lan0"
-mac = "02:00:00:00:00:01"
-addresses = ["192.168.1.1/24", "fd00:1::1/64"]
-[[interface]]
-name = "wan0"
-mac = "02:00:00:00:01:01"
-addresses = ["203.0.113.2/24", "2001:db8:1::2/64"]
-[[route]]
-to = "0.0.0.0/0"
-via = "203.0.113.1"
-dev = "wan0"
-[[route]]
-to = "::/0"
-via = "2001:db8:1::1"
-dev = "wan0"
-[[neighbor]]
-address = "203.0.113.1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-[[neighbor]]
-address = "2001:db8:1::1"
-mac = "02:00:00:00:01:fe"
-dev = "wan0"
-[[neighbor]]
-address = "192.168.1.10"
-mac = "02:00:00:00:00:10"
-dev = "lan0"
-[[neighbor]]
-address = "fd00:1::10"
-mac = "02:00:00:00:00:10"
-dev = "lan0"
-"""
+HOST = DUAL_ROUTER_TOML
 C4, S4, C6, S6 = "192.168.1.10", "198.51.100.7", "fd00:1::10", "2001:db8:99::7"
 
 
