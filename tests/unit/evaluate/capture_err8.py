@@ -13,11 +13,9 @@ always deleted):
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
-from pkttables.testing.nftgolden import _Netns, capture, tables_setup
+from pkttables.testing.nftgolden import capture, capture_listing, tables_setup
 
 HERE = Path(__file__).parent
 
@@ -107,30 +105,8 @@ CASES = MERGE + OTHERS + ROUNDTRIP
 EXTRA: list[str] = []
 
 
-def capture_listing(cases: list[str], out: Path, prefix: str = "pktER") -> dict:
-    """Add each accepted case to a fresh chain ``c`` and record nft's listing line and
-    ``-j`` expression list."""
-    ns = f"{os.environ.get('PKTTABLES_NS_PREFIX') or prefix}{os.getpid()}"
-    data: dict = {"setup": SETUP, "cases": {}}
-    with _Netns(ns) as n:
-        n.nft(SETUP, check=True)
-        for c in cases:
-            fam, table, chain, rule = c.split(" ", 3)
-            n.nft(f"flush chain {fam} {table} {chain}")
-            p = n.nft(f"add rule {c}")
-            if p.returncode:
-                continue
-            lst = n.nft("list", "chain", fam, table, chain).stdout.splitlines()
-            line = [x.strip() for x in lst if x.startswith("\t\t")][-1]
-            js = json.loads(n.nft("-j", "list", "chain", fam, table, chain).stdout)
-            expr = [o["rule"]["expr"] for o in js["nftables"] if "rule" in o][-1]
-            data["cases"][c] = {"listing": line, "json": expr}
-    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return data
-
-
 if __name__ == "__main__":
     capture(CASES + EXTRA, SETUP, HERE / "golden_err8.json", "pktER", command="add rule ",
             sort_keys=False, ensure_ascii=False)
-    capture_listing(CASES + EXTRA, HERE.parent / "render" / "golden_err8_listing.json")
+    capture_listing(CASES + EXTRA, SETUP, HERE.parent / "render" / "golden_err8_listing.json", "pktER")
     print("captured", len(CASES + EXTRA))

@@ -14,11 +14,9 @@ always deleted), the same way as capture_err8.py:
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
-from pkttables.testing.nftgolden import _Netns, capture, tables_setup
+from pkttables.testing.nftgolden import capture, capture_listing, tables_setup
 
 HERE = Path(__file__).parent
 
@@ -271,37 +269,8 @@ CASES = BYTECODE + LISTING + DEPS + JSON + PLACEMENT + ERRORS + QINQ + CLASSID +
 EXTRA: list[str] = []
 
 
-def capture_listing(cases: list[str], out: Path, prefix: str = "pktE9") -> dict:
-    """Add each accepted case to a fresh chain and record nft's listing line (stripped),
-    its ``-n`` line and its ``-j`` expression list (as capture_err8.capture_listing, with
-    this SETUP)."""
-    ns = f"{os.environ.get('PKTTABLES_NS_PREFIX') or prefix}{os.getpid()}"
-    data: dict = {"setup": SETUP, "cases": {}}
-    with _Netns(ns) as n:
-        n.nft(SETUP, check=True)
-        for c in cases:
-            fam, table, chain, _ = c.split(" ", 3)
-            n.nft(f"flush chain {fam} {table} {chain}")
-            if n.nft(f"add rule {c}").returncode:
-                continue
-            listed = n.nft("list", "chain", fam, table, chain)
-            lines = [x.strip() for x in listed.stdout.splitlines() if x.startswith("\t\t")]
-            if listed.returncode or not lines:
-                # nft cannot list it (`ip saddr . @ih,32,45 { … }`: an assertion in
-                # concat_expr_msort_value aborts it): nothing to compare
-                continue
-            line = lines[-1]
-            lst = n.nft("-n", "list", "chain", fam, table, chain).stdout.splitlines()
-            line_n = [x.strip() for x in lst if x.startswith("\t\t")][-1]
-            js = json.loads(n.nft("-j", "list", "chain", fam, table, chain).stdout)
-            expr = [o["rule"]["expr"] for o in js["nftables"] if "rule" in o][-1]
-            data["cases"][c] = {"listing": line, "listing_n": line_n, "json": expr}
-    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return data
-
-
 if __name__ == "__main__":
     capture(CASES + EXTRA, SETUP, HERE / "golden_err9.json", "pktE9", command="add rule ",
             sort_keys=False, ensure_ascii=False)
-    data = capture_listing(CASES + EXTRA, HERE.parent / "render" / "golden_err9_listing.json", "pktE9")
+    capture_listing(CASES + EXTRA, SETUP, HERE.parent / "render" / "golden_err9_listing.json", "pktE9", numeric=True)
     print("captured", len(CASES + EXTRA))

@@ -5,50 +5,23 @@ the merged load's place."""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from pkttables.commands import run_text
-from pkttables.model import Ruleset
-from pkttables.render import ListOptions
-from pkttables.render import text as T
-from pkttables.render.json_output import rule_obj_json
+from pkttables.testing.nftgolden import ListingGolden
 
-GOLDEN = json.loads(Path(__file__).with_name("golden_err8_listing.json").read_text())
 KNOWN: dict[str, str] = {}
+G = ListingGolden(Path(__file__).with_name("golden_err8_listing.json"), known=KNOWN)
 
 
-@lru_cache(maxsize=None)
-def _base() -> Ruleset:
-    return run_text(GOLDEN["setup"], Ruleset()).ruleset
-
-
-def _ours(case: str):
-    fam, table, chain, _ = case.split(" ", 3)
-    rs = run_text(f"add rule {case}", _base()).ruleset
-    t = rs.table(fam, table)
-    c = rs.chain(fam, table, chain)
-    rule = list(c.rules)[-1]
-    line = T.rule_line(rule, fam, ListOptions.from_flags(""), t)
-    js = rule_obj_json(rule, c, t, ListOptions.from_flags(""))["rule"]["expr"]
-    return line, js
-
-
-def _params():
-    return [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN[c])) if c in KNOWN else c
-            for c in GOLDEN["cases"]]
-
-
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", G.params())
 def test_listing_as_nft(case):
-    line, _ = _ours(case)
-    assert line == GOLDEN["cases"][case]["listing"]
+    got, want = G.compare(case, "listing")
+    assert got == want
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", G.params())
 def test_json_as_nft(case):
-    _, js = _ours(case)
-    assert js == GOLDEN["cases"][case]["json"]
+    got, want = G.compare(case, "json")
+    assert got == want
