@@ -301,20 +301,30 @@ class _Reader:
                 self.fail(p, f"expected an array, got {self._tname(v)}")
         return v
 
+    def l3(self, d: dict, where: str) -> int:
+        """The layer-3 family of ``d["l3"]`` ("ipv4" or "ipv6") as AF_INET/AF_INET6."""
+        l3 = self.get(d, "l3", where, "str")
+        if l3 not in _L3:
+            self.fail(f"{where}.l3", f"expected \"ipv4\" or \"ipv6\", got {self._tname(l3)}")
+        return _L3[l3]
+
+    def addr(self, d: dict, key: str, where: str, l3num: int, what: str = "address") -> bytes:
+        """The packed address written at ``d[key]``, which must be of the family ``l3num``
+        (tuple ends, an expectation's mask, a NATed expectation's saved address)."""
+        s = self.get(d, key, where, "str")
+        try:
+            a = ipaddress.ip_address(s)
+        except ValueError:
+            a = None
+        want = 4 if l3num == AF_INET else 6
+        if a is None or a.version != want:
+            self.fail(f"{where}.{key}", f"expected an IPv{want} {what}, got {self._tname(s)}")
+        return a.packed
+
     def tuple_(self, d: dict, key: str, where: str, l3num: int, protonum: int) -> Tuple:
         t = self.get(d, key, where, "obj")
         p = f"{where}.{key}"
-        addrs = []
-        for k in ("src", "dst"):
-            s = self.get(t, k, p, "str")
-            try:
-                a = ipaddress.ip_address(s)
-            except ValueError:
-                a = None
-            want = 4 if l3num == AF_INET else 6
-            if a is None or a.version != want:
-                self.fail(f"{p}.{k}", f"expected an IPv{want} address, got {self._tname(s)}")
-            addrs.append(a.packed)
+        addrs = [self.addr(t, k, p, l3num) for k in ("src", "dst")]
         sport = self.get(t, "sport", p, "int", hi=0xFFFF)
         dport = self.get(t, "dport", p, "int", hi=0xFFFF)
         return Tuple(l3num, addrs[0], addrs[1], protonum, sport, dport)
@@ -322,10 +332,7 @@ class _Reader:
     def entry(self, e: Any, where: str, now: float, version: int = 1) -> Conn:
         if not isinstance(e, dict):
             self.fail(where, f"expected an object, got {self._tname(e)}")
-        l3 = self.get(e, "l3", where, "str")
-        if l3 not in _L3:
-            self.fail(f"{where}.l3", f"expected \"ipv4\" or \"ipv6\", got {self._tname(l3)}")
-        l3num = _L3[l3]
+        l3num = self.l3(e, where)
         protonum = self.get(e, "protonum", where, "int", hi=255)
         o = self.tuple_(e, "orig", where, l3num, protonum)
         r = self.tuple_(e, "reply", where, l3num, protonum)
@@ -522,19 +529,9 @@ class _Reader:
         from pkttables.conntrack.helpers import get_helper
         if not isinstance(x, dict):
             self.fail(where, f"expected an object, got {self._tname(x)}")
-        l3 = self.get(x, "l3", where, "str")
-        if l3 not in _L3:
-            self.fail(f"{where}.l3", f"expected \"ipv4\" or \"ipv6\", got {self._tname(l3)}")
-        l3num = _L3[l3]
+        l3num = self.l3(x, where)
         t = self.tuple_(x, "tuple", where, l3num, self.get(x, "protonum", where, "int", hi=255))
-        m = self.get(x, "src_mask", where, "str")
-        try:
-            mask = ipaddress.ip_address(m)
-        except ValueError:
-            mask = None
-        if mask is None or mask.version != (4 if l3num == AF_INET else 6):
-            self.fail(f"{where}.src_mask", f"expected an IPv{4 if l3num == AF_INET else 6} mask, "
-                      f"got {self._tname(m)}")
+        mask = self.addr(x, "src_mask", where, l3num, "mask")
         mi = self.get(x, "master", where, "int", hi=max(len(conns) - 1, 0))
         if mi >= len(conns):
             self.fail(f"{where}.master", "no entry to be the master")
@@ -544,7 +541,7 @@ class _Reader:
             helper = get_helper(hname)
             if helper is None:
                 self.fail(f"{where}.helper", f"unknown helper {self._tname(hname)}")
-        exp = Expectation(t, conns[mi], src_mask=mask.packed,
+        exp = Expectation(t, conns[mi], src_mask=mask,
                           sport_mask=self.get(x, "sport_mask", where, "int", hi=0xFFFF),
                           cls=self.get(x, "class", where, "int", hi=0xFFFFFFFF),
                           flags=self.get(x, "flags", where, "int", hi=int(ExpectFlag.PERMANENT
@@ -556,15 +553,7 @@ class _Reader:
         nat = self.get(x, "nat", where, "obj", null=True)
         if nat is not None:
             p = f"{where}.nat"
-            a = self.get(nat, "saved_addr", p, "str")
-            try:
-                sa = ipaddress.ip_address(a)
-            except ValueError:
-                sa = None
-            if sa is None or sa.version != (4 if l3num == AF_INET else 6):
-                self.fail(f"{p}.saved_addr", f"expected an IPv{4 if l3num == AF_INET else 6} address, "
-                          f"got {self._tname(a)}")
-            exp.saved_addr = sa.packed
+            exp.saved_addr = self.addr(nat, "saved_addr", p, l3num)
             exp.saved_port = self.get(nat, "saved_port", p, "int", hi=0xFFFF)
             exp.dir = self.get(nat, "dir", p, "int", hi=1)
             if expectfn is not None:
