@@ -12,13 +12,11 @@ for ``family="ip"`` must agree (and, with no family, an ip6-only ruleset counts)
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
+from ct_veth import loaded, send, tracked, veth_pair
 from pkttables.commands import Options, run_text
 from pkttables.datapath.replay import needs_conntrack
 from pkttables.model import Ruleset
@@ -61,43 +59,17 @@ except OSError:
 """
 
 
-def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=20)
-
-
 @pytest.fixture(scope="module")
 def lab():
-    if os.geteuid() != 0 or not shutil.which("conntrack") or not shutil.which("nft"):
-        pytest.skip("needs root, nft and conntrack")
-    a, b = f"pkts2{os.getpid()}a", f"pkts2{os.getpid()}b"
-    try:
-        for ns in (a, b):
-            _run("ip", "netns", "add", ns).check_returncode()
-        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
-             "netns", b).check_returncode()
-        _run("ip", "-n", a, "addr", "add", "10.77.0.1/24", "dev", "va").check_returncode()
-        _run("ip", "-n", b, "addr", "add", "10.77.0.2/24", "dev", "vb").check_returncode()
-        for ns, dev in ((a, "va"), (b, "vb")):
-            _run("ip", "-n", ns, "link", "set", dev, "up").check_returncode()
-        yield a, b
-    finally:
-        for ns in (a, b):
-            _run("ip", "netns", "del", ns)
+    with veth_pair("pkts2", "10.77.0") as pair:
+        yield pair
 
 
 def _kernel_tracks(lab, text: str) -> bool:
-    a, b = lab
-    _run("ip", "netns", "exec", b, "nft", "flush", "ruleset").check_returncode()
-    r = _run("ip", "netns", "exec", b, "nft", "-f", "-", stdin=text)
-    assert r.returncode == 0, r.stderr
-    try:
-        _run("ip", "netns", "exec", b, "conntrack", "-F")
-        _run("ip", "netns", "exec", a, "python3", "-c", _SEND).check_returncode()
+    with loaded(lab, text):
+        send(lab, _SEND)
         time.sleep(0.1)
-        out = _run("ip", "netns", "exec", b, "conntrack", "-L").stdout
-        return any(line.strip() for line in out.splitlines())
-    finally:
-        _run("ip", "netns", "exec", b, "nft", "flush", "ruleset")
+        return tracked(lab)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -21,15 +21,13 @@ pkttables' error text with nft's for each (evaluate's ``KERNEL_BRIDGE_CONNTRACK`
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
 import ctnat_lab
 from ctnat_lab import CtNatLab, CtScenario
+from ct_veth import loaded, run, send, tracked, veth_pair
 from ctnat_scenarios import C4, C6, S4, S6, W6, lan, wan
 from simulate_cli import LazyLab, ct_observation, ct_times, ctnat_disagreements, report, run_cli
 from test_nat_kernel import nat_host
@@ -75,55 +73,25 @@ s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.sendto(b'x', ('fd78::2'
 """
 
 
-def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=20)
-
-
 @pytest.fixture(scope="module")
 def pair():
-    if os.geteuid() != 0 or not shutil.which("conntrack") or not shutil.which("nft"):
-        pytest.skip("needs root, nft and conntrack")
-    a, b = f"pktLO{os.getpid()}a", f"pktLO{os.getpid()}b"
-    try:
-        for ns in (a, b):
-            _run("ip", "netns", "add", ns).check_returncode()
-        _run("ip", "link", "add", "va", "netns", a, "type", "veth", "peer", "name", "vb",
-             "netns", b).check_returncode()
-        for ns, dev, n in ((a, "va", 1), (b, "vb", 2)):
-            _run("ip", "-n", ns, "addr", "add", f"10.78.0.{n}/24", "dev", dev).check_returncode()
-            _run("ip", "-n", ns, "addr", "add", f"fd78::{n}/64", "dev", dev, "nodad").check_returncode()
-            _run("ip", "-n", ns, "link", "set", dev, "up").check_returncode()
+    with veth_pair("pktLO", "10.78.0", "fd78") as p:
         # the first IPv6 datagrams after link-up can be lost (neighbour discovery of a
         # fresh link): warm the path up with nothing loaded
         for _ in range(3):
-            _run("ip", "netns", "exec", a, "python3", "-c", _SEND)
+            run("ip", "netns", "exec", p[0], "python3", "-c", _SEND)
             time.sleep(0.2)
-        yield a, b
-    finally:
-        for ns in (a, b):
-            _run("ip", "netns", "del", ns)
+        yield p
 
 
 def _kernel_families(pair, text: str) -> tuple[str, ...]:
-    a, b = pair
-    _run("ip", "netns", "exec", b, "nft", "flush", "ruleset").check_returncode()
-    r = _run("ip", "netns", "exec", b, "nft", "-f", "-", stdin=text)
-    assert r.returncode == 0, r.stderr
-    try:
-        _run("ip", "netns", "exec", b, "conntrack", "-F")
+    with loaded(pair, text):
         # twice, the same tuples (one entry per family): a first IPv6 datagram is now
         # and then lost while the neighbour is resolved again
         for _ in range(2):
-            _run("ip", "netns", "exec", a, "python3", "-c", _SEND).check_returncode()
+            send(pair, _SEND)
             time.sleep(0.15)
-        out = []
-        for fam, name in (("ipv4", "ip"), ("ipv6", "ip6")):
-            text_ = _run("ip", "netns", "exec", b, "conntrack", "-L", "-f", fam).stdout
-            if any(x.strip() for x in text_.splitlines()):
-                out.append(name)
-        return tuple(out)
-    finally:
-        _run("ip", "netns", "exec", b, "nft", "flush", "ruleset")
+        return tuple(name for fam, name in (("ipv4", "ip"), ("ipv6", "ip6")) if tracked(pair, "-f", fam))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -158,8 +126,8 @@ def test_bridge_ct_like_the_kernel(pair, rule):
     its expression; pkttables gives the same message and carets."""
     _a, b = pair
     text = BRIDGE.format(rule)
-    r = _run("ip", "netns", "exec", b, "nft", "-f", "-", stdin=text)
-    _run("ip", "netns", "exec", b, "nft", "flush", "ruleset")
+    r = run("ip", "netns", "exec", b, "nft", "-f", "-", stdin=text)
+    run("ip", "netns", "exec", b, "nft", "flush", "ruleset")
     ours = _pkt_error(text)
     if r.returncode == 0:
         assert ours == "", ours
