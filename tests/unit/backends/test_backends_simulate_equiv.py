@@ -30,14 +30,12 @@ from pkttables.errors import PktError
 from pkttables.model import Ruleset
 from pkttables.stack.host import Host
 from pkttables.testing import strategies as S
+from pkttables.testing.backend_equiv import assert_backends_agree, simulate
 from pkttables.testing.hosts import DUAL_ROUTER_TOML
 from pkttables.testing.packets import TCP_SYN, ether, ipv4, tcp, udp
 from pkttables.vm.chain import LoadedRuleset
 
-T0 = 1_700_000_000 * 10**9
 ROUTER = DUAL_ROUTER_TOML
-
-_LINK_ETHERNET, _LINK_RAW = 1, 101
 
 
 def router() -> Host:
@@ -55,26 +53,10 @@ FACTORIES = {"interp": BACKENDS["interp"], "codegen": codegen_backend,
              "classifier-1": _classifier(1), "classifier": _classifier(None)}
 
 
-def run(text: str, traffic, factory, *, load_at: int | None = None, second: str | None = None):
-    """Simulate ``traffic`` (Injections, 1 ms apart); with ``second``, load that ruleset
-    as a new generation before packet ``load_at``.  Returns (json lines, frames,
-    counters, runtime)."""
-    host = router()
-    rs = run_text(text, Ruleset(), _opts(host)).ruleset
-    sim = Simulator(host, rs, seed=7, runtime=factory(rs, host, seed=7))
-    lines, frames = [], []
-    for i, inj in enumerate(traffic):
-        if second is not None and i == load_at:
-            sim.load(run_text(second, Ruleset(), _opts(host)).ruleset)
-        link = _LINK_RAW if inj.ifname == "local" else _LINK_ETHERNET
-        for res in sim.process(bytes(inj.frame), T0 + i * 1_000_000, inj.ifname, i, link):
-            lines.append(res.to_json())
-            frames.extend((e.oif, e.kind, e.data) for e in res.emitted)
-    counters = {}
-    for rt in (sim.runtime, sim.nat_runtime):
-        if rt is not None:
-            counters.update({k: (c.packets, c.bytes) for k, c in rt.state.counters.items()})
-    return lines, frames, counters, sim.runtime
+def run(text: str, traffic, factory, **kw):
+    """``traffic`` (Injections) through ``text`` with one backend: (json records,
+    frames, counters, runtime); ``second``/``load_at`` load a new generation."""
+    return simulate(router, text, traffic, factory, **kw)
 
 
 def _opts(host):
@@ -83,19 +65,7 @@ def _opts(host):
 
 
 def assert_same(text: str, traffic, **kw) -> dict:
-    ref = run(text, traffic, FACTORIES["interp"], **kw)
-    out = {}
-    for name, factory in FACTORIES.items():
-        if name == "interp":
-            continue
-        got = run(text, traffic, factory, **kw)
-        for i, (a, b) in enumerate(zip(ref[0], got[0])):
-            assert a == b, f"{name}: record {i} differs\n{text}\ninterp {a}\n{name} {b}"
-        assert len(ref[0]) == len(got[0]), name
-        assert ref[1] == got[1], f"{name}: emitted frames differ\n{text}"
-        assert ref[2] == got[2], f"{name}: counters differ\n{text}"
-        out[name] = got[3]
-    return out
+    return assert_backends_agree(router, FACTORIES, text, traffic, **kw)
 
 
 def _loads(text: str) -> bool:
