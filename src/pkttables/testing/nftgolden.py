@@ -222,16 +222,14 @@ def _params(names: Iterable[str], known: Mapping[str, str]) -> list:
             for n in sorted(names)]
 
 
-class CommandGolden:
-    """A command golden (``{"setup", "cases"}``) and the ruleset its setup builds."""
+class _SetupGolden:
+    """A golden of ``{"setup", "cases"}`` and the ruleset its setup builds (the command
+    and listing goldens)."""
 
-    def __init__(self, path: Path | str, *, known: Iterable[str] | Mapping[str, str] = (),
-                 command: str = "", blank_stdout: Sequence[str] = ("add element",)) -> None:
+    def __init__(self, path: Path | str, *, known: Iterable[str] | Mapping[str, str] = ()) -> None:
         self.data = json.loads(Path(path).read_text())
         self.cases: dict[str, dict] = self.data["cases"]
         self.known = dict(known) if isinstance(known, Mapping) else dict.fromkeys(known, "known difference")
-        self.command = command
-        self.blank_stdout = tuple(blank_stdout)
         self._base: Ruleset | None = None
 
     def base(self) -> Ruleset:
@@ -243,6 +241,16 @@ class CommandGolden:
     def params(self) -> list:
         """The case keys for ``parametrize``, ``known`` ones as strict xfails."""
         return _params(self.cases, self.known)
+
+
+class CommandGolden(_SetupGolden):
+    """A command golden (``{"setup", "cases"}``) and the ruleset its setup builds."""
+
+    def __init__(self, path: Path | str, *, known: Iterable[str] | Mapping[str, str] = (),
+                 command: str = "", blank_stdout: Sequence[str] = ("add element",)) -> None:
+        super().__init__(path, known=known)
+        self.command = command
+        self.blank_stdout = tuple(blank_stdout)
 
     def answer(self, case: str) -> dict[str, Any]:
         return answer(self.command + case, self.base())
@@ -267,23 +275,9 @@ class FileGolden:
         return file_answer(case["setup"], case["text"]), (case["rc"], case["stderr"])
 
 
-class ListingGolden:
+class ListingGolden(_SetupGolden):
     """A listing golden (:func:`capture_listing`): our listing line, ``-n`` line and
     ``-j`` expressions of each case's rule, added to the setup ruleset, against nft's."""
-
-    def __init__(self, path: Path | str, *, known: Mapping[str, str] | None = None) -> None:
-        self.data = json.loads(Path(path).read_text())
-        self.cases: dict[str, dict] = self.data["cases"]
-        self.known = dict(known or {})
-        self._base: Ruleset | None = None
-
-    def base(self) -> Ruleset:
-        if self._base is None:
-            self._base = run_text(self.data["setup"], Ruleset()).ruleset
-        return self._base
-
-    def params(self) -> list:
-        return _params(self.cases, self.known)
 
     def ours(self, case: str) -> dict[str, Any]:
         """``{"listing", "listing_n", "json"}`` as we print the rule ``add rule CASE``
