@@ -190,6 +190,11 @@ def _apply(a: Args, short: str, val: str | None) -> None:
         a.opts.flags.add(_FLAG_OF[short])
 
 
+class _ScannerFatal(Exception):
+    """nft 1.0.6 opens a directory given to ``-f`` (fopen succeeds), then flex's read
+    fails: YY_FATAL_ERROR prints "input in flex scanner failed" and exits with 2."""
+
+
 def _run(a: Args, base: Ruleset) -> Result:
     if a.file == "-":
         # nft 1.0.6 (nft_run_cmd_from_filename): "-" is standard input, named /dev/stdin
@@ -197,8 +202,11 @@ def _run(a: Args, base: Ruleset) -> Result:
         filename = "/dev/stdin"
     elif a.file is not None:
         try:
-            with open(a.file, encoding="utf-8", errors="surrogateescape") as fh:
+            # newline="": a "\r" must reach the lexer (nft 1.0.6 reads it as junk)
+            with open(a.file, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                 text = fh.read()
+        except IsADirectoryError:
+            raise _ScannerFatal() from None
         except OSError as e:
             raise FileError(a.file, e.strerror or str(e)) from None
         filename = a.file
@@ -282,6 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except _ScannerFatal:
+        sys.stderr.write("input in flex scanner failed\n")
+        return 2
     sys.stdout.write(res.output)
     return 0
 

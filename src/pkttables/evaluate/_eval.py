@@ -1640,11 +1640,17 @@ def _norm(k):
 
 
 def _flatten_set(elements):
-    for el in elements:
-        if isinstance(el, A.SetExpr):
-            yield from _flatten_set(el.elements)
-        else:
+    # iterative: a set may nest as deep as the parser allows (~5,000 levels, nft's
+    # bison stack), far past Python's recursion limit
+    stack = [iter(elements)]
+    while stack:
+        for el in stack[-1]:
+            if isinstance(el, A.SetExpr):
+                stack.append(iter(el.elements))
+                break
             yield el
+        else:
+            stack.pop()
 
 
 def _fold_lhs(left: N.TExpr) -> tuple[N.TExpr, bytes | None]:

@@ -33,6 +33,7 @@ import gc
 import glob as _glob
 import os
 import re
+import sys
 
 from pkttables.errors import Diagnostic, EvalError, Location, SyntaxError_
 
@@ -157,6 +158,14 @@ class _Err(Exception):
         self.name: str | None = None  # the token's name when scoped (see _Parser.err_kw)
 
 
+#: (units of `(`, units of `{`) at which nft 1.0.6's parser stack overflows, by the
+#: number of blocks around the rule (0: a command, 1: ``chain ... {``, 2 and more:
+#: ``table ... { chain ... {``); see _Parser._open
+_NEST_LIMITS = ((9994, 9996), (9992, 9994), (9987, 9988))
+#: Python frames the descent takes per nesting level, at most (value_primary ->
+#: _rhs_paren -> expr -> binexpr -> primary): the recursion limit parse() sets
+_FRAMES_PER_LEVEL = 6
+
 _LOOKAHEAD = 8  # the parser looks at most this many tokens ahead (peek(3) is the most used)
 
 
@@ -252,6 +261,49 @@ class _Parser:
         return cls(self.span(first), *args)
 
     _sep_expect = None
+
+    # ------------------------------------------------------------ nesting depth
+    #: stack entries of nft's bison parser taken by the open `(` (1 each) and set `{`
+    #: (2 each) around the current token: see _open
+    nest = 0
+
+    def _open(self, tok: Token, units: int) -> None:
+        """Count an opening `(` or set `{`; fail as nft 1.0.6 does when its parser
+        stack is full.
+
+        nft's bison parser keeps one stack entry per open symbol, and its stack holds
+        YYMAXDEPTH = 10000 entries: deeper nesting is bison's "memory exhausted"
+        (yyparse gives up, no error recovery) at the token that would not fit.  Our
+        descent keeps no such stack, so the depth is counted here.  The entries below
+        the nesting are those of the enclosing blocks (none for a command, ``chain ...
+        {``, ``table ... { chain ... {``); the limits are the opening token at which nft
+        1.0.6 fails, measured in a netns for ``meta mark (((...`` (1 entry per `(`) and
+        ``ip saddr { { ...`` (2 per `{`) after ``add rule``, ``add element``,
+        ``define``, ``chain ip t c {``, ``table ip t { chain c {`` and ``set s {
+        elements =`` (docs/robustness.md)."""
+        self.nest += units
+        if self.nest >= _NEST_LIMITS[min(len(self.scopes) - 1, 2)][units == 2]:
+            self._exhausted(tok)
+
+    def _close(self, units: int) -> None:
+        """Before the `)` or `}` that closes the innermost nesting: bison still pushes
+        the innermost value (a set element takes 2 entries) and, for `)`, the `)`
+        itself; one of them may be what no longer fits."""
+        limit = _NEST_LIMITS[min(len(self.scopes) - 1, 2)][units == 2]
+        if self.nest + units >= limit:
+            self._exhausted(self.toks[self.i - 1])
+        if units == 1 and self.nest + 2 >= limit:
+            self._exhausted(self.peek())
+        # the first `}` too, except inside two blocks (measured: a rule in ``table {
+        # chain {`` takes one more level there; elements in ``table { set {`` do not)
+        if units == 2 and len(self.scopes) < 3 and self.nest + 4 >= limit:
+            self._exhausted(self.peek())
+
+    def _exhausted(self, tok: Token) -> None:
+        self.all_semantic = False
+        self.nest = 0
+        self.record(_Err(tok, message="memory exhausted", loc=tok.loc))
+        raise _Abort()
 
     def separator(self, expecting: str | None = None):
         t = self.peek()
@@ -355,7 +407,12 @@ class _Parser:
     def define_value(self) -> A.Expr:
         if self.peek().kind == "{":
             return self.set_expr(allow_empty=True)
-        return self.rhs(allow_list=True)
+        # a define's value sits one bison stack entry lower than a rule's (measured)
+        self.nest -= 1
+        try:
+            return self.rhs(allow_list=True)
+        finally:
+            self.nest += 1
 
     def include(self, name: str, loc: Location, kw: Token | None = None):
         parent = self.included.get(id(kw), ()) if kw is not None else ()
@@ -383,7 +440,7 @@ class _Parser:
         new: list[Token] = []
         for f in files:
             try:
-                with open(f, encoding="utf-8", errors="surrogateescape") as fh:
+                with open(f, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except OSError as e:
                 raise _Err(kw or self.peek(), message=f'Could not open file "{f}": {e.strerror}', loc=loc) from None
@@ -1794,9 +1851,14 @@ class _Parser:
                 return e
             return self.value_primary()
         if k == "(":
-            self.next()
-            e = self.expr()
-            self.expect(")", "')'")
+            self._open(t, 1)
+            try:
+                self.next()
+                e = self.expr()
+                self._close(1)
+                self.expect(")", "')'")
+            finally:
+                self.nest -= 1
             return e
         if k == "@":
             b = self.peek(1)
@@ -2108,11 +2170,16 @@ class _Parser:
         if k == "@":
             return self.set_ref()
         if k == "(":
-            self.next()
-            if self._in_rhs:
-                return self._rhs_paren()
-            e = self.expr()
-            self.expect(")", "')'")
+            self._open(t, 1)
+            try:
+                self.next()
+                if self._in_rhs:
+                    return self._rhs_paren()
+                e = self.expr()
+                self._close(1)
+                self.expect(")", "')'")
+            finally:
+                self.nest -= 1
             return e
         if k == "{" and allow_set:
             return self.set_expr()
@@ -2156,6 +2223,7 @@ class _Parser:
             e = self.expr()
         finally:
             self._in_rhs = True
+        self._close(1)
         self.expect(")", "')'")
         return e
 
@@ -2192,10 +2260,15 @@ class _Parser:
         ``define``'s value); after a comma further commas are skipped, and a token that
         starts no element expects ``comma or '}'`` (the comma was reduced already)."""
         in_rhs, self._in_rhs = self._in_rhs, False  # set elements follow their own rules
+        opened = self.peek().kind == "{"
+        if opened:
+            self._open(self.peek(), 2)
         try:
             return self._set_expr(allow_empty)
         finally:
             self._in_rhs = in_rhs
+            if opened:
+                self.nest -= 2
 
     def _set_expr(self, allow_empty: bool) -> A.SetExpr:
         lb = self.expect("{", "'{'")
@@ -2212,6 +2285,7 @@ class _Parser:
             if t.kind == "}":
                 if not elems and not allow_empty:
                     self.err(t)
+                self._close(2)
                 self.next()
                 break
             if not elems and _not_rhs_keyword(t):
@@ -2230,6 +2304,7 @@ class _Parser:
                     self.err(t, "comma or '}'")
                 continue
             if t.kind == "}":
+                self._close(2)
                 self.next()
                 break
             self.err(t, "comma or '}'")
@@ -2361,6 +2436,9 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None,
     # takes a 100k-rule parse from ~10 s to ~5 s here (measured, see docs/language.md).
     was_enabled = gc.isenabled()
     gc.disable()
+    # nesting is bounded by _NEST_LIMITS (nft's bison stack), not by Python's stack
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, _FRAMES_PER_LEVEL * _NEST_LIMITS[0][0] + 2000))
     try:
         top: dict = {}
         if defines:
@@ -2381,6 +2459,7 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None,
             p.scopes[0].update(top)
             script = p.script()
     finally:
+        sys.setrecursionlimit(old_limit)
         if was_enabled:
             gc.enable()
     if p.diags:
@@ -2394,7 +2473,8 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None,
 def parse_file(path: str, include_path=(), defines=None) -> A.Script:
     """Parse a file as ``nft -f FILE`` does (``defines`` as in :func:`parse`)."""
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        # newline="": a "\r" must reach the lexer (nft reads it as junk)
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
             text = fh.read()
     except OSError as e:
         raise SyntaxError_(f'Could not open file "{path}": {e.strerror}') from None
