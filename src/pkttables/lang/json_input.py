@@ -1387,9 +1387,22 @@ def parse_json(text_or_obj, filename: str = "<json>") -> A.Script:
             raise SyntaxError_(Diagnostic(Location(filename, 0), "invalid JSON: nested too deeply")) from None
     r = _Reader(filename)
     try:
-        return r.document(doc)
+        script = r.document(doc)
+        _check_names(script)
+        return script
     except _JErr as e:
         loc = _error_location(text, filename, e.path)
         raise SyntaxError_(Diagnostic(loc, f"{e.path}: {e.message}")) from None
     except RecursionError:
         raise SyntaxError_(Diagnostic(Location(filename, 0), "JSON document nested too deeply")) from None
+
+
+def _check_names(script: A.Script) -> None:
+    """nft 1.0.6 checks the names of every command's handle before evaluating any
+    (cache.c ``nft_handle_validate``), for JSON input too: the first name past
+    NFT_NAME_MAXLEN fails the whole document (lang/parser.py ``command_names``)."""
+    from .parser import NAME_TOO_LONG, NFT_NAME_MAXLEN, command_names
+    for cmd in script.commands:
+        for name in command_names(cmd.obj):
+            if isinstance(name, str) and len(name) > NFT_NAME_MAXLEN:
+                raise SyntaxError_(Diagnostic(cmd.obj.loc, NAME_TOO_LONG))

@@ -179,6 +179,7 @@ class _Parser:
         self.diags: list[Diagnostic] = []
         self.depth = depth
         self.included: dict[int, tuple[Location, ...]] = {}  # id(token) -> include chain
+        self.long_names: list[Token] = []  # names past NFT_NAME_MAXLEN, for _name_too_long
 
     # ------------------------------------------------------------ token helpers
     def peek(self, k: int = 0) -> Token:
@@ -224,6 +225,8 @@ class _Parser:
         t = self.peek()
         if t.kind is WORD and t.text not in KEYWORDS:
             self.i += 1
+            if len(t.value) > NFT_NAME_MAXLEN:
+                self.long_names.append(t)
             return t.value
         self.err(t, "string")
 
@@ -232,6 +235,8 @@ class _Parser:
         t = self.peek()
         if t.kind in (WORD, QSTRING, ASTRING) and not (t.kind is WORD and t.text in KEYWORDS):
             self.i += 1
+            if len(t.value) > NFT_NAME_MAXLEN:
+                self.long_names.append(t)
             return t.value
         self.err(t, expecting)
 
@@ -2462,12 +2467,57 @@ def parse(text: str, filename: str = "<cmdline>", include_path=(), defines=None,
         sys.setrecursionlimit(old_limit)
         if was_enabled:
             gc.enable()
+    if p.long_names:
+        d = _name_too_long(script.commands, p.long_names)
+        if d is not None:
+            # nothing is evaluated after it (nft_cache_evaluate fails before nft_evaluate)
+            p.diags.append(d)
+            script = dataclasses.replace(script, commands=())
     if p.diags:
         exc = ParserCheckError(p.diags) if p.all_semantic else SyntaxError_(p.diags)
         if keep_going:
             return dataclasses.replace(script, error=exc)
         raise exc
     return script
+
+
+#: NFT_NAME_MAXLEN (linux/netfilter/nf_tables.h): 256 bytes with the NUL, so a name of
+#: 256 characters passes nft and fails in the kernel (ERANGE), 257 fails in nft
+NFT_NAME_MAXLEN = 256
+NAME_TOO_LONG = f"name too long, {NFT_NAME_MAXLEN} characters maximum allowed"
+
+
+def command_names(obj: A.Obj) -> tuple:
+    """The names of a command's handle that nft 1.0.6 checks before evaluating anything
+    (cache.c ``nft_handle_validate``, run by ``nft_cache_evaluate`` on every command in
+    order): the table, and the chain/set/object/flowtable the command names.  A table
+    block's own chains and sets are not checked there (the kernel says ERANGE)."""
+    if isinstance(obj, A.TableObj):
+        return (obj.name,)
+    if isinstance(obj, A.ChainObj):
+        return (obj.table, obj.name)
+    if isinstance(obj, A.RuleObj):
+        return (obj.table, obj.chain)
+    if isinstance(obj, A.ElementObj):
+        return (obj.table, obj.set)
+    if isinstance(obj, (A.SetObj, A.FlowtableObj, A.StatefulObj)):
+        return (obj.table, obj.name)
+    if isinstance(obj, A.ListObj):
+        return (obj.table,)
+    return ()
+
+
+def _name_too_long(commands, long_names: list) -> Diagnostic | None:
+    """nft's first "name too long" error, at the name, or None (measured on nft 1.0.6:
+    only the first is reported, parse errors before it are kept)."""
+    for cmd in commands:
+        for name in command_names(cmd.obj):
+            if isinstance(name, str) and len(name) > NFT_NAME_MAXLEN:
+                start = (cmd.loc.file, cmd.loc.line, cmd.loc.first_col)
+                loc = next((t.loc for t in long_names if t.value == name
+                            and (t.loc.file, t.loc.line, t.loc.first_col) >= start), cmd.obj.loc)
+                return Diagnostic(loc, NAME_TOO_LONG)
+    return None
 
 
 def parse_file(path: str, include_path=(), defines=None) -> A.Script:

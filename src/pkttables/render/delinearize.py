@@ -223,7 +223,7 @@ def fmt_value(e: Expr, v: int | bytes, o: ListOptions) -> str:
     if isinstance(e, Concat):
         raise DelinearizeError("concatenation value")
     if isinstance(v, (bytes, bytearray)):
-        s = bytes(v).rstrip(b"\0").decode(errors="replace")
+        s = bytes(v).rstrip(b"\0").decode(errors="surrogateescape")
         return '"' + s + '"'
     if isinstance(e, Payload) and e.raw:
         return f"0x{v:x}"
@@ -1237,7 +1237,7 @@ class _Delin:
         if isinstance(v, int):
             v >>= shift
         if isinstance(v, (bytes, bytearray)) and len(data) < e.nbytes and op in ("eq", "neq"):
-            s = bytes(data).rstrip(b"\0").decode(errors="replace")
+            s = bytes(data).rstrip(b"\0").decode(errors="surrogateescape")
             vs = '"' + s + '*"'
         else:
             vs = fmt_value(e, v, self.o)
@@ -2203,7 +2203,7 @@ def _wildcard_set_items(e: Expr, s: AnonSet, o: ListOptions, dexpr: Expr | None)
     seen: set = set()
     els = [el for el in s.elements if not (el.key in seen or seen.add(el.key))]
     for el in sorted(els, key=lambda el: el.key.ljust(e.nbytes, b"\0")):
-        name = el.key.rstrip(b"\0").decode(errors="replace")
+        name = el.key.rstrip(b"\0").decode(errors="surrogateescape")
         t = f'"{name}*"' if len(el.key) < e.nbytes else f'"{name}"'
         if el.data is not None and s.flags & (SET_MAP | SET_OBJECT):
             t += " : " + _data_text(el.data, o, dexpr)

@@ -98,6 +98,29 @@ def _real(v: float) -> str:
     return s
 
 
+def _utf8(s: str) -> bool:
+    """Whether jansson takes ``s``: nft 1.0.6 leaves out an optional string that is
+    not UTF-8 (a comment: json_object_set_new of json_string's NULL sets nothing).
+    The text keeps such bytes as surrogate escapes (read with surrogateescape)."""
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_utf8(v: Any) -> bool:
+    if isinstance(v, str):
+        return _utf8(v)
+    if isinstance(v, dict):
+        return all(_json_utf8(x) for x in v.values())
+    if isinstance(v, list):
+        return all(_json_utf8(x) for x in v)
+    return True
+
+
 def dumps(v: Any) -> str:
     """``json_dumpf(root, fp, 0)``: compact, one line, jansson's separators."""
     if v is None:
@@ -784,7 +807,7 @@ def _rule_text(rule: Rule, t: Table, o: ListOptions) -> str:
 def rule_obj_json(rule: Rule, c: Chain, t: Table, opts: ListOptions | None = None) -> dict:
     o = _o(opts)
     d: dict = {"family": t.family, "table": t.name, "chain": c.name, "handle": rule.handle}
-    if rule.comment is not None:
+    if rule.comment is not None and _utf8(rule.comment):
         d["comment"] = rule.comment
     from . import text as _text
     body, stmts = _text._rule_listing(rule, t.family, o, t)
@@ -895,7 +918,7 @@ def _element_json(s: Set, el: Element, o: ListOptions) -> Any:
             d["timeout"] = el.timeout // 1000
         if el.expires is not None and not o.stateless:
             d["expires"] = el.expires // 1000
-        if el.comment is not None:
+        if el.comment is not None and _utf8(el.comment):
             d["comment"] = el.comment
         for st in el.stmts[:1]:
             for k, v in _elem_stmt_json(st, o).items():
@@ -933,7 +956,7 @@ def set_json(s: Set, t: Table, opts: ListOptions | None = None) -> dict:
     o = _o(opts)
     d: dict = {"family": t.family, "name": s.name, "table": t.name, "type": _set_type_json(s),
                "handle": s.handle}
-    if s.comment is not None:
+    if s.comment is not None and _utf8(s.comment):
         d["comment"] = s.comment
     if s.is_map:
         d["map"] = _set_type_json(s, data=True)
@@ -955,7 +978,9 @@ def set_json(s: Set, t: Table, opts: ListOptions | None = None) -> dict:
     if s.elements and not o.terse:
         # nft sorts the elements it lists (list_expr_sort), in JSON as in text
         from .text import sorted_elements
-        d["elem"] = [_element_json(s, el, o) for el in sorted_elements(s)]
+        # an element with a string that is not UTF-8 is left out: jansson's json_string
+        # refuses it, and nft's json_array_append_new of the NULL appends nothing
+        d["elem"] = [j for j in (_element_json(s, el, o) for el in sorted_elements(s)) if _json_utf8(j)]
     if s.stmts:
         so = ListOptions(stateless=True)
         d["stmt"] = [_elem_stmt_json(x, so) for x in s.stmts]
@@ -1018,7 +1043,7 @@ def object_json(obj: StatefulObject, t: Table, opts: ListOptions | None = None) 
     o = _o(opts)
     sp = _spec(obj)
     d: dict = {"family": t.family, "name": obj.name, "table": t.name, "handle": obj.handle}
-    if obj.comment is not None:
+    if obj.comment is not None and _utf8(obj.comment):
         d["comment"] = obj.comment
     k = obj.kind
     if k == "counter":

@@ -297,20 +297,22 @@ def set_block(s: Set, o: ListOptions | None = None, indent: str = "\t") -> str:
         flags = []          # nft 1.0.6: implied by the default timeout when alone
     if flags:
         lines.append(f"{i2}flags {','.join(flags)}")
-    if s.timeout is not None:
-        lines.append(f"{i2}timeout {_time_text(s.timeout, o)}")
-    if s.gc_interval is not None:
-        lines.append(f"{i2}gc-interval {_time_text(s.gc_interval, o)}")
+    # nft 1.0.6 set_print_declaration's order (measured): flags, statements,
+    # auto-merge, timeout, gc-interval, comment; the elements come last
     if s.stmts:
         # nft prints the set's statement templates stateless (set_print_declaration)
         so = replace(o, stateless=True)
         lines.append(i2 + " ".join(_stmt_text(st, so) for st in s.stmts))
     if s.auto_merge:
         lines.append(f"{i2}auto-merge")
-    if s.elements and not o.terse:
-        lines.append(f"{i2}elements = {elements_block(s, o)}")
+    if s.timeout is not None:
+        lines.append(f"{i2}timeout {_time_text(s.timeout, o)}")
+    if s.gc_interval is not None:
+        lines.append(f"{i2}gc-interval {_time_text(s.gc_interval, o)}")
     if s.comment is not None:
         lines.append(f"{i2}comment {_quote(s.comment)}")
+    if s.elements and not o.terse:
+        lines.append(f"{i2}elements = {elements_block(s, o)}")
     lines.append(f"{indent}}}")
     return "\n".join(lines) + "\n"
 
