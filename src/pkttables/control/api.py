@@ -103,10 +103,19 @@ class Nftables:
         opts = self._options()
 
         def go(base: Ruleset):
-            if filename is not None:
+            if filename == "-":
+                # libnftables 1.0.6 nft_run_cmd_from_filename: "-" is standard input,
+                # named /dev/stdin in messages (measured through libnftables.so.1)
+                src, name = _read_stdin(), "/dev/stdin"
+            elif filename is not None:
                 try:
-                    with open(filename, encoding="utf-8", errors="surrogateescape") as fh:
+                    # newline="": a "\r" must reach the lexer (nft reads it as junk)
+                    with open(filename, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                         src = fh.read()
+                except IsADirectoryError:
+                    # libnftables' flex scanner fails reading it and exit()s the process
+                    # with 2 after this line; a library call answers it instead
+                    raise _ScannerFatal() from None
                 except OSError as e:
                     raise FileError(filename, e.strerror or str(e)) from None
                 name = filename
@@ -138,6 +147,8 @@ class Nftables:
                         self._store.save(res.ruleset)
         except PktError as exc:
             return -1, getattr(exc, "output", ""), exc.render() + "\n"
+        except _ScannerFatal:
+            return -1, "", "input in flex scanner failed\n"
         except Exception as exc:  # noqa: BLE001 -- python-nftables returns (rc, out, err), never raises
             if os.environ.get("PKT_DEBUG"):
                 raise
@@ -334,3 +345,18 @@ class Nftables:
     def clear_vars(self):
         """Clear the variable list."""
         self._vars.clear()
+
+
+class _ScannerFatal(Exception):
+    """A directory given as a file: libnftables' "input in flex scanner failed"."""
+
+
+def _read_stdin() -> str:
+    import sys
+    buf = getattr(sys.stdin, "buffer", None)
+    try:
+        if buf is not None:
+            return buf.read().decode("utf-8", "surrogateescape")
+        return sys.stdin.read()
+    except (OSError, ValueError) as e:
+        raise FileError("/dev/stdin", getattr(e, "strerror", None) or str(e)) from None

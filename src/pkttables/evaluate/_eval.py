@@ -832,10 +832,48 @@ class _RuleEval:
         return _Lhs(x, inner.dtype, inner.vbits, inner.shift, inner.proto, inner.field)
 
     # ------------------------------------------------------------ right-hand sides
+    def _negative(self, e: A.Number, dt: Datatype, lhs: _Lhs | None) -> int | bytes:
+        """A negative JSON integer (the text grammar has none).
+
+        nft 1.0.6's JSON parser makes any integer a symbol ("-1"), which the datatype
+        parses: a service or an address fails as the text would (measured: "Service
+        out of range", "Could not resolve hostname: Name or service not known"); an
+        integer type reads it with GMP, passes the range check (it is below the
+        maximum) and keeps the magnitude: mpz_export_data writes the absolute value
+        in words of the expression's length, most significant word first in network
+        order, least significant first in host order, and the first word is what the
+        register gets (``meta mark -1`` lists as 0x00000001, ``ip ttl -300`` as 1,
+        ``meta mark -4294967296`` as 0x00000000)."""
+        if dt.name == "inet_service" or any(b.name == "inet_service" for b in dt.chain()):
+            raise EvalError("Service out of range")
+        if dt.name == "inet_proto":
+            raise EvalError("Protocol out of range")
+        if dt.name in ("ipv4_addr", "ipv6_addr"):
+            raise EvalError("Could not resolve hostname: Name or service not known")
+        if dt.is_string():
+            return e.text.encode()
+        bits = (lhs.vbits if lhs is not None else 0) or dt.size_bits or 64
+        if lhs is not None and (bits % 8 or lhs.shift):
+            # a bit field: nft shifts and masks the signed value (two's complement:
+            # ``ip version -4`` lists as 12), the magnitude is never taken
+            return e.value & ((1 << bits) - 1)
+        word = 8 * _bits_to_bytes(bits)
+        mag = -e.value
+        if mag >> word:
+            big = lhs is not None and lhs.expr.byteorder is ByteOrder.BIG
+            if big:
+                while mag >> word:
+                    mag >>= word
+            else:
+                mag &= (1 << word) - 1
+        return mag
+
     def _parse_value(self, e: A.Expr, dt: Datatype, lhs: _Lhs | None = None) -> int | bytes:
         loc = e.loc
         try:
             if isinstance(e, A.Number):
+                if e.value < 0:
+                    return self._negative(e, dt, lhs)
                 if dt.is_string():
                     return e.text.encode()
                 if dt.key == "time_date":

@@ -1910,7 +1910,10 @@ class _Parser:
                 return self.mk(A.SctpChunk, start, c, f)
             if strict:
                 self.i += 1
-                self.err(nxt, K.PROTO_FIELD_EXPECT.get(w) if nxt.kind is WORD else None)
+                # `ip to`/`ip6 to` (as after `snat to 1.2.3.4`): nft 1.0.6 names the
+                # TO keyword there (nat's ``nf_key_proto TO``), measured with both
+                self.err_kw(nxt, K.PROTO_FIELD_EXPECT.get(w) if nxt.kind is WORD else None,
+                            scoped=("to",) if w in ("ip", "ip6") else ())
             return None
         if w in K.EXTHDR_FIELDS and (nw in K.EXTHDR_FIELDS[w] or (w == "rt" and nw in ("ip", "ip6") or w == "rt" and nw in K.RT_KEYS)):
             if w == "rt" and (nw in K.RT_KEYS or nw in ("ip", "ip6")):
