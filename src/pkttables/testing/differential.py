@@ -385,7 +385,9 @@ def _load(text: str, host: Host | None = None):
     from pkttables.vm.chain import check_loops
     # interface names resolve against the simulated host, as nft resolves them on the
     # machine it runs on (the lab's host namespace has the host's ifindexes)
-    rs = run_text(text, Ruleset(), Options(ifindex=host)).ruleset
+    # ... and as a file: the kernel side is `nft -f FILE`, whose error shows the line
+    # of the rule (a multi-line command buffer would show its first line)
+    rs = run_text(text, Ruleset(), Options(ifindex=host), filename="ruleset.nft").ruleset
     diags = check_loops(rs)
     if diags:
         raise PktError(diags)
