@@ -215,9 +215,14 @@ def _run(a: Args, base: Ruleset) -> Result:
         # `nft list` says "unexpected newline", not "end of file".
         text = " ".join(a.words) + "\n"
         filename = "<cmdline>"
+    script = None
     if "json" in a.opts.flags and text.lstrip().startswith("{"):
-        script = _json_script(a.opts, text, filename if a.file else "<cmdline>")
-    else:
+        from pkttables.lang.json_input import InvalidJSON
+        try:
+            script = _json_script(a.opts, text, filename if a.file else "<cmdline>")
+        except InvalidJSON:
+            pass    # libnftables reads text jansson refuses as nft syntax
+    if script is None:
         script = parse_text(text, filename, a.opts)
     return execute(script, base, a.opts)
 

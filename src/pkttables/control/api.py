@@ -121,10 +121,15 @@ class Nftables:
                 name = filename
             else:
                 src, name = text + "\n", "<cmdline>"   # as nft_run_cmd_from_buffer does
+            script = None
             if "json" in opts.flags and src.lstrip().startswith("{"):
                 from pkttables.cli.nft import _json_script
-                script = _json_script(opts, src, name if filename else "<cmdline>")
-            else:
+                from pkttables.lang.json_input import InvalidJSON
+                try:
+                    script = _json_script(opts, src, name if filename else "<cmdline>")
+                except InvalidJSON:
+                    pass    # libnftables reads text jansson refuses as nft syntax
+            if script is None:
                 script = parse_text(src, name, opts)
             return execute(script, base, opts)
 

@@ -57,13 +57,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from pkttables.errors import Diagnostic, Location, SyntaxError_
 
 from . import ast as A
 from .lexer import ASTRING, EOF, NUM, QSTRING, WORD, tokenize
 
-__all__ = ["parse_json", "JSON_SCHEMA_VERSION"]
+__all__ = ["parse_json", "InvalidJSON", "JSON_MAX_DEPTH", "JSON_SCHEMA_VERSION"]
 
 # nft 1.0.6: include/nftables.h JSON_SCHEMA_VERSION.
 JSON_SCHEMA_VERSION = 1
@@ -1359,33 +1360,83 @@ def _reject_constant(name: str):
     raise ValueError(f"invalid JSON value {name}")
 
 
+class InvalidJSON(SyntaxError_):
+    """Text jansson would not load (not JSON, not UTF-8, NaN, nested deeper than
+    JSON_MAX_DEPTH).  libnftables 1.0.6 then reads the same text as nft syntax
+    (nft_run_cmd_from_filename/_buffer: the JSON parser's -EINVAL falls through to
+    bison), so a front end catches this and parses the text instead: nft prints only
+    bison's errors ("syntax error, unexpected '{'"), measured in a netns."""
+
+
+#: jansson's JSON_PARSER_MAX_DEPTH: an array or object nested deeper fails to load
+JSON_MAX_DEPTH = 2048
+_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET_RE = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in ``text`` (strings skipped)."""
+    depth = top = 0
+    for m in _BRACKET_RE.finditer(_STRING_RE.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            top = max(top, depth)
+        else:
+            depth -= 1
+    return top
+
+
+def _loads(text: str):
+    # jansson (nft's JSON library) refuses NaN and Infinity; so do we.
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        pass
+    # deeper than Python's stack allows by default: jansson takes up to JSON_MAX_DEPTH
+    if _json_depth(text) > JSON_MAX_DEPTH:
+        raise RecursionError
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 4 * JSON_MAX_DEPTH + 1000))
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def parse_json(text_or_obj, filename: str = "<json>") -> A.Script:
     """Read a libnftables JSON document (text, bytes, or already decoded) into a Script.
 
-    Raises :class:`~pkttables.errors.SyntaxError_` with one diagnostic naming the JSON
-    path of the bad value, or the line and column of a JSON syntax error."""
+    Raises :class:`InvalidJSON` (a :class:`~pkttables.errors.SyntaxError_`) for text
+    that is not JSON as jansson reads it, and :class:`~pkttables.errors.SyntaxError_`
+    with one diagnostic naming the JSON path of a bad value."""
     doc = text_or_obj
     text = None
     if isinstance(text_or_obj, (bytes, bytearray)):
         try:
             text_or_obj = bytes(text_or_obj).decode("utf-8")
         except UnicodeDecodeError as e:
-            raise SyntaxError_(Diagnostic(Location(filename, 0), f"JSON input is not UTF-8: byte offset {e.start}")) from None
+            raise InvalidJSON(Diagnostic(Location(filename, 0), f"JSON input is not UTF-8: byte offset {e.start}")) from None
     if isinstance(text_or_obj, str):
         text = text_or_obj
+        if not text.isascii():
+            try:
+                text.encode("utf-8")        # read with surrogateescape: jansson wants UTF-8
+            except UnicodeEncodeError as e:
+                raise InvalidJSON(Diagnostic(Location(filename, 0), f"JSON input is not UTF-8: offset {e.start}")) from None
         try:
-            # jansson (nft's JSON library) refuses NaN and Infinity; so do we.
-            doc = json.loads(text_or_obj, parse_constant=_reject_constant)
+            doc = _loads(text_or_obj)
         except json.JSONDecodeError as e:
             lines = text_or_obj.split("\n")
             line_text = lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None
             loc = Location(filename, e.lineno, e.colno, e.colno, line_text)
-            raise SyntaxError_(Diagnostic(loc, f"invalid JSON: {e.msg}")) from None
+            raise InvalidJSON(Diagnostic(loc, f"invalid JSON: {e.msg}")) from None
         except ValueError as e:
-            raise SyntaxError_(Diagnostic(Location(filename, 0), f"invalid JSON: {e}")) from None
+            raise InvalidJSON(Diagnostic(Location(filename, 0), f"invalid JSON: {e}")) from None
         except RecursionError:
-            raise SyntaxError_(Diagnostic(Location(filename, 0), "invalid JSON: nested too deeply")) from None
+            raise InvalidJSON(Diagnostic(Location(filename, 0), "invalid JSON: nested too deeply")) from None
     r = _Reader(filename)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 8 * JSON_MAX_DEPTH + 1000))
     try:
         script = r.document(doc)
         _check_names(script)
@@ -1395,6 +1446,8 @@ def parse_json(text_or_obj, filename: str = "<json>") -> A.Script:
         raise SyntaxError_(Diagnostic(loc, f"{e.path}: {e.message}")) from None
     except RecursionError:
         raise SyntaxError_(Diagnostic(Location(filename, 0), "JSON document nested too deeply")) from None
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _check_names(script: A.Script) -> None:
