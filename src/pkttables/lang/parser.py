@@ -1199,7 +1199,13 @@ class _Parser:
                 # expression, which needs its field (`ah nexthdr set esp`)
                 self.next()
                 self.err(self.peek(), _HDR_VALUE_FIELDS[v.text][2])
-            value = self.expr()
+            # a statement's value sits two bison stack entries higher than a match's
+            # right-hand side (measured: `meta mark set (((...` fails 2 levels sooner)
+            self.nest += 2
+            try:
+                value = self.expr()
+            finally:
+                self.nest -= 2
             if self.peek().kind == ",":
                 items = [value]
                 while self.peek().kind == ",":

@@ -493,3 +493,22 @@ def test_json_depth_limit_is_janssons(depth, ok):
     else:
         with pytest.raises(InvalidJSON):
             parse_json(text)
+
+
+@pytest.mark.parametrize("prefix,depth,col", [
+    # a statement's value sits 2 stack entries higher (nft 1.0.6, netns)
+    ("add rule ip t c meta mark set ", 9989, None),
+    ("add rule ip t c meta mark set ", 9990, "10022-10022"),
+    ("table ip t { chain c { meta mark set ", 9983, "10022-10022"),
+    ("table ip t { chain c { meta mark set ", 12000, "10022-10022"),
+])
+def test_nesting_in_a_statement_value(tmp_path, prefix, depth, col):
+    f = tmp_path / "r.nft"
+    line = prefix + "(" * depth + "1" + ")" * depth
+    f.write_text(line + "\n")
+    rc, _, err = run(["-c", "-f", str(f)])
+    check(rc, err)
+    if col is None:
+        assert "memory exhausted" not in err
+    else:
+        assert err.startswith(f"{f}:1:{col}: Error: memory exhausted\n{line[:1023]}\n")
