@@ -1312,6 +1312,12 @@ class _Executor:
         new = S.build_elements(s, spec, fam, se, set_stmts=s.stmts, check_stmts=True)
         self._mutating()
         self._echo("element", "create" if create else "add", fam, table, name=name, elements=tuple(new))
+        if s.timeout and "timeout" in s.flags:
+            # an element without a timeout of its own takes the set's (nft_set_elem_init
+            # sets its expiration): not listed as `timeout`, but as `expires`
+            for el in new:
+                if el.timeout is None and el.expires is None:
+                    el.expires = s.timeout
         if "interval" in s.flags:
             from pkttables.proto import ByteOrder
             host = len(spec.key) == 1 and spec.key[0][2] is ByteOrder.HOST
