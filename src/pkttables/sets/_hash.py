@@ -19,25 +19,54 @@ stand-in instead of reading the element.  The dict stays the source of truth for
 commands and listings; the first non-plain element (one with its own counter, say)
 drops the ``set`` for good.  Measured (sets/bench.py, fresh probe keys, alternated):
 hash 1M vs 100 went from 2.7-4.3x to the figures in docs/sets.md.
+
+That ``set`` is a :class:`pkttables.sets._keyset.KeySet` where the C extension is
+built: the key bytes sit in the table slot (as nft_hash_fast keeps a 4-byte key in its
+element), so a present key costs one memory read instead of the slot plus the stored
+key object (docs/sets.md, "hash: the floor").  Without a compiler the extension is not
+built and a Python ``set`` answers the same.
 """
 
 from __future__ import annotations
 
+import os
+
 from pkttables.sets._common import PLAIN, Elem, is_plain, plain_spec
 
-__all__ = ["HashBackend"]
+try:
+    from pkttables.sets._keyset import KeySet
+except ImportError:         # built without a C compiler: the Python set answers
+    KeySet = None
+
+__all__ = ["HashBackend", "KeySet"]
+
+#: the inline table's hash seed, random per process as the kernel seeds jhash at boot
+_SEED = int.from_bytes(os.urandom(8), "little")
+
+
+def _keys(klen: int | None, keys=()):
+    """The fast key set: an inline :class:`KeySet` of ``klen``-byte keys, else a ``set``."""
+    if KeySet is not None and klen:
+        ks = KeySet(klen, _SEED)
+        try:
+            ks.update(keys)
+            return ks
+        except ValueError:          # a key of another length: keep the general set
+            pass
+    return set(keys)
 
 
 class HashBackend:
     kind = "hash"
     interval = False
 
-    __slots__ = ("_d", "_fast")
+    __slots__ = ("_d", "_fast", "_klen")
 
     def __init__(self, spec=None):
         self._d: dict[bytes, Elem] = {}
+        self._klen: int | None = getattr(spec, "klen", None)
         #: the keys, while every element is plain; None otherwise
-        self._fast: set[bytes] | None = set() if plain_spec(spec) else None
+        self._fast = _keys(self._klen) if plain_spec(spec) else None
 
     def lookup(self, key: bytes, now_ns: int) -> Elem | None:
         """The packet path: the element, or :data:`PLAIN` for a plain one."""
@@ -81,7 +110,7 @@ class HashBackend:
             d[e.key] = e
         if self._fast is not None:
             if all(is_plain(e) for e in d.values()):
-                self._fast = set(d)
+                self._fast = _keys(self._klen, d)
             else:
                 self._fast = None
 
