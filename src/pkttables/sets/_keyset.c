@@ -279,7 +279,48 @@ KeySet_sizeof(KeySet *s, PyObject *Py_UNUSED(ignored))
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(KeySet) + s->cap * s->stride);
 }
 
+/* copy, deepcopy and pickle (workers, snapshots of a ruleset): the keys as one blob */
+static PyObject *
+KeySet_reduce(KeySet *s, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *blob = PyBytes_FromStringAndSize(NULL, s->used * s->klen);
+    if (blob == NULL)
+        return NULL;
+    char *out = PyBytes_AS_STRING(blob);
+    for (Py_ssize_t j = 0; s->slots != NULL && j < s->cap; j++) {
+        const uint8_t *p = s->slots + j * s->stride;
+        if (p[0] == FULL) {
+            memcpy(out, p + 1, (size_t)s->klen);
+            out += s->klen;
+        }
+    }
+    return Py_BuildValue("(O(nK)N)", (PyObject *)Py_TYPE(s), s->klen,
+                         (unsigned long long)s->seed, blob);
+}
+
+static PyObject *
+KeySet_setstate(KeySet *s, PyObject *blob)
+{
+    if (s->slots == NULL || !PyBytes_Check(blob) || PyBytes_GET_SIZE(blob) % s->klen) {
+        PyErr_SetString(PyExc_ValueError, "KeySet: bad state");
+        return NULL;
+    }
+    const uint8_t *k = (const uint8_t *)PyBytes_AS_STRING(blob);
+    Py_ssize_t n = PyBytes_GET_SIZE(blob) / s->klen;
+    Py_ssize_t cap = s->cap;
+    while ((s->used + n + 1) * 2 > cap)
+        cap *= 2;
+    if (cap != s->cap && rebuild(s, cap) < 0)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++, k += s->klen)
+        if (add_key(s, k) < 0)
+            return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef KeySet_methods[] = {
+    {"__reduce__", (PyCFunction)KeySet_reduce, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)KeySet_setstate, METH_O, NULL},
     {"add", (PyCFunction)KeySet_add, METH_O, "add(key) -> True if it was new"},
     {"discard", (PyCFunction)KeySet_discard, METH_O, "discard(key) -> True if it was there"},
     {"update", (PyCFunction)KeySet_update, METH_O, "update(iterable of keys)"},

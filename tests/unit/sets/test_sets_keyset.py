@@ -110,3 +110,25 @@ def test_hash_backend_uses_it_and_answers_as_without(monkeypatch):
     assert isinstance(s2._b._fast, set)
     assert fast == slow
     assert fast[7] and not fast[9] and fast[3] and not fast[4]
+
+
+@settings(max_examples=50, deadline=None)
+@given(programs())
+def test_copies_and_pickles_hold_the_same_keys(prog):
+    # deepcopy of a ruleset's live sets and the workers' pickles go through __reduce__
+    import copy
+    import pickle
+    klen, seed, ops = prog
+    ks = KeySet(klen, seed)
+    for name, arg in ops:
+        if name == "add":
+            ks.add(arg)
+        elif name == "discard":
+            ks.discard(arg)
+    for other in (copy.deepcopy(ks), pickle.loads(pickle.dumps(ks)), copy.copy(ks)):
+        assert len(other) == len(ks)
+        for name, arg in ops:
+            if name in ("add", "discard"):
+                assert (arg in other) == (arg in ks)
+        other.add(b"\xff" * klen)
+        assert len(other) == len(ks) + (b"\xff" * klen not in ks)
