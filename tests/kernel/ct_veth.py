@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -40,6 +41,15 @@ def veth_pair(prefix: str, net4: str, net6: str | None = None) -> Iterator[tuple
             if net6 is not None:
                 run("ip", "-n", ns, "addr", "add", f"{net6}::{n}/64", "dev", dev, "nodad").check_returncode()
             run("ip", "-n", ns, "link", "set", dev, "up").check_returncode()
+        # the first probe right after `link set up` was sometimes lost (about 1 run in 3
+        # for IPv6): wait until both ends report carrier (operstate up)
+        deadline = time.monotonic() + 5.0
+        for ns, dev in ((a, "va"), (b, "vb")):
+            while time.monotonic() < deadline:
+                st = run("ip", "netns", "exec", ns, "cat", f"/sys/class/net/{dev}/operstate").stdout.strip()
+                if st == "up":
+                    break
+                time.sleep(0.02)
         yield a, b
     finally:
         for ns in (a, b):
