@@ -50,6 +50,13 @@ def veth_pair(prefix: str, net4: str, net6: str | None = None) -> Iterator[tuple
                 if st == "up":
                     break
                 time.sleep(0.02)
+        # permanent neighbours both ways: no neighbour discovery between the probes (a
+        # datagram queued behind an unresolved IPv6 neighbour arrived after the check)
+        for ns, dev, peer_ns, peer_dev, n in ((a, "va", b, "vb", 2), (b, "vb", a, "va", 1)):
+            mac = run("ip", "netns", "exec", peer_ns, "cat", f"/sys/class/net/{peer_dev}/address").stdout.strip()
+            for addr in (f"{net4}.{n}",) + ((f"{net6}::{n}",) if net6 is not None else ()):
+                run("ip", "-n", ns, "neigh", "replace", addr, "lladdr", mac, "dev", dev,
+                    "nud", "permanent").check_returncode()
         yield a, b
     finally:
         for ns in (a, b):
