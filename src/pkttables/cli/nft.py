@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pkttables.commands import FileError, Options, Result, StateStore, execute, parse_text
+from pkttables.commands import Options, Result, ScannerFatal, StateStore, execute, parse_input, read_input
 from pkttables.commands.store import handle_marks
 from pkttables.errors import PktError
 from pkttables.model import Ruleset
@@ -190,64 +190,15 @@ def _apply(a: Args, short: str, val: str | None) -> None:
         a.opts.flags.add(_FLAG_OF[short])
 
 
-class _ScannerFatal(Exception):
-    """nft 1.0.6 opens a directory given to ``-f`` (fopen succeeds), then flex's read
-    fails: YY_FATAL_ERROR prints "input in flex scanner failed" and exits with 2."""
-
-
 def _run(a: Args, base: Ruleset) -> Result:
-    if a.file == "-":
-        # nft 1.0.6 (nft_run_cmd_from_filename): "-" is standard input, named /dev/stdin
-        text = _read_stdin()
-        filename = "/dev/stdin"
-    elif a.file is not None:
-        try:
-            # newline="": a "\r" must reach the lexer (nft 1.0.6 reads it as junk)
-            with open(a.file, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-                text = fh.read()
-        except IsADirectoryError:
-            raise _ScannerFatal() from None
-        except OSError as e:
-            raise FileError(a.file, e.strerror or str(e)) from None
-        filename = a.file
+    if a.file is not None:
+        text, filename = read_input(a.file)
     else:
         # nft (and libnftables' nft_run_cmd_from_buffer) end a command line with "\n":
         # `nft list` says "unexpected newline", not "end of file".
         text = " ".join(a.words) + "\n"
         filename = "<cmdline>"
-    script = None
-    if "json" in a.opts.flags and text.lstrip().startswith("{"):
-        from pkttables.lang.json_input import InvalidJSON
-        try:
-            script = _json_script(a.opts, text, filename if a.file else "<cmdline>")
-        except InvalidJSON:
-            pass    # libnftables reads text jansson refuses as nft syntax
-    if script is None:
-        script = parse_text(text, filename, a.opts)
-    return execute(script, base, a.opts)
-
-
-def _read_stdin() -> str:
-    buf = getattr(sys.stdin, "buffer", None)
-    try:
-        if buf is not None:
-            return buf.read().decode("utf-8", "surrogateescape")
-        return sys.stdin.read()
-    except OSError as e:
-        raise FileError("/dev/stdin", e.strerror or str(e)) from None
-
-
-def _json_script(opts: Options, text: str, filename: str):
-    """JSON input (``-j`` and text starting with ``{``): libnftables' JSON parser;
-    the decoded document is kept for ``-e``, which echoes it back with handles."""
-    import json as _json
-    from pkttables.lang.json_input import parse_json
-    script = parse_json(text, filename)
-    try:
-        opts.json_input = _json.loads(text)
-    except ValueError:
-        opts.json_input = None
-    return script
+    return execute(parse_input(text, filename, a.opts), base, a.opts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -295,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except _ScannerFatal:
+    except ScannerFatal:
         sys.stderr.write("input in flex scanner failed\n")
         return 2
     sys.stdout.write(res.output)

@@ -28,8 +28,8 @@ from ._pipeline import Compiled, available as compile_available, compile_rule
 from .store import StateError, StateStore, end_session
 
 __all__ = ["CommandError", "Compiled", "FileError", "NotAvailable", "Options", "Result", "StateError",
-           "StateStore", "compile_available", "compile_rule", "end_session", "execute", "parse_text",
-           "run_file", "run_text"]
+           "ScannerFatal", "StateStore", "compile_available", "compile_rule", "end_session", "execute",
+           "parse_input", "parse_text", "read_input", "run_file", "run_text"]
 
 
 class FileError(PktError):
@@ -42,6 +42,57 @@ class FileError(PktError):
     def render(self) -> str:
         # nft 1.0.6 ends this one with two empty lines (three newlines in all).
         return f"internal:0:0-0: {self.diagnostics[0].render()}\n\n"
+
+
+class ScannerFatal(Exception):
+    """nft 1.0.6 opens a directory given to ``-f`` (fopen succeeds), then flex's read
+    fails: YY_FATAL_ERROR prints "input in flex scanner failed" and exits with 2 (the
+    ``pkt`` CLI does the same; the ``Nftables`` API answers it instead)."""
+
+
+def read_input(path: str) -> tuple[str, str]:
+    """What ``nft -f PATH`` / ``nft_run_cmd_from_filename`` reads: ``(text, name)``.
+
+    ``-`` is standard input, named ``/dev/stdin`` in messages (nft 1.0.6, measured).
+    Bytes that are not UTF-8 are kept as surrogate escapes and a ``\r`` reaches the
+    lexer (nft reads it as junk).  A directory raises :class:`ScannerFatal`, any other
+    failure :class:`FileError`."""
+    if path == "-":
+        import sys
+        buf = getattr(sys.stdin, "buffer", None)
+        try:
+            if buf is not None:
+                return buf.read().decode("utf-8", "surrogateescape"), "/dev/stdin"
+            return sys.stdin.read(), "/dev/stdin"
+        except (OSError, ValueError) as e:
+            raise FileError("/dev/stdin", getattr(e, "strerror", None) or str(e)) from None
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            return fh.read(), path
+    except IsADirectoryError:
+        raise ScannerFatal() from None
+    except OSError as e:
+        raise FileError(path, e.strerror or str(e)) from None
+
+
+def parse_input(text: str, filename: str, opts: Options) -> A.Script:
+    """libnftables' input: JSON when ``-j`` is set and the text starts with ``{`` (the
+    decoded document kept in ``opts.json_input`` for ``-e``, which echoes it back with
+    handles), else -- also for text jansson refuses -- nft syntax (:func:`parse_text`)."""
+    if "json" in opts.flags and text.lstrip().startswith("{"):
+        import json
+        from pkttables.lang.json_input import InvalidJSON, parse_json
+        try:
+            script = parse_json(text, filename)
+        except InvalidJSON:
+            pass
+        else:
+            try:
+                opts.json_input = json.loads(text)
+            except ValueError:
+                opts.json_input = None
+            return script
+    return parse_text(text, filename, opts)
 
 
 def parse_text(text: str, filename: str = "<cmdline>", opts: Options | None = None) -> A.Script:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 
-from pkttables.commands import FileError, Options, StateStore, execute, parse_text
+from pkttables.commands import Options, ScannerFatal, StateStore, execute, parse_input, read_input
 from pkttables.commands.store import handle_marks
 from pkttables.errors import PktError
 from pkttables.model import Ruleset
@@ -103,34 +103,12 @@ class Nftables:
         opts = self._options()
 
         def go(base: Ruleset):
-            if filename == "-":
-                # libnftables 1.0.6 nft_run_cmd_from_filename: "-" is standard input,
-                # named /dev/stdin in messages (measured through libnftables.so.1)
-                src, name = _read_stdin(), "/dev/stdin"
-            elif filename is not None:
-                try:
-                    # newline="": a "\r" must reach the lexer (nft reads it as junk)
-                    with open(filename, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-                        src = fh.read()
-                except IsADirectoryError:
-                    # libnftables' flex scanner fails reading it and exit()s the process
-                    # with 2 after this line; a library call answers it instead
-                    raise _ScannerFatal() from None
-                except OSError as e:
-                    raise FileError(filename, e.strerror or str(e)) from None
-                name = filename
+            if filename is not None:
+                # libnftables 1.0.6 nft_run_cmd_from_filename ("-" is standard input)
+                src, name = read_input(filename)
             else:
                 src, name = text + "\n", "<cmdline>"   # as nft_run_cmd_from_buffer does
-            script = None
-            if "json" in opts.flags and src.lstrip().startswith("{"):
-                from pkttables.cli.nft import _json_script
-                from pkttables.lang.json_input import InvalidJSON
-                try:
-                    script = _json_script(opts, src, name if filename else "<cmdline>")
-                except InvalidJSON:
-                    pass    # libnftables reads text jansson refuses as nft syntax
-            if script is None:
-                script = parse_text(src, name, opts)
+            script = parse_input(src, name, opts)
             return execute(script, base, opts)
 
         try:
@@ -152,7 +130,7 @@ class Nftables:
                         self._store.save(res.ruleset)
         except PktError as exc:
             return -1, getattr(exc, "output", ""), exc.render() + "\n"
-        except _ScannerFatal:
+        except ScannerFatal:
             return -1, "", "input in flex scanner failed\n"
         except Exception as exc:  # noqa: BLE001 -- python-nftables returns (rc, out, err), never raises
             if os.environ.get("PKT_DEBUG"):
@@ -350,18 +328,3 @@ class Nftables:
     def clear_vars(self):
         """Clear the variable list."""
         self._vars.clear()
-
-
-class _ScannerFatal(Exception):
-    """A directory given as a file: libnftables' "input in flex scanner failed"."""
-
-
-def _read_stdin() -> str:
-    import sys
-    buf = getattr(sys.stdin, "buffer", None)
-    try:
-        if buf is not None:
-            return buf.read().decode("utf-8", "surrogateescape")
-        return sys.stdin.read()
-    except (OSError, ValueError) as e:
-        raise FileError("/dev/stdin", getattr(e, "strerror", None) or str(e)) from None
