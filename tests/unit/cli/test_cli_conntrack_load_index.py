@@ -13,18 +13,16 @@ one run does (and a loader without it differs)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from pkttables.capture import LinkType, PcapngWriter, read_capture
-from pkttables.cli.main import main
+from pkttables.capture import read_capture
 from pkttables.datapath import Simulator
 from pkttables.errors import PktError
+from pkttables.testing.cli import run_pkt, write_pcapng
 from pkttables.testing.hosts import tcp_conversation
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "home-router"
@@ -60,22 +58,11 @@ PACKETS = tcp_conversation(n_data=6)
 
 
 def _write(path, packets, start: int) -> None:
-    with PcapngWriter(str(path)) as w:
-        ids: dict[str, int] = {}
-        for i, (dev, data) in enumerate(packets):
-            if dev not in ids:
-                ids[dev] = w.add_interface(dev, LinkType.ETHERNET)
-            w.write(ids[dev], data, 1_000_000_000_000 + (start + i) * 250_000_000)
+    write_pcapng(path, packets, start=start)
 
 
 def _simulate(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(["simulate", *argv])
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
+    return run_pkt(["simulate", *argv])
 
 
 def _lines(path) -> list[dict]:

@@ -5,18 +5,16 @@ three expectations (IPv4 PORT, IPv4 PASV, IPv6 EPRT)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 
 import pytest
 
-from pkttables.capture import LinkType, PcapngWriter
-from pkttables.cli.main import main as pkt_main
 from pkttables.conntrack import ConntrackTable, Tuple
 from pkttables.conntrack.cli import main
 from pkttables.conntrack.expect import Expectation
 from pkttables.conntrack.snapshot import dump_snapshot, load_snapshot_full
+from pkttables.testing.cli import run_pkt, write_pcapng
 from pkttables.testing.hosts import DUAL_ROUTER_TOML
 from pkttables.testing.packets import TCP_ACK, TCP_PSH, TCP_SYN, ether, ipv4, ipv6, tcp
 
@@ -85,13 +83,7 @@ DEL_PASV = ["-D", "expect", "-s", C4, "-d", S4, "-p", "tcp", "--sport", "7", "--
 
 
 def _pkt(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = pkt_main(list(argv))
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
+    return run_pkt(argv)
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +91,7 @@ def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("expect")
     (d / "r.nft").write_text(RULESET)
     (d / "host.toml").write_text(HOST)
-    with PcapngWriter(str(d / "t.pcapng")) as w:
-        ids: dict[str, int] = {}
-        for i, (dev, frame) in enumerate(TRAFFIC):
-            if dev not in ids:
-                ids[dev] = w.add_interface(dev, LinkType.ETHERNET)
-            w.write(ids[dev], frame, 1_700_000_000_000_000_000 + i * 1000)
+    write_pcapng(d / "t.pcapng", TRAFFIC, t0_ns=1_700_000_000_000_000_000, step_ns=1000)
     return d
 
 

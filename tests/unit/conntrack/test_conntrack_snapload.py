@@ -11,7 +11,6 @@ never a traceback), version 1 files refused for loading, a ruleset that tracks n
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import json
@@ -20,9 +19,9 @@ import pathlib
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from pkttables.capture import LinkType, PcapngWriter, read_capture
-from pkttables.cli.main import main
+from pkttables.capture import read_capture
 from pkttables.conntrack.snapshot import VERSION
+from pkttables.testing.cli import run_pkt, write_pcapng
 from pkttables.testing.hosts import tcp_conversation
 from pkttables.testing.packets import TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, ether, ipv4, tcp
 
@@ -112,22 +111,11 @@ def ftp_session() -> list[tuple[str, bytes]]:
 
 
 def _write(path, packets, start: int) -> None:
-    with PcapngWriter(str(path)) as w:
-        ids: dict[str, int] = {}
-        for i, (dev, data) in enumerate(packets):
-            if dev not in ids:
-                ids[dev] = w.add_interface(dev, LinkType.ETHERNET)
-            w.write(ids[dev], data, 1_000_000_000_000 + (start + i) * 250_000_000)
+    write_pcapng(path, packets, start=start)
 
 
 def _simulate(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(["simulate", *argv])
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
+    return run_pkt(["simulate", *argv])
 
 
 def _results(path) -> list[dict]:

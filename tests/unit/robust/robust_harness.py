@@ -11,15 +11,13 @@ matter.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
 from hypothesis import strategies as st
 
-from pkttables.cli.main import main
+from pkttables.testing.cli import run_pkt
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "home-router"
@@ -82,16 +80,8 @@ def mutate(data: bytes, ops) -> bytes:
     return bytes(b)
 
 
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """``pkt ARGV`` in-process: (exit status, stdout, stderr).  SystemExit (argparse
-    usage errors) is an exit status, anything else escapes and fails the test."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as e:
-            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    return rc, out.getvalue(), err.getvalue()
+#: ``pkt ARGV`` in-process: (exit status, stdout, stderr)
+run = run_pkt
 
 
 #: what the CLI and the API print for an exception that escaped (cli/main.py
