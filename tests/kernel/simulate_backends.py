@@ -3,7 +3,7 @@
 The test_simulate_*.py modules compare ``pkt simulate`` (the reference interpreter)
 with the kernel on 586 differential scenarios (docs/simulate-scenarios.md).  This module
 runs the same scenarios, with the same comparisons, through another backend:
-test_simulate_backends_codegen.py and test_simulate_backends_classifier.py call
+test_simulate_backends.py calls
 :func:`check_group` once per scenario group.
 
 * The kernel side comes from simulate_cli's session cache (the test_ctnat_* and
