@@ -295,8 +295,7 @@ def build_elements(s: Set, spec: KeySpec, family: str, se, *, set_stmts: tuple =
                     el.key_end = hi
         if el.timeout is not None and el.expires is None:
             el.expires = el.timeout         # a fresh element: the whole timeout is left
-        elif el.timeout is None and s.timeout is not None and "timeout" in s.flags:
-            el.timeout = None               # the set's default applies (not listed per element)
+        # (without a timeout of its own the set's applies: _Executor._add_elements)
         el.stmts = tuple(stmt_dumps(stmts, family)) if stmts else tuple(set_stmts)
         out.append(el)
     return out
